@@ -1,0 +1,51 @@
+# The two commands: `make run` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 5000
+export FLASK_APP := admin
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: install run test lint fmt bench migrate demo clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) -m flask db upgrade
+	$(PY) -m flask reference load
+
+demo: migrate
+	$(PY) -m flask demo load
+
+run: demo
+	@echo
+	@echo "  Crisis Services Registry: http://localhost:$(PORT)/"
+	@echo "  Demo logins (password demo-password): provider@demo.test, reviewer@demo.test, admin@demo.test"
+	@echo "  Staff second factor: TOTP secret JBSWY3DPEHPK3PXP (any authenticator app, or: python -c \"import pyotp; print(pyotp.TOTP('JBSWY3DPEHPK3PXP').now())\")"
+	@echo
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: install
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf var/ .pytest_cache

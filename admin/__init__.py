@@ -1,0 +1,84 @@
+"""The Flask application: `create_app()` reads like a table of contents."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from .config import ROOT
+from .config import load as load_config
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+    )
+    load_config(app, config)
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    from .celery_setup import celery_init_app
+
+    celery_init_app(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_extensions(app: Flask) -> None:
+    from . import security
+    from .extensions import bootstrap, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = None  # sessions are checked server-side (security.py)
+    login_manager.user_loader(security.load_user)
+    security.register_security_headers(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .auth import bp as auth_bp
+    from .feeds import bp as feeds_bp
+    from .manage import bp as manage_bp
+    from .portal import bp as portal_bp
+    from .review import bp as review_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(portal_bp, url_prefix="/portal")
+    app.register_blueprint(review_bp, url_prefix="/review")
+    app.register_blueprint(manage_bp, url_prefix="/manage")
+    app.register_blueprint(feeds_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .errors import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from .templating import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .commands import register
+
+    register(app)

@@ -1,0 +1,188 @@
+"""Configuration comes from the environment only, and fails loudly at boot.
+
+Well-known names are read as they are (DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY, MAIL_*,
+PORT, ...); any other setting can be given as REGISTRY_<KEY> (Flask's `from_prefixed_env`,
+values parsed as JSON when they can be). An unknown REGISTRY_ key stops the app."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET = "dev-only-insecure-secret-change-me"
+
+# environment variables read directly, with their type
+DIRECT_ENV: dict[str, type] = {
+    "SECRET_KEY": str,
+    "DATABASE_URL": str,
+    "CELERY_BROKER_URL": str,
+    "CELERY_RESULT_BACKEND": str,
+    "REDIS_URL": str,
+    "MAIL_SERVER": str,
+    "MAIL_PORT": int,
+    "MAIL_USERNAME": str,
+    "MAIL_PASSWORD": str,
+    "MAIL_USE_TLS": bool,
+    "MAIL_USE_SSL": bool,
+    "MAIL_FROM": str,
+    "PORT": int,
+    "REGISTRY_ENV": str,
+    "PUBLIC_BASE_URL": str,
+    "VAR_DIR": str,
+}
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def defaults(var_dir: Path) -> dict[str, Any]:
+    return {
+        "ENV_NAME": "development",  # development | production | test
+        "SECRET_KEY": DEV_SECRET,
+        "VAR_DIR": str(var_dir),
+        "DATABASE_URL": f"sqlite:///{var_dir / 'registry.db'}",
+        "CELERY_BROKER_URL": f"sqla+sqlite:///{var_dir / 'celery-broker.db'}",
+        "CELERY_RESULT_BACKEND": "",
+        "REDIS_URL": "",
+        "UPLOAD_DIR": str(var_dir / "uploads"),
+        "RELEASES_DIR": str(var_dir / "releases"),
+        "OUTBOX_DIR": str(var_dir / "outbox"),
+        "MAIL_SERVER": "",
+        "MAIL_PORT": 25,
+        "MAIL_USERNAME": "",
+        "MAIL_PASSWORD": "",
+        "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
+        "MAIL_FROM": "Crisis Services Registry <registry@example.org>",
+        "PORT": 5000,
+        "PUBLIC_BASE_URL": "http://localhost:5000",
+        # accounts and sessions
+        "SESSION_IDLE_MINUTES": 30,
+        "SESSION_ABSOLUTE_HOURS": 12,
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+        "LOGIN_MAX_FAILURES_PER_IP": 20,
+        "LOGIN_WINDOW_MINUTES": 15,
+        "INVITATION_TTL_HOURS": 72,
+        "PASSWORD_RESET_TTL_MINUTES": 60,
+        "TOTP_ISSUER": "MO Crisis Services Registry",
+        # workflow
+        "REVIEW_SLA_BUSINESS_DAYS": 5,
+        "REVERIFY_AFTER_DAYS": 365,
+        "REVERIFY_GRACE_DAYS": 30,
+        "RELEASES_KEEP": 10,
+        "MAX_UPLOAD_MB": 20,
+        "PUBLISH_INTERVAL_MINUTES": 3,
+        "DEMO_BANNER": True,
+    }
+
+
+def _coerce(name: str, raw: str, kind: type) -> Any:
+    if kind is bool:
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{name} must be true or false, not {raw!r}")
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name} must be a whole number, not {raw!r}") from exc
+    return raw
+
+
+def load(app, overrides: dict[str, Any] | None = None) -> None:
+    """Fill app.config from defaults, the environment and test overrides, then validate."""
+    env = os.environ
+    var_dir = Path(env.get("VAR_DIR") or (overrides or {}).get("VAR_DIR") or ROOT / "var")
+    cfg = defaults(var_dir)
+    for name, kind in DIRECT_ENV.items():
+        if name in env and name != "REGISTRY_ENV":
+            cfg[name] = _coerce(name, env[name], kind)
+    if "REGISTRY_ENV" in env:
+        cfg["ENV_NAME"] = env["REGISTRY_ENV"]
+    app.config.update(cfg)
+    known = set(cfg)
+    before = set(app.config)
+    app.config.from_prefixed_env(prefix="REGISTRY")
+    unknown = {
+        k for k in set(app.config) - before if k not in known and k != "ENV"
+    }
+    if unknown:
+        raise ConfigError(f"Unknown REGISTRY_ settings: {', '.join(sorted(unknown))}")
+    if overrides:
+        app.config.update(overrides)
+    finish(app.config)
+
+
+def finish(c) -> None:
+    if c["ENV_NAME"] not in ("development", "production", "test"):
+        raise ConfigError("REGISTRY_ENV must be development, production or test")
+    production = c["ENV_NAME"] == "production"
+    if production and (not c.get("SECRET_KEY") or c["SECRET_KEY"] == DEV_SECRET or len(c["SECRET_KEY"]) < 32):
+        raise ConfigError(
+            "In production SECRET_KEY must be set to a random value of at least 32 characters "
+            "(for example: python -c 'import secrets; print(secrets.token_hex(32))')."
+        )
+    c["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(c["DATABASE_URL"])
+    c.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    if c["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        c["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("connect_args", {"timeout": 30})
+    else:
+        c["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("pool_pre_ping", True)
+    c["MAX_CONTENT_LENGTH"] = int(c["MAX_UPLOAD_MB"]) * 1024 * 1024 + 64 * 1024
+    c["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=int(c["SESSION_ABSOLUTE_HOURS"]))
+    c["SESSION_COOKIE_HTTPONLY"] = True
+    c["SESSION_COOKIE_SAMESITE"] = "Lax"
+    c["SESSION_COOKIE_SECURE"] = production
+    c["SESSION_COOKIE_NAME"] = "__Host-registry" if production else "registry_session"
+    c["REMEMBER_COOKIE_DURATION"] = timedelta(seconds=0)
+    c["USE_SESSION_FOR_NEXT"] = True
+    c["WTF_CSRF_TIME_LIMIT"] = 8 * 3600
+    c["BOOTSTRAP_SERVE_LOCAL"] = True
+    c["BOOTSTRAP_BOOTSWATCH_THEME"] = None
+    c["PREFERRED_URL_SCHEME"] = "https" if production else "http"
+    c["IS_PRODUCTION"] = production
+    for key in ("UPLOAD_DIR", "RELEASES_DIR", "OUTBOX_DIR"):
+        Path(c[key]).mkdir(parents=True, exist_ok=True)
+    Path(c["VAR_DIR"]).mkdir(parents=True, exist_ok=True)
+
+
+def normalise_db_url(url: str) -> str:
+    """postgres:// and postgresql:// both mean psycopg 3 here."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def celery_settings(c) -> dict[str, Any]:
+    broker = c["CELERY_BROKER_URL"]
+    settings: dict[str, Any] = {
+        "broker_url": broker,
+        "result_backend": c.get("CELERY_RESULT_BACKEND") or None,
+        "task_ignore_result": not c.get("CELERY_RESULT_BACKEND"),
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "timezone": "UTC",
+        "enable_utc": True,
+        "task_acks_late": False,
+        "worker_prefetch_multiplier": 1,
+        # a task never outlives the broker's visibility timeout (no redelivery loops)
+        "task_time_limit": 15 * 60,
+        "task_soft_time_limit": 14 * 60,
+        "broker_connection_retry_on_startup": True,
+        "worker_max_memory_per_child": 800_000,  # KiB; WeasyPrint does not return memory
+        "beat_schedule_filename": str(Path(c["VAR_DIR"]) / "celerybeat-schedule"),
+        "task_always_eager": bool(c.get("CELERY_ALWAYS_EAGER", False)),
+        "task_eager_propagates": True,
+    }
+    if broker.startswith(("redis://", "rediss://")):
+        settings["broker_transport_options"] = {"visibility_timeout": 3600}
+    return settings

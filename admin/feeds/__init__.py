@@ -1,0 +1,5 @@
+"""Public read side: published releases under /feeds/ and the HSDS API under /api/hsds/."""
+
+from flask import Blueprint
+
+bp = Blueprint("feeds", __name__)

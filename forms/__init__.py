@@ -1,0 +1,1 @@
+"""WTForms forms and reusable validators. Forms only validate; models do the rest."""

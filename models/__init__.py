@@ -1,0 +1,53 @@
+"""SQLAlchemy models and the domain rules. Imports nothing else of ours (no admin/, forms/, tasks/).
+Every table is imported here so Alembic sees the whole schema."""
+
+from .audit import AuditEvent, record, verify_chain
+from .base import Base, ConflictError, StrEnum, WorkflowError, db, today, utcnow
+from .certification import (
+    ACTIVE_STATUSES,
+    Certification,
+    CertificationBasis,
+    CertificationStatus,
+    Document,
+    DocumentStatus,
+    certification_listing,
+)
+from .eligibility import CertificationIndex, Eligibility, eligibility, published_listings
+from .listing import (
+    OPEN_STATES,
+    CountyRole,
+    Listing,
+    ListingRevision,
+    RevisionCounty,
+    RevisionState,
+)
+from .organization import Organization, OrganizationStatus
+from .policy import can
+from .reference import (
+    CertificationScope,
+    CertificationType,
+    County,
+    CoverageKind,
+    DocumentType,
+    FieldRule,
+    HoursRule,
+    Pillar,
+    Region,
+    ServiceType,
+    region_county,
+)
+from .release import OutboxEvent, OutboxKind, Release, ReleaseTrigger, mark_changed
+from .review import ReviewComment
+from .user import Invitation, InvitationPurpose, LoginAttempt, Role, User, UserSession
+
+__all__ = [
+    "ACTIVE_STATUSES", "AuditEvent", "Base", "Certification", "CertificationBasis", "CertificationIndex",
+    "CertificationScope", "CertificationStatus", "CertificationType", "ConflictError", "County",
+    "CountyRole", "CoverageKind", "Document", "DocumentStatus", "DocumentType", "Eligibility",
+    "FieldRule", "HoursRule", "Invitation", "InvitationPurpose", "Listing", "ListingRevision",
+    "LoginAttempt", "OPEN_STATES", "Organization", "OrganizationStatus", "OutboxEvent", "OutboxKind",
+    "Pillar", "Region", "Release", "ReleaseTrigger", "ReviewComment", "RevisionCounty",
+    "RevisionState", "Role", "ServiceType", "StrEnum", "User", "UserSession", "WorkflowError",
+    "can", "certification_listing", "db", "eligibility", "mark_changed", "published_listings",
+    "record", "region_county", "today", "utcnow", "verify_chain",
+]

@@ -1,0 +1,107 @@
+"""Database handle, declarative base and the mixins every aggregate shares."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, date, datetime
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Stable constraint names so Alembic autogenerate and `flask db check` agree across backends.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+# JSON on SQLite, JSONB on PostgreSQL.
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now; used as a *callable* default, never evaluated at import."""
+    return datetime.now(UTC)
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+class UTCDateTime(TypeDecorator):
+    """Timestamps stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given for a UTC column")
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def UUIDColumn(**kw):  # noqa: N802 - reads like a type
+    return mapped_column(String(36), default=new_uuid, nullable=False, unique=True, **kw)
+
+
+class StrEnum(str, enum.Enum):
+    """Enum whose values are stored as plain strings guarded by CHECK constraints."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def values(cls) -> list[str]:
+        return [m.value for m in cls]
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
+def check_in(column: str, enum_cls: type[StrEnum]) -> str:
+    """SQL for a CHECK constraint limiting a state column to an enum's values."""
+    values = ", ".join(f"'{v}'" for v in enum_cls.values())
+    return f"{column} IN ({values})"
+
+
+class WorkflowError(Exception):
+    """A state change that the workflow does not allow from the object's current state."""
+
+    def __init__(self, message: str, *, current_state: str | None = None):
+        super().__init__(message)
+        self.current_state = current_state
+
+
+class ConflictError(WorkflowError):
+    """Someone else changed or decided the object first (optimistic lock / conditional update)."""

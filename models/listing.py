@@ -1,0 +1,224 @@
+"""Listings and their revisions.
+
+A Listing is the stable identity of one service (its UUID is the HSDS service id). Its content
+lives in ListingRevisions: at most one *live* (approved) revision and at most one *open* one
+(draft, submitted, in review, or changes requested). Editing never takes the live one down.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import (
+    JSONType,
+    StrEnum,
+    TimestampMixin,
+    UTCDateTime,
+    UUIDColumn,
+    check_in,
+    db,
+)
+from .organization import Organization
+from .reference import County, ServiceType
+from .user import User
+
+
+class RevisionState(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    IN_REVIEW = "in_review"
+    CHANGES_REQUESTED = "changes_requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    SUPERSEDED = "superseded"
+
+
+OPEN_STATES = (
+    RevisionState.DRAFT,
+    RevisionState.SUBMITTED,
+    RevisionState.IN_REVIEW,
+    RevisionState.CHANGES_REQUESTED,
+)
+EDITABLE_STATES = (RevisionState.DRAFT, RevisionState.CHANGES_REQUESTED)
+PENDING_REVIEW_STATES = (RevisionState.SUBMITTED, RevisionState.IN_REVIEW)
+DECIDED_STATES = (
+    RevisionState.APPROVED,
+    RevisionState.CHANGES_REQUESTED,
+    RevisionState.REJECTED,
+    RevisionState.SUPERSEDED,
+)
+
+_open_sql = ", ".join(f"'{s.value}'" for s in OPEN_STATES)
+_decided_sql = ", ".join(f"'{s.value}'" for s in DECIDED_STATES)
+
+
+class CountyRole(StrEnum):
+    SERVED = "served"
+    PRIMARY = "primary"
+    BACKUP = "backup"
+
+
+class Listing(TimestampMixin, db.Model):
+    __tablename__ = "listing"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = UUIDColumn()  # HSDS service.id; never changes
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    service_type_code: Mapped[str] = mapped_column(ForeignKey("service_type.code"), index=True)
+    live_revision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("listing_revision.id", use_alter=True), unique=True
+    )
+    is_suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suspended_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    suspended_reason: Mapped[str] = mapped_column(Text, default="")
+    # the public "last verified" date: stamped by approval and by a "no changes" attestation
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # stale flag set by the re-verification sweep (cleared by attestation or approval)
+    stale_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lock_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    organization: Mapped[Organization] = relationship(lazy="joined")
+    service_type: Mapped[ServiceType] = relationship(lazy="joined")
+    live_revision: Mapped[ListingRevision | None] = relationship(
+        foreign_keys=[live_revision_id], post_update=True
+    )
+    revisions: Mapped[list[ListingRevision]] = relationship(
+        back_populates="listing",
+        foreign_keys="ListingRevision.listing_id",
+        order_by="ListingRevision.number",
+        lazy="select",
+    )
+
+    __mapper_args__ = {"version_id_col": lock_version}
+    __table_args__ = (
+        CheckConstraint(
+            "is_suspended = (suspended_at IS NOT NULL)", name="suspended_at_iff_suspended"
+        ),
+    )
+
+    @property
+    def open_revision(self) -> ListingRevision | None:
+        return db.session.scalar(
+            db.select(ListingRevision).where(
+                ListingRevision.listing_id == self.id,
+                ListingRevision.state.in_([s.value for s in OPEN_STATES]),
+            )
+        )
+
+    @property
+    def display_name(self) -> str:
+        rev = self.live_revision or self.open_revision
+        return rev.name if rev else f"Listing {self.id}"
+
+    def __repr__(self) -> str:
+        return f"<Listing {self.id} {self.uuid}>"
+
+
+class ListingRevision(TimestampMixin, db.Model):
+    """One version of a listing's content. Immutable once approved; editable only while it is
+    a draft or has changes requested."""
+
+    __tablename__ = "listing_revision"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(20), default=RevisionState.DRAFT.value)
+    # denormalised for the queue's filters and search
+    name: Mapped[str] = mapped_column(String(200))
+    service_type_code: Mapped[str] = mapped_column(ForeignKey("service_type.code"))
+    county_fips: Mapped[str | None] = mapped_column(ForeignKey("county.fips"))  # site county
+    # every listing field, normalised by the form (see models.fields)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    provider_note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lock_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    listing: Mapped[Listing] = relationship(back_populates="revisions", foreign_keys=[listing_id])
+    service_type: Mapped[ServiceType] = relationship(lazy="joined")
+    county: Mapped[County | None] = relationship()
+    counties: Mapped[list[RevisionCounty]] = relationship(
+        cascade="all, delete-orphan", order_by="RevisionCounty.county_fips"
+    )
+    submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
+    claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    __mapper_args__ = {"version_id_col": lock_version}
+    __table_args__ = (
+        UniqueConstraint("listing_id", "number", name="uq_listing_revision_number"),
+        CheckConstraint(check_in("state", RevisionState), name="state"),
+        CheckConstraint(
+            f"(state IN ({_decided_sql})) = (decided_at IS NOT NULL)", name="decided_iff_decided"
+        ),
+        CheckConstraint(
+            "(state = 'draft') OR (submitted_at IS NOT NULL)", name="submitted_at_set"
+        ),
+        CheckConstraint("(claimed_by_id IS NULL) = (claimed_at IS NULL)", name="claim_pair"),
+        # at most one open revision per listing
+        Index(
+            "uq_listing_revision_one_open",
+            "listing_id",
+            unique=True,
+            postgresql_where=text(f"state IN ({_open_sql})"),
+            sqlite_where=text(f"state IN ({_open_sql})"),
+        ),
+        # the review queue: pending items oldest first
+        Index("ix_listing_revision_state_submitted", "state", "submitted_at", "id"),
+        Index("ix_listing_revision_listing", "listing_id"),
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in {s.value for s in OPEN_STATES}
+
+    @property
+    def is_editable(self) -> bool:
+        return self.state in {s.value for s in EDITABLE_STATES}
+
+    @property
+    def is_pending_review(self) -> bool:
+        return self.state in {s.value for s in PENDING_REVIEW_STATES}
+
+    def __repr__(self) -> str:
+        return f"<ListingRevision {self.id} listing={self.listing_id} #{self.number} {self.state}>"
+
+
+class RevisionCounty(db.Model):
+    """A county a revision serves, with its role (988 centers: primary or backup)."""
+
+    __tablename__ = "revision_county"
+    revision_id: Mapped[int] = mapped_column(
+        ForeignKey("listing_revision.id", ondelete="CASCADE"), primary_key=True
+    )
+    county_fips: Mapped[str] = mapped_column(ForeignKey("county.fips"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(10), default=CountyRole.SERVED.value)
+
+    county: Mapped[County] = relationship(lazy="joined")
+
+    __table_args__ = (CheckConstraint(check_in("role", CountyRole), name="role"),)

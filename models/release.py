@@ -1,0 +1,76 @@
+"""Published releases and the outbox that tells the publisher something changed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import JSONType, StrEnum, UTCDateTime, check_in, db, utcnow
+
+
+class ReleaseTrigger(StrEnum):
+    CHANGES = "changes"  # beat found approved changes waiting in the outbox
+    NIGHTLY = "nightly"
+    MANUAL = "manual"  # an admin pressed "publish now" or ran `flask publish`
+    SWEEP = "sweep"  # a certification lapsed
+
+
+class Release(db.Model):
+    """One immutable, numbered publication."""
+
+    __tablename__ = "release"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    trigger: Mapped[str] = mapped_column(String(20))
+    triggered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    counts: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    files: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # the manifest's files
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # the state of reference data the release was built from (explains a past release)
+    reference_snapshot: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+    __table_args__ = (
+        CheckConstraint(check_in("trigger", ReleaseTrigger), name="trigger"),
+        CheckConstraint("number > 0", name="number_positive"),
+    )
+
+
+class OutboxKind(StrEnum):
+    LISTING_CHANGED = "listing_changed"
+    PUBLISH_REQUESTED = "publish_requested"
+
+
+class OutboxEvent(db.Model):
+    """Written in the same transaction as the change it announces; drained by the publisher."""
+
+    __tablename__ = "outbox_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    release_id: Mapped[int | None] = mapped_column(ForeignKey("release.id"))
+
+    __table_args__ = (
+        CheckConstraint(check_in("kind", OutboxKind), name="kind"),
+        Index(
+            "ix_outbox_event_pending",
+            "created_at",
+            postgresql_where=text("processed_at IS NULL"),
+            sqlite_where=text("processed_at IS NULL"),
+        ),
+    )
+
+
+def mark_changed(listing_id: int, reason: str) -> OutboxEvent:
+    """Tell the publisher a listing's public content changed (same transaction as the change)."""
+    ev = OutboxEvent(
+        kind=OutboxKind.LISTING_CHANGED.value, payload={"listing_id": listing_id, "reason": reason}
+    )
+    db.session.add(ev)
+    return ev

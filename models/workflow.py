@@ -1,0 +1,522 @@
+"""Domain operations: every state change of listings, revisions and certifications.
+
+Each operation checks the allowed-transition table, changes state, flushes, writes the audit
+event, and never commits: the caller (a view or a task) commits once."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy import update
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import audit
+from .base import ConflictError, WorkflowError, db, utcnow
+from .certification import (
+    ACTIVE_STATUSES,
+    Certification,
+    CertificationBasis,
+    CertificationStatus,
+    Document,
+    DocumentStatus,
+)
+from .fields import empty_data
+from .listing import (
+    OPEN_STATES,
+    PENDING_REVIEW_STATES,
+    CountyRole,
+    Listing,
+    ListingRevision,
+    RevisionCounty,
+    RevisionState,
+)
+from .organization import Organization
+from .release import mark_changed
+from .review import ReviewComment
+from .user import User
+
+RS = RevisionState
+# revision transitions: from-state -> allowed to-states
+REVISION_TRANSITIONS: dict[str, set[str]] = {
+    RS.DRAFT: {RS.SUBMITTED},
+    RS.SUBMITTED: {RS.IN_REVIEW, RS.WITHDRAWN, RS.APPROVED, RS.CHANGES_REQUESTED, RS.REJECTED},
+    RS.IN_REVIEW: {RS.APPROVED, RS.CHANGES_REQUESTED, RS.REJECTED, RS.SUBMITTED},
+    RS.CHANGES_REQUESTED: {RS.SUBMITTED, RS.WITHDRAWN},
+    RS.APPROVED: {RS.SUPERSEDED},
+    RS.REJECTED: set(),
+    RS.WITHDRAWN: set(),
+    RS.SUPERSEDED: set(),
+}
+
+CS = CertificationStatus
+CERTIFICATION_TRANSITIONS: dict[str, set[str]] = {
+    CS.SUBMITTED: {CS.IN_REVIEW, CS.ON_HOLD, CS.WITHDRAWN, CS.PROVISIONAL, CS.CERTIFIED, CS.CONDITIONAL},
+    CS.IN_REVIEW: {CS.SUBMITTED, CS.ON_HOLD, CS.PROVISIONAL, CS.CERTIFIED, CS.CONDITIONAL, CS.WITHDRAWN},
+    CS.ON_HOLD: {CS.SUBMITTED, CS.IN_REVIEW, CS.WITHDRAWN, CS.PROVISIONAL, CS.CERTIFIED, CS.CONDITIONAL},
+    CS.PROVISIONAL: {CS.CERTIFIED, CS.CONDITIONAL, CS.EXPIRED, CS.SUSPENDED, CS.REVOKED},
+    CS.CERTIFIED: {CS.PROVISIONAL, CS.CONDITIONAL, CS.EXPIRED, CS.SUSPENDED, CS.REVOKED},
+    CS.CONDITIONAL: {CS.PROVISIONAL, CS.CERTIFIED, CS.EXPIRED, CS.SUSPENDED, CS.REVOKED},
+    CS.SUSPENDED: {CS.PROVISIONAL, CS.CERTIFIED, CS.CONDITIONAL, CS.REVOKED, CS.EXPIRED},
+    CS.EXPIRED: set(),
+    CS.REVOKED: set(),
+    CS.WITHDRAWN: set(),
+}
+# statuses a reviewer may set when verifying
+DECISION_STATUSES = (CS.PROVISIONAL, CS.CERTIFIED, CS.CONDITIONAL, CS.ON_HOLD, CS.SUSPENDED, CS.REVOKED)
+
+
+def _config(key: str, default: Any) -> Any:
+    return current_app.config.get(key, default) if has_app_context() else default
+
+
+def _check(table: dict[str, set[str]], current: str, target: str, what: str) -> None:
+    if target not in table.get(current, set()):
+        raise WorkflowError(
+            f"This {what} is {current.replace('_', ' ')}; it cannot become {target.replace('_', ' ')}.",
+            current_state=current,
+        )
+
+
+def add_business_days(start: datetime, days: int) -> datetime:
+    d = start
+    added = 0
+    while added < days:
+        d += timedelta(days=1)
+        if d.weekday() < 5:
+            added += 1
+    return d
+
+
+def revision_snapshot(rev: ListingRevision) -> dict[str, Any]:
+    return {"state": rev.state, "number": rev.number, "data": rev.data}
+
+
+# ------------------------------------------------------------------ listings and drafts
+
+
+def _sync_counties(rev: ListingRevision) -> None:
+    wanted = {(c["fips"], c.get("role", CountyRole.SERVED.value)) for c in rev.data.get("counties") or []}
+    rev.counties = [RevisionCounty(county_fips=f, role=r) for f, r in sorted(wanted)]
+
+
+def _apply_data(rev: ListingRevision, data: dict[str, Any], service_type_code: str) -> None:
+    full = empty_data()
+    full.update(copy.deepcopy(data))
+    rev.data = full
+    rev.name = full["name"]
+    rev.service_type_code = service_type_code
+    rev.county_fips = (full.get("address") or {}).get("county_fips")
+    _sync_counties(rev)
+
+
+def create_listing(
+    organization: Organization, service_type_code: str, data: dict[str, Any], by: User
+) -> tuple[Listing, ListingRevision]:
+    """A new listing and its first draft. It is public only after review."""
+    listing = Listing(organization=organization, service_type_code=service_type_code)
+    db.session.add(listing)
+    db.session.flush()
+    rev = ListingRevision(listing=listing, number=1, state=RS.DRAFT.value, created_by_id=by.id, updated_by_id=by.id)
+    _apply_data(rev, data, service_type_code)
+    db.session.add(rev)
+    db.session.flush()
+    audit.record("listing.create", actor=by, target=listing, after=revision_snapshot(rev))
+    return listing, rev
+
+
+def save_draft(
+    listing: Listing,
+    data: dict[str, Any],
+    by: User,
+    *,
+    service_type_code: str | None = None,
+    expected_version: int | None = None,
+) -> ListingRevision:
+    """Create or update the listing's one open draft.
+
+    Raises ConflictError when `expected_version` (the version the editor loaded) is stale, and
+    WorkflowError when the open revision is waiting for review (withdraw it first)."""
+    rev = listing.open_revision
+    stype = service_type_code or (rev.service_type_code if rev else listing.service_type_code)
+    if rev is None:
+        number = (
+            db.session.scalar(
+                db.select(db.func.max(ListingRevision.number)).where(ListingRevision.listing_id == listing.id)
+            )
+            or 0
+        ) + 1
+        rev = ListingRevision(listing=listing, number=number, state=RS.DRAFT.value, created_by_id=by.id)
+        db.session.add(rev)
+        before = listing.live_revision.data if listing.live_revision else None
+    else:
+        if not rev.is_editable:
+            raise WorkflowError(
+                "This listing's changes are waiting for review. Withdraw them before editing again.",
+                current_state=rev.state,
+            )
+        if expected_version is not None and rev.lock_version != expected_version:
+            raise ConflictError(
+                "Someone saved this draft after you opened it. Reload to see their changes; "
+                "your edits were not saved.",
+                current_state=rev.state,
+            )
+        before = copy.deepcopy(rev.data)
+    _apply_data(rev, data, stype)
+    rev.updated_by_id = by.id
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise ConflictError(
+            "Someone saved this draft at the same moment. Reload to see their changes; "
+            "your edits were not saved."
+        ) from exc
+    audit.record("revision.save", actor=by, target=rev, organization_id=listing.organization_id, before={"data": before}, after={"data": rev.data})
+    return rev
+
+
+def submit_revision(rev: ListingRevision, by: User, note: str = "") -> ListingRevision:
+    _check(REVISION_TRANSITIONS, rev.state, RS.SUBMITTED, "revision")
+    before = rev.state
+    now = utcnow()
+    rev.state = RS.SUBMITTED.value
+    rev.submitted_at = now
+    rev.submitted_by_id = by.id
+    rev.due_at = add_business_days(now, int(_config("REVIEW_SLA_BUSINESS_DAYS", 5)))
+    rev.decided_at = None
+    rev.decided_by_id = None
+    rev.claimed_by_id = None
+    rev.claimed_at = None
+    if note:
+        rev.provider_note = note
+    db.session.flush()
+    audit.record("revision.submit", actor=by, target=rev, organization_id=rev.listing.organization_id, before={"state": before}, after={"state": rev.state, "note": note})
+    return rev
+
+
+def withdraw_revision(rev: ListingRevision, by: User) -> ListingRevision:
+    _check(REVISION_TRANSITIONS, rev.state, RS.WITHDRAWN, "revision")
+    before = rev.state
+    rev.state = RS.WITHDRAWN.value
+    rev.claimed_by_id = None
+    rev.claimed_at = None
+    db.session.flush()
+    audit.record("revision.withdraw", actor=by, target=rev, organization_id=rev.listing.organization_id, before={"state": before}, after={"state": rev.state})
+    return rev
+
+
+def reopen_withdrawn(listing: Listing, rev: ListingRevision, by: User) -> ListingRevision:
+    """Start a new draft from a withdrawn or rejected revision's content."""
+    return save_draft(listing, copy.deepcopy(rev.data), by, service_type_code=rev.service_type_code)
+
+
+# ------------------------------------------------------------------ review
+
+
+def claim(rev: ListingRevision | Certification, reviewer: User, *, assigned_by: User | None = None) -> None:
+    """Take an item for review (or assign it, when `assigned_by` is an admin)."""
+    kind = "revision" if isinstance(rev, ListingRevision) else "certification"
+    state = rev.state if kind == "revision" else rev.status
+    pending = {s.value for s in PENDING_REVIEW_STATES} if kind == "revision" else {CS.SUBMITTED.value, CS.IN_REVIEW.value, CS.ON_HOLD.value}
+    if state not in pending:
+        raise WorkflowError(f"This {kind} is not waiting for review.", current_state=state)
+    before = {"claimed_by_id": rev.claimed_by_id}
+    rev.claimed_by_id = reviewer.id
+    rev.claimed_at = utcnow()
+    if kind == "revision" and rev.state == RS.SUBMITTED:
+        rev.state = RS.IN_REVIEW.value
+    elif kind == "certification" and rev.status == CS.SUBMITTED:
+        rev.status = CS.IN_REVIEW.value
+    db.session.flush()
+    action = f"{kind}.assign" if assigned_by else f"{kind}.claim"
+    audit.record(action, actor=assigned_by or reviewer, target=rev, organization_id=_org_id(rev), before=before, after={"claimed_by_id": reviewer.id})
+
+
+def release_claim(item: ListingRevision | Certification, by: User) -> None:
+    before = {"claimed_by_id": item.claimed_by_id}
+    item.claimed_by_id = None
+    item.claimed_at = None
+    db.session.flush()
+    audit.record("review.unclaim", actor=by, target=item, organization_id=_org_id(item), before=before, after={"claimed_by_id": None})
+
+
+def _org_id(item) -> int | None:
+    if isinstance(item, ListingRevision):
+        return item.listing.organization_id
+    return getattr(item, "organization_id", None)
+
+
+def _decide(rev: ListingRevision, reviewer: User, target: RevisionState, note: str) -> ListingRevision:
+    """Conditional UPDATE on state: exactly one of two concurrent deciders wins."""
+    _check(REVISION_TRANSITIONS, rev.state, target, "revision")
+    now = utcnow()
+    result = db.session.execute(
+        update(ListingRevision)
+        .where(
+            ListingRevision.id == rev.id,
+            ListingRevision.state.in_([s.value for s in PENDING_REVIEW_STATES]),
+        )
+        .values(
+            state=target.value,
+            decided_at=now,
+            decided_by_id=reviewer.id,
+            decision_note=note,
+            lock_version=ListingRevision.lock_version + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.refresh(rev)
+        who = rev.decided_by.name if rev.decided_by else "someone else"
+        raise ConflictError(
+            f"This revision was already decided by {who} ({rev.state.replace('_', ' ')}).",
+            current_state=rev.state,
+        )
+    db.session.refresh(rev)
+    return rev
+
+
+def approve(rev: ListingRevision, reviewer: User, note: str = "") -> ListingRevision:
+    """Make the revision live, supersede the old one, stamp the verified date, mark for release."""
+    listing = rev.listing
+    old = listing.live_revision
+    _decide(rev, reviewer, RS.APPROVED, note)
+    now = rev.decided_at
+    if old is not None and old.id != rev.id:
+        old.state = RS.SUPERSEDED.value
+        old.superseded_at = now
+    listing.live_revision = rev
+    listing.service_type_code = rev.service_type_code
+    listing.verified_at = now
+    listing.verified_by_id = reviewer.id
+    listing.stale_since = None
+    db.session.flush()
+    mark_changed(listing.id, "approved")
+    audit.record("revision.approve", actor=reviewer, target=rev, organization_id=listing.organization_id,
+                 before={"live_revision": old.number if old else None}, after={"live_revision": rev.number, "note": note})
+    return rev
+
+
+def request_changes(rev: ListingRevision, reviewer: User, note: str = "") -> ListingRevision:
+    open_comments = db.session.scalar(
+        db.select(db.func.count(ReviewComment.id)).where(
+            ReviewComment.revision_id == rev.id, ReviewComment.resolved_at.is_(None)
+        )
+    )
+    if not open_comments:
+        raise WorkflowError("Add at least one comment saying what to change before requesting changes.")
+    _decide(rev, reviewer, RS.CHANGES_REQUESTED, note)
+    audit.record("revision.request_changes", actor=reviewer, target=rev, organization_id=rev.listing.organization_id, after={"note": note})
+    return rev
+
+
+def reject(rev: ListingRevision, reviewer: User, reason: str) -> ListingRevision:
+    if not reason.strip():
+        raise WorkflowError("A rejection needs a reason the provider can act on.")
+    _decide(rev, reviewer, RS.REJECTED, reason.strip())
+    audit.record("revision.reject", actor=reviewer, target=rev, organization_id=rev.listing.organization_id, after={"reason": reason})
+    return rev
+
+
+def resubmit_after_changes(rev: ListingRevision, by: User, note: str = "") -> ListingRevision:
+    """Provider resubmits a revision whose changes were requested; open comments are resolved."""
+    for c in db.session.scalars(
+        db.select(ReviewComment).where(ReviewComment.revision_id == rev.id, ReviewComment.resolved_at.is_(None))
+    ):
+        c.resolved_at = utcnow()
+    return submit_revision(rev, by, note)
+
+
+def add_comment(
+    author: User, body: str, *, revision: ListingRevision | None = None,
+    certification: Certification | None = None, field: str | None = None, parent_id: int | None = None,
+) -> ReviewComment:
+    body = (body or "").strip()
+    if not body:
+        raise WorkflowError("A comment cannot be empty.")
+    c = ReviewComment(
+        revision_id=revision.id if revision else None,
+        certification_id=certification.id if certification else None,
+        field=field or None, body=body, author_id=author.id, parent_id=parent_id,
+    )
+    db.session.add(c)
+    db.session.flush()
+    target = revision or certification
+    audit.record("comment.add", actor=author, target=c, organization_id=_org_id(target), after={"field": field, "body": body})
+    return c
+
+
+def attest_no_changes(listing: Listing, by: User) -> Listing:
+    """One click: the live listing is still correct. Stamps 'last verified' without a review."""
+    if listing.live_revision is None:
+        raise WorkflowError("Only a listing that is live can be confirmed as unchanged.")
+    before = {"verified_at": listing.verified_at}
+    listing.verified_at = utcnow()
+    listing.verified_by_id = by.id
+    listing.stale_since = None
+    db.session.flush()
+    mark_changed(listing.id, "reverified")
+    audit.record("listing.attest", actor=by, target=listing, before=before, after={"verified_at": listing.verified_at})
+    return listing
+
+
+def suspend(listing: Listing, by: User, reason: str) -> Listing:
+    if not reason.strip():
+        raise WorkflowError("Say why the listing is suspended; the provider will be told.")
+    if listing.is_suspended:
+        raise WorkflowError("This listing is already suspended.")
+    listing.is_suspended = True
+    listing.suspended_at = utcnow()
+    listing.suspended_by_id = by.id
+    listing.suspended_reason = reason.strip()
+    db.session.flush()
+    mark_changed(listing.id, "suspended")
+    audit.record("listing.suspend", actor=by, target=listing, after={"reason": reason})
+    return listing
+
+
+def reinstate(listing: Listing, by: User, reason: str = "") -> Listing:
+    if not listing.is_suspended:
+        raise WorkflowError("This listing is not suspended.")
+    before = {"reason": listing.suspended_reason}
+    listing.is_suspended = False
+    listing.suspended_at = None
+    listing.suspended_by_id = None
+    listing.suspended_reason = ""
+    db.session.flush()
+    mark_changed(listing.id, "reinstated")
+    audit.record("listing.reinstate", actor=by, target=listing, before=before, after={"reason": reason})
+    return listing
+
+
+# ------------------------------------------------------------------ certifications
+
+
+def submit_certification(
+    organization: Organization, type_code: str, by: User, *, listings=(), basis: str = "survey",
+    accrediting_body: str = "", accreditation_number: str = "",
+    accreditation_effective_on: date | None = None, accreditation_expires_on: date | None = None,
+    renews: Certification | None = None, note: str = "",
+) -> Certification:
+    for lst in listings:
+        if lst.organization_id != organization.id:
+            raise WorkflowError("A certification can only cover the organization's own listings.")
+    if basis == CertificationBasis.DEEMED and not accrediting_body:
+        raise WorkflowError("Deemed status needs the accrediting body.")
+    now = utcnow()
+    cert = Certification(
+        organization=organization, type_code=type_code, status=CS.SUBMITTED.value, basis=basis,
+        accrediting_body=accrediting_body, accreditation_number=accreditation_number,
+        accreditation_effective_on=accreditation_effective_on, accreditation_expires_on=accreditation_expires_on,
+        renews=renews, provider_note=note, submitted_at=now, submitted_by_id=by.id,
+        due_at=add_business_days(now, int(_config("REVIEW_SLA_BUSINESS_DAYS", 5))),
+    )
+    cert.listings = list(listings)
+    db.session.add(cert)
+    db.session.flush()
+    audit.record("certification.submit", actor=by, target=cert, after={"type": type_code, "basis": basis, "renews": renews.id if renews else None})
+    return cert
+
+
+def withdraw_certification(cert: Certification, by: User) -> Certification:
+    _check(CERTIFICATION_TRANSITIONS, cert.status, CS.WITHDRAWN, "certification")
+    before = cert.status
+    cert.status = CS.WITHDRAWN.value
+    db.session.flush()
+    audit.record("certification.withdraw", actor=by, target=cert, before={"status": before}, after={"status": cert.status})
+    return cert
+
+
+def decide_certification(
+    cert: Certification, reviewer: User, status: str, *, certificate_number: str = "",
+    effective_on: date | None = None, expires_on: date | None = None, conditions: str = "", note: str = "",
+    expected_version: int | None = None,
+) -> Certification:
+    """Verify (or hold, suspend, revoke) a certification. Deemed status follows the
+    accreditation's expiry when no expiry is given."""
+    if status not in {s.value for s in DECISION_STATUSES}:
+        raise WorkflowError(f"'{status}' is not a status a reviewer can set.")
+    if status != cert.status:
+        _check(CERTIFICATION_TRANSITIONS, cert.status, status, "certification")
+    if expected_version is not None and cert.lock_version != expected_version:
+        raise ConflictError("Someone changed this certification after you opened it. Reload and check again.")
+    if status in {s.value for s in ACTIVE_STATUSES}:
+        if not certificate_number:
+            raise WorkflowError("A certificate number is required to certify.")
+        if effective_on is None:
+            raise WorkflowError("An effective date is required to certify.")
+        if expires_on is None and not (cert.basis == CertificationBasis.DEEMED and cert.accreditation_expires_on):
+            raise WorkflowError("An expiry date is required (deemed status may follow the accreditation's).")
+        if expires_on is not None and expires_on < effective_on:
+            raise WorkflowError("The expiry date must be after the effective date.")
+    if status in (CS.SUSPENDED, CS.REVOKED, CS.ON_HOLD) and not note.strip():
+        raise WorkflowError("Give a reason; the provider will be told.")
+    before = {"status": cert.status, "certificate_number": cert.certificate_number,
+              "effective_on": cert.effective_on, "expires_on": cert.expires_on}
+    cert.status = status
+    if certificate_number:
+        cert.certificate_number = certificate_number
+    if effective_on is not None:
+        cert.effective_on = effective_on
+    if expires_on is not None or status in {s.value for s in ACTIVE_STATUSES}:
+        cert.expires_on = expires_on
+    cert.conditions = conditions
+    cert.decision_note = note
+    if status in {s.value for s in (CS.PROVISIONAL, CS.CERTIFIED, CS.CONDITIONAL, CS.SUSPENDED, CS.REVOKED)}:
+        cert.verified_at = utcnow()
+        cert.verified_by_id = reviewer.id
+    else:
+        cert.verified_at = None
+        cert.verified_by_id = None
+    cert.claimed_by_id = None
+    cert.claimed_at = None
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise ConflictError("Someone decided this certification at the same moment. Reload and check.") from exc
+    for lst in cert.listings:
+        mark_changed(lst.id, f"certification {status}")
+    audit.record("certification.decide", actor=reviewer, target=cert, before=before,
+                 after={"status": status, "certificate_number": cert.certificate_number,
+                        "effective_on": cert.effective_on, "expires_on": cert.expires_on, "note": note})
+    return cert
+
+
+def expire_certification(cert: Certification, on: date, actor: str = "certification sweep") -> bool:
+    """Sweep step: an active-status certification past its expiry becomes expired.
+    Returns False when another sweep got there first (conditional update)."""
+    expiry = cert.effective_expiry
+    if expiry is None or expiry >= on:
+        return False
+    result = db.session.execute(
+        update(Certification)
+        .where(Certification.id == cert.id, Certification.status.in_([s.value for s in ACTIVE_STATUSES]))
+        .values(status=CS.EXPIRED.value, lock_version=Certification.lock_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    db.session.refresh(cert)
+    for lst in cert.listings:
+        mark_changed(lst.id, "certification expired")
+    audit.record("certification.expire", actor=actor, target=cert, after={"expired_on": on, "expiry": expiry})
+    return True
+
+
+def verify_document(doc: Document, reviewer: User, accepted: bool, reason: str = "") -> Document:
+    if not accepted and not reason.strip():
+        raise WorkflowError("Say why the document is rejected.")
+    before = {"status": doc.status}
+    doc.status = DocumentStatus.ACCEPTED.value if accepted else DocumentStatus.REJECTED.value
+    doc.status_reason = reason.strip()
+    doc.verified_by_id = reviewer.id
+    doc.verified_at = utcnow()
+    db.session.flush()
+    audit.record("document.verify", actor=reviewer, target=doc, before=before, after={"status": doc.status, "reason": reason})
+    return doc
+
+
+def open_revision_states() -> list[str]:
+    return [s.value for s in OPEN_STATES]

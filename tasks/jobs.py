@@ -1,0 +1,3 @@
+"""Imports every task module so the worker registers their tasks."""
+
+from . import housekeeping, mail  # noqa: F401

@@ -1,0 +1,46 @@
+"""What every release writer receives. Writers never read live tables: the records and the
+reference data in the context were read once, at the start of the build."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from models import County, Region, ServiceType, db
+
+
+@dataclass
+class BuildContext:
+    records: list[dict[str, Any]]  # models.snapshot.build_records(day)
+    reference: dict[str, Any]  # see reference_snapshot()
+    number: int  # the release number being built (or a preview number)
+    created_at: datetime
+    out_dir: Path  # temporary folder; the writer creates its files under it
+    previous_dir: Path | None = None  # the previous release's folder, for reuse and changelogs
+    is_preview: bool = False
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)  # filled in by the manifest step
+
+    def path(self, relative: str) -> Path:
+        p = self.out_dir / relative
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+
+def reference_snapshot() -> dict[str, Any]:
+    """Reference data as of the build: counties, regions and service types (explains a release)."""
+    counties = [{"fips": c.fips, "name": c.name} for c in db.session.scalars(db.select(County).order_by(County.fips))]
+    regions = [
+        {"slug": r.slug, "name": r.name, "layer": r.layer, "counties": sorted(r.fips_set)}
+        for r in db.session.scalars(db.select(Region).order_by(Region.layer, Region.name))
+    ]
+    types = [
+        {
+            "code": t.code, "name": t.name, "short_name": t.short_name, "pillar": t.pillar,
+            "pillar_title": t.pillar_title, "sort_order": t.sort_order, "description": t.description,
+            "rule_citation": t.rule_citation,
+        }
+        for t in db.session.scalars(db.select(ServiceType).order_by(ServiceType.sort_order))
+    ]
+    return {"counties": counties, "regions": regions, "service_types": types}

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DEV_SECRET = "dev-only-insecure-secret-change-me"
+DEV_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - the known value production refuses
 
 # environment variables read directly, with their type
 DIRECT_ENV: dict[str, type] = {

@@ -29,8 +29,8 @@ from models.fields import DAYS, empty_data
 from models.geo import county_centroids, zips_by_county
 from models.reference_load import load_reference_data
 
-DEMO_PASSWORD = "demo-password"
-DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - documented demo login
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"  # noqa: S105 - documented demo second factor
 MARKER_ORG = "Bluestem Valley Behavioral Health"
 
 KC_METRO = ["29095", "29047", "29165", "29037", "29177"]
@@ -81,7 +81,7 @@ def region_of(fips: str, lat: float, lon: float) -> str:
 
 class Builder:
     def __init__(self):
-        self.rng = random.Random(20261127)
+        self.rng = random.Random(20261127)  # noqa: S311 - repeatable demo data, not secrets
         self.phone_n = 100
         self.reviewer: User | None = None
         self.names = {c.fips: c.name for c in db.session.scalars(db.select(County))}

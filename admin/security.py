@@ -88,10 +88,12 @@ def load_user(user_id: str) -> User | None:
 
 
 def is_safe_next(target: str | None) -> bool:
-    """Only relative paths on this site: no scheme, no host, no '//' or backslash tricks."""
-    if not target:
+    """Only relative paths on this site: no scheme, no host, no '//' or backslash tricks, and
+    no control characters (browsers drop tabs and newlines, turning '/\t/evil' into '//evil')."""
+    if not target or not isinstance(target, str):
         return False
-    target = target.strip()
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return False
     if target.startswith(("//", "\\")) or "\\" in target:
         return False
     parts = urlsplit(target)

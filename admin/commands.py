@@ -31,11 +31,20 @@ def reference_load():
 @click.password_option(help="At least 12 characters.")
 def users_create(email, name, role, organization_id, org_admin, password):
     """Create an account. Staff enrol their second factor at first sign-in."""
+    from email_validator import EmailNotValidError, validate_email
+
     from forms.validators import not_common_password
     from models import Organization, User
     from models.user import MIN_PASSWORD_LENGTH
 
     email = email.strip().lower()
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise click.BadParameter(f"{email!r} is not a valid e-mail address: {exc}", param_hint="--email") from exc
+    name = name.strip()
+    if not name:
+        raise click.BadParameter("give the person's name", param_hint="--name")
     if len(password) < MIN_PASSWORD_LENGTH or not not_common_password(password):
         raise click.BadParameter(f"use at least {MIN_PASSWORD_LENGTH} characters and not a common password", param_hint="--password")
     if db.session.scalar(db.select(User).filter_by(email=email)):

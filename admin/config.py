@@ -76,6 +76,8 @@ def defaults(var_dir: Path) -> dict[str, Any]:
         "RELEASES_KEEP": 10,
         "MAX_UPLOAD_MB": 20,
         "PUBLISH_INTERVAL_MINUTES": 3,
+        # tests run tasks in-process (Celery's task_always_eager); never in production
+        "CELERY_ALWAYS_EAGER": False,
         "DEMO_BANNER": True,
     }
 
@@ -98,7 +100,7 @@ def _coerce(name: str, raw: str, kind: type) -> Any:
 def load(app, overrides: dict[str, Any] | None = None) -> None:
     """Fill app.config from defaults, the environment and test overrides, then validate."""
     env = os.environ
-    var_dir = Path(env.get("VAR_DIR") or (overrides or {}).get("VAR_DIR") or ROOT / "var")
+    var_dir = Path((overrides or {}).get("VAR_DIR") or env.get("VAR_DIR") or ROOT / "var")
     cfg = defaults(var_dir)
     for name, kind in DIRECT_ENV.items():
         if name in env and name != "REGISTRY_ENV":

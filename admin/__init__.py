@@ -50,6 +50,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = None  # sessions are checked server-side (security.py)
     login_manager.user_loader(security.load_user)
     security.register_security_headers(app)
+    security.trust_proxies(app)
 
 
 def register_blueprints(app: Flask) -> None:

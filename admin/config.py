@@ -60,6 +60,9 @@ def defaults(var_dir: Path) -> dict[str, Any]:
         "MAIL_FROM": "Crisis Services Registry <registry@example.org>",
         "PORT": 5000,
         "PUBLIC_BASE_URL": "http://localhost:5000",
+        # how many reverse proxies (nginx) sit in front of the app and set X-Forwarded-*;
+        # 0 trusts none, so throttling by address cannot be dodged with a forged header
+        "TRUSTED_PROXIES": 0,
         # accounts and sessions
         "SESSION_IDLE_MINUTES": 30,
         "SESSION_ABSOLUTE_HOURS": 12,

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request, session
 from flask_login import login_user, logout_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from models import User, UserSession, db, utcnow
 
@@ -115,6 +116,14 @@ def csp(extra_frame_ancestors: str = "'none'") -> str:
             f"frame-ancestors {extra_frame_ancestors}",
         ]
     )
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind nginx, take the client's address and scheme from the last `TRUSTED_PROXIES`
+    X-Forwarded-* hops; without this every sign-in would come from the proxy's address."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def register_security_headers(app: Flask) -> None:

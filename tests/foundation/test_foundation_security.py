@@ -310,3 +310,25 @@ def test_the_sweep_catches_a_new_route_without_protection(other_app):
 
     problems = unprotected_routes(app)
     assert len(problems) == 1 and "forgot-to-protect" in problems[0]
+
+
+# ------------------------------------------------------------------ behind a proxy
+
+
+def test_forwarded_for_is_ignored_unless_a_proxy_is_trusted(client, other_app):
+    from models import LoginAttempt
+
+    client.post("/login", data={"email": "nobody@example.org", "password": "wrong-password-x",
+                                "csrf_token": get_csrf(client)}, headers={"X-Forwarded-For": "198.51.100.77"})
+    attempt = db.session.scalar(db.select(LoginAttempt).filter_by(email="nobody@example.org"))
+    assert attempt.ip == "127.0.0.1"
+    proxied = other_app("proxied", TRUSTED_PROXIES=1)
+
+    @proxied.get("/whoami")
+    def whoami():
+        from flask import request
+
+        return f"{request.remote_addr} {request.scheme}"
+
+    forwarded = {"X-Forwarded-For": "198.51.100.77", "X-Forwarded-Proto": "https"}
+    assert proxied.test_client().get("/whoami", headers=forwarded).get_data(as_text=True) == "198.51.100.77 https"

@@ -1,0 +1,37 @@
+# The registry's one image: web (gunicorn), Celery worker and beat all run from it.
+FROM python:3.11-slim
+
+# WeasyPrint's system libraries (Pango, HarfBuzz, fonts) and curl for health checks.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1 \
+      fonts-dejavu-core fonts-liberation shared-mime-info curl \
+ && rm -rf /var/lib/apt/lists/*
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    FLASK_APP=admin \
+    REGISTRY_ENV=production \
+    VAR_DIR=/var/lib/registry \
+    PORT=8000
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY admin ./admin
+COPY models ./models
+COPY forms ./forms
+COPY tasks ./tasks
+RUN pip install -e .
+COPY templates ./templates
+COPY migrations ./migrations
+
+RUN useradd --system --uid 10001 --home-dir /app registry \
+ && mkdir -p /var/lib/registry/releases /var/lib/registry/uploads /var/lib/registry/outbox \
+ && chown -R registry /var/lib/registry
+USER registry
+
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD curl -fsS "http://127.0.0.1:${PORT}/healthz" || exit 1
+CMD ["sh", "-c", "exec gunicorn --workers 3 --threads 4 --bind 0.0.0.0:${PORT} --forwarded-allow-ips='*' --access-logfile - 'admin:create_app()'"]

@@ -8,7 +8,7 @@ PORT ?= 5000
 export FLASK_APP := admin
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: install run test lint fmt bench migrate demo clean
+.PHONY: install run test lint fmt bench migrate demo demo-code clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ run: demo
 	@echo
 	@echo "  Crisis Services Registry: http://localhost:$(PORT)/"
 	@echo "  Demo logins (password demo-password): provider@demo.test, reviewer@demo.test, admin@demo.test"
-	@echo "  Staff second factor: TOTP secret JBSWY3DPEHPK3PXP (any authenticator app, or: python -c \"import pyotp; print(pyotp.TOTP('JBSWY3DPEHPK3PXP').now())\")"
+	@echo "  Staff second factor: TOTP secret JBSWY3DPEHPK3PXP (any authenticator app, or: make demo-code)"
 	@echo
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
 
@@ -45,7 +45,11 @@ fmt: install
 	$(VENV)/bin/ruff check --fix .
 
 bench: install
-	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@test -n "$(wildcard bench/*.py)" || { echo "no benchmarks in bench/ yet"; exit 0; }; \
+	for b in $(wildcard bench/*.py); do echo "== $$b"; $(PY) $$b || exit 1; done
+
+demo-code: install
+	@$(PY) -m flask demo totp
 
 clean:
 	rm -rf var/ .pytest_cache

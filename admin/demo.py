@@ -456,3 +456,11 @@ def demo_load_command():
     else:
         db.session.rollback()
         click.echo("demo data already present; nothing changed")
+
+
+@demo_cli.command("totp")
+def demo_totp_command():
+    """Print the current second-factor code of the demo staff accounts."""
+    from .auth.totp import totp
+
+    click.echo(totp(DEMO_TOTP_SECRET).now())

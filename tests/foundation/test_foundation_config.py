@@ -196,3 +196,13 @@ def test_users_create_refuses_an_email_that_already_has_an_account(app):
     again = create(app, *[a.replace("twice@", "TWICE@") for a in args])
     assert again.exit_code != 0 and "already has an account" in again.output
     assert db.session.scalar(db.select(db.func.count(User.id)).filter_by(email="twice@example.org")) == 1
+
+
+def test_flask_demo_totp_prints_the_code_the_demo_staff_accept(app):
+    from admin.auth.totp import totp
+    from admin.demo import DEMO_TOTP_SECRET
+
+    result = app.test_cli_runner().invoke(args=["demo", "totp"])
+    assert result.exit_code == 0
+    code = result.output.strip()
+    assert len(code) == 6 and totp(DEMO_TOTP_SECRET).verify(code, valid_window=1)

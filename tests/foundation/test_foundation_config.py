@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from argon2 import extract_parameters
 from flask import Flask
@@ -126,12 +128,24 @@ def test_celery_uses_json_only(app):
         assert task.serializer == "json", name
 
 
-def test_an_eager_task_runs_in_the_app_context(app):
+def test_an_eager_task_runs_in_the_callers_app_context(app, database_url, var_dir):
+    from conftest import make_test_app
+
+    from models import LoginAttempt, utcnow
     from tasks.housekeeping import housekeeping
 
-    result = housekeeping.delay()
-    assert result.successful()
-    assert set(result.get()) == {"login_attempts", "sessions"}
+    # another app created later becomes Celery's default app (as live servers do in tests)
+    other = make_test_app(database_url, var_dir / "other-celery")
+    try:
+        db.session.add(LoginAttempt(email="old@example.org", ip="192.0.2.9", at=utcnow() - timedelta(days=31)))
+        db.session.commit()
+        result = housekeeping.delay()
+        assert result.successful()
+        assert result.get() == {"login_attempts": 1, "sessions": 0}
+        assert db.session.scalar(db.select(LoginAttempt).filter_by(email="old@example.org")) is None
+    finally:
+        with other.app_context():
+            db.engine.dispose()
 
 
 def test_one_beat_schedule_names_registered_tasks(app):

@@ -146,7 +146,11 @@ def app(database_url, var_dir):
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
-    return app
+    yield app
+    # close pooled connections before the database is dropped (else ResourceWarning at exit)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)

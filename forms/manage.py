@@ -19,6 +19,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from models.identifiers import (
@@ -32,6 +33,10 @@ from models.reference import CertificationScope, CoverageKind, FieldRule, HoursR
 
 CODE_RE = r"^[a-z0-9][a-z0-9_]{1,39}$"
 CODE_MESSAGE = "Lower-case letters, digits and _ only (2–40 characters), e.g. crisis_residential."
+
+
+def as_choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(str(value), label) for value, label in pairs]
 
 
 def _normalising(fn):
@@ -72,7 +77,7 @@ class ReasonForm(FlaskForm):
     submit = SubmitField("Confirm")
 
 
-ROLE_CHOICES = [("provider", "Provider (organization staff)"), ("reviewer", "DMH reviewer"), ("admin", "DMH administrator")]
+ROLE_CHOICES = as_choices([("provider", "Provider (organization staff)"), ("reviewer", "DMH reviewer"), ("admin", "DMH administrator")])
 
 
 class _MembershipMixin:
@@ -116,7 +121,7 @@ class ReauthForm(FlaskForm):
 
 
 def _choices(enum_cls):
-    return [(v, v.replace("_", " ")) for v in enum_cls.values()]
+    return as_choices((v, v.replace("_", " ")) for v in enum_cls.values())
 
 
 class ServiceTypeForm(FlaskForm):
@@ -128,13 +133,13 @@ class ServiceTypeForm(FlaskForm):
     sort_order = IntegerField("Sort order", validators=[DataRequired(), NumberRange(min=0, max=10000)], default=0)
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)], render_kw={"rows": 3})
     rule_citation = StringField("Rule citation", validators=[Optional(), Length(max=80)], description="e.g. 9 CSR 30-7.010")
-    hours_rule = SelectField("Hours rule", choices=[("24_7", "must be open 24/7"), ("under_24", "must be open less than 24 h/day"), ("any", "any hours")])
+    hours_rule = SelectField("Hours rule", choices=as_choices([("24_7", "must be open 24/7"), ("under_24", "must be open less than 24 h/day"), ("any", "any hours")]))
     max_stay_hours = IntegerField("Longest stay allowed (hours)", validators=[Optional(), NumberRange(min=1, max=24 * 365)],
                                   description="Empty when the type has no stay limit.")
     site_address_rule = SelectField("Site address", choices=_choices(FieldRule))
     walk_in_allowed = BooleanField("Walk-in allowed")
     counties_rule = SelectField("Counties served", choices=_choices(FieldRule))
-    coverage_kind = SelectField("Coverage", choices=[(CoverageKind.SERVED.value, "counties served"), (CoverageKind.PRIMARY_BACKUP.value, "primary / backup per county (988)")])
+    coverage_kind = SelectField("Coverage", choices=as_choices([(CoverageKind.SERVED.value, "counties served"), (CoverageKind.PRIMARY_BACKUP.value, "primary / backup per county (988)")]))
     requires_nonviolent = BooleanField("Serves nonviolent people only")
     is_role = BooleanField("A role with a coverage area, not a facility")
     has_capacity = BooleanField("Has capacity (beds or chairs)")
@@ -174,7 +179,7 @@ class CertificationTypeForm(FlaskForm):
     code = StringField("Code", validators=[DataRequired(), Regexp(CODE_RE, message=CODE_MESSAGE)])
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     rule_citation = StringField("Rule citation", validators=[DataRequired(), Length(max=80)], description="e.g. 9 CSR 30-7.010")
-    scope = SelectField("Held by", choices=[(CertificationScope.ORGANIZATION.value, "the organization"), (CertificationScope.LISTING.value, "named listings (sites)")])
+    scope = SelectField("Held by", choices=as_choices([(CertificationScope.ORGANIZATION.value, "the organization"), (CertificationScope.LISTING.value, "named listings (sites)")]))
     default_period_months = IntegerField("Default period (months)", validators=[DataRequired(), NumberRange(min=1, max=120)], default=36)
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000)], render_kw={"rows": 3})
     submit = SubmitField("Save certification type")
@@ -211,7 +216,7 @@ class RegionForm(FlaskForm):
         return sorted(set(self.counties.data or []) | set(re.findall(r"\d+", self.fips_list.data or "")))
 
     def validate_counties(self, field):
-        known = {v for v, _ in field.choices}
+        known = {c.value for c in field.choices}
         pasted = re.findall(r"\d+", self.fips_list.data or "")
         bad = [f for f in list(field.data or []) + pasted if f not in known]
         if bad:
@@ -225,7 +230,7 @@ class RegionForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    kind = SelectField("What the file holds", choices=[("organizations", "Organizations"), ("listings", "Listings (imported as drafts)")])
+    kind = SelectField("What the file holds", choices=as_choices([("organizations", "Organizations"), ("listings", "Listings (imported as drafts)")]))
     file = FileField("CSV file", validators=[FileRequired(message="Choose a CSV file.")], render_kw={"accept": ".csv,text/csv"})
     submit = SubmitField("Check the file (nothing is saved)")
 

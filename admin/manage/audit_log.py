@@ -10,7 +10,7 @@ from flask import render_template, request
 from flask_wtf import FlaskForm
 from sqlalchemy import func
 
-from forms.manage import AuditSearchForm
+from forms.manage import AuditSearchForm, as_choices
 from models import AuditEvent, Organization, db, verify_chain
 
 from ..access import requires
@@ -23,7 +23,7 @@ CENTRAL = ZoneInfo("America/Chicago")
 def _search_form() -> AuditSearchForm:
     form = AuditSearchForm(request.args)
     orgs = db.session.execute(db.select(Organization.id, Organization.legal_name).order_by(func.lower(Organization.legal_name))).all()
-    form.organization_id.choices = [("", "Any organization")] + [(str(i), n) for i, n in orgs]
+    form.organization_id.choices = as_choices([("", "Any organization")] + [(str(i), n) for i, n in orgs])
     return form
 
 

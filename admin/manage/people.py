@@ -9,7 +9,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from sqlalchemy import func, or_
 
-from forms.manage import InviteForm, MembershipForm, ReasonForm, ReauthForm
+from forms.manage import InviteForm, MembershipForm, ReasonForm, ReauthForm, as_choices
 from models import (
     LoginAttempt,
     Organization,
@@ -54,7 +54,7 @@ def _org_choices():
     orgs = db.session.scalars(
         db.select(Organization).where(Organization.status == "active").order_by(func.lower(Organization.legal_name))
     ).all()
-    return [("", "— none (DMH staff) —")] + [(str(o.id), o.legal_name) for o in orgs]
+    return as_choices([("", "— none (DMH staff) —")] + [(str(o.id), o.legal_name) for o in orgs])
 
 
 def _filtered():

@@ -8,7 +8,13 @@ from itertools import groupby
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from forms.manage import CertificationTypeForm, DocumentTypeForm, RegionForm, ServiceTypeForm
+from forms.manage import (
+    CertificationTypeForm,
+    DocumentTypeForm,
+    RegionForm,
+    ServiceTypeForm,
+    as_choices,
+)
 from models import CertificationType, County, DocumentType, Region, ServiceType, WorkflowError, db
 from models.reference_ops import reference_history, reference_version, save_reference
 
@@ -44,11 +50,11 @@ def _kind(kind: str):
 
 def _prepare(kind: str, form) -> None:
     if kind == "service_type":
-        certs = [("", "— none —")] + [(c.code, f"{c.name} ({c.code})") for c in db.session.scalars(db.select(CertificationType).order_by(CertificationType.code))]
+        certs = as_choices([("", "— none —")] + [(c.code, f"{c.name} ({c.code})") for c in db.session.scalars(db.select(CertificationType).order_by(CertificationType.code))])
         form.required_certification_code.choices = certs
         form.org_certification_code.choices = certs
     if kind == "region":
-        form.counties.choices = [(c.fips, c.name) for c in db.session.scalars(db.select(County).order_by(County.name))]
+        form.counties.choices = as_choices((c.fips, c.name) for c in db.session.scalars(db.select(County).order_by(County.name)))
 
 
 def county_groups():

@@ -18,6 +18,8 @@ def manage_routes(app):
         if not rule.endpoint.startswith("manage."):
             continue
         args = {a: SAMPLE_ARGS[a] for a in rule.arguments}
+        if rule.endpoint == "manage.import_template":
+            args["kind"] = "organizations"
         with app.test_request_context():
             from flask import url_for
 

@@ -22,8 +22,6 @@ def normalise_ein(value: str) -> str:
         v = f"{v[:2]}-{v[2:]}"
     if not EIN_RE.match(v):
         raise ValueError("Enter the EIN as NN-NNNNNNN (nine digits).")
-    if v.startswith("00"):
-        raise ValueError("An EIN never starts with 00.")
     return v
 
 

@@ -4,10 +4,9 @@ the sign-in page; the provider colleague pages are for organization administrato
 from __future__ import annotations
 
 import pytest
+from manage_helpers import page_token
 
 from tests.conftest import get_csrf, sign_in
-
-from manage_helpers import page_token
 
 SAMPLE_ARGS = {"org_id": 1, "user_id": 1, "kind": "service_type", "key": "bhcc"}
 

@@ -7,8 +7,8 @@ import csv
 import io
 
 import pytest
-from sqlalchemy.orm import selectinload
 from manage_helpers import post_form
+from sqlalchemy.orm import selectinload
 
 from models import AuditEvent, Listing, Organization, OutboxEvent, db, eligibility, today
 from models.eligibility import CertificationIndex

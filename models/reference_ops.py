@@ -49,6 +49,13 @@ def save_reference(kind: str, obj, values: dict[str, Any], *, by, key: str | Non
     when nothing changed."""
     model, key_attr, fields = KINDS[kind]
     before = snapshot(kind, obj) if obj is not None else None
+    if kind == "region" and "slug" in values:
+        q = db.select(Region).where(Region.slug == values["slug"])
+        if obj is not None:
+            q = q.where(Region.id != obj.id)
+        clash = db.session.scalar(q)
+        if clash is not None:
+            raise WorkflowError(f"The short name {values['slug']!r} is already used by {clash.name}.")
     if obj is None:
         if key_attr == "code":
             if not key:
@@ -63,11 +70,6 @@ def save_reference(kind: str, obj, values: dict[str, Any], *, by, key: str | Non
         if f in values:
             setattr(obj, f, values[f])
     if kind == "region":
-        if "slug" in values:
-            clash = db.session.scalar(db.select(Region).where(Region.slug == values["slug"], Region.id != obj.id)) if obj.id else \
-                db.session.scalar(db.select(Region).where(Region.slug == values["slug"]))
-            if clash is not None:
-                raise WorkflowError(f"The short name {values['slug']!r} is already used by {clash.name}.")
         if "counties" in values:
             fips = sorted(set(values["counties"]))
             counties = db.session.scalars(db.select(County).where(County.fips.in_(fips))).all() if fips else []

@@ -13,6 +13,8 @@ from .base import WorkflowError, db, utcnow
 from .organization import Organization
 from .user import Invitation, InvitationPurpose, Role, User, UserSession
 
+MAX_RESETS_PER_HOUR = 3
+
 
 def user_snapshot(user: User) -> dict:
     return {
@@ -106,21 +108,6 @@ def _expire_links(user: User, purpose: InvitationPurpose) -> None:
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-
-
-def accept_invitation(invitation: Invitation, password: str) -> User:
-    """Set the password through a one-time link (invitation or reset); the link is spent and
-    every existing session ends. Signing in afterwards still asks for the second factor."""
-    user = invitation.user
-    if invitation.used_at is not None or invitation.expires_at < utcnow() or not user.is_active:
-        raise WorkflowError("This link is no longer valid.")
-    user.set_password(password)
-    invitation.used_at = utcnow()
-    revoke_sessions(user.id)
-    db.session.flush()
-    audit.record(f"auth.{invitation.purpose}_completed", actor=user, target=user,
-                 organization_id=user.organization_id)
-    return user
 
 
 def active_admin_count() -> int:
@@ -224,6 +211,14 @@ def request_password_reset(email: str, *, ttl: timedelta) -> tuple[User, str] | 
         return None
     if user.organization is not None and not user.organization.is_active:
         return None
+    recent = db.session.scalar(
+        db.select(func.count(Invitation.id)).where(
+            Invitation.user_id == user.id, Invitation.purpose == InvitationPurpose.PASSWORD_RESET.value,
+            Invitation.created_at >= utcnow() - timedelta(hours=1),
+        )
+    )
+    if recent >= MAX_RESETS_PER_HOUR:
+        return None  # nobody can flood an inbox through the form
     _expire_links(user, InvitationPurpose.PASSWORD_RESET)
     _inv, token = Invitation.issue(user, InvitationPurpose.PASSWORD_RESET, None, ttl)
     db.session.flush()

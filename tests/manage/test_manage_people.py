@@ -188,3 +188,11 @@ def test_org_admin_invites_and_removes_a_colleague(app, users, mail_to_smtp):
     history = c.get("/portal/colleagues/history").get_data(as_text=True)
     assert "user removed by org admin" in history
     assert User  # the model import documents what the rows are
+
+
+def test_reset_links_are_limited_per_hour(users):
+    from models.people import MAX_RESETS_PER_HOUR, request_password_reset
+
+    sent = [request_password_reset("provider@demo.test", ttl=timedelta(hours=1)) for _ in range(MAX_RESETS_PER_HOUR + 2)]
+    assert [s is not None for s in sent] == [True] * MAX_RESETS_PER_HOUR + [False, False]
+    assert request_password_reset("nobody@nowhere.example", ttl=timedelta(hours=1)) is None

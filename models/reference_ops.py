@@ -69,16 +69,15 @@ def save_reference(kind: str, obj, values: dict[str, Any], *, by, key: str | Non
     for f in fields:
         if f in values:
             setattr(obj, f, values[f])
-    if kind == "region":
-        if "counties" in values:
-            fips = sorted(set(values["counties"]))
-            counties = db.session.scalars(db.select(County).where(County.fips.in_(fips))).all() if fips else []
-            if len(counties) != len(fips):
-                unknown = set(fips) - {c.fips for c in counties}
-                raise WorkflowError(f"Unknown county FIPS: {', '.join(sorted(unknown))}.")
-            if not counties:
-                raise WorkflowError("A region needs at least one county.")
-            obj.counties = list(counties)
+    if kind == "region" and "counties" in values:
+        fips = sorted(set(values["counties"]))
+        counties = db.session.scalars(db.select(County).where(County.fips.in_(fips))).all() if fips else []
+        if len(counties) != len(fips):
+            unknown = set(fips) - {c.fips for c in counties}
+            raise WorkflowError(f"Unknown county FIPS: {', '.join(sorted(unknown))}.")
+        if not counties:
+            raise WorkflowError("A region needs at least one county.")
+        obj.counties = list(counties)
     if kind == "service_type":
         for code_field in ("required_certification_code", "org_certification_code"):
             code = values.get(code_field)

@@ -48,7 +48,7 @@ def state_label(value: str | None) -> str:
 
 
 NAV = {
-    "provider": [("portal.dashboard", "Dashboard")],
+    "provider": [("portal.dashboard", "Dashboard"), ("portal.colleagues", "Colleagues")],
     "reviewer": [("review.index", "Review")],
     "admin": [("review.index", "Review"), ("manage.index", "Manage")],
 }

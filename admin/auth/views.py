@@ -230,3 +230,22 @@ def _set_password_with(token: str, purpose: InvitationPurpose, intro: str):
         # signing in still asks for the second factor: the link never bypasses it
         return redirect(url_for("auth.login"))
     return render_template("auth/set_password.html", form=form, intro=intro, email=inv.email)
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+def forgot_password():
+    """Send a reset link. The answer is the same whether or not the address has an account."""
+    from forms.auth import ForgotPasswordForm
+    from models.people import request_password_reset
+
+    from ..mailing import send_password_reset
+
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        ttl = timedelta(minutes=int(current_app.config["PASSWORD_RESET_TTL_MINUTES"]))
+        found = request_password_reset(form.email.data, ttl=ttl)
+        db.session.commit()
+        if found is not None:
+            send_password_reset(*found)
+        return render_template("auth/forgot.html", form=None, sent=True)
+    return render_template("auth/forgot.html", form=form, sent=False)

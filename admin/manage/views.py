@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import render_template
 
-from models import Listing, Organization, User, db
+from models import AuditEvent, Listing, Organization, User, db
+from models.reference_ops import reference_version
 
 from ..access import requires
 from . import bp
@@ -18,4 +19,5 @@ def index():
         "users": db.session.scalar(db.select(db.func.count(User.id))),
         "listings": db.session.scalar(db.select(db.func.count(Listing.id))),
     }
-    return render_template("manage/index.html", counts=counts)
+    recent = db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(8)).all()
+    return render_template("manage/index.html", counts=counts, recent=recent, reference_version=reference_version())

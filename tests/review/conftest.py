@@ -6,8 +6,9 @@ import copy
 
 import pyotp
 import pytest
+from review_helpers import csrf_of, live_listing, pending_bluestem
 
-from models import Certification, Listing, ListingRevision, db
+from models import ListingRevision, db
 from models import workflow as wf
 
 
@@ -48,29 +49,11 @@ def _fresh_g_per_request(app):
     request_tearing_down.disconnect(end_session, app)
 
 
-def pending_bluestem() -> ListingRevision:
-    """The demo's oldest unclaimed item: Bluestem's BHCC with a new front-desk phone."""
-    return db.session.scalar(
-        db.select(ListingRevision).where(
-            ListingRevision.state == "submitted", ListingRevision.provider_note.like("New front-desk number%")
-        )
-    )
-
-
 @pytest.fixture
 def bluestem_rev(app):
     rev = pending_bluestem()
     assert rev is not None
     return rev
-
-
-def live_listing(org_dba: str | None = None) -> Listing:
-    stmt = db.select(Listing).where(Listing.live_revision_id.is_not(None), Listing.is_suspended.is_(False))
-    listings = db.session.scalars(stmt.order_by(Listing.id)).all()
-    for lst in listings:
-        if lst.open_revision is None and (org_dba is None or lst.organization.name == org_dba):
-            return lst
-    raise AssertionError("no live listing without an open revision")
 
 
 @pytest.fixture
@@ -116,7 +99,13 @@ def make_revision(users):
     return _make
 
 
-def pending_certification() -> Certification:
-    return db.session.scalar(
-        db.select(Certification).where(Certification.status == "submitted").order_by(Certification.id)
-    )
+@pytest.fixture
+def send():
+    """POST a form with a CSRF token scraped from `form_url` (the page the form lives on)."""
+
+    def _send(client, url: str, data: dict | None = None, *, form_url: str, **kw):
+        data = dict(data or {})
+        data.setdefault("csrf_token", csrf_of(client, form_url))
+        return client.post(url, data=data, **kw)
+
+    return _send

@@ -55,6 +55,16 @@ DECISION_LABELS = {
 }
 
 
+def _load_document(doc_id: int, action: str) -> Document:
+    """Documents have no 'view' rule: downloading is seeing them."""
+    doc = db.session.get(Document, doc_id)
+    if doc is None or not can(current_user, "download", doc):
+        abort(404)
+    if action != "download" and not can(current_user, action, doc):
+        abort(403)
+    return doc
+
+
 def county_names() -> dict[str, str]:
     return dict(db.session.execute(db.select(County.fips, County.name)).all())
 
@@ -444,7 +454,7 @@ def certification_decision(item_id: int):
 def document(doc_id: int):
     """The stored file, as an attachment; `?inline=1` shows a PDF in the review page's frame.
     Only that inline response may be framed, and only by this site."""
-    doc = load_or_404(Document, doc_id, "download")
+    doc = _load_document(doc_id, "download")
     path = Path(current_app.config["UPLOAD_DIR"]) / doc.storage_name
     if not path.is_file():
         abort(404)
@@ -463,7 +473,7 @@ def document(doc_id: int):
 @bp.post("/documents/<int:doc_id>/verify")
 @requires("review")
 def document_verify(doc_id: int):
-    doc = load_or_404(Document, doc_id, "verify")
+    doc = _load_document(doc_id, "verify")
     form = DocumentVerifyForm(prefix=f"doc{doc.id}")
     cert = doc.certification
     if not form.validate():

@@ -202,6 +202,10 @@ def withdraw_revision(rev: ListingRevision, by: User) -> ListingRevision:
     rev.state = RS.WITHDRAWN.value
     rev.claimed_by_id = None
     rev.claimed_at = None
+    # withdrawn is not a decided state (decided_iff_decided); the earlier request for changes
+    # stays in the audit trail
+    rev.decided_at = None
+    rev.decided_by_id = None
     db.session.flush()
     audit.record("revision.withdraw", actor=by, target=rev, organization_id=rev.listing.organization_id, before={"state": before}, after={"state": rev.state})
     return rev

@@ -306,8 +306,11 @@ def revision_decision(item_id: int):
     if not form.validate():
         return render_template("review/revision.html", **_revision_context(rev, decision_form=form)), 422
     if not can(current_user, "decide", rev):
-        who = rev.decided_by.name if rev.decided_by else "someone else"
-        flash(f"This revision was already decided by {who} ({rev.state.replace('_', ' ')}).", "error")
+        if rev.decided_at is not None:
+            who = rev.decided_by.name if rev.decided_by else "someone else"
+            flash(f"This revision was already decided by {who} ({rev.state.replace('_', ' ')}).", "error")
+        else:
+            flash(f"This revision is {rev.state.replace('_', ' ')}; it is not waiting for a decision.", "error")
         return redirect(url_for("review.revision", item_id=rev.id)), 303
     version = int(form.lock_version.data)
     note = (form.note.data or "").strip()

@@ -119,21 +119,26 @@ class CertificationDecisionForm(FlaskForm):
     def _certifying(self) -> bool:
         return self.status.data in ("certified", "provisional", "conditional")
 
-    def validate_certificate_number(self, field):
-        if self._certifying() and not (field.data or "").strip():
-            raise ValidationError("A certificate number is required to certify.")
-
-    def validate_effective_on(self, field):
-        if self._certifying() and field.data is None:
-            raise ValidationError("Give the date the certification takes effect.")
-
-    def validate_expires_on(self, field):
+    def validate(self, extra_validators=None) -> bool:
+        """Rules that depend on the chosen status (Optional() stops a field's own chain, so
+        they are checked here and reported on their fields)."""
+        ok = super().validate(extra_validators)
         cert = self._cert
         follows_accreditation = bool(cert is not None and cert.basis == "deemed" and cert.accreditation_expires_on)
-        if self._certifying() and field.data is None and not follows_accreditation:
-            raise ValidationError("Give the expiry date (only deemed status can follow the accreditation's).")
-        if isinstance(field.data, date) and isinstance(self.effective_on.data, date) and field.data < self.effective_on.data:
-            raise ValidationError("The expiry date must be on or after the effective date.")
+        if self._certifying():
+            if not (self.certificate_number.data or "").strip():
+                self.certificate_number.errors = [*self.certificate_number.errors, "A certificate number is required to certify."]
+                ok = False
+            if self.effective_on.data is None and not self.effective_on.errors:
+                self.effective_on.errors = [*self.effective_on.errors, "Give the date the certification takes effect."]
+                ok = False
+            if self.expires_on.data is None and not self.expires_on.errors and not follows_accreditation:
+                self.expires_on.errors = [*self.expires_on.errors, "Give the expiry date (only deemed status can follow the accreditation's)."]
+                ok = False
+        if isinstance(self.expires_on.data, date) and isinstance(self.effective_on.data, date) and self.expires_on.data < self.effective_on.data:
+            self.expires_on.errors = [*self.expires_on.errors, "The expiry date must be on or after the effective date."]
+            ok = False
+        return ok
 
     def validate_note(self, field):
         if self.status.data in ("on_hold", "suspended", "revoked") and not (field.data or "").strip():

@@ -49,6 +49,16 @@ def _fresh_g_per_request(app):
     request_tearing_down.disconnect(end_session, app)
 
 
+@pytest.fixture(autouse=True)
+def _celery_bound_to_the_test_app(app):
+    """Every create_app() makes its Celery app the process default, so after a live test the
+    shared tasks would run inside the live app (and its dropped database). Tests here enqueue
+    through the session app's Celery (reported to the lead)."""
+    app.extensions["celery"].set_current()
+    app.extensions["celery"].set_default()
+    yield
+
+
 @pytest.fixture
 def bluestem_rev(app):
     rev = pending_bluestem()

@@ -202,6 +202,10 @@ def withdraw_revision(rev: ListingRevision, by: User) -> ListingRevision:
     rev.state = RS.WITHDRAWN.value
     rev.claimed_by_id = None
     rev.claimed_at = None
+    # withdrawn is not a decided state (decided_iff_decided); the earlier request for changes
+    # stays in the audit trail
+    rev.decided_at = None
+    rev.decided_by_id = None
     db.session.flush()
     audit.record("revision.withdraw", actor=by, target=rev, organization_id=rev.listing.organization_id, before={"state": before}, after={"state": rev.state})
     return rev
@@ -248,16 +252,33 @@ def _org_id(item) -> int | None:
     return getattr(item, "organization_id", None)
 
 
-def _decide(rev: ListingRevision, reviewer: User, target: RevisionState, note: str) -> ListingRevision:
-    """Conditional UPDATE on state: exactly one of two concurrent deciders wins."""
+def _already_decided(rev: ListingRevision) -> ConflictError:
+    who = rev.decided_by.name if rev.decided_by else "someone else"
+    return ConflictError(
+        f"This revision was already decided by {who} ({rev.state.replace('_', ' ')}).",
+        current_state=rev.state,
+    )
+
+
+def _decide(
+    rev: ListingRevision, reviewer: User, target: RevisionState, note: str, expected_version: int | None = None
+) -> ListingRevision:
+    """Conditional UPDATE on state: exactly one of two concurrent deciders wins.
+    `expected_version` (the lock_version the reviewer's page showed) also refuses a decision
+    taken on a page that is out of date (claimed or reassigned since)."""
+    if rev.decided_at is not None and not rev.is_pending_review:
+        raise _already_decided(rev)
     _check(REVISION_TRANSITIONS, rev.state, target, "revision")
     now = utcnow()
+    conditions = [
+        ListingRevision.id == rev.id,
+        ListingRevision.state.in_([s.value for s in PENDING_REVIEW_STATES]),
+    ]
+    if expected_version is not None:
+        conditions.append(ListingRevision.lock_version == expected_version)
     result = db.session.execute(
         update(ListingRevision)
-        .where(
-            ListingRevision.id == rev.id,
-            ListingRevision.state.in_([s.value for s in PENDING_REVIEW_STATES]),
-        )
+        .where(*conditions)
         .values(
             state=target.value,
             decided_at=now,
@@ -269,20 +290,21 @@ def _decide(rev: ListingRevision, reviewer: User, target: RevisionState, note: s
     )
     if result.rowcount != 1:
         db.session.refresh(rev)
-        who = rev.decided_by.name if rev.decided_by else "someone else"
-        raise ConflictError(
-            f"This revision was already decided by {who} ({rev.state.replace('_', ' ')}).",
-            current_state=rev.state,
-        )
+        if rev.is_pending_review:
+            raise ConflictError(
+                "This item changed after you opened it (claimed or reassigned). Reload and decide again.",
+                current_state=rev.state,
+            )
+        raise _already_decided(rev)
     db.session.refresh(rev)
     return rev
 
 
-def approve(rev: ListingRevision, reviewer: User, note: str = "") -> ListingRevision:
+def approve(rev: ListingRevision, reviewer: User, note: str = "", *, expected_version: int | None = None) -> ListingRevision:
     """Make the revision live, supersede the old one, stamp the verified date, mark for release."""
     listing = rev.listing
     old = listing.live_revision
-    _decide(rev, reviewer, RS.APPROVED, note)
+    _decide(rev, reviewer, RS.APPROVED, note, expected_version)
     now = rev.decided_at
     if old is not None and old.id != rev.id:
         old.state = RS.SUPERSEDED.value
@@ -299,7 +321,9 @@ def approve(rev: ListingRevision, reviewer: User, note: str = "") -> ListingRevi
     return rev
 
 
-def request_changes(rev: ListingRevision, reviewer: User, note: str = "") -> ListingRevision:
+def request_changes(rev: ListingRevision, reviewer: User, note: str = "", *, expected_version: int | None = None) -> ListingRevision:
+    if rev.decided_at is not None and not rev.is_pending_review:
+        raise _already_decided(rev)
     open_comments = db.session.scalar(
         db.select(db.func.count(ReviewComment.id)).where(
             ReviewComment.revision_id == rev.id, ReviewComment.resolved_at.is_(None)
@@ -307,15 +331,15 @@ def request_changes(rev: ListingRevision, reviewer: User, note: str = "") -> Lis
     )
     if not open_comments:
         raise WorkflowError("Add at least one comment saying what to change before requesting changes.")
-    _decide(rev, reviewer, RS.CHANGES_REQUESTED, note)
+    _decide(rev, reviewer, RS.CHANGES_REQUESTED, note, expected_version)
     audit.record("revision.request_changes", actor=reviewer, target=rev, organization_id=rev.listing.organization_id, after={"note": note})
     return rev
 
 
-def reject(rev: ListingRevision, reviewer: User, reason: str) -> ListingRevision:
+def reject(rev: ListingRevision, reviewer: User, reason: str, *, expected_version: int | None = None) -> ListingRevision:
     if not reason.strip():
         raise WorkflowError("A rejection needs a reason the provider can act on.")
-    _decide(rev, reviewer, RS.REJECTED, reason.strip())
+    _decide(rev, reviewer, RS.REJECTED, reason.strip(), expected_version)
     audit.record("revision.reject", actor=reviewer, target=rev, organization_id=rev.listing.organization_id, after={"reason": reason})
     return rev
 

@@ -1,0 +1,60 @@
+"""Decisions e-mail the organization's active users through a real SMTP server, after commit."""
+
+from __future__ import annotations
+
+from review_helpers import pending_bluestem
+
+from models import ListingRevision, db
+from models import workflow as wf
+
+
+def test_eager_celery_settings_are_the_real_names(app):
+    from celery import current_app as celery_app
+
+    assert celery_app.conf.task_always_eager is True
+    assert celery_app.conf.task_eager_propagates is True
+
+
+def test_request_changes_mails_the_organization_with_the_field_comment(client, login, send, mail_to_smtp, users):
+    rev = pending_bluestem()
+    wf.add_comment(users.reviewer, "This is the fax line; give the voice number.", revision=rev, field="phones")
+    db.session.commit()
+    rev_id, version = rev.id, rev.lock_version
+    login("reviewer")
+    page = f"/review/revisions/{rev_id}"
+    resp = send(client, f"{page}/decision", {"decision": "request_changes", "note": "See the comment.", "lock_version": version}, form_url=page)
+    assert resp.status_code == 302
+    (msg,) = mail_to_smtp.wait_for(1)
+    to = msg["To"]
+    assert "provider@demo.test" in to and "colleague@demo.test" in to
+    assert "other-provider@demo.test" not in to and "reviewer@demo.test" not in to
+    assert "sent back for changes" in msg["Subject"]
+    body = msg.get_body(preferencelist=("plain",)).get_content()
+    assert "Phone numbers: This is the fax line; give the voice number." in body
+    assert "See the comment." in body
+    assert db.session.get(ListingRevision, rev_id).state == "changes_requested"
+
+
+def test_suspension_and_reinstatement_are_mailed(client, login, send, mail_to_smtp):
+    rev = pending_bluestem()
+    listing_id = rev.listing_id
+    db.session.commit()
+    login("reviewer")
+    page = f"/review/listings/{listing_id}"
+    resp = send(client, f"{page}/suspend", {"reason": "Phone disconnected."}, form_url=page)
+    assert resp.status_code == 302
+    send(client, f"{page}/reinstate", {"reason": "Working again."}, form_url=page)
+    first, second = mail_to_smtp.wait_for(2)
+    assert "suspended" in first["Subject"] and "Phone disconnected." in first.get_body().get_content()
+    assert "reinstated" in second["Subject"] and "Working again." in second.get_body().get_content()
+
+
+def test_a_refused_decision_sends_nothing(client, login, send, mail_to_smtp):
+    rev = pending_bluestem()
+    db.session.commit()
+    rev_id, version = rev.id, rev.lock_version
+    login("reviewer")
+    page = f"/review/revisions/{rev_id}"
+    send(client, f"{page}/decision", {"decision": "request_changes", "lock_version": version}, form_url=page)
+    assert db.session.get(ListingRevision, rev_id).state == "submitted"
+    assert mail_to_smtp.messages == []

@@ -18,7 +18,6 @@ import uuid
 from pathlib import Path
 
 import psycopg
-import pyotp
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, event
@@ -120,10 +119,23 @@ def make_test_app(database_url: str, var_dir: Path, **extra):
     return create_app(config)
 
 
+def _fresh_request_globals(sender, **extra):
+    """Each request starts with an empty `g`, as in production. Tests keep one app context
+    pushed (for the shared database session), and requests reuse it, so without this `g`
+    would carry Flask-Login's cached user and Flask-WTF's CSRF token from one request (and
+    one client) to the next, hiding sign-out and session bugs."""
+    from flask import g
+
+    g.__dict__.clear()
+
+
 @pytest.fixture(scope="session")
 def app(database_url, var_dir):
     """One app for the session; schema from the migrations, then reference and demo data."""
+    from flask import request_started
+
     app = make_test_app(database_url, var_dir)
+    request_started.connect(_fresh_request_globals, app)
     from models import db
 
     with app.app_context():
@@ -192,7 +204,9 @@ def get_csrf(client, url: str = "/login") -> str:
 
 
 def totp_now(secret: str = DEMO_TOTP_SECRET) -> str:
-    return pyotp.TOTP(secret).now()
+    from admin.auth.totp import totp
+
+    return totp(secret).now()
 
 
 def sign_in(client, email: str, password: str = DEMO_PASSWORD, *, follow: bool = False):
@@ -205,7 +219,7 @@ def sign_in(client, email: str, password: str = DEMO_PASSWORD, *, follow: bool =
         user.totp_last_counter = None  # allow several sign-ins within one 30-second step
         db.session.commit()
         token = get_csrf(client, "/login/verify")
-        resp = client.post("/login/verify", data={"code": pyotp.TOTP(user.totp_secret).now(), "csrf_token": token})
+        resp = client.post("/login/verify", data={"code": totp_now(user.totp_secret), "csrf_token": token})
     if follow and resp.status_code == 302:
         resp = client.get(resp.headers["Location"])
     return resp
@@ -352,7 +366,7 @@ def browser_sign_in(page, base_url: str, email: str, password: str = DEMO_PASSWO
     page.click("button[type=submit], input[type=submit]")
     if totp_secret:
         page.wait_for_url(re.compile(r".*/login/(verify|setup-2fa)$"))
-        page.fill("input[name=code]", pyotp.TOTP(totp_secret).now())
+        page.fill("input[name=code]", totp_now(totp_secret))
         page.click("button[type=submit], input[type=submit]")
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import io
+import math
 import time
 from datetime import timedelta
 
-import pyotp
 import segno
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
@@ -17,6 +17,7 @@ from models.user import dummy_password_check, login_blocked_until
 
 from ..security import end_session, is_safe_next, revoke_all_sessions, start_session
 from . import bp
+from .totp import new_secret, totp
 
 PENDING_TTL_SECONDS = 300
 
@@ -75,7 +76,7 @@ def login():
         email = form.email.data.strip().lower()
         until = _throttle_check(email)
         if until is not None:
-            minutes = max(1, int((until - utcnow()).total_seconds() // 60) + 1)
+            minutes = max(1, math.ceil((until - utcnow()).total_seconds() / 60))
             record("auth.login_throttled", actor=email, object_type="user", after={"email": email})
             db.session.commit()
             return render_template(
@@ -130,12 +131,12 @@ def _pending_user() -> User | None:
 
 def _check_code(user: User, code: str, secret: str) -> bool:
     """Valid in the current ±1 step and newer than the last code used (no replay)."""
-    totp = pyotp.TOTP(secret)
+    otp = totp(secret)
     code = code.replace(" ", "")
     now = int(time.time())
     for drift in (0, -1, 1):
-        counter = totp.timecode(utcnow()) + drift
-        if totp.verify(code, for_time=now + drift * totp.interval, valid_window=0):
+        counter = otp.timecode(utcnow()) + drift
+        if otp.verify(code, for_time=now + drift * otp.interval, valid_window=0):
             if user.totp_last_counter is not None and counter <= user.totp_last_counter:
                 return False
             user.totp_last_counter = counter
@@ -171,9 +172,9 @@ def totp_setup():
         return redirect(url_for("auth.login"))
     if user.totp_enabled_at is not None:
         return redirect(url_for("auth.totp_verify"))
-    secret = session.get("enroll_secret") or pyotp.random_base32()
+    secret = session.get("enroll_secret") or new_secret()
     session["enroll_secret"] = secret
-    uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=current_app.config["TOTP_ISSUER"])
+    uri = totp(secret).provisioning_uri(name=user.email, issuer_name=current_app.config["TOTP_ISSUER"])
     buf = io.BytesIO()
     segno.make(uri, error="m").save(buf, kind="svg", scale=5, dark="#111", xmldecl=False, svgns=True, title="QR code for your authenticator app")
     qr = buf.getvalue().decode()
@@ -184,8 +185,10 @@ def totp_setup():
             user.totp_enabled_at = utcnow()
             session.pop("enroll_secret", None)
             record("auth.totp_enrolled", actor=user, target=user)
+            response = _finish_login(user)
+            # after the sign-in: starting the session clears everything stored before it
             flash("Two-step sign-in is set up.", "success")
-            return _finish_login(user)
+            return response
         form.code.errors.append("That code is not right. Check the time on your phone and try the next code.")
     return render_template("auth/totp_setup.html", form=form, qr_svg=qr, secret=secret)
 

@@ -50,7 +50,7 @@ def state_label(value: str | None) -> str:
 NAV = {
     "provider": [("portal.dashboard", "Dashboard"), ("portal.colleagues", "Colleagues")],
     "reviewer": [("review.index", "Review")],
-    "admin": [("review.index", "Review"), ("manage.index", "Manage")],
+    "admin": [("review.index", "Review"), ("manage.index", "Manage"), ("manage.pdf_previews", "PDF previews")],
 }
 
 
@@ -67,5 +67,5 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def nav_context():
-        items = NAV.get(getattr(current_user, "role", None), []) if current_user.is_authenticated else []
+        items = NAV.get(getattr(current_user, "role", None), []) if getattr(current_user, "is_authenticated", False) else []
         return {"nav_items": items, "demo_banner": app.config.get("DEMO_BANNER")}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 
-import pyotp
 import pytest
 from review_helpers import csrf_of, live_listing, pending_bluestem
 
@@ -12,40 +11,22 @@ from models import ListingRevision, db
 from models import workflow as wf
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _demo_totp_secret_accepted():
-    """pyotp 2.12 refuses secrets under 112 bits, and the demo staff secret (JBSWY3DPEHPK3PXP)
-    has 80, so no demo reviewer can finish signing in. Until the demo secret or the pin changes
-    (reported to the lead), the review tests accept 80-bit secrets for their own session."""
-    saved = pyotp.OTP.min_secret_length_bits
-    pyotp.OTP.min_secret_length_bits = 80
-    yield
-    pyotp.OTP.min_secret_length_bits = saved
-
-
 @pytest.fixture(autouse=True)
-def _fresh_g_per_request(app):
-    """The root isolation fixture keeps one app context open for the whole test, so every test
-    request shares `flask.g`: Flask-WTF's cached CSRF token (and `csrf_valid`) and
-    Flask-Login's cached user leak from one request into the next. Each request here starts
-    with an empty `g` and ends with its database session, as in production (reported to the
-    lead). Tests therefore commit their setup before a request and keep ids, not objects."""
-    from flask import g, request_started, request_tearing_down
+def _session_ends_with_each_request(app):
+    """As in production, each request's database session ends with the request (objects loaded
+    with per-page options, e.g. raiseload, must not leak into the next request). Tests here
+    therefore commit their setup before a request and keep ids, not objects."""
+    from flask import request_tearing_down
 
     from models import db
-
-    def clear(sender, **extra):
-        g.__dict__.clear()
 
     def end_session(sender, **extra):
         # as in production, the request's session ends with the request (objects loaded with
         # per-page options, e.g. raiseload, must not leak into the next request)
         db.session.remove()
 
-    request_started.connect(clear, app)
     request_tearing_down.connect(end_session, app)
     yield
-    request_started.disconnect(clear, app)
     request_tearing_down.disconnect(end_session, app)
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import copy
 import re
 
-import pyotp
 import pytest
 from review_helpers import pending_bluestem
 
 from models import ListingRevision, ReviewComment, User, db
 from models import workflow as wf
+from tests.conftest import totp_now
 
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"
 
@@ -34,7 +34,7 @@ def test_reviewer_requests_changes_then_approves(live_server, page):
     page.fill("input[name=password]", "demo-password")
     page.click("button[type=submit], input[type=submit]")
     page.wait_for_url(re.compile(r".*/login/verify$"))
-    page.fill("input[name=code]", pyotp.TOTP(DEMO_TOTP_SECRET).now())
+    page.fill("input[name=code]", totp_now(DEMO_TOTP_SECRET))
     page.click("button[type=submit], input[type=submit]")
     page.wait_for_url(re.compile(r".*/review/?$"))
     page.goto(live_server.url + "/review/queue")

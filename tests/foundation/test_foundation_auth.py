@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import DEMO_PASSWORD, csrf_from, get_csrf, post, sign_in, totp_now
+from tests.conftest import DEMO_PASSWORD, csrf_from, get_csrf, post, sign_in, totp_now
 from freezegun import freeze_time
 
 from models import LoginAttempt, User, UserSession, db, utcnow

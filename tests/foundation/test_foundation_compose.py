@@ -7,7 +7,7 @@ import re
 
 import pytest
 import yaml
-from conftest import ROOT
+from tests.conftest import ROOT
 
 from admin.config import DIRECT_ENV, defaults
 

@@ -129,7 +129,7 @@ def test_celery_uses_json_only(app):
 
 
 def test_an_eager_task_runs_in_the_callers_app_context(app, database_url, var_dir):
-    from conftest import make_test_app
+    from tests.conftest import make_test_app
 
     from models import LoginAttempt, utcnow
     from tasks.housekeeping import housekeeping

@@ -8,7 +8,7 @@ import uuid as uuidlib
 import pytest
 from argon2 import extract_parameters
 from argon2.low_level import Type
-from conftest import DEMO_PASSWORD, get_csrf, make_test_app, sign_in
+from tests.conftest import DEMO_PASSWORD, get_csrf, make_test_app, sign_in
 from flask_login import login_required
 
 from admin.security import is_safe_next

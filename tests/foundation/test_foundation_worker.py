@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from celery import Celery
-from conftest import ROOT, run_flask
+from tests.conftest import ROOT, run_flask
 
 WAIT_SECONDS = 120
 

@@ -6,10 +6,10 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from tests.conftest import DEMO_PASSWORD, csrf_from, get_csrf, post, sign_in, totp_now
 from freezegun import freeze_time
 
 from models import LoginAttempt, User, UserSession, db, utcnow
+from tests.conftest import DEMO_PASSWORD, csrf_from, get_csrf, post, sign_in, totp_now
 
 COOKIE = "registry_session"
 

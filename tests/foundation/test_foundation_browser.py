@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from tests.conftest import DEMO_TOTP_SECRET, ROOT, browser_sign_in
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]

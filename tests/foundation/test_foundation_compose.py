@@ -7,9 +7,9 @@ import re
 
 import pytest
 import yaml
-from tests.conftest import ROOT
 
 from admin.config import DIRECT_ENV, defaults
+from tests.conftest import ROOT
 
 APP_SERVICES = ("web", "worker", "beat")
 

@@ -129,10 +129,9 @@ def test_celery_uses_json_only(app):
 
 
 def test_an_eager_task_runs_in_the_callers_app_context(app, database_url, var_dir):
-    from tests.conftest import make_test_app
-
     from models import LoginAttempt, utcnow
     from tasks.housekeeping import housekeeping
+    from tests.conftest import make_test_app
 
     # another app created later becomes Celery's default app (as live servers do in tests)
     other = make_test_app(database_url, var_dir / "other-celery")

@@ -7,6 +7,7 @@ import uuid
 
 import psycopg
 import pytest
+
 from tests.conftest import BACKEND, pg_exec, pg_url, run_flask
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgresql", reason="needs PostgreSQL (REQUIRE_SERVICES=1 makes this an error)")

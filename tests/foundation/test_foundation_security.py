@@ -8,7 +8,6 @@ import uuid as uuidlib
 import pytest
 from argon2 import extract_parameters
 from argon2.low_level import Type
-from tests.conftest import DEMO_PASSWORD, get_csrf, make_test_app, sign_in
 from flask_login import login_required
 
 from admin.security import is_safe_next
@@ -22,6 +21,7 @@ from models import (
     User,
     db,
 )
+from tests.conftest import DEMO_PASSWORD, get_csrf, make_test_app, sign_in
 
 # ------------------------------------------------------------------ headers
 
@@ -227,7 +227,7 @@ def test_api_errors_answer_json(client):
 # ------------------------------------------------------------------ the anonymous route sweep
 
 PUBLIC_PREFIXES = ("/login", "/healthz", "/invitation/", "/reset/", "/feeds/", "/api/hsds/", "/static/", "/bootstrap/static/")
-PUBLIC_EXACT = {"/login", "/healthz", "/api/hsds", "/feeds"}
+PUBLIC_EXACT = {"/login", "/healthz", "/api/hsds", "/feeds", "/forgot"}
 CHECKED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 

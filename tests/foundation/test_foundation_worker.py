@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from celery import Celery
+
 from tests.conftest import ROOT, run_flask
 
 WAIT_SECONDS = 120

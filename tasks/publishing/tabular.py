@@ -13,8 +13,7 @@ from typing import Any
 
 from .context import BuildContext
 
-S, N, I, D, DT, T = "string", "number", "integer", "date", "datetime", "time"
-UUID = {"format": "uuid"}
+S, N, D, DT, T = "string", "number", "date", "datetime", "time"
 
 # resource name -> (file, [(column, type, required)], foreign keys {column: resource})
 TABLES: dict[str, tuple[str, list[tuple[str, str, bool]], dict[str, str]]] = {

@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import json
 import math
+import os
 import re
 import uuid
 from datetime import UTC, datetime
@@ -45,6 +46,7 @@ MIMETYPES = {
     ".pdf": "application/pdf",
 }
 CURRENT_MAX_AGE = 60
+IN_MEMORY_MAX = 4 * 1024 * 1024  # larger files are streamed
 IMMUTABLE = "public, max-age=31536000, immutable"
 POLLING = f"public, max-age={CURRENT_MAX_AGE}, must-revalidate"
 
@@ -143,9 +145,13 @@ def serve_file(number: int, relpath: str, cache_control: str):
     if not_modified(etag, parsed.created_at):
         return answer_304(etag, parsed.created_at, cache_control)
     ext = "." + relpath.rsplit(".", 1)[-1] if "." in relpath else ""
+    mimetype = MIMETYPES.get(ext, "application/octet-stream")
     try:
-        resp = send_file(path, mimetype=MIMETYPES.get(ext, "application/octet-stream"), conditional=False, etag=False,
-                         max_age=None, last_modified=None)
+        if os.path.getsize(path) <= IN_MEMORY_MAX:
+            with open(path, "rb") as fh:
+                resp = Response(fh.read(), mimetype=mimetype)
+        else:
+            resp = send_file(path, mimetype=mimetype, conditional=False, etag=False, max_age=None, last_modified=None)
     except FileNotFoundError:
         raise ApiError(404, f"release {number} has no file {relpath!r}") from None
     resp.headers.pop("Content-Disposition", None)

@@ -50,7 +50,7 @@ def state_label(value: str | None) -> str:
 NAV = {
     "provider": [("portal.dashboard", "Dashboard")],
     "reviewer": [("review.index", "Review")],
-    "admin": [("review.index", "Review"), ("manage.index", "Manage")],
+    "admin": [("review.index", "Review"), ("manage.index", "Manage"), ("manage.releases", "Releases")],
 }
 
 

@@ -164,8 +164,8 @@ def start_worker(live_app, tmp_path):
                 "--loglevel=INFO", "--without-heartbeat", "--without-mingle", "--without-gossip"]
         if beat:
             args += ["-B", "-s", str(tmp_path / "beat-schedule")]
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        with log.open("wb") as out:
+            proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         w = Worker(proc, log)
         started.append(w)
         return w

@@ -78,6 +78,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(reference_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
+    from .publishing_cli import publish_command
+
+    app.cli.add_command(publish_command)
     _register_demo(app)
 
 

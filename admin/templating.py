@@ -50,7 +50,7 @@ def state_label(value: str | None) -> str:
 NAV = {
     "provider": [("portal.dashboard", "Dashboard"), ("portal.colleagues", "Colleagues")],
     "reviewer": [("review.index", "Review")],
-    "admin": [("review.index", "Review"), ("manage.index", "Manage"), ("manage.pdf_previews", "PDF previews")],
+    "admin": [("review.index", "Review"), ("manage.index", "Manage"), ("manage.releases", "Releases"), ("manage.pdf_previews", "PDF previews")],
 }
 
 

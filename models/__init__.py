@@ -36,9 +36,18 @@ from .reference import (
     ServiceType,
     region_county,
 )
-from .release import OutboxEvent, OutboxKind, Release, ReleaseTrigger, mark_changed
+from .release import (
+    OutboxEvent,
+    OutboxKind,
+    PublishRun,
+    PublishRunStatus,
+    Release,
+    ReleaseTrigger,
+    mark_changed,
+)
 from .review import ReviewComment
 from .user import Invitation, InvitationPurpose, LoginAttempt, Role, User, UserSession
+from .webhook import Webhook, WebhookDelivery
 
 __all__ = [
     "ACTIVE_STATUSES", "AuditEvent", "Base", "Certification", "CertificationBasis", "CertificationIndex",
@@ -46,8 +55,8 @@ __all__ = [
     "CountyRole", "CoverageKind", "Document", "DocumentStatus", "DocumentType", "Eligibility",
     "FieldRule", "HoursRule", "Invitation", "InvitationPurpose", "Listing", "ListingRevision",
     "LoginAttempt", "OPEN_STATES", "Organization", "OrganizationStatus", "OutboxEvent", "OutboxKind",
-    "Pillar", "Region", "Release", "ReleaseTrigger", "ReviewComment", "RevisionCounty",
-    "RevisionState", "Role", "ServiceType", "StrEnum", "User", "UserSession", "WorkflowError",
+    "Pillar", "PublishRun", "PublishRunStatus", "Region", "Release", "ReleaseTrigger", "ReviewComment", "RevisionCounty",
+    "RevisionState", "Role", "ServiceType", "StrEnum", "User", "UserSession", "Webhook", "WebhookDelivery", "WorkflowError",
     "can", "certification_listing", "db", "eligibility", "mark_changed", "published_listings",
     "record", "region_county", "today", "utcnow", "verify_chain",
 ]

@@ -74,3 +74,35 @@ def mark_changed(listing_id: int, reason: str) -> OutboxEvent:
     )
     db.session.add(ev)
     return ev
+
+
+class PublishRunStatus(StrEnum):
+    RUNNING = "running"
+    PUBLISHED = "published"  # a new release was made
+    UNCHANGED = "unchanged"  # same content as the current release: nothing new
+    BUSY = "busy"  # another build held the lock
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+
+
+class PublishRun(db.Model):
+    """One attempt to publish (or roll back): who or what asked, its progress and its outcome.
+    Committed as it goes, so the admin page can show the progress of a running build."""
+
+    __tablename__ = "publish_run"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trigger: Mapped[str] = mapped_column(String(20))
+    triggered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default=PublishRunStatus.RUNNING.value)
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    total_steps: Mapped[int] = mapped_column(Integer, default=0)
+    step_label: Mapped[str] = mapped_column(String(200), default="")
+    release_number: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str] = mapped_column(String(2000), default="")
+
+    __table_args__ = (
+        CheckConstraint(check_in("trigger", ReleaseTrigger), name="trigger"),
+        CheckConstraint(check_in("status", PublishRunStatus), name="status"),
+    )

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from celery.schedules import crontab
+
 
 def beat_schedule(config) -> dict:
     return {
         "housekeeping": {
             "task": "registry.housekeeping",
             "schedule": timedelta(hours=1),
+        },
+        "publish-pending": {
+            "task": "registry.publish_pending",
+            "schedule": timedelta(minutes=float(config.get("PUBLISH_INTERVAL_MINUTES", 3))),
+        },
+        "publish-nightly": {
+            "task": "registry.publish_nightly",
+            "schedule": crontab(hour=7, minute=15),  # 01:15 US Central (CST), after midnight everywhere in MO
         },
     }

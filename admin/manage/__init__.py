@@ -11,3 +11,4 @@ from . import reference  # noqa: E402,F401
 from . import importing  # noqa: E402,F401
 from . import audit_log  # noqa: E402,F401
 from . import pdf_preview  # noqa: E402,F401
+from . import releases  # noqa: E402,F401

@@ -287,6 +287,23 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_listing_organization_id'), ['organization_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_listing_service_type_code'), ['service_type_code'], unique=False)
 
+    op.create_table('publish_run',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('trigger', sa.String(length=20), nullable=False),
+    sa.Column('triggered_by_id', sa.Integer(), nullable=True),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('step', sa.Integer(), nullable=False),
+    sa.Column('total_steps', sa.Integer(), nullable=False),
+    sa.Column('step_label', sa.String(length=200), nullable=False),
+    sa.Column('release_number', sa.Integer(), nullable=True),
+    sa.Column('error', sa.String(length=2000), nullable=False),
+    sa.CheckConstraint("status IN ('running', 'published', 'unchanged', 'busy', 'failed', 'rolled_back')", name=op.f('ck_publish_run_status')),
+    sa.CheckConstraint("trigger IN ('changes', 'nightly', 'manual', 'sweep')", name=op.f('ck_publish_run_trigger')),
+    sa.ForeignKeyConstraint(['triggered_by_id'], ['user.id'], name=op.f('fk_publish_run_triggered_by_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_publish_run'))
+    )
     op.create_table('release',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),
@@ -321,6 +338,17 @@ def upgrade():
     with op.batch_alter_table('user_session', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_session_user_id'), ['user_id'], unique=False)
 
+    op.create_table('webhook',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('url', sa.String(length=500), nullable=False),
+    sa.Column('secret', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.String(length=200), nullable=False),
+    sa.Column('is_active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_webhook_created_by_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook'))
+    )
     op.create_table('certification_listing',
     sa.Column('certification_id', sa.Integer(), nullable=False),
     sa.Column('listing_id', sa.Integer(), nullable=False),
@@ -425,6 +453,23 @@ def upgrade():
     with op.batch_alter_table('outbox_event', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_event_pending', ['created_at'], unique=False, postgresql_where=sa.text('processed_at IS NULL'), sqlite_where=sa.text('processed_at IS NULL'))
 
+    op.create_table('webhook_delivery',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('webhook_id', sa.Integer(), nullable=False),
+    sa.Column('release_number', sa.Integer(), nullable=False),
+    sa.Column('attempt', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=True),
+    sa.Column('ok', sa.Boolean(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=False),
+    sa.Column('duration_ms', sa.Integer(), nullable=False),
+    sa.Column('will_retry', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['webhook_id'], ['webhook.id'], name=op.f('fk_webhook_delivery_webhook_id_webhook'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_delivery'))
+    )
+    with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_delivery_webhook_id'), ['webhook_id'], unique=False)
+
     op.create_table('review_comment',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('revision_id', sa.Integer(), nullable=True),
@@ -481,6 +526,10 @@ def downgrade():
         batch_op.drop_index('ix_review_comment_certification')
 
     op.drop_table('review_comment')
+    with op.batch_alter_table('webhook_delivery', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_delivery_webhook_id'))
+
+    op.drop_table('webhook_delivery')
     with op.batch_alter_table('outbox_event', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_event_pending', postgresql_where=sa.text('processed_at IS NULL'), sqlite_where=sa.text('processed_at IS NULL'))
 
@@ -500,6 +549,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_certification_listing_listing_id'))
 
     op.drop_table('certification_listing')
+    op.drop_table('webhook')
     with op.batch_alter_table('user_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_session_user_id'))
 
@@ -508,6 +558,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_release_content_hash'))
 
     op.drop_table('release')
+    op.drop_table('publish_run')
     with op.batch_alter_table('listing', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_listing_service_type_code'))
         batch_op.drop_index(batch_op.f('ix_listing_organization_id'))

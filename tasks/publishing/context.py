@@ -21,6 +21,8 @@ class BuildContext:
     previous_dir: Path | None = None  # the previous release's folder, for reuse and changelogs
     is_preview: bool = False
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # filled in by the manifest step
+    base_url: str = ""  # public URL of the registry, for links inside the files
+    changes: dict[str, Any] = field(default_factory=dict)  # added / changed / removed ids (write_changes)
 
     def path(self, relative: str) -> Path:
         p = self.out_dir / relative

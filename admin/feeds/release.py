@@ -1,0 +1,172 @@
+"""The current release, parsed once per process and kept by release number.
+
+The read side never touches live tables: everything it answers comes from the release files
+on disk (`current` -> releases/<n>/). Switching `current` changes the number, so the next
+request parses the new release; old ones fall out of the small cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+
+LIST_SCALARS = (
+    "id", "organization_id", "name", "alternate_name", "description", "url", "email", "status",
+    "interpretation_services", "application_process", "fees_description", "accreditations",
+    "eligibility_description", "minimum_age", "maximum_age", "assured_date", "assurer_email", "alert",
+    "last_modified",
+)
+ORG_SCALARS = ("id", "name", "alternate_name", "description", "email", "website", "uri")
+
+
+def parse_time(value: str) -> datetime:
+    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+@dataclass
+class ParsedRelease:
+    number: int
+    path: Path
+    manifest: dict[str, Any]
+    created_at: datetime
+    services: list[dict[str, Any]]
+    by_id: dict[str, dict[str, Any]]
+    list_items: dict[str, dict[str, Any]]
+    facets: dict[str, dict[str, Any]]  # per service id: org, terms, taxonomies, counties, type, modified, text
+    organizations: dict[str, dict[str, Any]]
+    org_services: dict[str, list[str]]
+    sals: dict[str, dict[str, Any]]  # sal id -> {"sal":..., "service_id":...}
+    taxonomies: dict[str, dict[str, Any]]
+    terms: dict[str, dict[str, Any]]
+    service_types: set[str]
+    manifest_sha256: str
+    responses: OrderedDict = field(default_factory=OrderedDict)  # serialized API answers (LRU)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # ---------------------------------------------------------- loading
+
+    @classmethod
+    def load(cls, number: int, path: Path) -> ParsedRelease:
+        raw_manifest = (path / "manifest.json").read_bytes()
+        manifest = json.loads(raw_manifest)
+        services = json.loads((path / "hsds" / "services.json").read_bytes())
+        tax_file = path / "hsds" / "taxonomies.json"
+        taxes = json.loads(tax_file.read_bytes()) if tax_file.exists() else []
+        by_id, items, facets, orgs, org_services, sals = {}, {}, {}, {}, {}, {}
+        types = set()
+        for doc in services:
+            sid = doc["id"]
+            by_id[sid] = doc
+            org = doc.get("organization") or {}
+            item = {k: doc[k] for k in LIST_SCALARS if k in doc}
+            if org:
+                item["organization"] = {k: org[k] for k in ORG_SCALARS if k in org}
+            items[sid] = item
+            term_ids = {a["taxonomy_term"]["id"] for a in doc.get("attributes", []) if a.get("taxonomy_term")}
+            tax_ids = {a["taxonomy_term"].get("taxonomy_id") for a in doc.get("attributes", []) if a.get("taxonomy_term")}
+            counties = {a["uri"].rsplit(":", 1)[-1] for a in doc.get("service_areas", []) if a.get("uri", "").startswith("urn:us-fips:")}
+            for s in doc.get("service_at_locations", []):
+                loc = s.get("location") or {}
+                if loc.get("external_identifier_type") == "US county FIPS":
+                    counties.add(loc["external_identifier"])
+                sals[s["id"]] = {"sal": s, "service_id": sid}
+            text = " ".join([
+                doc.get("name", ""), doc.get("description", ""), org.get("name", ""),
+                *(a.get("name", "") for a in doc.get("service_areas", [])),
+                *(a["taxonomy_term"].get("name", "") for a in doc.get("attributes", []) if a.get("taxonomy_term")),
+            ]).lower()
+            stype = doc.get("mo_dmh_service_type", "")
+            types.add(stype)
+            facets[sid] = {
+                "organization_id": org.get("id") or doc.get("organization_id"),
+                "terms": term_ids, "taxonomies": tax_ids, "counties": counties, "service_type": stype,
+                "modified": parse_time(doc["last_modified"]) if doc.get("last_modified") else None,
+                "text": text,
+            }
+            if org:
+                if org["id"] not in orgs:
+                    orgs[org["id"]] = org
+                org_services.setdefault(org["id"], []).append(sid)
+        taxonomies = {}
+        terms = {}
+        for t in taxes:
+            taxonomies[t["id"]] = {k: t[k] for k in ("id", "name", "description", "uri", "version") if k in t}
+            for term in t.get("terms", []):
+                terms[term["id"]] = term
+                if term.get("taxonomy_id") == t["id"] and t.get("name") == "MO DMH Crisis Service Type":
+                    types.add(term["code"])
+        types.discard("")
+        return cls(
+            number=number, path=path, manifest=manifest, created_at=parse_time(manifest["created_at"]),
+            services=services, by_id=by_id, list_items=items, facets=facets, organizations=orgs,
+            org_services=org_services, sals=sals, taxonomies=taxonomies, terms=terms, service_types=types,
+            manifest_sha256=hashlib.sha256(raw_manifest).hexdigest(),
+        )
+
+    # ---------------------------------------------------------- serialized answers
+
+    def cached(self, key: str, build) -> tuple[bytes, bytes | None]:
+        with self.lock:
+            hit = self.responses.get(key)
+            if hit is not None:
+                self.responses.move_to_end(key)
+                return hit
+        value = build()
+        with self.lock:
+            self.responses[key] = value
+            while len(self.responses) > 512:
+                self.responses.popitem(last=False)
+        return value
+
+
+_cache: OrderedDict[tuple[str, int], ParsedRelease] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def releases_root() -> Path:
+    return Path(current_app.config["RELEASES_DIR"])
+
+
+def current_number() -> int | None:
+    root = releases_root()
+    try:
+        number = int(Path(os.readlink(root / "current")).name)
+    except (OSError, ValueError):
+        return None
+    return number
+
+
+def release_path(number: int) -> Path:
+    return releases_root() / "releases" / str(number)
+
+
+def get_release(number: int) -> ParsedRelease | None:
+    root = str(releases_root())
+    key = (root, number)
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None:
+            return hit
+    path = release_path(number)
+    if not (path / "manifest.json").exists():
+        return None
+    parsed = ParsedRelease.load(number, path)
+    with _cache_lock:
+        _cache[key] = parsed
+        while len(_cache) > 3:
+            _cache.popitem(last=False)
+    return parsed
+
+
+def current_release() -> ParsedRelease | None:
+    number = current_number()
+    return get_release(number) if number is not None else None

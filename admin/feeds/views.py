@@ -1,0 +1,516 @@
+"""Release files under /feeds/ and the HSDS 3.0 API under /api/hsds/, answered from release files.
+
+Every answer carries a strong ETag, Last-Modified (the release time) and Cache-Control, answers
+304 to If-None-Match / If-Modified-Since, comes gzip'd when the client accepts it (release files
+are precompressed), and is open to any origin for GET. Bad parameters answer 400 naming the
+parameter, unknown ids 404, all as JSON."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import math
+import os
+import re
+import uuid
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
+
+from flask import Response, current_app, request, send_file
+from werkzeug.security import safe_join
+
+from tasks.publishing.profile import (
+    DEFAULT_PER_PAGE,
+    MAX_PER_PAGE,
+    openapi_document,
+    profile_document,
+)
+
+from . import bp
+from .release import (
+    ParsedRelease,
+    current_number,
+    current_release,
+    get_release,
+    parse_time,
+    release_path,
+)
+
+MIMETYPES = {
+    ".json": "application/json",
+    ".geojson": "application/geo+json",
+    ".csv": "text/csv",
+    ".atom": "application/atom+xml",
+    ".pdf": "application/pdf",
+}
+CURRENT_MAX_AGE = 60
+IN_MEMORY_MAX = 4 * 1024 * 1024  # larger files are streamed
+IMMUTABLE = "public, max-age=31536000, immutable"
+POLLING = f"public, max-age={CURRENT_MAX_AGE}, must-revalidate"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, detail: str, parameter: str | None = None):
+        super().__init__(detail)
+        self.status, self.detail, self.parameter = status, detail, parameter
+
+
+TITLES = {400: "Bad request", 404: "Not found", 503: "No release yet"}
+
+
+def error_response(status: int, detail: str, parameter: str | None = None) -> Response:
+    body: dict[str, Any] = {"status": status, "title": TITLES.get(status, "Error"), "detail": detail}
+    if parameter:
+        body["parameter"] = parameter
+    resp = Response(json.dumps({"error": body}), status=status, mimetype="application/json")
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
+@bp.errorhandler(ApiError)
+def api_error(e: ApiError):
+    return error_response(e.status, e.detail, e.parameter)
+
+
+@bp.after_request
+def cors(resp: Response) -> Response:
+    if request.path.startswith(("/api/hsds", "/feeds/")):
+        resp.headers["Access-Control-Allow-Origin"] = "*"
+        resp.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+        resp.headers["Access-Control-Allow-Headers"] = "If-None-Match, If-Modified-Since"
+        resp.headers["Access-Control-Expose-Headers"] = "ETag, Last-Modified"
+        resp.headers.pop("X-Frame-Options", None)
+        resp.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return resp
+
+
+# ------------------------------------------------------------------ conditional requests
+
+
+def accepts_gzip() -> bool:
+    return "gzip" in (request.headers.get("Accept-Encoding") or "").lower()
+
+
+def not_modified(etag: str, last_modified: datetime) -> bool:
+    inm = request.headers.get("If-None-Match")
+    if inm is not None:  # RFC 9110: If-Modified-Since is ignored when If-None-Match is present
+        tags = [t.strip() for t in inm.split(",")]
+        return "*" in tags or etag in tags or f"W/{etag}" in tags
+    ims = request.headers.get("If-Modified-Since")
+    if ims:
+        try:
+            since = parsedate_to_datetime(ims)
+        except (TypeError, ValueError):
+            return False
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        return last_modified.replace(microsecond=0) <= since
+    return False
+
+
+def stamp(resp: Response, etag: str, last_modified: datetime, cache_control: str) -> Response:
+    resp.headers["ETag"] = etag
+    resp.headers["Last-Modified"] = format_datetime(last_modified.astimezone(UTC), usegmt=True)
+    resp.headers["Cache-Control"] = cache_control
+    resp.headers["Vary"] = "Accept-Encoding"
+    return resp
+
+
+def answer_304(etag: str, last_modified: datetime, cache_control: str) -> Response:
+    return stamp(Response(status=304), etag, last_modified, cache_control)
+
+
+# ------------------------------------------------------------------ release files
+
+
+def serve_file(number: int, relpath: str, cache_control: str):
+    parsed = get_release(number)
+    if parsed is None:
+        raise ApiError(404, f"release {number} is not available")
+    if relpath == "manifest.json":
+        sha = parsed.manifest_sha256
+    else:
+        meta = parsed.manifest.get("files", {}).get(relpath)
+        if meta is None:
+            raise ApiError(404, f"release {number} has no file {relpath!r}")
+        sha = meta["sha256"]
+    full = safe_join(str(release_path(number)), relpath)
+    if full is None:
+        raise ApiError(404, "no such file")
+    gz = accepts_gzip()
+    path = full + ".gz" if gz else full
+    etag = f'"{sha[:40]}{"-gz" if gz else ""}"'
+    if not_modified(etag, parsed.created_at):
+        return answer_304(etag, parsed.created_at, cache_control)
+    ext = "." + relpath.rsplit(".", 1)[-1] if "." in relpath else ""
+    mimetype = MIMETYPES.get(ext, "application/octet-stream")
+    try:
+        if os.path.getsize(path) <= IN_MEMORY_MAX:
+            with open(path, "rb") as fh:
+                resp = Response(fh.read(), mimetype=mimetype)
+        else:
+            resp = send_file(path, mimetype=mimetype, conditional=False, etag=False, max_age=None, last_modified=None)
+    except FileNotFoundError:
+        raise ApiError(404, f"release {number} has no file {relpath!r}") from None
+    resp.headers.pop("Content-Disposition", None)
+    if gz:
+        resp.headers["Content-Encoding"] = "gzip"
+    return stamp(resp, etag, parsed.created_at, cache_control)
+
+
+@bp.get("/feeds/current/<path:relpath>")
+def current_file(relpath: str):
+    number = current_number()
+    if number is None:
+        raise ApiError(503, "No release has been published yet.")
+    return serve_file(number, relpath, POLLING)
+
+
+@bp.get("/feeds/releases/<int:number>/<path:relpath>")
+def release_file(number: int, relpath: str):
+    return serve_file(number, relpath, IMMUTABLE)
+
+
+# ------------------------------------------------------------------ API plumbing
+
+
+def need_release() -> ParsedRelease:
+    parsed = current_release()
+    if parsed is None:
+        raise ApiError(503, "No release has been published yet.")
+    return parsed
+
+
+def json_answer(parsed: ParsedRelease, build) -> Response:
+    """Serialized once per (release, URL); strong ETag from the release and the normalized URL."""
+    args = sorted((k, v) for k, vs in request.args.lists() for v in vs)
+    key = request.path + "?" + "&".join(f"{k}={v}" for k, v in args)
+    gz = accepts_gzip()
+    tag = hashlib.sha256(f"{parsed.manifest.get('content_hash', parsed.number)}|{parsed.number}|{key}".encode()).hexdigest()[:32]
+    etag = f'"{tag}{"-gz" if gz else ""}"'
+    if not_modified(etag, parsed.created_at):
+        return answer_304(etag, parsed.created_at, POLLING)
+
+    def make():
+        body = json.dumps(build(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return body, gzip.compress(body, compresslevel=6, mtime=0) if len(body) > 1024 else None
+
+    body, body_gz = parsed.cached(key, make)
+    resp = Response(body_gz if gz and body_gz is not None else body, mimetype="application/json")
+    if gz and body_gz is not None:
+        resp.headers["Content-Encoding"] = "gzip"
+    return stamp(resp, etag, parsed.created_at, POLLING)
+
+
+def arg_int(name: str, default: int, minimum: int = 1) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not re.fullmatch(r"\+?\d{1,9}", raw.strip()):
+        raise ApiError(400, f"{name} must be a whole number of at least {minimum}", name)
+    value = int(raw)
+    if value < minimum:
+        raise ApiError(400, f"{name} must be at least {minimum}", name)
+    return value
+
+
+def arg_bool(name: str) -> bool:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return False
+    low = raw.strip().lower()
+    if low in ("true", "1", "yes"):
+        return True
+    if low in ("false", "0", "no"):
+        return False
+    raise ApiError(400, f"{name} must be true or false", name)
+
+
+def arg_uuid(name: str) -> str | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return str(uuid.UUID(raw.strip()))
+    except ValueError:
+        raise ApiError(400, f"{name} must be a UUID", name) from None
+
+
+def arg_datetime(name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return parse_time(raw.strip())
+    except ValueError:
+        raise ApiError(400, f"{name} must be an RFC 3339 date-time such as 2025-01-31T00:00:00Z", name) from None
+
+
+def check_format() -> None:
+    raw = request.args.get("format")
+    if raw not in (None, "", "json"):
+        raise ApiError(400, "format: only json is offered (use per_page up to the maximum, or the files under /feeds/)", "format")
+
+
+def paging() -> tuple[int, int]:
+    page = arg_int("page", 1)
+    per_page = min(arg_int("per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE)
+    return page, per_page
+
+
+def page_of(items: list, page: int, per_page: int) -> dict[str, Any]:
+    total = len(items)
+    pages = math.ceil(total / per_page) if total else 0
+    contents = items[(page - 1) * per_page: page * per_page]
+    return {
+        "total_items": total, "total_pages": pages, "page_number": page, "size": len(contents),
+        "first_page": page == 1, "last_page": page >= pages, "empty": total == 0, "contents": contents,
+    }
+
+
+def search_words() -> list[str]:
+    raw = request.args.get("search")
+    if raw is None:
+        return []
+    if len(raw) > 200:
+        raise ApiError(400, "search is limited to 200 characters", "search")
+    return [w for w in re.split(r"\s+", raw.lower().strip()) if w]
+
+
+# ------------------------------------------------------------------ API endpoints
+
+
+def base_url() -> str:
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+
+
+@bp.get("/api/hsds/")
+@bp.get("/api/hsds")
+def api_root():
+    parsed = current_release()
+    body = {"version": "3.0", "profile": f"{base_url()}/api/hsds/profile",
+            "openapi_url": f"{base_url()}/api/hsds/openapi.json"}
+    if parsed is not None:
+        body["release"] = parsed.number
+        body["manifest_url"] = f"{base_url()}/feeds/releases/{parsed.number}/manifest.json"
+    resp = Response(json.dumps(body), mimetype="application/json")
+    resp.headers["Cache-Control"] = POLLING
+    return resp
+
+
+@bp.get("/api/hsds/profile")
+def api_profile():
+    resp = Response(json.dumps(profile_document(base_url()), indent=1), mimetype="application/json")
+    resp.headers["Cache-Control"] = "public, max-age=3600"
+    return resp
+
+
+@bp.get("/api/hsds/openapi.json")
+def api_openapi():
+    resp = Response(json.dumps(openapi_document(base_url()), indent=1), mimetype="application/json")
+    resp.headers["Cache-Control"] = "public, max-age=3600"
+    return resp
+
+
+def filtered_service_ids(parsed: ParsedRelease) -> list[str]:
+    words = search_words()
+    term = arg_uuid("taxonomy_term_id")
+    tax = arg_uuid("taxonomy_id")
+    org = arg_uuid("organization_id")
+    after = arg_datetime("modified_after")
+    county = request.args.get("county")
+    if county not in (None, "") and not re.fullmatch(r"29\d{3}", county.strip()):
+        raise ApiError(400, "county must be a 5-digit Missouri county FIPS code such as 29019", "county")
+    stype = request.args.get("service_type")
+    if stype not in (None, "") and stype not in parsed.service_types:
+        raise ApiError(400, f"service_type must be one of: {', '.join(sorted(parsed.service_types))}", "service_type")
+    out = []
+    for doc in parsed.services:
+        f = parsed.facets[doc["id"]]
+        if term and term not in f["terms"]:
+            continue
+        if tax and tax not in f["taxonomies"]:
+            continue
+        if org and org != f["organization_id"]:
+            continue
+        if after and (f["modified"] is None or f["modified"] < after):
+            continue
+        if county and county.strip() not in f["counties"]:
+            continue
+        if stype and stype != f["service_type"]:
+            continue
+        if words and not all(w in f["text"] for w in words):
+            continue
+        out.append(doc["id"])
+    return out
+
+
+@bp.get("/api/hsds/services")
+def api_services():
+    parsed = need_release()
+    page, per_page = paging()
+    check_format()
+    minimal, full = arg_bool("minimal"), arg_bool("full")
+    ids = filtered_service_ids(parsed)
+
+    def build():
+        if minimal:
+            items = [{k: parsed.by_id[i][k] for k in ("id", "name", "status", "last_modified") if k in parsed.by_id[i]} for i in ids]
+        elif full:
+            items = [parsed.by_id[i] for i in ids]
+        else:
+            items = [parsed.list_items[i] for i in ids]
+        return page_of(items, page, per_page)
+
+    return json_answer(parsed, build)
+
+
+@bp.get("/api/hsds/services/<ident>")
+def api_service(ident: str):
+    parsed = need_release()
+    doc = parsed.by_id.get(ident)
+    if doc is None:
+        raise ApiError(404, f"no service {ident!r} in the current release")
+    return json_answer(parsed, lambda: doc)
+
+
+def organization_full(parsed: ParsedRelease, org_id: str) -> dict[str, Any]:
+    org = dict(parsed.organizations[org_id])
+    services = []
+    locations = {}
+    for sid in parsed.org_services.get(org_id, []):
+        doc = {k: v for k, v in parsed.by_id[sid].items() if k != "organization"}
+        services.append(doc)
+        for s in doc.get("service_at_locations", []):
+            loc = s.get("location")
+            if loc and loc.get("location_type") == "physical":
+                locations[loc["id"]] = loc
+    org["services"] = services
+    if locations:
+        org["locations"] = list(locations.values())
+    return org
+
+
+@bp.get("/api/hsds/organizations")
+def api_organizations():
+    parsed = need_release()
+    page, per_page = paging()
+    check_format()
+    full = arg_bool("full") or arg_bool("full_service")
+    words = search_words()
+    ids = [
+        oid for oid, org in sorted(parsed.organizations.items(), key=lambda kv: kv[1]["name"].lower())
+        if not words or all(w in (org["name"] + " " + org.get("description", "")).lower() for w in words)
+    ]
+
+    def build():
+        if full:
+            items = [organization_full(parsed, oid) for oid in ids]
+        else:
+            items = [{k: parsed.organizations[oid][k] for k in ("id", "name", "alternate_name", "description", "email", "website", "uri")
+                      if k in parsed.organizations[oid]} for oid in ids]
+        return page_of(items, page, per_page)
+
+    return json_answer(parsed, build)
+
+
+@bp.get("/api/hsds/organizations/<ident>")
+def api_organization(ident: str):
+    parsed = need_release()
+    if ident not in parsed.organizations:
+        raise ApiError(404, f"no organization {ident!r} in the current release")
+    arg_bool("full_service")
+    return json_answer(parsed, lambda: organization_full(parsed, ident))
+
+
+def sal_list_item(parsed: ParsedRelease, sal_id: str, full: bool) -> dict[str, Any]:
+    entry = parsed.sals[sal_id]
+    sal = entry["sal"]
+    service = parsed.by_id[entry["service_id"]] if full else parsed.list_items[entry["service_id"]]
+    if full:
+        service = {k: v for k, v in service.items() if k != "service_at_locations"}
+    location = sal["location"] if full else {k: v for k, v in sal["location"].items() if not isinstance(v, list | dict)}
+    item = {k: v for k, v in sal.items() if k != "location"}
+    item["location"] = location
+    item["service"] = service
+    return item
+
+
+@bp.get("/api/hsds/service_at_locations")
+def api_service_at_locations():
+    parsed = need_release()
+    page, per_page = paging()
+    check_format()
+    full = arg_bool("full")
+    for unsupported in ("postcode", "proximity"):
+        if request.args.get(unsupported) not in (None, ""):
+            raise ApiError(400, f"{unsupported} is not supported; filter by county (FIPS) instead", unsupported)
+    service_ids = set(filtered_service_ids(parsed))
+    ids = [sal_id for sal_id, e in parsed.sals.items() if e["service_id"] in service_ids]
+    return json_answer(parsed, lambda: page_of([sal_list_item(parsed, i, full) for i in ids], page, per_page))
+
+
+@bp.get("/api/hsds/service_at_locations/<ident>")
+def api_service_at_location(ident: str):
+    parsed = need_release()
+    if ident not in parsed.sals:
+        raise ApiError(404, f"no service_at_location {ident!r} in the current release")
+    return json_answer(parsed, lambda: sal_list_item(parsed, ident, True))
+
+
+@bp.get("/api/hsds/taxonomies")
+def api_taxonomies():
+    parsed = need_release()
+    page, per_page = paging()
+    check_format()
+    words = search_words()
+    items = [t for t in parsed.taxonomies.values() if not words or all(w in (t["name"] + " " + t["description"]).lower() for w in words)]
+    return json_answer(parsed, lambda: page_of(items, page, per_page))
+
+
+@bp.get("/api/hsds/taxonomies/<ident>")
+def api_taxonomy(ident: str):
+    parsed = need_release()
+    if ident not in parsed.taxonomies:
+        raise ApiError(404, f"no taxonomy {ident!r}")
+    return json_answer(parsed, lambda: parsed.taxonomies[ident])
+
+
+def term_doc(parsed: ParsedRelease, term: dict[str, Any]) -> dict[str, Any]:
+    doc = dict(term)
+    tax = parsed.taxonomies.get(term.get("taxonomy_id", ""))
+    if tax:
+        doc["taxonomy_detail"] = tax
+    return doc
+
+
+@bp.get("/api/hsds/taxonomy_terms")
+def api_taxonomy_terms():
+    parsed = need_release()
+    page, per_page = paging()
+    check_format()
+    words = search_words()
+    tax = arg_uuid("taxonomy_id")
+    parent = arg_uuid("parent_id")
+    arg_bool("top_only")  # every DMH term is top-level
+    items = [
+        term_doc(parsed, t) for t in parsed.terms.values()
+        if (not tax or t.get("taxonomy_id") == tax) and (not parent or t.get("parent_id") == parent)
+        and (not words or all(w in (t["name"] + " " + t.get("code", "") + " " + t["description"]).lower() for w in words))
+    ]
+    return json_answer(parsed, lambda: page_of(items, page, per_page))
+
+
+@bp.get("/api/hsds/taxonomy_terms/<ident>")
+def api_taxonomy_term(ident: str):
+    parsed = need_release()
+    if ident not in parsed.terms:
+        raise ApiError(404, f"no taxonomy term {ident!r}")
+    return json_answer(parsed, lambda: term_doc(parsed, parsed.terms[ident]))
+
+
+@bp.get("/api/hsds/<path:rest>")
+def api_unknown(rest: str):
+    raise ApiError(404, f"no such endpoint /api/hsds/{rest}")

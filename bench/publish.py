@@ -1,0 +1,172 @@
+"""Release build benchmark (feeds only, no PDF) for 1,000 and 10,000 generated listings on
+PostgreSQL, against a baseline measured in the same run: one query fetching the same rows and
+`json.dumps` of equivalent dicts.
+
+    PYTHONPATH=$PWD .venv/bin/python bench/publish.py [--sizes 1000,10000]
+
+Creates and drops its own database (registry_bench_<pid>) on 127.0.0.1:5432."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+
+ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def make_app(db_url: str, var: Path):
+    from admin import create_app
+
+    return create_app({
+        "ENV_NAME": "test", "SECRET_KEY": "bench-" + "x" * 40, "DATABASE_URL": db_url, "VAR_DIR": str(var),
+        "RELEASES_DIR": str(var / "releases"), "UPLOAD_DIR": str(var / "uploads"), "OUTBOX_DIR": str(var / "outbox"),
+        "CELERY_BROKER_URL": "memory://", "CELERY_ALWAYS_EAGER": True, "RELEASES_KEEP": 3,
+    })
+
+
+def grow_to(n: int) -> int:
+    """Copy published listings (types needing no listing-scoped certificate) until n are published."""
+    from sqlalchemy import bindparam, insert
+
+    from models import Listing, ListingRevision, db, today
+    from models.snapshot import build_records
+
+    have = len(build_records(today()))
+    templates = [
+        lst for lst in db.session.scalars(db.select(Listing).where(Listing.live_revision_id.is_not(None),
+                                                                   Listing.is_suspended.is_(False)))
+        if not lst.service_type.required_certification_code and not lst.service_type.org_certification_code
+    ]
+    if not templates:
+        raise SystemExit("no template listings")
+    need = n - have
+    listing_rows, revision_rows = [], []
+    for i in range(need):
+        t = templates[i % len(templates)]
+        rev = t.live_revision
+        data = dict(rev.data)
+        data["name"] = f"{data['name']} #{i}"
+        lrow = {c.key: getattr(t, c.key) for c in Listing.__table__.columns if c.key not in ("id", "uuid", "live_revision_id")}
+        lrow["uuid"] = str(uuid.uuid4())
+        listing_rows.append(lrow)
+        rrow = {c.key: getattr(rev, c.key) for c in ListingRevision.__table__.columns if c.key not in ("id", "listing_id")}
+        rrow.update(name=data["name"], data=data)
+        revision_rows.append(rrow)
+    ids = db.session.scalars(insert(Listing).returning(Listing.id, sort_by_parameter_order=True), listing_rows).all()
+    for lid, row in zip(ids, revision_rows, strict=True):
+        row["listing_id"] = lid
+    rev_ids = db.session.scalars(insert(ListingRevision).returning(ListingRevision.id, sort_by_parameter_order=True), revision_rows).all()
+    table = Listing.__table__
+    db.session.execute(table.update().where(table.c.id == bindparam("lid")).values(live_revision_id=bindparam("rid")),
+                       [{"lid": lid, "rid": rid} for lid, rid in zip(ids, rev_ids, strict=True)])
+    db.session.commit()
+    return len(build_records(today()))
+
+
+def baseline(app) -> float:
+    """One query for the same rows + json.dumps of equivalent dicts."""
+    from models import db
+
+    sql = """
+        SELECT l.uuid, l.verified_at, r.data, r.decided_at, o.uuid AS org_uuid, o.legal_name AS org_name, o.dba, o.website, o.email,
+               st.code, st.name AS type_name
+        FROM listing l JOIN listing_revision r ON r.id = l.live_revision_id
+        JOIN organization o ON o.id = l.organization_id JOIN service_type st ON st.code = l.service_type_code
+        WHERE NOT l.is_suspended ORDER BY st.sort_order, r.name"""
+    with app.app_context():
+        t = time.perf_counter()
+        rows = db.session.execute(db.text(sql)).mappings().all()
+        docs = [{"id": r["uuid"], "organization": {"id": r["org_uuid"], "name": r["org_name"], "website": r["website"],
+                                                   "email": r["email"]},
+                 "service_type": r["code"], "service_type_name": r["type_name"], **r["data"],
+                 "verified_at": r["verified_at"].isoformat() if r["verified_at"] else None,
+                 "approved_at": r["decided_at"].isoformat() if r["decided_at"] else None} for r in rows]
+        json.dumps(docs)
+        elapsed = time.perf_counter() - t
+        db.session.remove()
+    return elapsed
+
+
+def build(app) -> tuple[float, int, float]:
+    from tasks.publishing import writers
+    from tasks.publishing.builder import build_release
+
+    feeds_only = [w for w in writers.WRITERS if "pdf" not in w.__name__]
+    saved = list(writers.WRITERS)
+    writers.WRITERS[:] = feeds_only
+    try:
+        with app.app_context():
+            from models import Listing, db
+
+            # force a new release: touch one listing so the content hash differs
+            lst = db.session.scalar(db.select(Listing).where(Listing.live_revision_id.is_not(None)).limit(1))
+            data = dict(lst.live_revision.data)
+            data["description"] = f"bench {time.time()}"
+            lst.live_revision.data = data
+            db.session.commit()
+            t = time.perf_counter()
+            result = build_release("manual")
+            elapsed = time.perf_counter() - t
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            assert result.status == "published", result
+            db.session.remove()
+    finally:
+        writers.WRITERS[:] = saved
+    return elapsed, result.number, peak / 1e6
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="1000,10000")
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    name = f"registry_bench_{os.getpid()}"
+    with psycopg.connect(ADMIN, autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name}")
+    var = Path(tempfile.mkdtemp(prefix="registry-bench-"))
+    try:
+        app = make_app(f"postgresql://postgres@127.0.0.1:5432/{name}", var)
+        from flask_migrate import upgrade
+
+        from admin.demo import load_demo
+        from models import db
+
+        with app.app_context():
+            upgrade()
+            load_demo()
+            db.session.commit()
+        results = {}
+        for n in sizes:
+            with app.app_context():
+                count = grow_to(n)
+                db.session.remove()
+            base = min(baseline(app) for _ in range(3))
+            elapsed, number, peak = build(app)
+            results[n] = (count, elapsed, base, peak)
+            print(f"{count:>6} listings: build {elapsed:6.2f} s ({count / elapsed:7.0f} listings/s, peak RSS of the process "
+                  f"{peak:6.0f} MB) | "
+                  f"baseline {base:6.3f} s | build/baseline {elapsed / base:5.1f}x", flush=True)
+        if len(sizes) >= 2:
+            a, b = sizes[0], sizes[-1]
+            growth = results[b][1] / results[a][1]
+            print(f"growth {results[b][0]}/{results[a][0]} listings: build time x{growth:.1f} "
+                  f"(listings x{results[b][0] / results[a][0]:.1f})")
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        import shutil
+
+        shutil.rmtree(var, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Read-side benchmark: requests/s of /feeds/current/hsds/services.json (200 and 304) and
+/api/hsds/services?page=1, against a Flask route returning constant bytes, all served by the
+same gunicorn config in the same run (ratios matter, not absolutes).
+
+    PYTHONPATH=$PWD .venv/bin/python bench/serve.py [--seconds 5]
+
+Creates its own database (demo data) and release, then drops them."""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+
+ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+CONSTANT = b'{"constant": "' + b"x" * 64 + b'"}'
+
+
+def create_app_with_constant_route():
+    """gunicorn entry point: the registry app plus one route that returns constant bytes."""
+    from flask import Response
+
+    from admin import create_app
+
+    app = create_app()
+
+    @app.get("/bench/constant")
+    def constant():
+        return Response(CONSTANT, mimetype="application/json")
+
+    return app
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def hammer(port: int, path: str, headers: dict[str, str], seconds: float, threads: int = 4) -> tuple[float, int]:
+    counts = [0] * threads
+    statuses: set[int] = set()
+    stop = time.monotonic() + seconds
+
+    def run(i: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        while time.monotonic() < stop:
+            conn.request("GET", path, headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            statuses.add(resp.status)
+            counts[i] += 1
+        conn.close()
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert len(statuses) == 1, statuses
+    return sum(counts) / seconds, statuses.pop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=5)
+    args = ap.parse_args()
+    name = f"registry_bench_serve_{os.getpid()}"
+    var = Path(tempfile.mkdtemp(prefix="registry-serve-"))
+    with psycopg.connect(ADMIN, autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name}")
+    env = {**os.environ, "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}", "VAR_DIR": str(var),
+           "FLASK_APP": "admin", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    proc = None
+    try:
+        root = Path(__file__).resolve().parent.parent
+        for cmd in (["db", "upgrade"], ["demo", "load"], ["publish"]):
+            subprocess.run([sys.executable, "-m", "flask", *cmd], cwd=root, env=env, check=True, capture_output=True)
+        port = free_port()
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "3", "-k", "sync", "-b", f"127.0.0.1:{port}",
+                                 "--log-level", "warning", "bench.serve:create_app_with_constant_route()"],
+                                cwd=root, env=env, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.3)
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        conn.request("GET", "/feeds/current/hsds/services.json", headers={"Accept-Encoding": "gzip"})
+        resp = conn.getresponse()
+        resp.read()
+        etag = resp.getheader("ETag")
+        conn.close()
+        cases = [
+            ("constant bytes route (reference)", "/bench/constant", {}),
+            ("/feeds/current/hsds/services.json gzip 200", "/feeds/current/hsds/services.json", {"Accept-Encoding": "gzip"}),
+            ("/feeds/current/hsds/services.json 304", "/feeds/current/hsds/services.json",
+             {"Accept-Encoding": "gzip", "If-None-Match": etag}),
+            ("/api/hsds/services?page=1 gzip 200", "/api/hsds/services?page=1", {"Accept-Encoding": "gzip"}),
+        ]
+        hammer(port, "/bench/constant", {}, 1)  # warm up every worker
+        ref = None
+        for label, path, headers in cases:
+            rps, status = hammer(port, path, headers, args.seconds)
+            ref = ref or rps
+            print(f"{label:<46} {status}  {rps:8.0f} req/s  {rps / ref:5.2f}x of constant", flush=True)
+    finally:
+        if proc is not None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+        with psycopg.connect(ADMIN, autocommit=True) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        shutil.rmtree(var, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,360 @@
+"""Building, switching and pruning releases on disk.
+
+Layout under RELEASES_DIR:
+    releases/<number>/...   immutable, complete releases
+    current -> releases/<n> the served release (a symlink, swapped atomically)
+    .build-*/               a build in progress (deleted by the next build if it crashed)
+
+A build: take the one build lock, read the live data once, hash it; identical to the current
+release's content -> nothing new. Otherwise run every writer into a temporary folder, gzip
+every file, write the manifest last, fsync files and folders, rename the folder into
+releases/<number>/, record the Release row, then swap `current`. A crash anywhere before the
+swap leaves `current` on the previous, intact release."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import gzip
+import hashlib
+import json
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+
+from models import (
+    OutboxEvent,
+    PublishRun,
+    PublishRunStatus,
+    Release,
+    ReleaseTrigger,
+    db,
+    record,
+    today,
+    utcnow,
+)
+from models.snapshot import build_records
+
+from .context import BuildContext, reference_snapshot
+
+log = logging.getLogger(__name__)
+
+LOCK_KEY = 0x5245_4C45  # "RELE": the advisory lock every release build takes
+Progress = Callable[[int, int, str], None]
+
+
+class BuildBusy(RuntimeError):
+    """Another build holds the lock."""
+
+
+@dataclass
+class BuildResult:
+    status: str  # PublishRunStatus value
+    number: int | None = None  # the new release (published) or the current one (unchanged)
+    run_id: int | None = None
+    changes: dict[str, Any] | None = None
+
+
+# ------------------------------------------------------------------ paths
+
+
+def releases_root() -> Path:
+    root = Path(current_app.config["RELEASES_DIR"])
+    (root / "releases").mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def release_dir(number: int) -> Path:
+    return releases_root() / "releases" / str(number)
+
+
+def current_number(root: Path | None = None) -> int | None:
+    root = root or releases_root()
+    link = root / "current"
+    try:
+        target = os.readlink(link)
+    except OSError:
+        return None
+    try:
+        number = int(Path(target).name)
+    except ValueError:
+        return None
+    return number if (root / "releases" / str(number) / "manifest.json").exists() else None
+
+
+def available_numbers(root: Path | None = None) -> list[int]:
+    root = root or releases_root()
+    return sorted(int(p.name) for p in (root / "releases").iterdir() if p.name.isdigit() and (p / "manifest.json").exists())
+
+
+def read_manifest(number: int) -> dict[str, Any]:
+    return json.loads((release_dir(number) / "manifest.json").read_bytes())
+
+
+# ------------------------------------------------------------------ durability helpers
+
+
+def fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def swap_current(root: Path, number: int) -> None:
+    """Point `current` at releases/<number> atomically (symlink + rename), durably."""
+    tmp = root / f".current-{uuid.uuid4().hex}"
+    os.symlink(f"releases/{number}", tmp)
+    os.replace(tmp, root / "current")
+    fsync_path(root)
+
+
+def content_hash(records: list[dict[str, Any]], reference: dict[str, Any]) -> str:
+    """What decides whether a release is new: the data, never the files (PDF timestamps etc.)."""
+    payload = json.dumps({"records": records, "reference": reference}, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def finish_files(out_dir: Path) -> dict[str, dict[str, Any]]:
+    """Gzip every file, fsync files and folders, and describe each file for the manifest."""
+    files: dict[str, dict[str, Any]] = {}
+    paths = sorted(p for p in out_dir.rglob("*") if p.is_file() and not p.name.endswith(".gz"))
+    for p in paths:
+        data = p.read_bytes()
+        rel = p.relative_to(out_dir).as_posix()
+        gz = gzip.compress(data, compresslevel=6, mtime=0)
+        gz_path = p.with_name(p.name + ".gz")
+        gz_path.write_bytes(gz)
+        for q in (p, gz_path):
+            fsync_path(q)
+        files[rel] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(), "gzip_bytes": len(gz)}
+    for d in sorted({p.parent for p in out_dir.rglob("*")} | {out_dir}, key=lambda x: len(x.parts), reverse=True):
+        fsync_path(d)
+    return files
+
+
+def write_manifest(ctx: BuildContext, chash: str, files: dict[str, dict[str, Any]]) -> None:
+    manifest = {
+        "release": ctx.number,
+        "created_at": ctx.created_at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "content_hash": chash,
+        "hsds_version": "3.0",
+        "counts": counts_of(ctx),
+        "changes": {k: len(ctx.changes.get(k, [])) for k in ("added", "changed", "removed")},
+        "files": files,
+    }
+    data = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
+    path = ctx.out_dir / "manifest.json"
+    path.write_bytes(data)
+    gz = ctx.out_dir / "manifest.json.gz"
+    gz.write_bytes(gzip.compress(data, mtime=0))
+    fsync_path(path)
+    fsync_path(gz)
+    fsync_path(ctx.out_dir)
+
+
+def counts_of(ctx: BuildContext) -> dict[str, Any]:
+    by_type: dict[str, int] = {}
+    for r in ctx.records:
+        by_type[r["service_type"]] = by_type.get(r["service_type"], 0) + 1
+    return {
+        "services": len(ctx.records),
+        "organizations": len({r["organization"]["id"] for r in ctx.records}),
+        "locations": sum(1 for r in ctx.records if r.get("address")),
+        "by_service_type": dict(sorted(by_type.items())),
+    }
+
+
+# ------------------------------------------------------------------ the lock
+
+
+@contextlib.contextmanager
+def build_lock(root: Path) -> Iterator[None]:
+    """One build at a time across every worker, beat and CLI: a PostgreSQL session advisory
+    lock (released when the connection closes, so a killed worker never leaves it held), or
+    an flock'd file on SQLite. Raises BuildBusy without waiting."""
+    if db.engine.dialect.name == "postgresql":
+        # a connection of its own: the session returns its connection to the pool at each commit
+        engine = getattr(db.engine, "engine", db.engine)
+        with engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            if not conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({LOCK_KEY})").scalar():
+                raise BuildBusy("another release build is running")
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({LOCK_KEY})")
+        return
+    fh = open(root / ".build.lock", "w")  # noqa: SIM115 - held for the duration of the build
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise BuildBusy("another release build is running") from exc
+        yield
+    finally:
+        fh.close()
+
+
+def clean_stale_builds(root: Path) -> None:
+    """Folders of builds that crashed (only called while holding the lock)."""
+    for p in root.glob(".build-*"):
+        shutil.rmtree(p, ignore_errors=True)
+    for p in root.glob(".current-*"):
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+def prune(root: Path, keep: int) -> list[int]:
+    numbers = available_numbers(root)
+    cur = current_number(root)
+    drop = [n for n in numbers[:-keep] if n != cur] if keep > 0 else []
+    for n in drop:
+        shutil.rmtree(root / "releases" / str(n), ignore_errors=True)
+    return drop
+
+
+# ------------------------------------------------------------------ the build
+
+
+def writers() -> list:
+    from .writers import WRITERS
+
+    return list(WRITERS)
+
+
+def _commit_run(run: PublishRun, **changes) -> None:
+    for k, v in changes.items():
+        setattr(run, k, v)
+    db.session.commit()
+
+
+def build_release(
+    trigger: str = ReleaseTrigger.MANUAL.value,
+    user_id: int | None = None,
+    *,
+    day: date | None = None,
+    progress: Progress | None = None,
+    run_id: int | None = None,
+) -> BuildResult:
+    """Build and switch to a new release if the content changed. Commits (progress, outcome)."""
+    root = releases_root()
+    run = db.session.get(PublishRun, run_id) if run_id else None
+    if run is None:
+        run = PublishRun(trigger=trigger, triggered_by_id=user_id)
+        db.session.add(run)
+        db.session.commit()
+    try:
+        with build_lock(root):
+            return _build_locked(root, run, day or today(), progress)
+    except BuildBusy:
+        _commit_run(run, status=PublishRunStatus.BUSY.value, finished_at=utcnow(), step_label="another build was running")
+        return BuildResult(PublishRunStatus.BUSY.value, run_id=run.id)
+    except Exception as exc:
+        db.session.rollback()
+        run = db.session.get(PublishRun, run.id)
+        if run is not None:
+            _commit_run(run, status=PublishRunStatus.FAILED.value, finished_at=utcnow(), error=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+
+
+def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | None) -> BuildResult:
+    clean_stale_builds(root)
+    steps = writers()
+    total = len(steps) + 3
+
+    def step(i: int, label: str) -> None:
+        _commit_run(run, step=i, total_steps=total, step_label=label)
+        if progress:
+            progress(i, total, label)
+
+    step(0, "reading approved listings")
+    last_event = db.session.scalar(db.select(db.func.max(OutboxEvent.id)).where(OutboxEvent.processed_at.is_(None)))
+    records = build_records(day)
+    reference = reference_snapshot()
+    chash = content_hash(records, reference)
+    cur = current_number(root)
+    if cur is not None and read_manifest(cur).get("content_hash") == chash:
+        drain_outbox_events(last_event, release_id=None)
+        _commit_run(run, status=PublishRunStatus.UNCHANGED.value, finished_at=utcnow(), release_number=cur,
+                    step=total, total_steps=total, step_label="no change since the current release")
+        if progress:
+            progress(total, total, f"unchanged: release {cur} stays current")
+        return BuildResult(PublishRunStatus.UNCHANGED.value, number=cur, run_id=run.id)
+
+    last_row = db.session.scalar(db.select(db.func.max(Release.number))) or 0
+    number = max([last_row, *available_numbers(root)]) + 1
+    out_dir = root / f".build-{number}-{uuid.uuid4().hex[:8]}"
+    out_dir.mkdir()
+    ctx = BuildContext(
+        records=records, reference=reference, number=number, created_at=datetime.now(UTC), out_dir=out_dir,
+        previous_dir=(root / "releases" / str(cur)) if cur is not None else None,
+        base_url=current_app.config["PUBLIC_BASE_URL"].rstrip("/"),
+    )
+    for i, writer in enumerate(steps, start=1):
+        step(i, writer.__name__.removeprefix("write_").replace("_", " "))
+        writer(ctx)
+    step(len(steps) + 1, "compressing and checking files")
+    ctx.files = finish_files(out_dir)
+    write_manifest(ctx, chash, ctx.files)
+    final = root / "releases" / str(number)
+    os.rename(out_dir, final)
+    fsync_path(root / "releases")
+    step(len(steps) + 2, "recording the release")
+    release = Release(
+        number=number, created_at=ctx.created_at, content_hash=chash, trigger=run.trigger,
+        triggered_by_id=run.triggered_by_id, counts=counts_of(ctx), files=ctx.files, changes=ctx.changes,
+        reference_snapshot=reference,
+    )
+    db.session.add(release)
+    db.session.flush()
+    drain_outbox_events(last_event, release_id=release.id)
+    record("release.publish", actor=f"publisher ({run.trigger})", target=release,
+           after={"number": number, "counts": release.counts,
+                  "changes": {k: len(v) for k, v in ctx.changes.items() if isinstance(v, list)}})
+    db.session.commit()
+    swap_current(root, number)
+    run.status = PublishRunStatus.PUBLISHED.value
+    run.release_number = number
+    run.finished_at = utcnow()
+    _commit_run(run, step=total, step_label=f"release {number} is current")
+    if progress:
+        progress(total, total, f"release {number} is current")
+    dropped = prune(root, int(current_app.config.get("RELEASES_KEEP", 10)))
+    log.info("published release %s (%s services); pruned %s", number, len(records), dropped)
+    return BuildResult(PublishRunStatus.PUBLISHED.value, number=number, run_id=run.id, changes=ctx.changes)
+
+
+def drain_outbox_events(up_to_id: int | None, release_id: int | None) -> int:
+    """Mark the outbox events the build has seen as processed (the build read the data after them)."""
+    if up_to_id is None:
+        return 0
+    return db.session.execute(
+        db.update(OutboxEvent)
+        .where(OutboxEvent.processed_at.is_(None), OutboxEvent.id <= up_to_id)
+        .values(processed_at=utcnow(), release_id=release_id)
+    ).rowcount
+
+
+def rollback_to(number: int, user_id: int | None = None, actor: str = "flask publish --rollback") -> None:
+    """Point `current` back at a kept release."""
+    root = releases_root()
+    if number not in available_numbers(root):
+        raise ValueError(f"release {number} is not kept on disk (kept: {', '.join(map(str, available_numbers(root))) or 'none'})")
+    before = current_number(root)
+    swap_current(root, number)
+    run = PublishRun(trigger=ReleaseTrigger.MANUAL.value, triggered_by_id=user_id, status=PublishRunStatus.ROLLED_BACK.value,
+                     finished_at=utcnow(), release_number=number, step_label=f"rolled back from {before} to {number}")
+    db.session.add(run)
+    release = db.session.scalar(db.select(Release).filter_by(number=number))
+    record("release.rollback", actor=actor, target=release, object_type="release", object_id=number, before={"current": before}, after={"current": number})
+    db.session.commit()

@@ -1,0 +1,223 @@
+"""The writers of a release. Each is `writer(ctx) -> None` and writes its files under
+`ctx.out_dir`; the builder runs them in the order of WRITERS, then gzips every file and writes
+the manifest. Other areas append their writer here with one import line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from datetime import UTC
+from typing import Any
+from xml.sax.saxutils import escape
+
+from models.fields import COST_MODELS, LANGUAGES, POPULATIONS, format_phone
+
+from .context import BuildContext
+from .hsds import service_document, taxonomies, term_index
+from .profile import EXTENSION_CSV_TYPES
+from .tabular import write_tabular
+
+Writer = Callable[[BuildContext], None]
+
+
+def dump_json(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=False).encode("utf-8")
+
+
+def services(ctx: BuildContext) -> list[dict[str, Any]]:
+    """The HSDS documents of the release, built once per context and shared by the writers."""
+    cached = getattr(ctx, "_hsds_services", None)
+    if cached is None:
+        taxes = taxonomies(ctx.reference)
+        terms = term_index(taxes)
+        county_names = {c["fips"]: c["name"] for c in ctx.reference.get("counties", [])}
+        cached = [service_document(r, terms, county_names) for r in ctx.records]
+        ctx._hsds_services = cached
+        ctx._hsds_taxonomies = taxes
+    return cached
+
+
+def write_hsds_json(ctx: BuildContext) -> None:
+    docs = services(ctx)
+    ctx.path("hsds/services.json").write_bytes(dump_json(docs))
+    taxes = [{k: v for k, v in t.items() if k != "key"} for t in ctx._hsds_taxonomies]
+    ctx.path("hsds/taxonomies.json").write_bytes(dump_json(taxes))
+
+
+def write_hsds_tabular(ctx: BuildContext) -> None:
+    write_tabular(ctx, services(ctx), ctx._hsds_taxonomies, EXTENSION_CSV_TYPES)
+
+
+def write_geojson(ctx: BuildContext) -> None:
+    features = []
+    for doc, r in zip(services(ctx), ctx.records, strict=True):
+        if r.get("latitude") is None or r.get("longitude") is None:
+            continue
+        sal = next((s for s in doc.get("service_at_locations", []) if s["location"]["location_type"] == "physical"), None)
+        addr = r.get("address") or {}
+        features.append({
+            "type": "Feature",
+            "id": sal["id"] if sal else r["id"],
+            "geometry": {"type": "Point", "coordinates": [float(r["longitude"]), float(r["latitude"])]},
+            "properties": {
+                "service_id": r["id"],
+                "service_name": r["name"],
+                "service_type": r["service_type"],
+                "service_type_name": r["service_type_name"],
+                "organization_id": r["organization"]["id"],
+                "organization_name": r["organization"]["name"],
+                "address_1": addr.get("address_1", ""),
+                "city": addr.get("city", ""),
+                "postal_code": addr.get("postal_code", ""),
+                "county_fips": addr.get("county_fips", ""),
+                "phone": (r.get("phones") or [{}])[0].get("number", ""),
+                "open_24_7": r["is_24_7"],
+                "walk_in": r["walk_in"],
+                "hours": r.get("hours_text") or [],
+                "assured_date": (r.get("verified_at") or "")[:10],
+                "last_modified": doc.get("last_modified", ""),
+                "url": f"{ctx.base_url}/api/hsds/services/{r['id']}",
+            },
+        })
+    ctx.path("listings.geojson").write_bytes(dump_json({"type": "FeatureCollection", "features": features}))
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """Spreadsheet-safe: a text cell never begins a formula; numbers stay numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return value
+    text = str(value)
+    if text.startswith(FORMULA_START):
+        return "'" + text
+    return text
+
+
+LISTING_COLUMNS = [
+    "id", "name", "service_type", "service_type_name", "organization_id", "organization_name", "description",
+    "phone", "other_phones", "chat_url", "website", "email", "address_1", "address_2", "city", "state",
+    "postal_code", "county_fips", "latitude", "longitude", "counties_served", "open_24_7", "hours",
+    "walk_in", "law_enforcement_dropoff", "no_one_turned_away", "nonviolent_only", "populations",
+    "minimum_age", "maximum_age", "languages", "cost", "capacity", "capacity_unit", "max_stay_hours",
+    "accessibility", "certification_status", "certification_expires", "assured_date", "last_modified",
+]
+
+
+def write_listings_csv(ctx: BuildContext) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    w.writerow(LISTING_COLUMNS)
+    for doc, r in zip(services(ctx), ctx.records, strict=True):
+        addr = r.get("address") or {}
+        phones = r.get("phones") or []
+        row = {
+            "id": r["id"], "name": r["name"], "service_type": r["service_type"],
+            "service_type_name": r["service_type_name"], "organization_id": r["organization"]["id"],
+            "organization_name": r["organization"]["name"], "description": r.get("description"),
+            "phone": format_phone(phones[0]["number"]) if phones else "",
+            "other_phones": "; ".join(f"{p.get('kind', 'voice')} {format_phone(p['number'])}" for p in phones[1:]),
+            "chat_url": r.get("chat_url"), "website": r.get("website"), "email": r.get("email"),
+            "address_1": addr.get("address_1"), "address_2": addr.get("address_2"), "city": addr.get("city"),
+            "state": addr.get("state"), "postal_code": addr.get("postal_code"), "county_fips": addr.get("county_fips"),
+            "latitude": r.get("latitude"), "longitude": r.get("longitude"),
+            "counties_served": "; ".join(c["fips"] for c in r.get("counties") or []),
+            "open_24_7": r["is_24_7"], "hours": "; ".join(r.get("hours_text") or []),
+            "walk_in": r["walk_in"], "law_enforcement_dropoff": r["le_dropoff"],
+            "no_one_turned_away": r["no_one_turned_away"], "nonviolent_only": r["nonviolent_only"],
+            "populations": "; ".join(POPULATIONS.get(p, p) for p in r.get("populations") or []),
+            "minimum_age": r.get("min_age"), "maximum_age": r.get("max_age"),
+            "languages": "; ".join(LANGUAGES.get(code, code) for code in r.get("languages") or []),
+            "cost": COST_MODELS.get(r.get("cost") or "", r.get("cost")),
+            "capacity": r.get("capacity"), "capacity_unit": r.get("capacity_unit") if r.get("capacity") else "",
+            "max_stay_hours": r.get("max_stay_hours"), "accessibility": r.get("accessibility"),
+            "certification_status": doc.get("mo_dmh_certification_status"),
+            "certification_expires": doc.get("mo_dmh_certification_expires"),
+            "assured_date": doc.get("assured_date"), "last_modified": doc.get("last_modified"),
+        }
+        w.writerow([safe_cell(row[c]) for c in LISTING_COLUMNS])
+    ctx.path("listings.csv").write_bytes(("\ufeff" + buf.getvalue()).encode("utf-8"))
+
+
+def previous_services(ctx: BuildContext) -> dict[str, str] | None:
+    """Canonical JSON of each service of the previous release, by id (None: no previous release)."""
+    if ctx.previous_dir is None:
+        return None
+    path = ctx.previous_dir / "hsds" / "services.json"
+    if not path.exists():
+        return None
+    return {d["id"]: json.dumps(d, sort_keys=True) for d in json.loads(path.read_bytes())}
+
+
+def previous_number(ctx: BuildContext) -> int | None:
+    if ctx.previous_dir is None:
+        return None
+    try:
+        return int(json.loads((ctx.previous_dir / "manifest.json").read_bytes())["release"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def compute_changes(ctx: BuildContext) -> dict[str, Any]:
+    current = {d["id"]: json.dumps(d, sort_keys=True) for d in services(ctx)}
+    before = previous_services(ctx) or {}
+    return {
+        "release": ctx.number,
+        "previous_release": previous_number(ctx),
+        "created_at": ctx.created_at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "added": sorted(set(current) - set(before)),
+        "changed": sorted(i for i in set(current) & set(before) if current[i] != before[i]),
+        "removed": sorted(set(before) - set(current)),
+    }
+
+
+def write_changes(ctx: BuildContext) -> None:
+    changes = compute_changes(ctx)
+    ctx.changes = changes
+    ctx.path("changes.json").write_bytes(dump_json(changes))
+    names = {d["id"]: d["name"] for d in services(ctx)}
+    updated = changes["created_at"]
+    base = ctx.base_url
+    entries = []
+    for kind in ("added", "changed", "removed"):
+        for sid in changes[kind]:
+            title = f"{kind.capitalize()}: {names.get(sid, sid)}"
+            link = f"{base}/api/hsds/services/{sid}" if kind != "removed" else f"{base}/feeds/releases/{ctx.number}/changes.json"
+            entries.append(
+                "<entry>"
+                f"<id>urn:uuid:{sid}:release-{ctx.number}</id>"
+                f"<title>{escape(title)}</title>"
+                f"<updated>{updated}</updated>"
+                f'<link href="{escape(link)}"/>'
+                f"<summary>Release {ctx.number}: service {escape(sid)} {kind}.</summary>"
+                "</entry>"
+            )
+    feed = (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<id>{escape(base)}/feeds/current/changes.atom</id>"
+        "<title>Missouri Crisis Services Registry: changes</title>"
+        f"<updated>{updated}</updated>"
+        "<author><name>Missouri Department of Mental Health</name></author>"
+        f'<link rel="self" href="{escape(base)}/feeds/current/changes.atom"/>'
+        f'<link rel="alternate" href="{escape(base)}/feeds/releases/{ctx.number}/changes.json"/>'
+        + "".join(entries)
+        + "</feed>\n"
+    )
+    ctx.path("changes.atom").write_text(feed, encoding="utf-8")
+
+
+WRITERS: list[Writer] = [
+    write_hsds_json,
+    write_hsds_tabular,
+    write_geojson,
+    write_listings_csv,
+    write_changes,
+]

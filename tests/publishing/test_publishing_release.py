@@ -1,0 +1,232 @@
+"""What a release contains, and which listings it leaves out."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from datetime import timedelta
+
+import jsonschema
+import pytest
+from conftest import HSDS, load_json
+
+from models import Certification, Listing, OutboxEvent, Release, db, mark_changed, today
+
+
+def current(releases_dir):
+    return releases_dir / "current"
+
+
+def test_every_service_validates_against_the_hsds_compiled_schema(build, releases_dir):
+    result = build()
+    assert result.status == "published"
+    schema = load_json(HSDS / "schema" / "compiled" / "service.json")
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    services = load_json(current(releases_dir) / "hsds" / "services.json")
+    assert len(services) > 40
+    for doc in services:
+        errors = [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(doc)]
+        assert not errors, (doc["name"], errors[:5])
+        assert "null" not in json.dumps(doc)  # empty fields are omitted, never null
+
+
+def test_hsds_mapping_of_24_7_counties_and_dmh_terms(build, releases_dir):
+    build()
+    services = load_json(current(releases_dir) / "hsds" / "services.json")
+    always = [s for s in services if any(a["taxonomy_term"]["code"] == "open_24_7" for a in s.get("attributes", []))]
+    assert always
+    sched = always[0]["schedules"][0]
+    assert (sched["freq"], sched["byday"], sched["opens_at"], sched["closes_at"]) == ("WEEKLY", "MO,TU,WE,TH,FR,SA,SU", "00:00:00", "23:59:59")
+    mobile = next(s for s in services if s["mo_dmh_service_type"] == "mobile_crisis")
+    assert mobile["service_areas"] and all(a["uri"].startswith("urn:us-fips:29") for a in mobile["service_areas"])
+    type_attr = [a for a in mobile["attributes"] if a["link_type"] == "service_type"]
+    assert type_attr[0]["taxonomy_term"]["code"] == "mobile_crisis"
+    assert type_attr[0]["taxonomy_term"]["taxonomy_detail"]["name"] == "MO DMH Crisis Service Type"
+    certified = [s for s in services if s.get("mo_dmh_certification_status")]
+    assert certified and all(s["mo_dmh_certification_expires"] >= today().isoformat() for s in certified
+                             if "mo_dmh_certification_expires" in s)
+
+
+def test_tabular_package_passes_frictionless(build, releases_dir):
+    build()
+    package = current(releases_dir) / "hsds" / "datapackage.json"
+    proc = subprocess.run([sys.executable, "-m", "frictionless", "validate", "--json", str(package)],
+                          capture_output=True, text=True, timeout=300)
+    report = json.loads(proc.stdout)
+    assert report["valid"], json.dumps([t["errors"][:3] for t in report["tasks"] if not t["valid"]])[:2000]
+    # our columns are HSDS 3.0's columns (plus the profile's mo_dmh_ extensions)
+    spec = {r["path"]: {f["name"]: f["type"] for f in r["schema"]["fields"]} for r in load_json(HSDS / "datapackage.json")["resources"]}
+    ours = load_json(package)
+    for res in ours["resources"]:
+        for f in res["schema"]["fields"]:
+            if not f["name"].startswith("mo_dmh_"):
+                assert spec[res["path"]][f["name"]] == f["type"], (res["path"], f["name"])
+
+
+def test_ids_are_stable_across_releases(build, releases_dir):
+    build()
+    first = {s["id"]: s for s in load_json(current(releases_dir) / "hsds" / "services.json")}
+    lst = db.session.scalar(db.select(Listing).where(Listing.live_revision_id.is_not(None)).order_by(Listing.id))
+    data = dict(lst.live_revision.data)
+    data["description"] = data.get("description", "") + " Updated."
+    lst.live_revision.data = data
+    db.session.commit()
+    result = build()
+    assert result.status == "published"
+    second = {s["id"]: s for s in load_json(current(releases_dir) / "hsds" / "services.json")}
+    assert set(first) == set(second)
+
+    def ids(doc):
+        out = set()
+        def walk(x):
+            if isinstance(x, dict):
+                if "id" in x:
+                    out.add(x["id"])
+                for v in x.values():
+                    walk(v)
+            elif isinstance(x, list):
+                for v in x:
+                    walk(v)
+        walk(doc)
+        return out
+
+    for sid in first:
+        assert ids(first[sid]) == ids(second[sid])
+    changes = load_json(current(releases_dir) / "changes.json")
+    assert changes["changed"] == [lst.uuid] and changes["added"] == [] and changes["removed"] == []
+    assert changes["previous_release"] == result.number - 1
+    atom = (current(releases_dir) / "changes.atom").read_text()
+    assert lst.uuid in atom and "<feed" in atom
+
+
+def test_draft_suspended_and_expired_listings_are_absent_live_version_present(build, releases_dir):
+    draft_only = db.session.scalar(db.select(Listing).where(Listing.live_revision_id.is_(None)))
+    suspended = db.session.scalar(db.select(Listing).where(Listing.is_suspended.is_(True)))
+    assert draft_only is not None and suspended is not None
+    pending = next(lst for lst in db.session.scalars(db.select(Listing).where(Listing.live_revision_id.is_not(None),
+                                                                             Listing.is_suspended.is_(False)))
+                   if lst.open_revision is not None and lst.open_revision.data.get("phones") != lst.live_revision.data.get("phones"))
+    # a listing whose required certification expired yesterday
+    result = build()
+    first = {s["id"] for s in load_json(current(releases_dir) / "hsds" / "services.json")}
+    expiring = next(
+        lst for lst in db.session.scalars(db.select(Listing).where(Listing.live_revision_id.is_not(None)))
+        if lst.uuid in first and lst.service_type.required_certification_code and lst.id != pending.id
+    )
+    for c in db.session.scalars(db.select(Certification).where(
+        Certification.organization_id == expiring.organization_id,
+        Certification.type_code.in_(expiring.service_type.required_certification_codes()),
+    )):
+        c.expires_on = today() - timedelta(days=1)
+    db.session.commit()
+    result = build()
+    assert result.status == "published"
+    services = {s["id"]: s for s in load_json(current(releases_dir) / "hsds" / "services.json")}
+    assert draft_only.uuid not in services
+    assert suspended.uuid not in services
+    assert expiring.uuid not in services
+    assert pending.uuid in services
+    live_numbers = [p["number"] for p in pending.live_revision.data["phones"]]
+    draft_numbers = [p["number"] for p in pending.open_revision.data["phones"]]
+    assert [p["number"] for p in services[pending.uuid]["phones"]] == live_numbers != draft_numbers
+    assert expiring.uuid in load_json(current(releases_dir) / "changes.json")["removed"]
+
+
+def test_listings_csv_neutralises_formulas_and_keeps_numbers(build, releases_dir):
+    lst = db.session.scalar(db.select(Listing).where(Listing.live_revision_id.is_not(None), Listing.is_suspended.is_(False))
+                            .order_by(Listing.id.desc()))
+    data = dict(lst.live_revision.data)
+    data.update(name="=HYPERLINK(\"http://evil.example\")", description="@SUM(1+1)", accessibility="-2+3",
+                latitude=38.5, longitude=-92.25)
+    lst.live_revision.data = data
+    db.session.commit()
+    build()
+    raw = (current(releases_dir) / "listings.csv").read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(raw)))
+    row = next(r for r in rows if r["id"] == lst.uuid)
+    assert row["name"].startswith("'=") and row["description"].startswith("'@") and row["accessibility"].startswith("'-")
+    assert row["longitude"] == "-92.25" and row["latitude"] == "38.5"  # numbers are not prefixed
+    for r in rows:
+        for col, value in r.items():
+            if value and col not in ("latitude", "longitude", "minimum_age", "maximum_age", "capacity", "max_stay_hours"):
+                assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), (col, value)
+    geo = load_json(current(releases_dir) / "listings.geojson")
+    assert geo["type"] == "FeatureCollection"
+    assert all(f["geometry"]["type"] == "Point" and len(f["geometry"]["coordinates"]) == 2 for f in geo["features"])
+
+
+def test_manifest_lists_every_file_with_size_hash_and_gzip(build, releases_dir):
+    import gzip
+    import hashlib
+
+    result = build()
+    folder = releases_dir / "releases" / str(result.number)
+    manifest = load_json(folder / "manifest.json")
+    assert manifest["release"] == result.number and manifest["counts"]["services"] > 40
+    on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and not p.name.endswith(".gz")}
+    assert set(manifest["files"]) == on_disk - {"manifest.json"}
+    for rel, meta in manifest["files"].items():
+        data = (folder / rel).read_bytes()
+        assert meta["bytes"] == len(data) and meta["sha256"] == hashlib.sha256(data).hexdigest()
+        assert gzip.decompress((folder / (rel + ".gz")).read_bytes()) == data
+    assert {"hsds/services.json", "hsds/datapackage.json", "listings.geojson", "listings.csv", "changes.json",
+            "changes.atom"} <= set(manifest["files"])
+
+
+def test_publishing_twice_without_change_makes_one_release(build, releases_dir):
+    mark_changed(1, "test")
+    db.session.commit()
+    first = build()
+    second = build()
+    assert first.status == "published" and second.status == "unchanged" and second.number == first.number
+    assert db.session.scalar(db.select(db.func.count(Release.id))) == 1
+    assert db.session.scalar(db.select(db.func.count(OutboxEvent.id)).where(OutboxEvent.processed_at.is_(None))) == 0
+
+
+def test_a_build_killed_halfway_leaves_current_intact(build, releases_dir, monkeypatch):
+    from tasks.publishing import writers
+
+    first = build()
+    before = (releases_dir / "current" / "manifest.json").read_bytes()
+    lst = db.session.scalar(db.select(Listing).where(Listing.live_revision_id.is_not(None)).order_by(Listing.id))
+    data = dict(lst.live_revision.data)
+    data["description"] = "Changed so that the next build is a new release."
+    lst.live_revision.data = data
+    db.session.commit()
+
+    def explode(ctx):
+        raise RuntimeError("disk full, halfway through")
+
+    monkeypatch.setattr(writers, "WRITERS", [*writers.WRITERS[:2], explode, *writers.WRITERS[2:]])
+    with pytest.raises(RuntimeError, match="halfway"):
+        build()
+    assert (releases_dir / "current" / "manifest.json").read_bytes() == before
+    assert list(releases_dir.glob(".build-*"))  # the partial folder is left for the next build to clean
+    monkeypatch.undo()
+    again = build()
+    assert again.status == "published" and again.number == first.number + 1
+    assert not list(releases_dir.glob(".build-*"))
+    assert load_json(releases_dir / "current" / "manifest.json")["release"] == again.number
+
+
+def test_keeps_the_last_n_releases_and_rolls_back(app, build, releases_dir, monkeypatch):
+    from tasks.publishing.builder import available_numbers, current_number, rollback_to
+
+    monkeypatch.setitem(app.config, "RELEASES_KEEP", 2)
+    lst = db.session.scalar(db.select(Listing).where(Listing.live_revision_id.is_not(None)).order_by(Listing.id))
+    numbers = []
+    for i in range(3):
+        data = dict(lst.live_revision.data)
+        data["description"] = f"Version {i}"
+        lst.live_revision.data = data
+        db.session.commit()
+        numbers.append(build().number)
+    with app.app_context():
+        assert available_numbers() == numbers[-2:]
+        rollback_to(numbers[-2])
+        assert current_number() == numbers[-2]
+        with pytest.raises(ValueError):
+            rollback_to(numbers[0])

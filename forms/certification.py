@@ -7,7 +7,7 @@ from flask_wtf.file import FileField
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from .listing import MultiCheckboxField
+from .listing import MultiCheckboxField, as_choices
 from .validators import sniff_upload, upload_filename
 
 ACCREDITING_BODIES = [
@@ -23,10 +23,10 @@ ACCREDITING_BODIES = [
 class CertificationForm(FlaskForm):
     type_code = SelectField("Certification", validators=[DataRequired(message="Choose the certification you apply for.")])
     basis = RadioField(
-        "Basis", choices=[("survey", "DMH survey"), ("deemed", "Deemed status through national accreditation")],
+        "Basis", choices=as_choices([("survey", "DMH survey"), ("deemed", "Deemed status through national accreditation")]),
         default="survey", validators=[DataRequired(message="Choose the basis.")],
     )
-    accrediting_body = SelectField("Accrediting body", choices=ACCREDITING_BODIES, default="")
+    accrediting_body = SelectField("Accrediting body", choices=as_choices(ACCREDITING_BODIES), default="")
     accreditation_number = StringField("Accreditation number", validators=[Length(max=80)])
     accreditation_effective_on = DateField("Accreditation effective", validators=[Optional()])
     accreditation_expires_on = DateField("Accreditation expires", validators=[Optional()])
@@ -36,16 +36,16 @@ class CertificationForm(FlaskForm):
 
     def __init__(self, *args, types, listings, renewable, **kwargs):
         super().__init__(*args, **kwargs)
-        self.type_code.choices = [("", "Choose")] + [(t.code, f"{t.name} ({t.rule_citation})") for t in types]
-        self.listings.choices = [(lst.id, f"{lst.display_name} — {lst.service_type.short_name}") for lst in listings]
+        self.type_code.choices = as_choices([("", "Choose")] + [(t.code, f"{t.name} ({t.rule_citation})") for t in types])
+        self.listings.choices = as_choices((lst.id, f"{lst.display_name} — {lst.service_type.short_name}") for lst in listings)
         self.renewable = {str(c.id): c for c in renewable}
-        self.renews_id.choices = [("", "A new certification (not a renewal)")] + [
-            (str(c.id), f"{c.type.name} {c.certificate_number or '#' + str(c.id)} ({c.status.replace('_', ' ')})")
+        self.renews_id.choices = as_choices([("", "A new certification (not a renewal)")] + [
+            (c.id, f"{c.type.name} {c.certificate_number or '#' + str(c.id)} ({c.status.replace('_', ' ')})")
             for c in renewable
-        ]
+        ])
 
     def validate_listings(self, field):
-        allowed = {v for v, _ in self.listings.choices}
+        allowed = {int(c.value) for c in self.listings.choices}
         if any(v not in allowed for v in field.data or []):
             raise ValidationError("Choose from your organization's listings.")
 
@@ -80,7 +80,7 @@ class DocumentForm(FlaskForm):
 
     def __init__(self, *args, document_types, max_bytes: int, **kwargs):
         super().__init__(*args, **kwargs)
-        self.type_code.choices = [("", "Choose")] + [(t.code, t.name) for t in document_types]
+        self.type_code.choices = as_choices([("", "Choose")] + [(t.code, t.name) for t in document_types])
         self.max_bytes = max_bytes
         self.content: bytes = b""
         self.content_type = ""

@@ -23,6 +23,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -69,6 +70,10 @@ GROUP_LABELS = {
 }
 
 
+def as_choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(str(value), label) for value, label in pairs]
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -76,8 +81,9 @@ class MultiCheckboxField(SelectMultipleField):
 
 class PhoneForm(Form):
     number = StringField("Number", validators=[Length(max=40)], render_kw={"autocomplete": "off", "inputmode": "tel"})
-    kind = SelectField("Kind", choices=list(PHONE_KINDS.items()), default="voice")
-    description = StringField("Note (optional)", validators=[Length(max=80)])
+    kind = SelectField("Kind", choices=as_choices(PHONE_KINDS.items()), default="voice")
+    # not "description": a FormField's own attribute of that name would shadow it
+    note = StringField("Note (optional)", validators=[Length(max=80)])
 
     def validate_number(self, field):
         if field.data and field.data.strip():
@@ -142,24 +148,24 @@ class ListingForm(FlaskForm):
     closures = FieldList(FormField(ClosureForm), label="Holiday closure", min_entries=CLOSURE_ROWS, max_entries=MAX_CLOSURES)
     hours_notes = StringField("Notes about hours", validators=[Length(max=200)])
 
-    populations = MultiCheckboxField("Who it serves", choices=list(POPULATIONS.items()), validate_choice=False)
+    populations = MultiCheckboxField("Who it serves", choices=as_choices(POPULATIONS.items()), validate_choice=False)
     min_age = IntegerField("Youngest age served", validators=[Optional(), NumberRange(0, MAX_AGE, message=f"Ages run from 0 to {MAX_AGE}.")])
     max_age = IntegerField("Oldest age served", validators=[Optional(), NumberRange(0, MAX_AGE, message=f"Ages run from 0 to {MAX_AGE}.")])
-    languages = MultiCheckboxField("Languages", choices=list(LANGUAGES.items()), validate_choice=False)
+    languages = MultiCheckboxField("Languages", choices=as_choices(LANGUAGES.items()), validate_choice=False)
     eligibility_notes = TextAreaField("Eligibility notes", validators=[Length(max=TEXT_LIMITS["eligibility_notes"])], render_kw={"rows": 2})
     nonviolent_only = BooleanField("Serves nonviolent people only")
 
     walk_in = BooleanField("People can walk in")
     le_dropoff = BooleanField("Law enforcement can drop people off")
-    referral_sources = MultiCheckboxField("Referral sources", choices=list(REFERRAL_SOURCES.items()), validate_choice=False)
+    referral_sources = MultiCheckboxField("Referral sources", choices=as_choices(REFERRAL_SOURCES.items()), validate_choice=False)
     target_response_minutes = IntegerField("Target response time (minutes)", validators=[Optional(), NumberRange(1, 1440, message="Give minutes from 1 to 1440.")])
 
-    cost = SelectField("Cost", choices=list(COST_MODELS.items()))
+    cost = SelectField("Cost", choices=as_choices(COST_MODELS.items()))
     no_one_turned_away = BooleanField("No one is turned away for inability to pay")
     cost_notes = StringField("Cost notes", validators=[Length(max=TEXT_LIMITS["cost_notes"])])
 
     capacity = IntegerField("Capacity", validators=[Optional(), NumberRange(1, 1000, message="Give a number from 1 to 1000.")])
-    capacity_unit = SelectField("Capacity counted in", choices=list(CAPACITY_UNITS.items()))
+    capacity_unit = SelectField("Capacity counted in", choices=as_choices(CAPACITY_UNITS.items()), default="beds", validate_choice=False)
     max_stay_hours = IntegerField("Longest stay (hours)", validators=[Optional(), NumberRange(1, 720, message="Give hours from 1 to 720.")])
 
     accessibility = TextAreaField("Accessibility", validators=[Length(max=TEXT_LIMITS["accessibility"])], render_kw={"rows": 2})
@@ -171,11 +177,11 @@ class ListingForm(FlaskForm):
         self.organization = organization
         self.group_errors: dict[str, list[str]] = {}
         self.region_counties = {str(r.id): [c.fips for c in r.counties] for r in regions}
-        county_choices = [(c.fips, c.name) for c in counties]
-        self.county_fips.choices = [("", "Choose the county")] + county_choices
+        county_choices = as_choices((c.fips, c.name) for c in counties)
+        self.county_fips.choices = as_choices([("", "Choose the county")]) + county_choices
         self.counties.choices = county_choices
         self.backup_counties.choices = county_choices
-        region_choices = [(str(r.id), f"{r.name} ({len(r.counties)} counties)") for r in regions]
+        region_choices = as_choices((r.id, f"{r.name} ({len(r.counties)} counties)") for r in regions)
         self.regions.choices = region_choices
         self.backup_regions.choices = region_choices
         self.valid_fips = {c.fips for c in counties}
@@ -363,7 +369,7 @@ class ListingForm(FlaskForm):
                 data["latitude"], data["longitude"] = round(info.latitude, 5), round(info.longitude, 5)
         data["counties"] = self._counties()
         data["phones"] = [
-            {"number": row.number.data, "kind": row.kind.data, "description": (row.description.data or "").strip()}
+            {"number": row.number.data, "kind": row.kind.data, "description": (row.note.data or "").strip()}
             for row in self.phones.entries
             if (row.number.data or "").strip()
         ]
@@ -379,7 +385,7 @@ class ListingForm(FlaskForm):
         data["cost"] = self.cost.data
         data["no_one_turned_away"] = bool(self.no_one_turned_away.data)
         data["capacity"] = self.capacity.data if st.has_capacity else None
-        data["capacity_unit"] = self.capacity_unit.data or "beds"
+        data["capacity_unit"] = self.capacity_unit.data if self.capacity_unit.data in CAPACITY_UNITS else "beds"
         data["max_stay_hours"] = self.max_stay_hours.data if st.has_capacity else None
         data["exclude_from_print"] = bool(self.exclude_from_print.data)
         return data
@@ -405,7 +411,7 @@ def form_values(data: dict[str, Any]) -> dict[str, Any]:
         longitude="" if full.get("longitude") is None else str(full["longitude"]),
         counties=[c["fips"] for c in counties if c.get("role") in (CountyRole.SERVED, CountyRole.PRIMARY)],
         backup_counties=[c["fips"] for c in counties if c.get("role") == CountyRole.BACKUP],
-        phones=list(full.get("phones") or []),
+        phones=[{"number": ph.get("number", ""), "kind": ph.get("kind", "voice"), "note": ph.get("description", "")} for ph in full.get("phones") or []],
         is_24_7=bool(hours.get("is_24_7")),
         closures=[{"date": _date(c.get("date")), "note": c.get("note", "")} for c in hours.get("closures") or []],
         hours_notes=hours.get("notes", ""),

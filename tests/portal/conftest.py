@@ -156,3 +156,29 @@ def page_errors(html: str) -> list[str]:
     if summary:
         found += re.findall(r"<li>(.*?)</li>", summary.group(1), re.S)
     return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", m)).strip() for m in found]
+
+
+# ------------------------------------------------------------------ real files
+
+
+def make_pdf(pages: int = 1, password: str | None = None) -> bytes:
+    """A real, small PDF written by pypdf (optionally encrypted)."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=612, height=792)
+    writer.add_metadata({"/Title": "Demo certification document"})
+    if password:
+        writer.encrypt(password)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def make_png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 180, 20)).save(out, format="PNG")
+    return out.getvalue()

@@ -103,8 +103,11 @@ class SpanForm(Form):
 
     def validate_closes(self, field):
         self._parse(field)
-        if bool((self.opens.data or "").strip()) != bool((field.data or "").strip()):
+        opens, closes = (self.opens.data or "").strip(), (field.data or "").strip()
+        if bool(opens) != bool(closes):
             raise ValidationError("Give both the opening and the closing time.")
+        if opens and closes and closes != "00:00" and closes <= opens and not self.overnight.data:
+            raise ValidationError("This closes before it opens. If it closes after midnight, tick \"Closes after midnight\".")
 
     @staticmethod
     def _parse(field):

@@ -55,12 +55,19 @@ class CertificationForm(FlaskForm):
         if self.basis.data == "survey":
             field.data = ""
 
-    def validate_accreditation_expires_on(self, field):
-        if self.basis.data == "deemed" and not field.data:
-            raise ValidationError("Give the date the accreditation expires; deemed status ends with it.")
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        field = self.accreditation_expires_on
+        # Optional() ends the field's own chain on an empty value, so the "required when
+        # deemed" rule is checked here
+        if self.basis.data == "deemed" and not field.data and not field.errors:
+            field.errors = [*field.errors, "Give the date the accreditation expires; deemed status ends with it."]
+            ok = False
         start = self.accreditation_effective_on.data
         if field.data and start and field.data < start:
-            raise ValidationError("The accreditation expires before it starts.")
+            field.errors = [*field.errors, "The accreditation expires before it starts."]
+            ok = False
+        return ok
 
     def validate_renews_id(self, field):
         if field.data:

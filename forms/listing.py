@@ -106,7 +106,9 @@ class SpanForm(Form):
         opens, closes = (self.opens.data or "").strip(), (field.data or "").strip()
         if bool(opens) != bool(closes):
             raise ValidationError("Give both the opening and the closing time.")
-        if opens and closes and closes != "00:00" and closes <= opens and not self.overnight.data:
+        if self.opens.errors or not (opens and closes):
+            return
+        if closes != "00:00" and parse_hhmm(closes) <= parse_hhmm(opens) and not self.overnight.data:
             raise ValidationError("This closes before it opens. If it closes after midnight, tick \"Closes after midnight\".")
 
     @staticmethod

@@ -117,8 +117,8 @@ def upload_filename(raw: str | None) -> str:
     name = raw or ""
     if not name.strip():
         raise ValueError("Choose a file to upload.")
-    if "/" in name or "\\" in name or name.startswith(".") or ".." in name:
-        raise ValueError("The file name must be a plain name without a folder path (no / \\ or ..).")
+    if "/" in name or "\\" in name or ":" in name or name.startswith(".") or ".." in name:
+        raise ValueError("The file name must be a plain name without a folder path (no / \\ : or ..).")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
         raise ValueError("The file name contains control characters; rename the file and try again.")
     if len(name) > MAX_FILENAME:

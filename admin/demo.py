@@ -268,6 +268,46 @@ def load_demo() -> bool:
             description="Walk-in crisis care in the Branson area.", walk_in=True, max_stay_hours=12, capacity=5, capacity_unit="chairs",
             cost="insurance_no_one_refused", no_one_turned_away=True)
 
+    # ---- certifications (CCBHO first: a sobering center can only be submitted by a CCBHO)
+    day = today()
+    ccbho_orgs = [n for n, *_ in ORGS if not n.startswith("Heartland")]
+
+    def cert(org_name, type_code, status, *, listings=(), basis="survey", expires_in=700, effective_ago=400,
+             accrediting_body="", accreditation_expires_in=None, renews=None, note="", number=None):
+        org = orgs[org_name]
+        c = wf.submit_certification(
+            org, type_code, _member(org), listings=list(listings), basis=basis, accrediting_body=accrediting_body,
+            accreditation_number=f"DEMO-{accrediting_body}-{org.id:04d}" if accrediting_body else "",
+            accreditation_effective_on=day - timedelta(days=300) if accrediting_body else None,
+            accreditation_expires_on=day + timedelta(days=accreditation_expires_in) if accreditation_expires_in is not None else None,
+            renews=renews, note=note,
+        )
+        if status in ("certified", "provisional", "conditional", "suspended", "expired", "revoked"):
+            first = "certified" if status in ("suspended", "expired", "revoked") else status
+            wf.decide_certification(
+                c, reviewer, first, certificate_number=number or f"DEMO-{type_code.upper()}-{day.year - 1}-{c.id:04d}",
+                effective_on=day - timedelta(days=effective_ago),
+                expires_on=None if basis == "deemed" else day + timedelta(days=expires_in if status != "expired" else 365),
+                conditions="Submit the corrected fire-inspection report within 90 days." if status == "conditional" else "",
+            )
+            if status in ("suspended", "revoked"):
+                wf.decide_certification(c, reviewer, status, note="Demo: serious findings at the last survey.")
+            if status == "expired":
+                c.expires_on = day - timedelta(days=10)
+                db.session.flush()
+                wf.expire_certification(c, day)
+        elif status == "in_review":
+            wf.claim(c, reviewer2)
+        elif status == "on_hold":
+            wf.decide_certification(c, reviewer, "on_hold", note="Demo moratorium on new applications until spring.")
+        elif status == "withdrawn":
+            wf.withdraw_certification(c, _member(org))
+        return c
+
+    for n in ccbho_orgs:
+        status = {"Bluff City Counseling Alliance": "conditional", "Katy Trail Recovery Collaborative": "provisional"}.get(n, "certified")
+        cert(n, "ccbho", status, expires_in=500 + len(n) * 3)
+
     # ---- crisis residential and sobering centers
     listing(MARKER_ORG, "crisis_residential", "Bluestem Crisis Stabilization House", fips="29019", street=next(streets),
             description="Short stays (up to three days) for adults stepping down from a crisis.", capacity=12, capacity_unit="beds",
@@ -313,46 +353,6 @@ def load_demo() -> bool:
                 hours={"is_24_7": False, "weekly": weekly("07:30", "16:30"), "closures": [], "notes": ""},
                 referral_sources=["school", "law_enforcement", "family"])
     db.session.flush()
-
-    # ---- certifications
-    day = today()
-    ccbho_orgs = [n for n, *_ in ORGS if not n.startswith("Heartland")]
-
-    def cert(org_name, type_code, status, *, listings=(), basis="survey", expires_in=700, effective_ago=400,
-             accrediting_body="", accreditation_expires_in=None, renews=None, note="", number=None):
-        org = orgs[org_name]
-        c = wf.submit_certification(
-            org, type_code, _member(org), listings=list(listings), basis=basis, accrediting_body=accrediting_body,
-            accreditation_number=f"DEMO-{accrediting_body}-{org.id:04d}" if accrediting_body else "",
-            accreditation_effective_on=day - timedelta(days=300) if accrediting_body else None,
-            accreditation_expires_on=day + timedelta(days=accreditation_expires_in) if accreditation_expires_in is not None else None,
-            renews=renews, note=note,
-        )
-        if status in ("certified", "provisional", "conditional", "suspended", "expired", "revoked"):
-            first = "certified" if status in ("suspended", "expired", "revoked") else status
-            wf.decide_certification(
-                c, reviewer, first, certificate_number=number or f"DEMO-{type_code.upper()}-{day.year - 1}-{c.id:04d}",
-                effective_on=day - timedelta(days=effective_ago),
-                expires_on=None if basis == "deemed" else day + timedelta(days=expires_in if status != "expired" else 365),
-                conditions="Submit the corrected fire-inspection report within 90 days." if status == "conditional" else "",
-            )
-            if status in ("suspended", "revoked"):
-                wf.decide_certification(c, reviewer, status, note="Demo: serious findings at the last survey.")
-            if status == "expired":
-                c.expires_on = day - timedelta(days=10)
-                db.session.flush()
-                wf.expire_certification(c, day)
-        elif status == "in_review":
-            wf.claim(c, reviewer2)
-        elif status == "on_hold":
-            wf.decide_certification(c, reviewer, "on_hold", note="Demo moratorium on new applications until spring.")
-        elif status == "withdrawn":
-            wf.withdraw_certification(c, _member(org))
-        return c
-
-    for n in ccbho_orgs:
-        status = {"Bluff City Counseling Alliance": "conditional", "Katy Trail Recovery Collaborative": "provisional"}.get(n, "certified")
-        cert(n, "ccbho", status, expires_in=500 + len(n) * 3)
 
     def of(org_name, stype):
         return [lst for lst in made.get(stype, []) if lst.organization.dba == org_name]

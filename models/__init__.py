@@ -21,6 +21,7 @@ from .listing import (
     RevisionCounty,
     RevisionState,
 )
+from .listing_rules import ListingRuleError, check_listing
 from .organization import Organization, OrganizationStatus
 from .policy import can
 from .reference import (
@@ -54,9 +55,9 @@ __all__ = [
     "CertificationScope", "CertificationStatus", "CertificationType", "ConflictError", "County",
     "CountyRole", "CoverageKind", "Document", "DocumentStatus", "DocumentType", "Eligibility",
     "FieldRule", "HoursRule", "Invitation", "InvitationPurpose", "Listing", "ListingRevision",
-    "LoginAttempt", "OPEN_STATES", "Organization", "OrganizationStatus", "OutboxEvent", "OutboxKind",
+    "ListingRuleError", "LoginAttempt", "OPEN_STATES", "Organization", "OrganizationStatus", "OutboxEvent", "OutboxKind",
     "Pillar", "PublishRun", "PublishRunStatus", "Region", "Release", "ReleaseTrigger", "ReviewComment", "RevisionCounty",
     "RevisionState", "Role", "ServiceType", "StrEnum", "User", "UserSession", "Webhook", "WebhookDelivery", "WorkflowError",
-    "can", "certification_listing", "db", "eligibility", "mark_changed", "published_listings",
+    "can", "certification_listing", "check_listing", "db", "eligibility", "mark_changed", "published_listings",
     "record", "region_county", "today", "utcnow", "verify_chain",
 ]

@@ -33,6 +33,7 @@ from .listing import (
     RevisionCounty,
     RevisionState,
 )
+from .listing_rules import ListingRuleError, check_revision
 from .organization import Organization
 from .release import mark_changed
 from .review import ReviewComment
@@ -178,7 +179,11 @@ def save_draft(
 
 
 def submit_revision(rev: ListingRevision, by: User, note: str = "") -> ListingRevision:
+    """Freeze the revision for review. Raises ListingRuleError when it breaks a listing rule."""
     _check(REVISION_TRANSITIONS, rev.state, RS.SUBMITTED, "revision")
+    problems = check_revision(rev)
+    if problems:
+        raise ListingRuleError(problems)
     before = rev.state
     now = utcnow()
     rev.state = RS.SUBMITTED.value

@@ -1,32 +1,454 @@
-"""Provider portal: the organization's dashboard."""
+"""Provider portal: the organization's dashboard, the listing editor and its review steps,
+certifications and their documents.
+
+Every view: load (another organization's object answers 404) → `can()` (403) → validate the
+form → one domain operation → commit once → redirect."""
 
 from __future__ import annotations
 
-from flask import render_template
+from datetime import timedelta
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from models import Certification, Listing, db, eligibility, today
+from forms.certification import CertificationForm, DocumentForm
+from forms.listing import ListingForm, form_values, pad_rows
+from models import (
+    Certification,
+    CertificationType,
+    ConflictError,
+    County,
+    Document,
+    DocumentType,
+    Listing,
+    ListingRevision,
+    Region,
+    ReviewComment,
+    ServiceType,
+    WorkflowError,
+    can,
+    db,
+    eligibility,
+    today,
+    utcnow,
+)
+from models import workflow as wf
+from models.certification import ACTIVE_STATUSES
+from models.documents import attach_document
 from models.eligibility import CertificationIndex
+from models.fields import DAYS, FIELD_LABELS, FIELDS, diff, display_value
+from models.listing import OPEN_STATES
+from models.listing_rules import ListingRuleError, check_revision
 
-from ..access import requires
+from .. import documents as files
+from ..access import load_or_404, requires
 from . import bp
+
+EXPIRY_WARNING_DAYS = 90
+
+
+def _org():
+    return current_user.organization
+
+
+def _county_names() -> dict[str, str]:
+    return {c.fips: c.name for c in db.session.scalars(db.select(County))}
+
+
+# ------------------------------------------------------------------ dashboard
+
+
+def listing_states(listing: Listing, open_rev: ListingRevision | None, stale_before) -> list[str]:
+    states = []
+    if listing.is_suspended:
+        states.append("suspended")
+    if listing.live_revision_id is not None:
+        states.append("live")
+    if open_rev is not None:
+        states.append(open_rev.state)
+    if listing.live_revision_id is not None and (
+        listing.stale_since is not None or listing.verified_at is None or listing.verified_at < stale_before
+    ):
+        states.append("stale")
+    return states
 
 
 @bp.get("/")
 @requires("use_portal")
 def dashboard():
-    org = current_user.organization
+    org = _org()
+    day = today()
     listings = db.session.scalars(
         db.select(Listing)
         .where(Listing.organization_id == org.id)
         .options(selectinload(Listing.live_revision))
         .order_by(Listing.id)
     ).all()
+    open_revs = {
+        r.listing_id: r
+        for r in db.session.scalars(
+            db.select(ListingRevision).where(
+                ListingRevision.listing_id.in_([lst.id for lst in listings]),
+                ListingRevision.state.in_([s.value for s in OPEN_STATES]),
+            )
+        )
+    }
     certs = CertificationIndex([org.id])
-    day = today()
-    rows = [(lst, eligibility(lst, day, certs)) for lst in listings]
+    stale_before = utcnow() - timedelta(days=int(current_app.config["REVERIFY_AFTER_DAYS"]))
+    rows = []
+    for lst in listings:
+        rev = open_revs.get(lst.id)
+        states = listing_states(lst, rev, stale_before)
+        attention = []
+        if "changes_requested" in states:
+            attention.append("DMH asked for changes.")
+        if "stale" in states:
+            attention.append("Not verified in the last 12 months: confirm it or update it.")
+        if "suspended" in states:
+            attention.append("Suspended by DMH.")
+        rows.append({"listing": lst, "rev": rev, "states": states, "attention": attention,
+                     "eligibility": eligibility(lst, day, certs), "name": (lst.live_revision or rev).name if (lst.live_revision or rev) else f"Listing {lst.id}"})
+    rows.sort(key=lambda r: (not r["attention"], r["name"].lower()))
     certifications = db.session.scalars(
         db.select(Certification).where(Certification.organization_id == org.id).order_by(Certification.id)
     ).all()
-    return render_template("portal/dashboard.html", org=org, rows=rows, certifications=certifications)
+    cert_rows = []
+    for c in certifications:
+        expiry = c.effective_expiry
+        attention = []
+        if c.status in {s.value for s in ACTIVE_STATUSES} and expiry is not None and expiry <= day + timedelta(days=EXPIRY_WARNING_DAYS):
+            left = (expiry - day).days
+            attention.append(f"Expires in {left} day{'s' if left != 1 else ''}: submit a renewal." if left >= 0 else "Expired.")
+        if c.status == "on_hold":
+            attention.append("On hold at DMH.")
+        cert_rows.append({"cert": c, "expiry": expiry, "attention": attention})
+    cert_rows.sort(key=lambda r: (not r["attention"], r["expiry"] or day + timedelta(days=36500)))
+    return render_template("portal/dashboard.html", org=org, rows=rows, cert_rows=cert_rows)
+
+
+# ------------------------------------------------------------------ listings
+
+
+def _editor_form(service_type: ServiceType, data=None, **kw) -> ListingForm:
+    counties = db.session.scalars(db.select(County).order_by(County.name)).all()
+    regions = db.session.scalars(
+        db.select(Region).options(selectinload(Region.counties)).order_by(Region.layer, Region.name)
+    ).all()
+    values = form_values(data) if data is not None else {}
+    form = ListingForm(data=values, service_type=service_type, organization=_org(), counties=counties, regions=regions, **kw)
+    return form
+
+
+def _comments_by_field(rev: ListingRevision | None) -> dict[str, list[ReviewComment]]:
+    if rev is None:
+        return {}
+    out: dict[str, list[ReviewComment]] = {}
+    for c in db.session.scalars(
+        db.select(ReviewComment).where(ReviewComment.revision_id == rev.id).order_by(ReviewComment.created_at)
+    ):
+        if c.resolved_at is None or rev.state == "changes_requested":
+            out.setdefault(c.field or "_general", []).append(c)
+    return out
+
+
+def _render_editor(form, service_type, *, listing=None, rev=None, status=200):
+    pad_rows(form)
+    return render_template(
+        "portal/listing_edit.html", form=form, st=service_type, listing=listing, rev=rev, days=DAYS,
+        comments=_comments_by_field(rev), field_labels=FIELD_LABELS,
+    ), status
+
+
+@bp.get("/listings/new")
+@requires("use_portal")
+def new_listing():
+    types = db.session.scalars(db.select(ServiceType).order_by(ServiceType.sort_order)).all()
+    return render_template("portal/listing_new.html", types=types, can_create=can(current_user, "create_listing", _org()))
+
+
+@bp.route("/listings/new/<type_code>", methods=["GET", "POST"])
+@requires("use_portal")
+def create_listing(type_code: str):
+    org = _org()
+    if not can(current_user, "create_listing", org):
+        abort(403)
+    st = db.session.get(ServiceType, type_code)
+    if st is None:
+        abort(404)
+    form = _editor_form(st, None if request.method == "POST" else {})
+    if form.validate_on_submit():
+        listing, _rev = wf.create_listing(org, st.code, form.to_data(), current_user)
+        db.session.commit()
+        flash("Draft saved. Check it and submit it for review: it is public only after DMH approves it.", "success")
+        return redirect(url_for("portal.listing_changes", listing_id=listing.id))
+    return _render_editor(form, st, status=422 if request.method == "POST" else 200)
+
+
+@bp.get("/listings/<int:listing_id>")
+@requires("use_portal")
+def listing_detail(listing_id: int):
+    listing = load_or_404(Listing, listing_id)
+    rev = listing.open_revision
+    history = db.session.scalars(
+        db.select(ListingRevision).where(ListingRevision.listing_id == listing.id).order_by(ListingRevision.number.desc())
+    ).all()
+    names = _county_names()
+    return render_template(
+        "portal/listing_detail.html", listing=listing, rev=rev, history=history,
+        elig=eligibility(listing, today()), comments=_comments_by_field(rev), field_labels=FIELD_LABELS,
+        field_list=[(f.key, f.label) for f in FIELDS], display=lambda key, data: display_value(key, data, names),
+    )
+
+
+@bp.route("/listings/<int:listing_id>/edit", methods=["GET", "POST"])
+@requires("use_portal")
+def edit_listing(listing_id: int):
+    listing = load_or_404(Listing, listing_id, "edit")
+    rev = listing.open_revision
+    if rev is not None and not rev.is_editable:
+        flash("These changes are waiting for review. Withdraw them first if you need to edit again.", "warning")
+        return redirect(url_for("portal.listing_detail", listing_id=listing.id))
+    source = rev.data if rev is not None else (listing.live_revision.data if listing.live_revision else {})
+    st = db.session.get(ServiceType, rev.service_type_code if rev else listing.service_type_code)
+    if request.method == "GET":
+        form = _editor_form(st, source)
+        form.lock_version.data = str(rev.lock_version if rev else 0)
+        return _render_editor(form, st, listing=listing, rev=rev)
+    form = _editor_form(st)
+    if not form.validate_on_submit():
+        return _render_editor(form, st, listing=listing, rev=rev, status=422)
+    try:
+        expected = int(form.lock_version.data or 0)
+    except ValueError:
+        expected = 0
+    try:
+        saved = wf.save_draft(listing, form.to_data(), current_user, expected_version=expected)
+        db.session.commit()
+    except ConflictError as exc:
+        db.session.rollback()
+        form.conflict = str(exc)
+        return _render_editor(form, st, listing=listing, rev=rev, status=409)
+    except WorkflowError as exc:
+        db.session.rollback()
+        flash(str(exc), "warning")
+        return redirect(url_for("portal.listing_detail", listing_id=listing.id))
+    flash("Draft saved. Nothing changes publicly until DMH approves it.", "success")
+    return redirect(url_for("portal.listing_changes", listing_id=saved.listing_id))
+
+
+@bp.get("/listings/<int:listing_id>/changes")
+@requires("use_portal")
+def listing_changes(listing_id: int):
+    """The open revision against the live version: what will change, then submit."""
+    listing = load_or_404(Listing, listing_id)
+    rev = listing.open_revision
+    if rev is None:
+        flash("There are no unsubmitted changes to this listing.", "info")
+        return redirect(url_for("portal.listing_detail", listing_id=listing.id))
+    live = listing.live_revision
+    changes = diff(live.data if live else None, rev.data, _county_names())
+    problems = check_revision(rev) if rev.is_editable else {}
+    return render_template("portal/listing_changes.html", listing=listing, rev=rev, live=live, changes=changes,
+                           problems=problems, comments=_comments_by_field(rev), field_labels=FIELD_LABELS)
+
+
+@bp.post("/revisions/<int:revision_id>/submit")
+@requires("use_portal")
+def submit_revision(revision_id: int):
+    rev = load_or_404(ListingRevision, revision_id, "submit")
+    note = (request.form.get("note") or "").strip()
+    if len(note) > 2000:
+        flash("Keep the note to DMH under 2000 characters.", "danger")
+        return redirect(url_for("portal.listing_changes", listing_id=rev.listing_id))
+    try:
+        if rev.state == "changes_requested":
+            wf.resubmit_after_changes(rev, current_user, note)
+        else:
+            wf.submit_revision(rev, current_user, note)
+        db.session.commit()
+    except ListingRuleError as exc:
+        db.session.rollback()
+        flash(str(exc) + " Open the editor to see each problem next to its field.", "danger")
+        return redirect(url_for("portal.listing_changes", listing_id=rev.listing_id))
+    except WorkflowError as exc:
+        db.session.rollback()
+        flash(str(exc), "warning")
+        return redirect(url_for("portal.listing_detail", listing_id=rev.listing_id))
+    flash("Submitted for review. The live listing stays public until DMH approves the change.", "success")
+    return redirect(url_for("portal.listing_detail", listing_id=rev.listing_id))
+
+
+@bp.post("/revisions/<int:revision_id>/withdraw")
+@requires("use_portal")
+def withdraw_revision(revision_id: int):
+    rev = load_or_404(ListingRevision, revision_id, "withdraw")
+    try:
+        wf.withdraw_revision(rev, current_user)
+        db.session.commit()
+    except WorkflowError as exc:
+        db.session.rollback()
+        flash(str(exc), "warning")
+        return redirect(url_for("portal.listing_detail", listing_id=rev.listing_id))
+    flash("Changes withdrawn. The live listing is unchanged; edit again whenever you are ready.", "success")
+    return redirect(url_for("portal.listing_detail", listing_id=rev.listing_id))
+
+
+@bp.post("/listings/<int:listing_id>/attest")
+@requires("use_portal")
+def attest_listing(listing_id: int):
+    listing = load_or_404(Listing, listing_id, "attest")
+    try:
+        wf.attest_no_changes(listing, current_user)
+        db.session.commit()
+    except WorkflowError as exc:
+        db.session.rollback()
+        flash(str(exc), "warning")
+        return redirect(url_for("portal.listing_detail", listing_id=listing.id))
+    flash("Thank you: the listing is marked as verified today.", "success")
+    if request.form.get("back") == "dashboard":
+        return redirect(url_for("portal.dashboard"))
+    return redirect(url_for("portal.listing_detail", listing_id=listing.id))
+
+
+# ------------------------------------------------------------------ certifications
+
+
+def _cert_form(**kw) -> CertificationForm:
+    org = _org()
+    types = db.session.scalars(db.select(CertificationType).order_by(CertificationType.name)).all()
+    listings = db.session.scalars(db.select(Listing).where(Listing.organization_id == org.id).order_by(Listing.id)).all()
+    renewable = db.session.scalars(
+        db.select(Certification).where(Certification.organization_id == org.id).order_by(Certification.id.desc())
+    ).all()
+    return CertificationForm(types=types, listings=listings, renewable=renewable, **kw)
+
+
+@bp.get("/certifications")
+@requires("use_portal")
+def certifications():
+    certs = db.session.scalars(
+        db.select(Certification).where(Certification.organization_id == _org().id).order_by(Certification.id.desc())
+    ).all()
+    return render_template("portal/certifications.html", certs=certs, day=today(), warn_days=EXPIRY_WARNING_DAYS)
+
+
+@bp.route("/certifications/new", methods=["GET", "POST"])
+@requires("use_portal")
+def new_certification():
+    org = _org()
+    if not can(current_user, "submit_certification", org):
+        abort(403)
+    initial = {}
+    renews = request.args.get("renews", "")
+    if request.method == "GET" and renews.isdigit():
+        old = load_or_404(Certification, int(renews))
+        initial = {"type_code": old.type_code, "renews_id": str(old.id), "listings": [lst.id for lst in old.listings],
+                   "basis": old.basis, "accrediting_body": old.accrediting_body}
+    form = _cert_form(data=initial)
+    if form.validate_on_submit():
+        chosen = set(form.listings.data or [])
+        listings = [lst for lst in db.session.scalars(db.select(Listing).where(Listing.organization_id == org.id)) if lst.id in chosen]
+        try:
+            cert = wf.submit_certification(
+                org, form.type_code.data, current_user, listings=listings, basis=form.basis.data,
+                accrediting_body=form.accrediting_body.data or "", accreditation_number=(form.accreditation_number.data or "").strip(),
+                accreditation_effective_on=form.accreditation_effective_on.data,
+                accreditation_expires_on=form.accreditation_expires_on.data,
+                renews=form.renewable.get(form.renews_id.data) if form.renews_id.data else None,
+                note=(form.note.data or "").strip(),
+            )
+            db.session.commit()
+        except WorkflowError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+            return render_template("portal/certification_new.html", form=form), 422
+        flash("Certification submitted to DMH. Add its documents below.", "success")
+        return redirect(url_for("portal.certification_detail", certification_id=cert.id))
+    return render_template("portal/certification_new.html", form=form), (422 if request.method == "POST" else 200)
+
+
+def _document_form(**kw) -> DocumentForm:
+    types = db.session.scalars(db.select(DocumentType).order_by(DocumentType.name)).all()
+    return DocumentForm(document_types=types, max_bytes=files.max_upload_bytes(), **kw)
+
+
+def _render_certification(cert, form=None, status=200):
+    form = form or _document_form()
+    comments = db.session.scalars(
+        db.select(ReviewComment).where(ReviewComment.certification_id == cert.id).order_by(ReviewComment.created_at)
+    ).all()
+    return render_template("portal/certification_detail.html", cert=cert, form=form, comments=comments,
+                           max_mb=current_app.config["MAX_UPLOAD_MB"]), status
+
+
+@bp.get("/certifications/<int:certification_id>")
+@requires("use_portal")
+def certification_detail(certification_id: int):
+    return _render_certification(load_or_404(Certification, certification_id))
+
+
+@bp.post("/certifications/<int:certification_id>/withdraw")
+@requires("use_portal")
+def withdraw_certification(certification_id: int):
+    cert = load_or_404(Certification, certification_id, "withdraw")
+    try:
+        wf.withdraw_certification(cert, current_user)
+        db.session.commit()
+    except WorkflowError as exc:
+        db.session.rollback()
+        flash(str(exc), "warning")
+    else:
+        flash("Certification application withdrawn.", "success")
+    return redirect(url_for("portal.certification_detail", certification_id=cert.id))
+
+
+@bp.post("/certifications/<int:certification_id>/documents")
+@requires("use_portal")
+def upload_document(certification_id: int):
+    cert = load_or_404(Certification, certification_id, "upload")
+    form = _document_form()
+    if not form.validate_on_submit():
+        return _render_certification(cert, form, 422)
+    stored = files.write_file(form.content)
+    try:
+        attach_document(
+            cert, type_code=form.type_code.data, original_filename=form.filename, storage_name=stored.storage_name,
+            content_type=form.content_type, size=stored.size, sha256=stored.sha256, by=current_user,
+            issuer=(form.issuer.data or "").strip(), issued_on=form.issued_on.data, expires_on=form.expires_on.data,
+        )
+        db.session.commit()
+    except WorkflowError as exc:
+        db.session.rollback()
+        files.remove_file(stored.storage_name)
+        form.file.errors = [str(exc)]
+        return _render_certification(cert, form, 422)
+    except Exception:
+        db.session.rollback()
+        files.remove_file(stored.storage_name)
+        raise
+    flash(f"Uploaded {form.filename}. DMH will check it.", "success")
+    return redirect(url_for("portal.certification_detail", certification_id=cert.id))
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def upload_too_large(exc):
+    mb = current_app.config["MAX_UPLOAD_MB"]
+    message = f"The file is larger than {mb} MB, so it was not uploaded. Scan at a lower resolution or split it into parts."
+    cert_id = (request.view_args or {}).get("certification_id")
+    if request.endpoint == "portal.upload_document" and cert_id and current_user.is_authenticated:
+        cert = db.session.get(Certification, cert_id)
+        if cert is not None and can(current_user, "view", cert):
+            flash(message, "danger")
+            return redirect(url_for("portal.certification_detail", certification_id=cert.id))
+    return render_template("errors/error.html", code=413, title="File too large", message=message), 413
+
+
+@bp.get("/documents/<int:document_id>")
+@requires("use_portal")
+def download_document(document_id: int):
+    doc = db.session.get(Document, document_id)
+    if doc is None or not can(current_user, "download", doc):
+        abort(404)
+    return files.send_document(doc)

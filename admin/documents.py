@@ -1,0 +1,72 @@
+"""Uploaded documents on disk: written under a random server-generated name in UPLOAD_DIR
+(outside the static folder), and served back only as an attachment that a browser will not
+sniff or run. Blueprint-free so every area (portal, review) serves files the same way: the
+caller loads the Document and checks `can(user, "download", doc)` first."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import abort, current_app, send_file
+
+from models import Document
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    storage_name: str
+    size: int
+    sha256: str
+
+
+def upload_dir() -> Path:
+    return Path(current_app.config["UPLOAD_DIR"])
+
+
+def max_upload_bytes() -> int:
+    return int(current_app.config["MAX_UPLOAD_MB"]) * 1024 * 1024
+
+
+def write_file(data: bytes) -> StoredFile:
+    """Write checked bytes under a fresh random name (temp file, fsync, rename)."""
+    folder = upload_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    name = secrets.token_hex(24)
+    tmp = folder / f".{name}.part"
+    with open(tmp, "xb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, folder / name)
+    return StoredFile(name, len(data), hashlib.sha256(data).hexdigest())
+
+
+def remove_file(storage_name: str) -> None:
+    """Undo `write_file` when the database refused the row."""
+    (upload_dir() / storage_name).unlink(missing_ok=True)
+
+
+def path_of(doc: Document) -> Path:
+    # storage names are ours (hex); refuse anything else rather than join it to a path
+    if not doc.storage_name.isalnum():
+        abort(404)
+    return upload_dir() / doc.storage_name
+
+
+def send_document(doc: Document):
+    """The file as a download: attachment, its checked content type, no sniffing, sandboxed."""
+    path = path_of(doc)
+    if not path.is_file():
+        abort(404)
+    response = send_file(
+        path, mimetype=doc.content_type, as_attachment=True, download_name=doc.original_filename,
+        conditional=False, etag=False, max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -69,7 +69,14 @@ def register(app: Flask) -> None:
     app.cli.add_command(reference_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
+    _register_sweeps(app)
     _register_demo(app)
+
+
+def _register_sweeps(app: Flask) -> None:
+    from tasks.sweeps import sweep_cli
+
+    app.cli.add_command(sweep_cli)
 
 
 def _register_demo(app: Flask) -> None:

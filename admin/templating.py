@@ -67,5 +67,7 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def nav_context():
-        items = NAV.get(getattr(current_user, "role", None), []) if current_user.is_authenticated else []
+        # current_user is None outside a request (e-mails rendered by a worker)
+        signed_in = bool(getattr(current_user, "is_authenticated", False))
+        items = NAV.get(getattr(current_user, "role", None), []) if signed_in else []
         return {"nav_items": items, "demo_banner": app.config.get("DEMO_BANNER")}

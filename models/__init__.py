@@ -37,6 +37,7 @@ from .reference import (
     region_county,
 )
 from .release import OutboxEvent, OutboxKind, Release, ReleaseTrigger, mark_changed
+from .reminder import Reminder, ReminderKind
 from .review import ReviewComment
 from .user import Invitation, InvitationPurpose, LoginAttempt, Role, User, UserSession
 
@@ -46,7 +47,7 @@ __all__ = [
     "CountyRole", "CoverageKind", "Document", "DocumentStatus", "DocumentType", "Eligibility",
     "FieldRule", "HoursRule", "Invitation", "InvitationPurpose", "Listing", "ListingRevision",
     "LoginAttempt", "OPEN_STATES", "Organization", "OrganizationStatus", "OutboxEvent", "OutboxKind",
-    "Pillar", "Region", "Release", "ReleaseTrigger", "ReviewComment", "RevisionCounty",
+    "Pillar", "Region", "Release", "ReleaseTrigger", "Reminder", "ReminderKind", "ReviewComment", "RevisionCounty",
     "RevisionState", "Role", "ServiceType", "StrEnum", "User", "UserSession", "WorkflowError",
     "can", "certification_listing", "db", "eligibility", "mark_changed", "published_listings",
     "record", "region_county", "today", "utcnow", "verify_chain",

@@ -1,3 +1,3 @@
 """Imports every task module so the worker registers their tasks."""
 
-from . import housekeeping, mail  # noqa: F401
+from . import housekeeping, mail, sweeps  # noqa: F401

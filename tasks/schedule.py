@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from celery.schedules import crontab
+
 
 def beat_schedule(config) -> dict:
     return {
         "housekeeping": {
             "task": "registry.housekeeping",
             "schedule": timedelta(hours=1),
+        },
+        # just after midnight Central time, so a certification lapses the day after its expiry
+        "sweep-certifications": {
+            "task": "registry.sweep_certifications",
+            "schedule": crontab(hour=6, minute=5),
+        },
+        "sweep-verification": {
+            "task": "registry.sweep_verification",
+            "schedule": crontab(hour=6, minute=20),
         },
     }

@@ -1,0 +1,57 @@
+"""Fixtures for the sweeps: mail into a folder we can count, helpers to find demo objects."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+
+
+class Outbox:
+    """The .eml files tasks.mail writes when no SMTP server is configured."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def messages(self):
+        return [
+            message_from_bytes(p.read_bytes(), policy=policy.default)
+            for p in sorted(self.folder.glob("*.eml"))
+        ]
+
+    def subjects(self) -> list[str]:
+        return [m["Subject"] for m in self.messages()]
+
+
+@pytest.fixture
+def outbox(app, tmp_path):
+    """Point the app's development mail folder at an empty folder for one test."""
+    saved = {k: app.config.get(k) for k in ("OUTBOX_DIR", "MAIL_SERVER")}
+    app.config.update(OUTBOX_DIR=str(tmp_path / "outbox"), MAIL_SERVER="")
+    yield Outbox(tmp_path / "outbox")
+    app.config.update(saved)
+
+
+@pytest.fixture
+def demo(app):
+    """Look-ups into the demo data by name."""
+    from models import Certification, Listing, ListingRevision, Organization, db
+
+    class Demo:
+        def org(self, dba: str) -> Organization:
+            return db.session.scalar(db.select(Organization).filter_by(dba=dba))
+
+        def listing(self, name: str) -> Listing:
+            return db.session.scalar(
+                db.select(Listing).join(ListingRevision, Listing.live_revision_id == ListingRevision.id)
+                .where(ListingRevision.name == name)
+            )
+
+        def certs(self, dba: str, type_code: str) -> list[Certification]:
+            org = self.org(dba)
+            return list(db.session.scalars(
+                db.select(Certification).filter_by(organization_id=org.id, type_code=type_code).order_by(Certification.id)
+            ))
+
+    return Demo()

@@ -49,8 +49,9 @@ def state_label(value: str | None) -> str:
 
 NAV = {
     "provider": [("portal.dashboard", "Dashboard")],
-    "reviewer": [("review.index", "Review")],
-    "admin": [("review.index", "Review"), ("manage.index", "Manage")],
+    "reviewer": [("review.index", "Review"), ("review.dashboard", "Dashboard"), ("review.coverage", "Coverage")],
+    "admin": [("review.index", "Review"), ("review.dashboard", "Dashboard"), ("review.coverage", "Coverage"),
+              ("manage.index", "Manage")],
 }
 
 

@@ -134,7 +134,9 @@ def _replacement(cert: Certification, on: date) -> Certification | None:
     mine = {lst.id for lst in cert.listings}
     for other in others:
         if other.renews_id == cert.id:
-            if other.status in ACTIVE and not other.is_active_on(on):
+            # a decided renewal counts even before its effective date, unless it has run out too
+            expiry = other.effective_expiry
+            if other.status in ACTIVE and expiry is not None and expiry < on:
                 continue
             return other
         if other.is_active_on(on) and mine <= {lst.id for lst in other.listings}:
@@ -314,11 +316,11 @@ def _message(reminder: Reminder) -> tuple[int, str, str, dict]:
         if kind in BEFORE_EXPIRY.values():
             days = next(d for d, k in BEFORE_EXPIRY.items() if k == kind)
             ctx["days"] = days
-            subject = f"{cert.type.name} certification expires on {reminder.anchor_on:%B %-d, %Y}"
+            subject = f"{cert.type.name} certification expires on {reminder.anchor_on:%B %-d, %Y} ({days}-day notice)"
             return cert.organization_id, subject, "certification_expiring", ctx
         days = next(d for d, k in AFTER_LAPSE.items() if k == kind)
         ctx["days"] = days
-        subject = f"{cert.type.name} certification lapsed on {reminder.anchor_on:%B %-d, %Y}"
+        subject = f"{cert.type.name} certification lapsed on {reminder.anchor_on:%B %-d, %Y} (notice {days} day{'' if days == 1 else 's'} after)"
         return cert.organization_id, subject, "certification_lapsed", ctx
     lst = reminder.listing
     cfg = current_app.config

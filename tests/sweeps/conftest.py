@@ -55,3 +55,31 @@ def demo(app):
             ))
 
     return Demo()
+
+
+@pytest.fixture(autouse=True)
+def _demo_totp_secret_accepted(monkeypatch):
+    """pyotp 2.12 refuses secrets under 112 bits; the documented 80-bit demo secret must still
+    sign staff in. The foundation branch makes the app accept it (admin/auth/totp.py); until
+    that is merged here, the sweeps tests lower pyotp's floor to the same 80 bits."""
+    import pyotp.otp
+
+    monkeypatch.setattr(pyotp.otp.OTP, "min_secret_length_bits", 80, raising=False)
+
+
+def _fresh_request_globals(sender, **extra):
+    from flask import g
+
+    g.__dict__.clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_g_per_request(app):
+    """Each test request starts with an empty `g` (the foundation branch adds the same hook to
+    tests/conftest.py; connecting it twice is harmless). Without it the CSRF token cached in
+    `g` by one page leaks into the next request and staff sign-in fails with 400."""
+    from flask import request_started
+
+    request_started.connect(_fresh_request_globals, app)
+    yield
+    request_started.disconnect(_fresh_request_globals, app)

@@ -22,7 +22,7 @@ import click
 from celery import shared_task
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import case, func, or_, text
+from sqlalchemy import case, func, or_, text, update
 
 from models import (
     ACTIVE_STATUSES,
@@ -254,8 +254,16 @@ def run_verification_sweep(on: date | None = None) -> SweepResult:
         if reminder is not None:
             result.reminders.append(reminder.id)
         if lst.stale_since is None and lst.verified_at < stale_before:
-            lst.stale_since = now
-            db.session.flush()
+            # conditional UPDATE: a concurrent run (or an attestation) that got there first wins
+            flagged = db.session.execute(
+                update(Listing)
+                .where(Listing.id == lst.id, Listing.stale_since.is_(None), Listing.verified_at < stale_before)
+                .values(stale_since=now, lock_version=Listing.lock_version + 1)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if flagged != 1:
+                continue
+            db.session.refresh(lst)
             record("listing.stale", actor="verification sweep", target=lst,
                    organization_id=lst.organization_id,
                    after={"verified_at": lst.verified_at, "stale_since": now})

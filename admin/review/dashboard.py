@@ -138,7 +138,7 @@ def backlog_chart(rows: list[dict]) -> dict:
                 x += n * scale
         bars.append({"y": y, "label": r["label"], "total": r["total"], "segments": segments, "end": round(x, 1)})
     height = 10 + len(rows) * (BAR_H + GAP) + 40
-    legend = [{"x": LABEL_W + i * 100, "cls": f"bar-age-{i}", "label": label} for i, (label, _t) in enumerate(AGE_BUCKETS)]
+    legend = [{"x": LABEL_W + i * 125, "cls": f"bar-age-{i}", "label": label} for i, (label, _t) in enumerate(AGE_BUCKETS)]
     return {"width": CHART_W, "height": height, "bars": bars, "legend": legend, "legend_y": height - 24,
             "axis_x": LABEL_W, "bar_h": BAR_H}
 
@@ -154,11 +154,11 @@ def turnaround_chart(rows: list[dict]) -> dict:
         bars = []
         for j, (key, cls, name) in enumerate((("median", "bar-median", "median"), ("p90", "bar-p90", "90th percentile"))):
             value = r[key]
-            bars.append({"y": y + j * (BAR_H // 2 + 2), "w": round((value or 0) * scale, 1), "cls": cls,
+            bars.append({"y": y + j * (BAR_H // 2 + 4), "w": round((value or 0) * scale, 1), "cls": cls,
                          "text": "no decisions" if value is None else f"{value:.1f} d",
                          "title": f"{label}: {name} {'n/a' if value is None else f'{value:.1f} days'}"})
         groups.append({"y": y, "label": label, "bars": bars})
-        y += 2 * (BAR_H // 2 + 2) + GAP
+        y += 2 * (BAR_H // 2 + 4) + GAP
     return {"width": CHART_W, "height": y + 34, "groups": groups, "axis_x": LABEL_W, "bar_h": BAR_H // 2,
             "legend_y": y + 10}
 

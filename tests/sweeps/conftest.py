@@ -83,3 +83,13 @@ def _fresh_g_per_request(app):
     request_started.connect(_fresh_request_globals, app)
     yield
     request_started.disconnect(_fresh_request_globals, app)
+
+
+@pytest.fixture(autouse=True)
+def _session_celery_app(request, app):
+    """Tasks run eagerly inside the app context of the *default* Celery app, and every
+    create_app() makes its own Celery app the default: after any live test (its app and
+    database gone) the session app's must be made the default again."""
+    if not request.node.get_closest_marker("live"):
+        app.extensions["celery"].set_default()
+    yield

@@ -91,5 +91,7 @@ def _session_celery_app(request, app):
     create_app() makes its own Celery app the default: after any live test (its app and
     database gone) the session app's must be made the default again."""
     if not request.node.get_closest_marker("live"):
-        app.extensions["celery"].set_default()
+        celery = app.extensions["celery"]
+        celery.set_default()
+        celery.set_current()  # the thread-local current app wins over the default
     yield

@@ -81,7 +81,14 @@ def register(app: Flask) -> None:
     from .publishing_cli import publish_command
 
     app.cli.add_command(publish_command)
+    _register_sweeps(app)
     _register_demo(app)
+
+
+def _register_sweeps(app: Flask) -> None:
+    from tasks.sweeps import sweep_cli
+
+    app.cli.add_command(sweep_cli)
 
 
 def _register_demo(app: Flask) -> None:

@@ -76,6 +76,8 @@ def defaults(var_dir: Path) -> dict[str, Any]:
         "REVIEW_SLA_BUSINESS_DAYS": 5,
         "REVERIFY_AFTER_DAYS": 365,
         "REVERIFY_GRACE_DAYS": 30,
+        # the region layer whose regions "no crisis center in its region" counts in (coverage)
+        "COVERAGE_REGION_LAYER": "demo planning region",
         "RELEASES_KEEP": 10,
         "MAX_UPLOAD_MB": 20,
         "PUBLISH_INTERVAL_MINUTES": 3,

@@ -46,6 +46,7 @@ from .release import (
     ReleaseTrigger,
     mark_changed,
 )
+from .reminder import Reminder, ReminderKind
 from .review import ReviewComment
 from .user import Invitation, InvitationPurpose, LoginAttempt, Role, User, UserSession
 from .webhook import Webhook, WebhookDelivery
@@ -56,8 +57,9 @@ __all__ = [
     "CountyRole", "CoverageKind", "Document", "DocumentStatus", "DocumentType", "Eligibility",
     "FieldRule", "HoursRule", "Invitation", "InvitationPurpose", "Listing", "ListingRevision",
     "ListingRuleError", "LoginAttempt", "OPEN_STATES", "Organization", "OrganizationStatus", "OutboxEvent", "OutboxKind",
-    "Pillar", "PublishRun", "PublishRunStatus", "Region", "Release", "ReleaseTrigger", "ReviewComment", "RevisionCounty",
-    "RevisionState", "Role", "ServiceType", "StrEnum", "User", "UserSession", "Webhook", "WebhookDelivery", "WorkflowError",
+    "Pillar", "PublishRun", "PublishRunStatus", "Region", "Release", "ReleaseTrigger", "Reminder", "ReminderKind",
+    "ReviewComment", "RevisionCounty", "RevisionState", "Role", "ServiceType", "StrEnum", "User", "UserSession",
+    "Webhook", "WebhookDelivery", "WorkflowError",
     "can", "certification_listing", "check_listing", "db", "eligibility", "mark_changed", "published_listings",
     "record", "region_county", "today", "utcnow", "verify_chain",
 ]

@@ -21,4 +21,13 @@ def beat_schedule(config) -> dict:
             "task": "registry.publish_nightly",
             "schedule": crontab(hour=7, minute=15),  # 01:15 US Central (CST), after midnight everywhere in MO
         },
+        # just after midnight Central time, so a certification lapses the day after its expiry
+        "sweep-certifications": {
+            "task": "registry.sweep_certifications",
+            "schedule": crontab(hour=6, minute=5),
+        },
+        "sweep-verification": {
+            "task": "registry.sweep_verification",
+            "schedule": crontab(hour=6, minute=20),
+        },
     }

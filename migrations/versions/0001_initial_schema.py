@@ -453,6 +453,27 @@ def upgrade():
     with op.batch_alter_table('outbox_event', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_event_pending', ['created_at'], unique=False, postgresql_where=sa.text('processed_at IS NULL'), sqlite_where=sa.text('processed_at IS NULL'))
 
+    op.create_table('reminder',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('certification_id', sa.Integer(), nullable=True),
+    sa.Column('listing_id', sa.Integer(), nullable=True),
+    sa.Column('anchor_on', sa.Date(), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('recipients', sa.Integer(), nullable=False),
+    sa.CheckConstraint("kind IN ('expires_in_90', 'expires_in_60', 'expires_in_30', 'expires_in_7', 'lapsed_1', 'lapsed_14', 'lapsed_30', 'reverify')", name=op.f('ck_reminder_kind')),
+    sa.CheckConstraint('(certification_id IS NULL) <> (listing_id IS NULL)', name=op.f('ck_reminder_one_subject')),
+    sa.ForeignKeyConstraint(['certification_id'], ['certification.id'], name=op.f('fk_reminder_certification_id_certification'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['listing_id'], ['listing.id'], name=op.f('fk_reminder_listing_id_listing'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder'))
+    )
+    with op.batch_alter_table('reminder', schema=None) as batch_op:
+        batch_op.create_index('ix_reminder_undelivered', ['created_at'], unique=False, postgresql_where=sa.text('delivered_at IS NULL'), sqlite_where=sa.text('delivered_at IS NULL'))
+        batch_op.create_index('uq_reminder_certification', ['certification_id', 'kind', 'anchor_on'], unique=True, postgresql_where=sa.text('certification_id IS NOT NULL'), sqlite_where=sa.text('certification_id IS NOT NULL'))
+        batch_op.create_index('uq_reminder_listing', ['listing_id', 'kind', 'anchor_on'], unique=True, postgresql_where=sa.text('listing_id IS NOT NULL'), sqlite_where=sa.text('listing_id IS NOT NULL'))
+
     op.create_table('webhook_delivery',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('webhook_id', sa.Integer(), nullable=False),
@@ -530,6 +551,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_webhook_delivery_webhook_id'))
 
     op.drop_table('webhook_delivery')
+    with op.batch_alter_table('reminder', schema=None) as batch_op:
+        batch_op.drop_index('uq_reminder_listing', postgresql_where=sa.text('listing_id IS NOT NULL'), sqlite_where=sa.text('listing_id IS NOT NULL'))
+        batch_op.drop_index('uq_reminder_certification', postgresql_where=sa.text('certification_id IS NOT NULL'), sqlite_where=sa.text('certification_id IS NOT NULL'))
+        batch_op.drop_index('ix_reminder_undelivered', postgresql_where=sa.text('delivered_at IS NULL'), sqlite_where=sa.text('delivered_at IS NULL'))
+
+    op.drop_table('reminder')
     with op.batch_alter_table('outbox_event', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_event_pending', postgresql_where=sa.text('processed_at IS NULL'), sqlite_where=sa.text('processed_at IS NULL'))
 

@@ -1,0 +1,36 @@
+"""Release writer: coverage.json, the county coverage of the published records."""
+
+from __future__ import annotations
+
+import json
+
+from flask import current_app, has_app_context
+
+from models.coverage import DEFAULT_REGION_LAYER, compute_coverage, coverage_document
+
+from .context import BuildContext
+
+FILENAME = "coverage.json"
+
+
+def region_layer() -> str:
+    if has_app_context():
+        return current_app.config.get("COVERAGE_REGION_LAYER") or DEFAULT_REGION_LAYER
+    return DEFAULT_REGION_LAYER
+
+
+def write_coverage(ctx: BuildContext) -> None:
+    """Write coverage.json from the records and reference data of the build (never from live
+    tables). The builder writes into a temporary release folder and renames it whole."""
+    layer = region_layer()
+    coverage = compute_coverage(
+        ctx.records, ctx.reference.get("counties", []), ctx.reference.get("regions", []), layer
+    )
+    document = {
+        "release": ctx.number,
+        "created_at": ctx.created_at.isoformat(),
+        **coverage_document(coverage, layer),
+    }
+    ctx.path(FILENAME).write_text(
+        json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
+    )

@@ -84,6 +84,7 @@ def defaults(var_dir: Path) -> dict[str, Any]:
         # tests run tasks in-process (Celery's task_always_eager); never in production
         "CELERY_ALWAYS_EAGER": False,
         "DEMO_BANNER": True,
+        "PUBLISH_PDFS": True,
     }
 
 

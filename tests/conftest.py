@@ -113,6 +113,9 @@ def make_test_app(database_url: str, var_dir: Path, **extra):
         "CELERY_ALWAYS_EAGER": True,
         "SQLALCHEMY_RECORD_QUERIES": True,
         "DEMO_BANNER": True,
+        # the PDF directories are rendered by the tests that look at them (tests/pdf, and the
+        # release test that checks they are part of a release)
+        "PUBLISH_PDFS": False,
         "PUBLIC_BASE_URL": "http://registry.test",
     }
     config.update(extra)

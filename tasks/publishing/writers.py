@@ -12,10 +12,14 @@ from datetime import UTC
 from typing import Any
 from xml.sax.saxutils import escape
 
+from flask import current_app
+
 from models.fields import COST_MODELS, LANGUAGES, POPULATIONS, format_phone
 
 from .context import BuildContext
+from .coverage import write_coverage
 from .hsds import service_document, taxonomies, term_index
+from .pdf import write_pdfs
 from .profile import EXTENSION_CSV_TYPES
 from .tabular import write_tabular
 
@@ -214,10 +218,19 @@ def write_changes(ctx: BuildContext) -> None:
     ctx.path("changes.atom").write_text(feed, encoding="utf-8")
 
 
+def write_printed_directories(ctx: BuildContext) -> None:
+    """The PDF directories (tasks.publishing.pdf). PUBLISH_PDFS=false leaves them out, for test
+    suites that build many releases and do not look at the PDFs."""
+    if current_app.config.get("PUBLISH_PDFS", True):
+        write_pdfs(ctx)
+
+
 WRITERS: list[Writer] = [
     write_hsds_json,
     write_hsds_tabular,
     write_geojson,
     write_listings_csv,
     write_changes,
+    write_coverage,
+    write_printed_directories,
 ]

@@ -8,7 +8,16 @@ from manage_helpers import page_token
 
 from tests.conftest import get_csrf, sign_in
 
-SAMPLE_ARGS = {"org_id": 1, "user_id": 1, "kind": "service_type", "key": "bhcc"}
+SAMPLE_ARGS = {
+    "org_id": 1, "user_id": 1, "kind": "service_type", "key": "bhcc",
+    # objects the demo data has none of (releases, publish runs, webhooks, PDF previews): their
+    # pages are exercised with real objects in tests/publishing and tests/pdf
+    "number": 1, "run_id": 1, "hook_id": 1, "token": "0" * 32, "name": "directory.pdf",
+}
+NO_DEMO_OBJECT = {
+    "manage.release_detail", "manage.publish_run", "manage.webhook_detail",
+    "manage.pdf_preview", "manage.pdf_preview_file",
+}
 
 
 def manage_routes(app):
@@ -65,7 +74,8 @@ def test_admin_reaches_every_get_page(app, admin_client):
         if method != "GET":
             continue
         resp = admin_client.get(url)
-        if resp.status_code != 200:
+        expected = (200, 404) if endpoint in NO_DEMO_OBJECT else (200,)
+        if resp.status_code not in expected:
             broken.append((endpoint, resp.status_code))
     assert broken == []
 

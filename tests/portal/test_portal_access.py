@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import make_pdf
 
 from admin import documents as files
 from models import (
@@ -22,6 +21,7 @@ from models import (
 )
 from models import workflow as wf
 from models.documents import attach_document
+from tests.portal.conftest import make_pdf
 
 # every URL argument of a portal route, and which object it names (None: not an object id)
 ARGUMENT_KINDS = {
@@ -76,7 +76,7 @@ def other_org_objects(app, gateway):
 
 def test_another_organizations_objects_answer_404_or_403(app, provider, other_org_objects, gateway):
     token_page = provider.get("/portal/certifications/new").get_data(as_text=True)
-    from conftest import read_form
+    from tests.portal.conftest import read_form
 
     token = read_form(token_page, "cert-form")["csrf_token"]
     before_events = db.session.scalar(db.select(db.func.count(AuditEvent.id)))

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import make_pdf
 
 from tests.conftest import browser_sign_in
+from tests.portal.conftest import make_pdf
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import listing_named
-
 from models import Certification, db, utcnow
 from models import workflow as wf
+from tests.portal.conftest import listing_named
 
 
 def test_dashboard_lists_states_attention_first_and_why_not_public(provider, bluestem, users):

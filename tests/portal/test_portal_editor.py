@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 
 import pytest
-from conftest import editor_fields, listing_named, page_errors, read_form, set_field
 
 from models import (
     AuditEvent,
@@ -19,6 +18,7 @@ from models import (
     today,
 )
 from models import workflow as wf
+from tests.portal.conftest import editor_fields, listing_named, page_errors, read_form, set_field
 
 CBHL = "Community Behavioral Health Liaison — Central"  # Bluestem's, live, no open revision
 

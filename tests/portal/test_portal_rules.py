@@ -6,12 +6,12 @@ from __future__ import annotations
 import copy
 
 import pytest
-from conftest import listing_named
 
 from models import Listing, Organization, ServiceType, db
 from models import workflow as wf
 from models.fields import DAYS
 from models.listing_rules import ListingRuleError, check_listing
+from tests.portal.conftest import listing_named
 
 
 def live_data(name: str) -> tuple[Listing, dict]:

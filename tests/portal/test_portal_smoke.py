@@ -1,4 +1,4 @@
-from conftest import editor_fields, listing_named, page_errors
+from tests.portal.conftest import editor_fields, listing_named, page_errors
 
 
 def test_pages_render(provider):

@@ -10,12 +10,12 @@ import io
 from pathlib import Path
 
 import pytest
-from conftest import make_pdf, make_png, page_errors, read_form
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from models import AuditEvent, Certification, Document, Listing, db
 from models import workflow as wf
+from tests.portal.conftest import make_pdf, make_png, page_errors, read_form
 
 
 @pytest.fixture

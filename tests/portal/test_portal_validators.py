@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_pdf, make_png
 
 from forms.validators import (
     http_url,
@@ -15,6 +14,7 @@ from forms.validators import (
     zip_code,
     zip_in_county,
 )
+from tests.portal.conftest import make_pdf, make_png
 
 MB = 1024 * 1024
 

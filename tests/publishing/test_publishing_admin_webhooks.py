@@ -6,10 +6,9 @@ import hashlib
 import hmac
 import json
 
-from conftest import load_json
-
 from models import Listing, PublishRun, Release, Webhook, WebhookDelivery, db
 from tests.conftest import post
+from tests.publishing.conftest import load_json
 
 
 def change_a_listing(text: str) -> Listing:

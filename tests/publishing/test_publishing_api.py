@@ -7,10 +7,10 @@ import json
 from datetime import timedelta
 
 import pytest
-from conftest import HSDS, load_json
 from hypothesis import HealthCheck, Phase, given, settings
 
 from models import Listing, db, utcnow
+from tests.publishing.conftest import HSDS, load_json
 
 STRICT = HSDS / "offline" / "openapi.offline.strict.json"
 

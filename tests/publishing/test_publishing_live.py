@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REDIS_URL, ROOT, live_env, wait_until
+
+from tests.publishing.conftest import REDIS_URL, ROOT, live_env, wait_until
 
 pytestmark = pytest.mark.live
 

@@ -11,9 +11,9 @@ from datetime import timedelta
 
 import jsonschema
 import pytest
-from conftest import HSDS, load_json
 
 from models import Certification, Listing, OutboxEvent, Release, db, mark_changed, today
+from tests.publishing.conftest import HSDS, load_json
 
 
 def current(releases_dir):

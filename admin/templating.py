@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask
+from flask import Flask, has_request_context, request
 from flask_login import current_user
 
 from models import can
@@ -55,6 +55,18 @@ NAV = {
 }
 
 
+def active_nav(items: list[tuple[str, str]]) -> str | None:
+    """The one navigation item to mark as current: the page's own endpoint, else the first item
+    of the page's blueprint (so a review sub-page marks "Review", not every review item)."""
+    if not has_request_context() or not request.endpoint:
+        return None
+    endpoints = [e for e, _label in items]
+    if request.endpoint in endpoints:
+        return request.endpoint
+    area = request.endpoint.split(".")[0]
+    return next((e for e in endpoints if e.split(".")[0] == area), None)
+
+
 def register(app: Flask) -> None:
     app.jinja_env.globals.update(can=can, field_labels=FIELD_LABELS)
     app.jinja_env.filters.update(
@@ -71,4 +83,4 @@ def register(app: Flask) -> None:
         # current_user is None outside a request (e-mails rendered by a worker)
         signed_in = bool(getattr(current_user, "is_authenticated", False))
         items = NAV.get(getattr(current_user, "role", None), []) if signed_in else []
-        return {"nav_items": items, "demo_banner": app.config.get("DEMO_BANNER")}
+        return {"nav_items": items, "nav_active": active_nav(items), "demo_banner": app.config.get("DEMO_BANNER")}

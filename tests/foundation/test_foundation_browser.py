@@ -14,9 +14,9 @@ SHOTS = ROOT / "test-results" / "foundation"
 
 ROLES = [
     # email, TOTP secret, landing path, heading, nav links the role sees, nav links it must not see
-    ("provider@demo.test", None, "/portal/", "Bluestem Valley Behavioral Health", ["Dashboard"], ["Review", "Manage"]),
-    ("reviewer@demo.test", DEMO_TOTP_SECRET, "/review/", "Review", ["Review"], ["Manage", "Dashboard"]),
-    ("admin@demo.test", DEMO_TOTP_SECRET, "/manage/", "Manage the registry", ["Review", "Manage"], ["Dashboard"]),
+    ("provider@demo.test", None, "/portal/", "Bluestem Valley Behavioral Health", ["Dashboard", "Colleagues"], ["Review", "Manage"]),
+    ("reviewer@demo.test", DEMO_TOTP_SECRET, "/review/", "Review", ["Review", "Dashboard", "Coverage"], ["Manage", "Releases"]),
+    ("admin@demo.test", DEMO_TOTP_SECRET, "/manage/", "Manage the registry", ["Review", "Dashboard", "Coverage", "Manage", "Releases", "PDF previews"], ["Colleagues"]),
 ]
 
 

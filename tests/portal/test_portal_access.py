@@ -29,6 +29,7 @@ ARGUMENT_KINDS = {
     "revision_id": ListingRevision,
     "certification_id": Certification,
     "document_id": Document,
+    "user_id": User,
     "type_code": None,
 }
 
@@ -54,6 +55,7 @@ def objects_of(org, actor) -> dict[str, list[int]]:
         "revision_id": [r.id for r in revisions] + [draft.id],
         "certification_id": [c.id for c in certs],
         "document_id": [doc.id],
+        "user_id": list(db.session.scalars(db.select(User.id).where(User.organization_id == org.id))),
     }
 
 

@@ -74,7 +74,7 @@ def UUIDColumn(**kw):  # noqa: N802 - reads like a type
     return mapped_column(String(36), default=new_uuid, nullable=False, unique=True, **kw)
 
 
-class StrEnum(str, enum.Enum):
+class StrEnum(enum.StrEnum):
     """Enum whose values are stored as plain strings guarded by CHECK constraints."""
 
     def __str__(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -114,10 +115,8 @@ class User(TimestampMixin, db.Model):
 
 def dummy_password_check() -> None:
     """Spend the time a real check would, so unknown e-mails are not revealed by timing."""
-    try:
+    with contextlib.suppress(VerificationError):
         password_hasher.verify(_DUMMY_HASH, "not the password")
-    except VerificationError:
-        pass
 
 
 _DUMMY_HASH = password_hasher.hash("dummy-password-for-timing")
@@ -172,7 +171,7 @@ class LoginAttempt(db.Model):
 
 class InvitationPurpose(StrEnum):
     INVITE = "invite"
-    PASSWORD_RESET = "password_reset"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - an enum value, not a password
 
 
 class Invitation(db.Model):

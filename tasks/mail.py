@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
 import uuid
@@ -29,10 +30,8 @@ def build_message(to: list[str], subject: str, template: str, **context) -> Emai
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain="registry.example.org")
     msg.set_content(render_template(f"emails/{template}.txt", **context))
-    try:
+    with contextlib.suppress(TemplateNotFound):
         msg.add_alternative(render_template(f"emails/{template}.html", **context), subtype="html")
-    except TemplateNotFound:
-        pass
     return msg
 
 

@@ -16,9 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HSDS = ROOT.parent / "shared" / "hsds-3.0"
-if not HSDS.exists():
-    HSDS = Path("/work/shared/hsds-3.0")
+HSDS = ROOT.parent / "shared" / "hsds-3.0"  # the HSDS 3.0 specification beside the checkout
 REDIS_URL = "redis://127.0.0.1:6379/3"
 
 

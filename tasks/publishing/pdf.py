@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+import pydyf
 import weasyprint
 from flask import current_app, render_template
 from weasyprint.text.fonts import FontConfiguration
@@ -329,9 +330,20 @@ def county_index(doc: PdfDoc, ref: dict[str, Any], views: dict[str, dict]) -> li
     for c in sorted(ref["counties"], key=lambda c: c["name"].lower()):
         if c["fips"] not in wanted:
             continue
-        rows = {b: "; ".join(text for _, text in sorted(entries)) for b, entries in per[c["fips"]].items()}
+        rows = {b: _chunks([text for _, text in sorted(entries)]) for b, entries in per[c["fips"]].items()}
         out.append({"fips": c["fips"], "name": c["name"], **rows})
     return out
+
+
+INDEX_CHUNK = 4  # entries per printed paragraph of an index row
+
+
+def _chunks(entries: list[str]) -> list[str]:
+    """An index row as paragraphs of at most INDEX_CHUNK entries ("A; B; C; D;" then "E"):
+    WeasyPrint's line breaking slows down on very long paragraphs, and a county served by
+    dozens of services would otherwise be one."""
+    parts = ["; ".join(entries[i:i + INDEX_CHUNK]) for i in range(0, len(entries), INDEX_CHUNK)]
+    return [p + ";" for p in parts[:-1]] + parts[-1:]
 
 
 def index_sections(sections_: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -374,6 +386,25 @@ def render_html(doc: PdfDoc, ctx: BuildContext, demo_banner: bool) -> str:
         listing_count=len(doc.records),
         demo_banner=demo_banner,
     )
+
+
+def _page_references(pdf: pydyf.PDF) -> tuple[bytes, ...]:
+    """pydyf's `PDF.page_references`, built once per page count instead of on every call.
+
+    WeasyPrint's tagging asks for it once per structure element, and pydyf rebuilds the tuple
+    of every page's reference each time: quadratic in the size of a tagged document (most of
+    the statewide directory's write time at a few hundred pages). `Kids` only ever grows by
+    `add_page`, so its length identifies the tuple."""
+    kids = pdf.pages["Kids"]
+    cached = pdf.__dict__.get("_page_references_cache")
+    if cached is None or cached[0] != len(kids):
+        cached = (len(kids), tuple(f"{number} 0 R".encode("ascii") for number in kids[::3]))
+        pdf.__dict__["_page_references_cache"] = cached
+    return cached[1]
+
+
+if isinstance(getattr(pydyf.PDF, "page_references", None), property):
+    pydyf.PDF.page_references = property(_page_references)
 
 
 @cache

@@ -303,10 +303,11 @@ def _index_entry(v: dict[str, Any], role: str) -> str:
 def county_index(doc: PdfDoc, ref: dict[str, Any], views: dict[str, dict]) -> list[dict[str, Any]]:
     """For each county: the 988 center(s) (primary/backup), mobile teams, places for help.
 
-    Each row is one plain string ("Name (role), phone; ..."): the listings are found by name
-    in their section (the contents and the index's introduction give those sections' pages),
-    so the index carries no per-mention page reference or link — thousands of those made the
-    index the most expensive part of the layout (see docs/benchmarks.md)."""
+    Each row is plain text ("Name (role), phone; ...", in short paragraphs, see `_chunks`):
+    the listings are found by name in their section (the contents and the index's introduction
+    give those sections' pages), so the index carries no per-mention page reference or link —
+    thousands of those made the index the most expensive part of the layout (see
+    docs/benchmarks.md)."""
     if not doc.index_fips:
         return []
     wanted = set(doc.index_fips)

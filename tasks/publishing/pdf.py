@@ -31,8 +31,10 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+import pydyf
 import weasyprint
 from flask import current_app, render_template
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from models import fields as F
@@ -263,7 +265,6 @@ def listing_view(r: dict[str, Any], county_names: dict[str, str], total: int) ->
     ]
     rows += [(label, [text]) for label, text in counties_text(r, total)]
     return {
-        "anchor": f"l-{r['id']}",
         "name": r["name"],
         "organization": r["organization"]["name"],
         "type": r.get("service_type_short") or r["service_type"],
@@ -292,12 +293,26 @@ def sections(doc: PdfDoc, ref: dict[str, Any], views: dict[str, dict]) -> list[d
     return out
 
 
+def _index_entry(v: dict[str, Any], role: str) -> str:
+    text = v["name"]
+    if role in ("primary", "backup"):
+        text += f" ({role})"
+    return f"{text}, {v['phone']}" if v["phone"] else text
+
+
 def county_index(doc: PdfDoc, ref: dict[str, Any], views: dict[str, dict]) -> list[dict[str, Any]]:
-    """For each county: the 988 center(s) (primary/backup), mobile teams, places for help."""
+    """For each county: the 988 center(s) (primary/backup), mobile teams, places for help.
+
+    Each row is plain text ("Name (role), phone; ...", in short paragraphs, see `_chunks`):
+    the listings are found by name in their section (the contents and the index's introduction
+    give those sections' pages), so the index carries no per-mention page reference or link —
+    thousands of those made the index the most expensive part of the layout (see
+    docs/benchmarks.md)."""
     if not doc.index_fips:
         return []
     wanted = set(doc.index_fips)
     per: dict[str, dict[str, list]] = {f: {"c988": [], "mobile": [], "place": []} for f in wanted}
+    rank = {"primary": 0, "backup": 1}
     for r in doc.records:
         if r["service_type"] == INDEX_988:
             bucket = "c988"
@@ -310,19 +325,37 @@ def county_index(doc: PdfDoc, ref: dict[str, Any], views: dict[str, dict]) -> li
         v = views[r["id"]]
         for fips, role in coverage(r).items():
             if fips in wanted:
-                entry = {"anchor": v["anchor"], "name": v["name"], "phone": v["phone"],
-                         "role": role if role in ("primary", "backup") else ""}
-                per[fips][bucket].append(entry)
-    rank = {"primary": 0, "backup": 1, "": 2}
+                key = (rank.get(role, 2) if bucket == "c988" else 0, v["name"].lower())
+                per[fips][bucket].append((key, _index_entry(v, role)))
     out = []
     for c in sorted(ref["counties"], key=lambda c: c["name"].lower()):
         if c["fips"] not in wanted:
             continue
-        entry = per[c["fips"]]
-        entry["c988"].sort(key=lambda e: (rank[e["role"]], e["name"].lower()))
-        entry["mobile"].sort(key=lambda e: e["name"].lower())
-        entry["place"].sort(key=lambda e: e["name"].lower())
-        out.append({"fips": c["fips"], "name": c["name"], **entry})
+        rows = {b: _chunks([text for _, text in sorted(entries)]) for b, entries in per[c["fips"]].items()}
+        out.append({"fips": c["fips"], "name": c["name"], **rows})
+    return out
+
+
+INDEX_CHUNK = 4  # entries per printed paragraph of an index row
+
+
+def _chunks(entries: list[str]) -> list[str]:
+    """An index row as paragraphs of at most INDEX_CHUNK entries ("A; B; C; D;" then "E"):
+    WeasyPrint's line breaking slows down on very long paragraphs, and a county served by
+    dozens of services would otherwise be one."""
+    parts = ["; ".join(entries[i:i + INDEX_CHUNK]) for i in range(0, len(entries), INDEX_CHUNK)]
+    return [p + ";" for p in parts[:-1]] + parts[-1:]
+
+
+def index_sections(sections_: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Where the index's three kinds of service are printed (one page reference each)."""
+    out = []
+    for s in sections_:
+        for t in s["types"]:
+            if t["anchor"] in (f"t-{INDEX_988}", f"t-{INDEX_MOBILE}"):
+                out.append({"anchor": t["anchor"], "title": t["title"]})
+        if s["anchor"] == f"p-{INDEX_PLACE_PILLAR}":
+            out.append({"anchor": s["anchor"], "title": s["title"]})
     return out
 
 
@@ -339,11 +372,14 @@ def render_html(doc: PdfDoc, ctx: BuildContext, demo_banner: bool) -> str:
     county_names = {c["fips"]: c["name"] for c in ref["counties"]}
     total = len(county_names)
     views = {r["id"]: listing_view(r, county_names, total) for r in doc.records}
+    sections_ = sections(doc, ref, views)
+    index = county_index(doc, ref, views)
     return render_template(
         "pdf/directory.html",
         doc=doc,
-        sections=sections(doc, ref, views),
-        index=county_index(doc, ref, views),
+        sections=sections_,
+        index=index,
+        index_sections=index_sections(sections_) if index else [],
         number=ctx.number,
         is_preview=ctx.is_preview,
         printed_on=ctx.created_at.strftime("%B %-d, %Y"),
@@ -353,12 +389,38 @@ def render_html(doc: PdfDoc, ctx: BuildContext, demo_banner: bool) -> str:
     )
 
 
+def _page_references(pdf: pydyf.PDF) -> tuple[bytes, ...]:
+    """pydyf's `PDF.page_references`, built once per page count instead of on every call.
+
+    WeasyPrint's tagging asks for it once per structure element, and pydyf rebuilds the tuple
+    of every page's reference each time: quadratic in the size of a tagged document (most of
+    the statewide directory's write time at a few hundred pages). `Kids` only ever grows by
+    `add_page`, so its length identifies the tuple."""
+    kids = pdf.pages["Kids"]
+    cached = pdf.__dict__.get("_page_references_cache")
+    if cached is None or cached[0] != len(kids):
+        cached = (len(kids), tuple(f"{number} 0 R".encode("ascii") for number in kids[::3]))
+        pdf.__dict__["_page_references_cache"] = cached
+    return cached[1]
+
+
+if isinstance(getattr(pydyf.PDF, "page_references", None), property):
+    pydyf.PDF.page_references = property(_page_references)
+
+
+@cache
+def font_config() -> FontConfiguration:
+    """One fontconfig set-up per process, shared by every PDF of a release (the templates
+    declare no @font-face, so nothing document-specific is added to it)."""
+    return FontConfiguration()
+
+
 def render_document(html: str, target: Path, fetcher: AssetsOnlyFetcher | None = None) -> int:
     """HTML -> tagged PDF at `target` (written atomically). Returns the page count."""
     fetcher = fetcher or AssetsOnlyFetcher()
     document = weasyprint.HTML(
         string=html, base_url=ASSETS_DIR.as_uri() + "/", url_fetcher=fetcher
-    ).render()
+    ).render(font_config=font_config())
     tmp = target.with_name(target.name + ".tmp")
     document.write_pdf(tmp, pdf_variant=PDF_VARIANT)
     os.replace(tmp, target)

@@ -207,11 +207,6 @@ def fresh_g(app):
 
 
 @pytest.fixture
-def staff_login(login, fresh_g, monkeypatch):
-    """`login` for staff. pyotp 2.12 refuses secrets under 112 bits and the demo staff secret
-    has 80, so no demo staff member can finish signing in; accept 80-bit secrets in these tests
-    (reported to the lead)."""
-    import pyotp
-
-    monkeypatch.setattr(pyotp.OTP, "min_secret_length_bits", 80)
+def staff_login(login, fresh_g):
+    """`login` for staff pages, with each request ending its database session (see fresh_g)."""
     return login

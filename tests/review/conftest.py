@@ -34,7 +34,7 @@ def _session_ends_with_each_request(app):
 def _celery_bound_to_the_test_app(app):
     """Every create_app() makes its Celery app the process default, so after a live test the
     shared tasks would run inside the live app (and its dropped database). Tests here enqueue
-    through the session app's Celery (reported to the lead)."""
+    through the session app's Celery."""
     app.extensions["celery"].set_current()
     app.extensions["celery"].set_default()
     yield

@@ -31,4 +31,5 @@ def celery_init_app(app: Flask) -> Celery:
     # register the task modules (they only use @shared_task)
     celery_app.conf.imports = ("tasks.jobs",)
     import tasks.jobs  # noqa: F401
+
     return celery_app

@@ -9,7 +9,9 @@ from flask.cli import AppGroup
 from models import db, record, verify_chain
 from models.reference_load import load_reference_data
 
-reference_cli = AppGroup("reference", help="Reference data (counties, service and certification types).")
+reference_cli = AppGroup(
+    "reference", help="Reference data (counties, service and certification types)."
+)
 users_cli = AppGroup("users", help="Accounts.")
 audit_cli = AppGroup("audit", help="The audit trail.")
 
@@ -41,24 +43,37 @@ def users_create(email, name, role, organization_id, org_admin, password):
     try:
         validate_email(email, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise click.BadParameter(f"{email!r} is not a valid e-mail address: {exc}", param_hint="--email") from exc
+        raise click.BadParameter(
+            f"{email!r} is not a valid e-mail address: {exc}", param_hint="--email"
+        ) from exc
     name = name.strip()
     if not name:
         raise click.BadParameter("give the person's name", param_hint="--name")
     if len(password) < MIN_PASSWORD_LENGTH or not not_common_password(password):
-        raise click.BadParameter(f"use at least {MIN_PASSWORD_LENGTH} characters and not a common password", param_hint="--password")
+        raise click.BadParameter(
+            f"use at least {MIN_PASSWORD_LENGTH} characters and not a common password",
+            param_hint="--password",
+        )
     if db.session.scalar(db.select(User).filter_by(email=email)):
         raise click.BadParameter(f"{email} already has an account", param_hint="--email")
     if role == "provider":
         if organization_id is None or db.session.get(Organization, organization_id) is None:
-            raise click.BadParameter("providers need an existing organization id", param_hint="--organization-id")
+            raise click.BadParameter(
+                "providers need an existing organization id", param_hint="--organization-id"
+            )
     elif organization_id is not None or org_admin:
-        raise click.BadParameter("only providers belong to an organization", param_hint="--organization-id")
-    user = User(email=email, name=name, role=role, organization_id=organization_id, is_org_admin=org_admin)
+        raise click.BadParameter(
+            "only providers belong to an organization", param_hint="--organization-id"
+        )
+    user = User(
+        email=email, name=name, role=role, organization_id=organization_id, is_org_admin=org_admin
+    )
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
-    record("user.create", actor="flask users create", target=user, after={"email": email, "role": role})
+    record(
+        "user.create", actor="flask users create", target=user, after={"email": email, "role": role}
+    )
     db.session.commit()
     click.echo(f"created {role} {email} (id {user.id})")
 
@@ -70,7 +85,10 @@ def audit_verify():
     if report.ok:
         click.echo(f"audit chain intact: {report.checked} events")
         return
-    click.echo(f"audit chain BROKEN at event {report.broken_id}: {report.reason} ({report.checked} events before it are intact)", err=True)
+    click.echo(
+        f"audit chain BROKEN at event {report.broken_id}: {report.reason} ({report.checked} events before it are intact)",
+        err=True,
+    )
     raise SystemExit(1)
 
 

@@ -117,9 +117,7 @@ def load(app, overrides: dict[str, Any] | None = None) -> None:
     known = set(cfg)
     before = set(app.config)
     app.config.from_prefixed_env(prefix="REGISTRY")
-    unknown = {
-        k for k in set(app.config) - before if k not in known and k != "ENV"
-    }
+    unknown = {k for k in set(app.config) - before if k not in known and k != "ENV"}
     if unknown:
         raise ConfigError(f"Unknown REGISTRY_ settings: {', '.join(sorted(unknown))}")
     if overrides:
@@ -131,7 +129,9 @@ def finish(c) -> None:
     if c["ENV_NAME"] not in ("development", "production", "test"):
         raise ConfigError("REGISTRY_ENV must be development, production or test")
     production = c["ENV_NAME"] == "production"
-    if production and (not c.get("SECRET_KEY") or c["SECRET_KEY"] == DEV_SECRET or len(c["SECRET_KEY"]) < 32):
+    if production and (
+        not c.get("SECRET_KEY") or c["SECRET_KEY"] == DEV_SECRET or len(c["SECRET_KEY"]) < 32
+    ):
         raise ConfigError(
             "In production SECRET_KEY must be set to a random value of at least 32 characters "
             "(for example: python -c 'import secrets; print(secrets.token_hex(32))')."
@@ -163,9 +163,9 @@ def finish(c) -> None:
 def normalise_db_url(url: str) -> str:
     """postgres:// and postgresql:// both mean psycopg 3 here."""
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 

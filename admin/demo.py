@@ -92,7 +92,14 @@ class Builder:
 
     def site(self, fips: str, street: str) -> tuple[dict, float, float]:
         z = zips_by_county()[fips][0]
-        addr = {"address_1": street, "address_2": "", "city": z.city, "state": "MO", "postal_code": z.zip_code, "county_fips": fips}
+        addr = {
+            "address_1": street,
+            "address_2": "",
+            "city": z.city,
+            "state": "MO",
+            "postal_code": z.zip_code,
+            "county_fips": fips,
+        }
         return addr, round(z.latitude, 5), round(z.longitude, 5)
 
 
@@ -115,16 +122,32 @@ def load_demo() -> bool:
         region_fips[region_of(fips, lat, lon)].append(fips)
     counties = {c.fips: c for c in db.session.scalars(db.select(County))}
     for slug, name in REGIONS:
-        db.session.add(Region(slug=slug, name=f"{name} (demo planning region)", layer="demo planning region",
-                              description="Demo layer: a rough geographic grouping, not an official DMH boundary.",
-                              counties=[counties[f] for f in region_fips[slug]]))
-    db.session.add(Region(slug="west-plains-cit", name="West Plains area CIT council", layer="CIT council area",
-                          counties=[counties[f] for f in WEST_PLAINS_CIT]))
+        db.session.add(
+            Region(
+                slug=slug,
+                name=f"{name} (demo planning region)",
+                layer="demo planning region",
+                description="Demo layer: a rough geographic grouping, not an official DMH boundary.",
+                counties=[counties[f] for f in region_fips[slug]],
+            )
+        )
+    db.session.add(
+        Region(
+            slug="west-plains-cit",
+            name="West Plains area CIT council",
+            layer="CIT council area",
+            counties=[counties[f] for f in WEST_PLAINS_CIT],
+        )
+    )
 
     # ---- people
     admin = User(email="admin@demo.test", name="Avery Admin (demo)", role=Role.ADMIN.value)
-    reviewer = User(email="reviewer@demo.test", name="Riley Reviewer (demo)", role=Role.REVIEWER.value)
-    reviewer2 = User(email="reviewer2@demo.test", name="Morgan Second-Reviewer (demo)", role=Role.REVIEWER.value)
+    reviewer = User(
+        email="reviewer@demo.test", name="Riley Reviewer (demo)", role=Role.REVIEWER.value
+    )
+    reviewer2 = User(
+        email="reviewer2@demo.test", name="Morgan Second-Reviewer (demo)", role=Role.REVIEWER.value
+    )
     for u in (admin, reviewer, reviewer2):
         u.set_password(DEMO_PASSWORD)
         u.totp_secret = DEMO_TOTP_SECRET
@@ -136,9 +159,14 @@ def load_demo() -> bool:
     for i, (name, fips, _area, _region) in enumerate(ORGS, start=1):
         slug = name.lower().split()[0]
         orgs[name] = Organization(
-            legal_name=name + ", Inc.", dba=name, ein=f"00-00000{i:02d}", npi="",
-            website=f"https://{slug}.example.org", email=f"info@{slug}.example.org",
-            phone=f"+1{_area}5550{100 + i:03d}"[:12], contact_name=f"Director {i} (demo)",
+            legal_name=name + ", Inc.",
+            dba=name,
+            ein=f"00-00000{i:02d}",
+            npi="",
+            website=f"https://{slug}.example.org",
+            email=f"info@{slug}.example.org",
+            phone=f"+1{_area}5550{100 + i:03d}"[:12],
+            contact_name=f"Director {i} (demo)",
             description=f"Fictional provider serving {b.names[fips]} and nearby counties.",
         )
         db.session.add(orgs[name])
@@ -146,12 +174,26 @@ def load_demo() -> bool:
     orgs[MARKER_ORG].legal_name = MARKER_ORG
     db.session.flush()
     bluestem = orgs[MARKER_ORG]
-    provider = User(email="provider@demo.test", name="Pat Provider (demo)", role=Role.PROVIDER.value,
-                    organization_id=bluestem.id, is_org_admin=True)
-    colleague = User(email="colleague@demo.test", name="Casey Colleague (demo)", role=Role.PROVIDER.value,
-                     organization_id=bluestem.id)
-    other = User(email="other-provider@demo.test", name="Jordan Other-Org (demo)", role=Role.PROVIDER.value,
-                 organization_id=orgs["Gateway Riverbend Crisis Services"].id, is_org_admin=True)
+    provider = User(
+        email="provider@demo.test",
+        name="Pat Provider (demo)",
+        role=Role.PROVIDER.value,
+        organization_id=bluestem.id,
+        is_org_admin=True,
+    )
+    colleague = User(
+        email="colleague@demo.test",
+        name="Casey Colleague (demo)",
+        role=Role.PROVIDER.value,
+        organization_id=bluestem.id,
+    )
+    other = User(
+        email="other-provider@demo.test",
+        name="Jordan Other-Org (demo)",
+        role=Role.PROVIDER.value,
+        organization_id=orgs["Gateway Riverbend Crisis Services"].id,
+        is_org_admin=True,
+    )
     for u in (provider, colleague, other):
         u.set_password(DEMO_PASSWORD)
         db.session.add(u)
@@ -159,12 +201,24 @@ def load_demo() -> bool:
 
     org_user = {}
     for name, org in orgs.items():
-        org_user[name] = provider if org is bluestem else other if name.startswith("Gateway") else provider
+        org_user[name] = (
+            provider if org is bluestem else other if name.startswith("Gateway") else provider
+        )
 
     made: dict[str, list] = {}
 
-    def listing(org_name: str, stype: str, name: str, *, fips: str | None = None, street: str = "",
-                counties: list[tuple[str, str]] = (), hours=None, live=True, **fields):
+    def listing(
+        org_name: str,
+        stype: str,
+        name: str,
+        *,
+        fips: str | None = None,
+        street: str = "",
+        counties: list[tuple[str, str]] = (),
+        hours=None,
+        live=True,
+        **fields,
+    ):
         org = orgs[org_name]
         area = next(a for n, _f, a, _r in ORGS if n == org_name)
         data = empty_data()
@@ -193,8 +247,13 @@ def load_demo() -> bool:
     def _member(org: Organization) -> User:
         if org.id not in members:
             slug = org.dba.lower().split()[0]
-            u = User(email=f"staff@{slug}.demo.test", name=f"{org.dba} staff (demo)", role=Role.PROVIDER.value,
-                     organization_id=org.id, is_org_admin=True)
+            u = User(
+                email=f"staff@{slug}.demo.test",
+                name=f"{org.dba} staff (demo)",
+                role=Role.PROVIDER.value,
+                organization_id=org.id,
+                is_org_admin=True,
+            )
             u.set_password(DEMO_PASSWORD)
             db.session.add(u)
             db.session.flush()
@@ -213,7 +272,12 @@ def load_demo() -> bool:
 
     # ---- 988 centers: each county has exactly one primary; one statewide backup
     primary_groups = [
-        ("Big Muddy Behavioral Partners", region_fips["kansas-city-metro"] + region_fips["northwest"] + region_fips["west-central"]),
+        (
+            "Big Muddy Behavioral Partners",
+            region_fips["kansas-city-metro"]
+            + region_fips["northwest"]
+            + region_fips["west-central"],
+        ),
         ("Gateway Riverbend Crisis Services", region_fips["st-louis-metro"]),
         ("Bluff City Counseling Alliance", region_fips["northeast"]),
         (MARKER_ORG, region_fips["central"]),
@@ -221,77 +285,207 @@ def load_demo() -> bool:
         ("Current River Wellness Partners", region_fips["southeast"]),
     ]
     for org_name, fipses in primary_groups:
-        listing(org_name, "988_center", f"{org_name.rsplit(' ', 2)[0]} 988 Crisis Line", counties=[(f, "primary") for f in fipses],
-                description="Answers 988 calls, texts and chats from these counties.", languages=["en", "es"],
-                populations=[], cost="no_cost", no_one_turned_away=True, referral_sources=["988"])
-    listing("Heartland Lifeline Network", "988_center", "Heartland Statewide Backup Crisis Line",
-            counties=[(f, "backup") for f in sorted(centroids)],
-            description="Statewide backup: answers when a regional center cannot.", languages=["en", "es"])
+        listing(
+            org_name,
+            "988_center",
+            f"{org_name.rsplit(' ', 2)[0]} 988 Crisis Line",
+            counties=[(f, "primary") for f in fipses],
+            description="Answers 988 calls, texts and chats from these counties.",
+            languages=["en", "es"],
+            populations=[],
+            cost="no_cost",
+            no_one_turned_away=True,
+            referral_sources=["988"],
+        )
+    listing(
+        "Heartland Lifeline Network",
+        "988_center",
+        "Heartland Statewide Backup Crisis Line",
+        counties=[(f, "backup") for f in sorted(centroids)],
+        description="Statewide backup: answers when a regional center cannot.",
+        languages=["en", "es"],
+    )
 
     # ---- mobile crisis: each region split in two by longitude (metros: one team)
     for slug, _label in REGIONS:
         fipses = sorted(region_fips[slug], key=lambda f: centroids[f][1])
-        parts = [fipses] if slug.endswith("metro") else [fipses[: len(fipses) // 2], fipses[len(fipses) // 2:]]
+        parts = (
+            [fipses]
+            if slug.endswith("metro")
+            else [fipses[: len(fipses) // 2], fipses[len(fipses) // 2 :]]
+        )
         for i, part in enumerate(parts):
             part = [f for f in part if f != UNCOVERED_BY_MOBILE]
             org_name = org_for_region(slug, i)
             side = ["West", "East"][i] if len(parts) == 2 else "Metro"
-            listing(org_name, "mobile_crisis", f"{org_name.rsplit(' ', 2)[0]} Mobile Crisis Team — {side}",
-                    counties=[(f, "served") for f in part],
-                    description="A two-person team comes to the person, at no cost, any time.",
-                    target_response_minutes=60 if slug.endswith("metro") else 90, cost="no_cost",
-                    referral_sources=["988", "law_enforcement", "family", "self"], populations=["adults", "youth"])
+            listing(
+                org_name,
+                "mobile_crisis",
+                f"{org_name.rsplit(' ', 2)[0]} Mobile Crisis Team — {side}",
+                counties=[(f, "served") for f in part],
+                description="A two-person team comes to the person, at no cost, any time.",
+                target_response_minutes=60 if slug.endswith("metro") else 90,
+                cost="no_cost",
+                referral_sources=["988", "law_enforcement", "family", "self"],
+                populations=["adults", "youth"],
+            )
 
     # ---- crisis centers: one BHCC per region, plus a youth center and two urgent-care centers
-    street_names = ["Demo Prairie Rd", "Example Bluff Ave", "Fictional Oak St", "Sample Ridge Dr", "Make-Believe Ln", "Storybook Way", "Mockingbird Demo Ct", "Illustration Blvd", "Imaginary Elm St", "Pretend Pkwy"]
+    street_names = [
+        "Demo Prairie Rd",
+        "Example Bluff Ave",
+        "Fictional Oak St",
+        "Sample Ridge Dr",
+        "Make-Believe Ln",
+        "Storybook Way",
+        "Mockingbird Demo Ct",
+        "Illustration Blvd",
+        "Imaginary Elm St",
+        "Pretend Pkwy",
+    ]
     streets = (f"{1200 + 90 * i} {street_names[i % len(street_names)]}" for i in range(1000))
     for slug, label in REGIONS:
         org_name = org_for_region(slug)
         home = next(f for n, f, _a, _r in ORGS if n == org_name)
         extra = {"min_age": 18} if org_name.startswith("Ozark Hollow") else {"min_age": 12}
-        listing(org_name, "bhcc", f"{label} Behavioral Health Crisis Center", fips=home, street=next(streets),
-                description="Walk in any time. Up to 23 hours of supervised care; law enforcement can drop off and go.",
-                walk_in=True, le_dropoff=True, max_stay_hours=23, capacity=12 + len(label) % 6, capacity_unit="chairs",
-                cost="insurance_no_one_refused", no_one_turned_away=True, populations=["adults"] if extra["min_age"] == 18 else ["adults", "youth"],
-                referral_sources=["self", "law_enforcement", "ems", "ed", "988"], accessibility="Step-free entrance; accessible restrooms.",
-                languages=["en", "es"], **extra)
-    listing(MARKER_ORG, "bhcc", "Bluestem Youth Crisis Center", fips="29019", street=next(streets),
-            description="A crisis center for children and teens, with family rooms.", walk_in=True, le_dropoff=True,
-            max_stay_hours=23, capacity=8, capacity_unit="chairs", min_age=10, max_age=17, populations=["youth", "families"],
-            cost="no_cost", no_one_turned_away=True, referral_sources=["self", "family", "school", "law_enforcement"])
-    listing("Osage Prairie Counseling Network", "urgent_bhcc", "Capital City Urgent Behavioral Health", fips="29051",
-            street=next(streets), hours={"is_24_7": False, "weekly": weekly("07:00", "19:00", DAYS[:6]), "closures": [{"date": f"{today().year}-12-25", "note": "Christmas Day"}], "notes": ""},
-            description="Urgent behavioral health care without an appointment.", walk_in=True, le_dropoff=False,
-            max_stay_hours=12, capacity=6, capacity_unit="chairs", cost="sliding_scale", no_one_turned_away=True, min_age=18)
-    listing("Tri-Lakes Hope Center", "urgent_bhcc", "Tri-Lakes Urgent Crisis Care", fips="29213", street=next(streets),
-            hours={"is_24_7": False, "weekly": weekly("08:00", "20:00", DAYS), "closures": [], "notes": "Last check-in 7:30 pm."},
-            description="Walk-in crisis care in the Branson area.", walk_in=True, max_stay_hours=12, capacity=5, capacity_unit="chairs",
-            cost="insurance_no_one_refused", no_one_turned_away=True)
+        listing(
+            org_name,
+            "bhcc",
+            f"{label} Behavioral Health Crisis Center",
+            fips=home,
+            street=next(streets),
+            description="Walk in any time. Up to 23 hours of supervised care; law enforcement can drop off and go.",
+            walk_in=True,
+            le_dropoff=True,
+            max_stay_hours=23,
+            capacity=12 + len(label) % 6,
+            capacity_unit="chairs",
+            cost="insurance_no_one_refused",
+            no_one_turned_away=True,
+            populations=["adults"] if extra["min_age"] == 18 else ["adults", "youth"],
+            referral_sources=["self", "law_enforcement", "ems", "ed", "988"],
+            accessibility="Step-free entrance; accessible restrooms.",
+            languages=["en", "es"],
+            **extra,
+        )
+    listing(
+        MARKER_ORG,
+        "bhcc",
+        "Bluestem Youth Crisis Center",
+        fips="29019",
+        street=next(streets),
+        description="A crisis center for children and teens, with family rooms.",
+        walk_in=True,
+        le_dropoff=True,
+        max_stay_hours=23,
+        capacity=8,
+        capacity_unit="chairs",
+        min_age=10,
+        max_age=17,
+        populations=["youth", "families"],
+        cost="no_cost",
+        no_one_turned_away=True,
+        referral_sources=["self", "family", "school", "law_enforcement"],
+    )
+    listing(
+        "Osage Prairie Counseling Network",
+        "urgent_bhcc",
+        "Capital City Urgent Behavioral Health",
+        fips="29051",
+        street=next(streets),
+        hours={
+            "is_24_7": False,
+            "weekly": weekly("07:00", "19:00", DAYS[:6]),
+            "closures": [{"date": f"{today().year}-12-25", "note": "Christmas Day"}],
+            "notes": "",
+        },
+        description="Urgent behavioral health care without an appointment.",
+        walk_in=True,
+        le_dropoff=False,
+        max_stay_hours=12,
+        capacity=6,
+        capacity_unit="chairs",
+        cost="sliding_scale",
+        no_one_turned_away=True,
+        min_age=18,
+    )
+    listing(
+        "Tri-Lakes Hope Center",
+        "urgent_bhcc",
+        "Tri-Lakes Urgent Crisis Care",
+        fips="29213",
+        street=next(streets),
+        hours={
+            "is_24_7": False,
+            "weekly": weekly("08:00", "20:00", DAYS),
+            "closures": [],
+            "notes": "Last check-in 7:30 pm.",
+        },
+        description="Walk-in crisis care in the Branson area.",
+        walk_in=True,
+        max_stay_hours=12,
+        capacity=5,
+        capacity_unit="chairs",
+        cost="insurance_no_one_refused",
+        no_one_turned_away=True,
+    )
 
     # ---- certifications (CCBHO first: a sobering center can only be submitted by a CCBHO)
     day = today()
     ccbho_orgs = [n for n, *_ in ORGS if not n.startswith("Heartland")]
 
-    def cert(org_name, type_code, status, *, listings=(), basis="survey", expires_in=700, effective_ago=400,
-             accrediting_body="", accreditation_expires_in=None, renews=None, note="", number=None):
+    def cert(
+        org_name,
+        type_code,
+        status,
+        *,
+        listings=(),
+        basis="survey",
+        expires_in=700,
+        effective_ago=400,
+        accrediting_body="",
+        accreditation_expires_in=None,
+        renews=None,
+        note="",
+        number=None,
+    ):
         org = orgs[org_name]
         c = wf.submit_certification(
-            org, type_code, _member(org), listings=list(listings), basis=basis, accrediting_body=accrediting_body,
-            accreditation_number=f"DEMO-{accrediting_body}-{org.id:04d}" if accrediting_body else "",
+            org,
+            type_code,
+            _member(org),
+            listings=list(listings),
+            basis=basis,
+            accrediting_body=accrediting_body,
+            accreditation_number=f"DEMO-{accrediting_body}-{org.id:04d}"
+            if accrediting_body
+            else "",
             accreditation_effective_on=day - timedelta(days=300) if accrediting_body else None,
-            accreditation_expires_on=day + timedelta(days=accreditation_expires_in) if accreditation_expires_in is not None else None,
-            renews=renews, note=note,
+            accreditation_expires_on=day + timedelta(days=accreditation_expires_in)
+            if accreditation_expires_in is not None
+            else None,
+            renews=renews,
+            note=note,
         )
         if status in ("certified", "provisional", "conditional", "suspended", "expired", "revoked"):
             first = "certified" if status in ("suspended", "expired", "revoked") else status
             wf.decide_certification(
-                c, reviewer, first, certificate_number=number or f"DEMO-{type_code.upper()}-{day.year - 1}-{c.id:04d}",
+                c,
+                reviewer,
+                first,
+                certificate_number=number or f"DEMO-{type_code.upper()}-{day.year - 1}-{c.id:04d}",
                 effective_on=day - timedelta(days=effective_ago),
-                expires_on=None if basis == "deemed" else day + timedelta(days=expires_in if status != "expired" else 365),
-                conditions="Submit the corrected fire-inspection report within 90 days." if status == "conditional" else "",
+                expires_on=None
+                if basis == "deemed"
+                else day + timedelta(days=expires_in if status != "expired" else 365),
+                conditions="Submit the corrected fire-inspection report within 90 days."
+                if status == "conditional"
+                else "",
             )
             if status in ("suspended", "revoked"):
-                wf.decide_certification(c, reviewer, status, note="Demo: serious findings at the last survey.")
+                wf.decide_certification(
+                    c, reviewer, status, note="Demo: serious findings at the last survey."
+                )
             if status == "expired":
                 c.expires_on = day - timedelta(days=10)
                 db.session.flush()
@@ -299,59 +493,165 @@ def load_demo() -> bool:
         elif status == "in_review":
             wf.claim(c, reviewer2)
         elif status == "on_hold":
-            wf.decide_certification(c, reviewer, "on_hold", note="Demo moratorium on new applications until spring.")
+            wf.decide_certification(
+                c, reviewer, "on_hold", note="Demo moratorium on new applications until spring."
+            )
         elif status == "withdrawn":
             wf.withdraw_certification(c, _member(org))
         return c
 
     for n in ccbho_orgs:
-        status = {"Bluff City Counseling Alliance": "conditional", "Katy Trail Recovery Collaborative": "provisional"}.get(n, "certified")
+        status = {
+            "Bluff City Counseling Alliance": "conditional",
+            "Katy Trail Recovery Collaborative": "provisional",
+        }.get(n, "certified")
         cert(n, "ccbho", status, expires_in=500 + len(n) * 3)
 
     # ---- crisis residential and sobering centers
-    listing(MARKER_ORG, "crisis_residential", "Bluestem Crisis Stabilization House", fips="29019", street=next(streets),
-            description="Short stays (up to three days) for adults stepping down from a crisis.", capacity=12, capacity_unit="beds",
-            max_stay_hours=72, min_age=18, cost="insurance_no_one_refused", no_one_turned_away=True)
-    listing("Gateway Riverbend Crisis Services", "crisis_residential", "Riverbend Stabilization Residence", fips="29510",
-            street=next(streets), description="Crisis residential unit for adults.", capacity=16, capacity_unit="beds",
-            max_stay_hours=72, min_age=18)
-    listing(MARKER_ORG, "sobering_center", "Bluestem Sobering Support Center", fips="29019", street=next(streets),
-            description="A safe place for intoxicated, nonviolent adults to recover, up to 23 hours.", nonviolent_only=True,
-            min_age=18, max_stay_hours=23, capacity=10, capacity_unit="beds", le_dropoff=True, walk_in=True,
-            referral_sources=["law_enforcement", "ed", "self"], cost="no_cost", no_one_turned_away=True)
-    listing("Gateway Riverbend Crisis Services", "sobering_center", "Riverbend Sobering Center", fips="29510",
-            street=next(streets), description="Sobering support for nonviolent adults; transport home on discharge.",
-            nonviolent_only=True, min_age=18, max_stay_hours=23, capacity=12, capacity_unit="beds", le_dropoff=True,
-            referral_sources=["law_enforcement", "ed"], cost="no_cost", no_one_turned_away=True)
+    listing(
+        MARKER_ORG,
+        "crisis_residential",
+        "Bluestem Crisis Stabilization House",
+        fips="29019",
+        street=next(streets),
+        description="Short stays (up to three days) for adults stepping down from a crisis.",
+        capacity=12,
+        capacity_unit="beds",
+        max_stay_hours=72,
+        min_age=18,
+        cost="insurance_no_one_refused",
+        no_one_turned_away=True,
+    )
+    listing(
+        "Gateway Riverbend Crisis Services",
+        "crisis_residential",
+        "Riverbend Stabilization Residence",
+        fips="29510",
+        street=next(streets),
+        description="Crisis residential unit for adults.",
+        capacity=16,
+        capacity_unit="beds",
+        max_stay_hours=72,
+        min_age=18,
+    )
+    listing(
+        MARKER_ORG,
+        "sobering_center",
+        "Bluestem Sobering Support Center",
+        fips="29019",
+        street=next(streets),
+        description="A safe place for intoxicated, nonviolent adults to recover, up to 23 hours.",
+        nonviolent_only=True,
+        min_age=18,
+        max_stay_hours=23,
+        capacity=10,
+        capacity_unit="beds",
+        le_dropoff=True,
+        walk_in=True,
+        referral_sources=["law_enforcement", "ed", "self"],
+        cost="no_cost",
+        no_one_turned_away=True,
+    )
+    listing(
+        "Gateway Riverbend Crisis Services",
+        "sobering_center",
+        "Riverbend Sobering Center",
+        fips="29510",
+        street=next(streets),
+        description="Sobering support for nonviolent adults; transport home on discharge.",
+        nonviolent_only=True,
+        min_age=18,
+        max_stay_hours=23,
+        capacity=12,
+        capacity_unit="beds",
+        le_dropoff=True,
+        referral_sources=["law_enforcement", "ed"],
+        cost="no_cost",
+        no_one_turned_away=True,
+    )
 
     # ---- ERE, CIT councils, liaisons
     for slug, label in REGIONS:
         org_name = org_for_region(slug)
-        listing(org_name, "ere", f"{label} Emergency Room Enhancement", counties=[(f, "served") for f in region_fips[slug]],
-                description="Follow-up and linkage after an emergency-department visit.", hours={"is_24_7": False, "weekly": weekly("08:00", "17:00"), "closures": [], "notes": ""})
+        listing(
+            org_name,
+            "ere",
+            f"{label} Emergency Room Enhancement",
+            counties=[(f, "served") for f in region_fips[slug]],
+            description="Follow-up and linkage after an emergency-department visit.",
+            hours={
+                "is_24_7": False,
+                "weekly": weekly("08:00", "17:00"),
+                "closures": [],
+                "notes": "",
+            },
+        )
     for org_name, label, fipses in [
-        ("Big Muddy Behavioral Partners", "Kansas City Metro CIT Council", region_fips["kansas-city-metro"]),
-        ("Gateway Riverbend Crisis Services", "St. Louis Area CIT Council", region_fips["st-louis-metro"]),
-        ("Ozark Hollow Community Health", "Greene County Area CIT Council", ["29077", "29043", "29225"]),
+        (
+            "Big Muddy Behavioral Partners",
+            "Kansas City Metro CIT Council",
+            region_fips["kansas-city-metro"],
+        ),
+        (
+            "Gateway Riverbend Crisis Services",
+            "St. Louis Area CIT Council",
+            region_fips["st-louis-metro"],
+        ),
+        (
+            "Ozark Hollow Community Health",
+            "Greene County Area CIT Council",
+            ["29077", "29043", "29225"],
+        ),
         ("Current River Wellness Partners", "West Plains Area CIT Council", WEST_PLAINS_CIT),
     ]:
-        listing(org_name, "cit_council", label, counties=[(f, "served") for f in fipses],
-                description="Law enforcement, behavioral health and community partners; 40-hour CIT training.",
-                hours={"is_24_7": False, "weekly": weekly("09:00", "16:00"), "closures": [], "notes": ""})
+        listing(
+            org_name,
+            "cit_council",
+            label,
+            counties=[(f, "served") for f in fipses],
+            description="Law enforcement, behavioral health and community partners; 40-hour CIT training.",
+            hours={
+                "is_24_7": False,
+                "weekly": weekly("09:00", "16:00"),
+                "closures": [],
+                "notes": "",
+            },
+        )
     for slug in ("northwest", "northeast", "west-central", "central", "southwest", "southeast"):
         org_name = org_for_region(slug)
-        listing(org_name, "cbhl", f"Community Behavioral Health Liaison — {dict(REGIONS)[slug]}",
-                counties=[(f, "served") for f in region_fips[slug]],
-                description="Helps law enforcement and courts connect people to care.",
-                hours={"is_24_7": False, "weekly": weekly("08:00", "17:00"), "closures": [], "notes": "On call after hours through the mobile crisis line."},
-                referral_sources=["law_enforcement", "court"], exclude_from_print=slug == "southeast")
+        listing(
+            org_name,
+            "cbhl",
+            f"Community Behavioral Health Liaison — {dict(REGIONS)[slug]}",
+            counties=[(f, "served") for f in region_fips[slug]],
+            description="Helps law enforcement and courts connect people to care.",
+            hours={
+                "is_24_7": False,
+                "weekly": weekly("08:00", "17:00"),
+                "closures": [],
+                "notes": "On call after hours through the mobile crisis line.",
+            },
+            referral_sources=["law_enforcement", "court"],
+            exclude_from_print=slug == "southeast",
+        )
     for slug in ("kansas-city-metro", "st-louis-metro", "central", "southeast"):
         org_name = org_for_region(slug)
-        listing(org_name, "ybhl", f"Youth Behavioral Health Liaison — {dict(REGIONS)[slug]}",
-                counties=[(f, "served") for f in region_fips[slug]], populations=["youth", "families"], max_age=17,
-                description="Works with schools and school resource officers on screening and safety planning.",
-                hours={"is_24_7": False, "weekly": weekly("07:30", "16:30"), "closures": [], "notes": ""},
-                referral_sources=["school", "law_enforcement", "family"])
+        listing(
+            org_name,
+            "ybhl",
+            f"Youth Behavioral Health Liaison — {dict(REGIONS)[slug]}",
+            counties=[(f, "served") for f in region_fips[slug]],
+            populations=["youth", "families"],
+            max_age=17,
+            description="Works with schools and school resource officers on screening and safety planning.",
+            hours={
+                "is_24_7": False,
+                "weekly": weekly("07:30", "16:30"),
+                "closures": [],
+                "notes": "",
+            },
+            referral_sources=["school", "law_enforcement", "family"],
+        )
     db.session.flush()
 
     def of(org_name, stype):
@@ -361,29 +661,72 @@ def load_demo() -> bool:
         bhcc_listings = of(n, "bhcc") + of(n, "urgent_bhcc")
         if bhcc_listings:
             if n == MARKER_ORG:
-                cert(n, "bhcc", "certified", listings=bhcc_listings, expires_in=20, number="DEMO-BHCC-2023-0001")
+                cert(
+                    n,
+                    "bhcc",
+                    "certified",
+                    listings=bhcc_listings,
+                    expires_in=20,
+                    number="DEMO-BHCC-2023-0001",
+                )
             elif n.startswith("Ozark Hollow"):
-                cert(n, "bhcc", "certified", listings=bhcc_listings, basis="deemed", accrediting_body="CARF",
-                     accreditation_expires_in=400)
+                cert(
+                    n,
+                    "bhcc",
+                    "certified",
+                    listings=bhcc_listings,
+                    basis="deemed",
+                    accrediting_body="CARF",
+                    accreditation_expires_in=400,
+                )
             elif n.startswith("Northland"):
                 cert(n, "bhcc", "suspended", listings=bhcc_listings)
             else:
                 old = cert(n, "bhcc", "certified", listings=bhcc_listings, expires_in=200 + len(n))
                 if n.startswith("Current River"):
-                    cert(n, "bhcc", "submitted", listings=bhcc_listings, renews=old, note="Renewal: survey scheduled.")
+                    cert(
+                        n,
+                        "bhcc",
+                        "submitted",
+                        listings=bhcc_listings,
+                        renews=old,
+                        note="Renewal: survey scheduled.",
+                    )
         mobile = of(n, "mobile_crisis")
         if mobile:
             if n.startswith("Katy Trail"):
                 lapsed = cert(n, "aci", "expired", listings=mobile)
-                cert(n, "aci", "in_review", listings=mobile, renews=lapsed, note="Late renewal; documents attached.")
+                cert(
+                    n,
+                    "aci",
+                    "in_review",
+                    listings=mobile,
+                    renews=lapsed,
+                    note="Late renewal; documents attached.",
+                )
             elif n.startswith("Bootheel"):
                 cert(n, "aci", "revoked", listings=mobile)
                 cert(n, "aci", "certified", listings=mobile, expires_in=900)
             else:
                 cert(n, "aci", "certified", listings=mobile, expires_in=600 + len(n))
-    cert(MARKER_ORG, "sobering", "certified", listings=of(MARKER_ORG, "sobering_center"), expires_in=800, number="DEMO-SOB-2024-0003")
-    cert("Gateway Riverbend Crisis Services", "sobering", "certified", listings=of("Gateway Riverbend Crisis Services", "sobering_center"), expires_in=650)
-    cert("Tri-Lakes Hope Center", "sobering", "on_hold", note="New sobering center planned for 2027.")
+    cert(
+        MARKER_ORG,
+        "sobering",
+        "certified",
+        listings=of(MARKER_ORG, "sobering_center"),
+        expires_in=800,
+        number="DEMO-SOB-2024-0003",
+    )
+    cert(
+        "Gateway Riverbend Crisis Services",
+        "sobering",
+        "certified",
+        listings=of("Gateway Riverbend Crisis Services", "sobering_center"),
+        expires_in=650,
+    )
+    cert(
+        "Tri-Lakes Hope Center", "sobering", "on_hold", note="New sobering center planned for 2027."
+    )
     cert("Osage Prairie Counseling Network", "sobering", "withdrawn", note="Applied in error.")
 
     # ---- work in progress: drafts and revisions awaiting review
@@ -404,37 +747,95 @@ def load_demo() -> bool:
             wf.claim(rev, reviewer2)
         elif state == "changes_requested":
             wf.claim(rev, reviewer)
-            wf.add_comment(reviewer, "This number rings a fax line. Please give the voice line people should call.", revision=rev, field="phones")
+            wf.add_comment(
+                reviewer,
+                "This number rings a fax line. Please give the voice line people should call.",
+                revision=rev,
+                field="phones",
+            )
             wf.request_changes(rev, reviewer, "Please fix the phone number.")
         db.session.flush()
         return rev
 
-    bluestem_bhcc = next(lst for lst in of(MARKER_ORG, "bhcc") if "Youth" not in lst.live_revision.name)
-    change(bluestem_bhcc, lambda d: d.update(phones=[{"number": "+15735550188", "kind": "voice", "description": "Front desk"}]),
-           days_ago=4, note="New front-desk number after our phone system change.")
+    bluestem_bhcc = next(
+        lst for lst in of(MARKER_ORG, "bhcc") if "Youth" not in lst.live_revision.name
+    )
+    change(
+        bluestem_bhcc,
+        lambda d: d.update(
+            phones=[{"number": "+15735550188", "kind": "voice", "description": "Front desk"}]
+        ),
+        days_ago=4,
+        note="New front-desk number after our phone system change.",
+    )
     gateway_mobile = of("Gateway Riverbend Crisis Services", "mobile_crisis")[0]
-    change(gateway_mobile, lambda d: d.update(target_response_minutes=45), days_ago=2, note="Added a second team; faster response.")
+    change(
+        gateway_mobile,
+        lambda d: d.update(target_response_minutes=45),
+        days_ago=2,
+        note="Added a second team; faster response.",
+    )
     ozark_988 = of("Ozark Hollow Community Health", "988_center")[0]
-    change(ozark_988, lambda d: d.update(languages=["en", "es", "vi"]), state="in_review", days_ago=6, note="Vietnamese interpreters now on staff.")
+    change(
+        ozark_988,
+        lambda d: d.update(languages=["en", "es", "vi"]),
+        state="in_review",
+        days_ago=6,
+        note="Vietnamese interpreters now on staff.",
+    )
     muddy_cit = of("Big Muddy Behavioral Partners", "cit_council")[0]
-    change(muddy_cit, lambda d: d.update(phones=[{"number": "+18165550177", "kind": "fax", "description": ""}]),
-           state="changes_requested", days_ago=8, note="New coordinator line.")
-    change(of(MARKER_ORG, "ere")[0] if of(MARKER_ORG, "ere") else bluestem_bhcc, lambda d: d.update(description=d["description"] + " Now including telehealth follow-up."), state="draft")
+    change(
+        muddy_cit,
+        lambda d: d.update(phones=[{"number": "+18165550177", "kind": "fax", "description": ""}]),
+        state="changes_requested",
+        days_ago=8,
+        note="New coordinator line.",
+    )
+    change(
+        of(MARKER_ORG, "ere")[0] if of(MARKER_ORG, "ere") else bluestem_bhcc,
+        lambda d: d.update(description=d["description"] + " Now including telehealth follow-up."),
+        state="draft",
+    )
 
     # brand-new listings: one submitted for review, one still a draft
-    new_res = listing("Osage Prairie Counseling Network", "crisis_residential", "Osage Prairie Crisis Residential", fips="29051",
-                      street="77 Fictional Capitol Ave", live=False, description="New 8-bed crisis residential unit opening soon.",
-                      capacity=8, capacity_unit="beds", max_stay_hours=72, min_age=18)
+    new_res = listing(
+        "Osage Prairie Counseling Network",
+        "crisis_residential",
+        "Osage Prairie Crisis Residential",
+        fips="29051",
+        street="77 Fictional Capitol Ave",
+        live=False,
+        description="New 8-bed crisis residential unit opening soon.",
+        capacity=8,
+        capacity_unit="beds",
+        max_stay_hours=72,
+        min_age=18,
+    )
     rev = new_res.open_revision
-    wf.submit_revision(rev, _member(new_res.organization), "New program; certification application to follow.")
+    wf.submit_revision(
+        rev, _member(new_res.organization), "New program; certification application to follow."
+    )
     rev.submitted_at = now - timedelta(days=1)
-    listing("Current River Wellness Partners", "ybhl", "Youth Liaison — Ozark Foothills", live=False,
-            counties=[(f, "served") for f in WEST_PLAINS_CIT], populations=["youth"], max_age=17,
-            hours={"is_24_7": False, "weekly": weekly("08:00", "16:00"), "closures": [], "notes": ""})
+    listing(
+        "Current River Wellness Partners",
+        "ybhl",
+        "Youth Liaison — Ozark Foothills",
+        live=False,
+        counties=[(f, "served") for f in WEST_PLAINS_CIT],
+        populations=["youth"],
+        max_age=17,
+        hours={"is_24_7": False, "weekly": weekly("08:00", "16:00"), "closures": [], "notes": ""},
+    )
 
     # a suspended listing, and a listing not re-verified for over a year
-    bootheel_ere = of("Bootheel Lantern Behavioral Health", "ere") or of("Current River Wellness Partners", "ere")
-    wf.suspend(bootheel_ere[0], reviewer, "The listed phone number is disconnected; suspended until a working number is confirmed.")
+    bootheel_ere = of("Bootheel Lantern Behavioral Health", "ere") or of(
+        "Current River Wellness Partners", "ere"
+    )
+    wf.suspend(
+        bootheel_ere[0],
+        reviewer,
+        "The listed phone number is disconnected; suspended until a working number is confirmed.",
+    )
     stale = of("Northland Prairie Health", "cbhl")[0]
     stale.verified_at = now - timedelta(days=400)
     db.session.flush()
@@ -451,7 +852,9 @@ def demo_load_command():
     """Load the demo organizations, listings, certifications and logins (idempotent)."""
     if load_demo():
         db.session.commit()
-        click.echo("demo data loaded. Logins (password demo-password): provider@demo.test, reviewer@demo.test, admin@demo.test")
+        click.echo(
+            "demo data loaded. Logins (password demo-password): provider@demo.test, reviewer@demo.test, admin@demo.test"
+        )
         click.echo(f"staff TOTP secret: {DEMO_TOTP_SECRET}")
     else:
         db.session.rollback()

@@ -63,8 +63,13 @@ def send_document(doc: Document):
     if not path.is_file():
         abort(404)
     response = send_file(
-        path, mimetype=doc.content_type, as_attachment=True, download_name=doc.original_filename,
-        conditional=False, etag=False, max_age=0,
+        path,
+        mimetype=doc.content_type,
+        as_attachment=True,
+        download_name=doc.original_filename,
+        conditional=False,
+        etag=False,
+        max_age=0,
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"

@@ -15,12 +15,18 @@ log = logging.getLogger(__name__)
 MESSAGES = {
     400: ("Bad request", "The request could not be understood."),
     401: ("Please sign in", "Your session has ended. Sign in again to continue."),
-    403: ("Not allowed", "Your account is not allowed to do that. If you think it should be, ask your DMH administrator."),
+    403: (
+        "Not allowed",
+        "Your account is not allowed to do that. If you think it should be, ask your DMH administrator.",
+    ),
     404: ("Not found", "There is nothing at this address, or it is not yours to see."),
     405: ("Not allowed", "That action is not available here."),
     413: ("File too large", "The file is larger than the registry accepts."),
     429: ("Too many requests", "Please wait a little and try again."),
-    500: ("Something went wrong", "The registry hit an error. Nothing was saved. The team has been told; please try again."),
+    500: (
+        "Something went wrong",
+        "The registry hit an error. Nothing was saved. The team has been told; please try again.",
+    ),
 }
 
 
@@ -31,14 +37,21 @@ def wants_json() -> bool:
 def render_error(code: int, detail: str | None = None):
     title, message = MESSAGES.get(code, ("Error", "Something went wrong."))
     if wants_json():
-        return jsonify({"error": {"status": code, "title": title, "detail": detail or message}}), code
-    return render_template("errors/error.html", code=code, title=title, message=detail or message), code
+        return jsonify(
+            {"error": {"status": code, "title": title, "detail": detail or message}}
+        ), code
+    return render_template(
+        "errors/error.html", code=code, title=title, message=detail or message
+    ), code
 
 
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(e):
-        return render_error(400, "The form expired or was sent from somewhere else. Go back, reload the page and try again.")
+        return render_error(
+            400,
+            "The form expired or was sent from somewhere else. Go back, reload the page and try again.",
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):

@@ -37,6 +37,10 @@ def send_password_reset(user: User, token: str) -> None:
         [user.email],
         "Reset your Crisis Services Registry password",
         "password_reset",
-        {"name": user.name, "link": _link("auth.reset_password", token), "minutes": minutes,
-         "needs_totp": user.is_staff},
+        {
+            "name": user.name,
+            "link": _link("auth.reset_password", token),
+            "minutes": minutes,
+            "needs_totp": user.is_staff,
+        },
     )

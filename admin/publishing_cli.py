@@ -8,8 +8,14 @@ from models import ReleaseTrigger
 
 
 @click.command("publish")
-@click.option("--rollback", "rollback", type=int, default=None, metavar="N",
-              help="Point `current` back at kept release N instead of building.")
+@click.option(
+    "--rollback",
+    "rollback",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Point `current` back at kept release N instead of building.",
+)
 def publish_command(rollback: int | None):
     """Build a release from the approved listings (no new release if nothing changed)."""
     from tasks.publish import run_build
@@ -26,7 +32,12 @@ def publish_command(rollback: int | None):
 
     def progress(step: int, total: int, label: str) -> None:
         if bar_state["bar"] is None:
-            bar_state["bar"] = click.progressbar(length=total, label="publishing", show_pos=True, file=click.get_text_stream("stderr"))
+            bar_state["bar"] = click.progressbar(
+                length=total,
+                label="publishing",
+                show_pos=True,
+                file=click.get_text_stream("stderr"),
+            )
             bar_state["bar"].__enter__()
         bar = bar_state["bar"]
         bar.label = f"publishing: {label[:40]:<40}"

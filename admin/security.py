@@ -73,7 +73,11 @@ def load_user(user_id: str) -> User | None:
         return None
     row = db.session.get(UserSession, UserSession.hash_token(token))
     now = utcnow()
-    if row is None or row.user_id != int(user_id) or not row.is_valid(now, idle + timedelta(minutes=DB_TOUCH_SECONDS / 60), absolute):
+    if (
+        row is None
+        or row.user_id != int(user_id)
+        or not row.is_valid(now, idle + timedelta(minutes=DB_TOUCH_SECONDS / 60), absolute)
+    ):
         session.clear()
         return None
     user = row.user

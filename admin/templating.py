@@ -49,9 +49,19 @@ def state_label(value: str | None) -> str:
 
 NAV = {
     "provider": [("portal.dashboard", "Dashboard"), ("portal.colleagues", "Colleagues")],
-    "reviewer": [("review.index", "Review"), ("review.dashboard", "Dashboard"), ("review.coverage", "Coverage")],
-    "admin": [("review.index", "Review"), ("review.dashboard", "Dashboard"), ("review.coverage", "Coverage"),
-              ("manage.index", "Manage"), ("manage.releases", "Releases"), ("manage.pdf_previews", "PDF previews")],
+    "reviewer": [
+        ("review.index", "Review"),
+        ("review.dashboard", "Dashboard"),
+        ("review.coverage", "Coverage"),
+    ],
+    "admin": [
+        ("review.index", "Review"),
+        ("review.dashboard", "Dashboard"),
+        ("review.coverage", "Coverage"),
+        ("manage.index", "Manage"),
+        ("manage.releases", "Releases"),
+        ("manage.pdf_previews", "PDF previews"),
+    ],
 }
 
 
@@ -83,4 +93,8 @@ def register(app: Flask) -> None:
         # current_user is None outside a request (e-mails rendered by a worker)
         signed_in = bool(getattr(current_user, "is_authenticated", False))
         items = NAV.get(getattr(current_user, "role", None), []) if signed_in else []
-        return {"nav_items": items, "nav_active": active_nav(items), "demo_banner": app.config.get("DEMO_BANNER")}
+        return {
+            "nav_items": items,
+            "nav_active": active_nav(items),
+            "demo_banner": app.config.get("DEMO_BANNER"),
+        }

@@ -29,22 +29,65 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TYPE_MIX = [  # the demo data's mix of service types
-    ("988_center", 7), ("mobile_crisis", 12), ("bhcc", 8), ("urgent_bhcc", 2), ("crisis_residential", 2),
-    ("sobering_center", 2), ("ere", 7), ("cit_council", 4), ("cbhl", 6), ("ybhl", 4),
+    ("988_center", 7),
+    ("mobile_crisis", 12),
+    ("bhcc", 8),
+    ("urgent_bhcc", 2),
+    ("crisis_residential", 2),
+    ("sobering_center", 2),
+    ("ere", 7),
+    ("cit_council", 4),
+    ("cbhl", 6),
+    ("ybhl", 4),
 ]
-WORDS = ["crisis", "care", "support", "team", "county", "valley", "river", "prairie", "hope", "bridge", "center", "behavioral", "health", "community", "access", "harbor", "summit", "ozark", "lantern", "oak", "cedar", "north", "south", "east", "west"]
+WORDS = [
+    "crisis",
+    "care",
+    "support",
+    "team",
+    "county",
+    "valley",
+    "river",
+    "prairie",
+    "hope",
+    "bridge",
+    "center",
+    "behavioral",
+    "health",
+    "community",
+    "access",
+    "harbor",
+    "summit",
+    "ozark",
+    "lantern",
+    "oak",
+    "cedar",
+    "north",
+    "south",
+    "east",
+    "west",
+]
 
 
 def reference():
     from models.reference import PILLAR_TITLES, SERVICE_TYPES, Pillar, county_rows
 
-    counties = sorted(({"fips": r["fips"], "name": r["display_name"]} for r in county_rows()), key=lambda c: c["fips"])
+    counties = sorted(
+        ({"fips": r["fips"], "name": r["display_name"]} for r in county_rows()),
+        key=lambda c: c["fips"],
+    )
     fips = [c["fips"] for c in counties]
-    regions = [{"slug": f"region-{i}", "name": f"Region {i}", "layer": "bench", "counties": fips[i::8]} for i in range(8)]
+    regions = [
+        {"slug": f"region-{i}", "name": f"Region {i}", "layer": "bench", "counties": fips[i::8]}
+        for i in range(8)
+    ]
     types = [
-        {**{k: t[k] for k in ("code", "name", "short_name", "pillar", "sort_order")},
-         "pillar_title": PILLAR_TITLES[Pillar(t["pillar"])], "description": t.get("description", ""),
-         "rule_citation": t.get("rule_citation", "")}
+        {
+            **{k: t[k] for k in ("code", "name", "short_name", "pillar", "sort_order")},
+            "pillar_title": PILLAR_TITLES[Pillar(t["pillar"])],
+            "description": t.get("description", ""),
+            "rule_citation": t.get("rule_citation", ""),
+        }
         for t in SERVICE_TYPES
     ]
     return {"counties": counties, "regions": regions, "service_types": types}
@@ -61,40 +104,95 @@ def generate(n: int, ref, seed: int = 6) -> list[dict]:
         st = types[codes[i % len(codes)]]
         words = " ".join(rnd.choice(WORDS).capitalize() for _ in range(2))
         site = rnd.choice(fips) if st["pillar"] == "place" or rnd.random() < 0.3 else None
-        spread = {"contact": 10, "respond": 3, "place": rnd.randint(0, 2), "support": 3}[st["pillar"]]
+        spread = {"contact": 10, "respond": 3, "place": rnd.randint(0, 2), "support": 3}[
+            st["pillar"]
+        ]
         role = "primary" if st["code"] == "988_center" else "served"
         counties = sorted(rnd.sample(fips, spread))
-        hours = {"is_24_7": st["pillar"] in ("contact", "respond", "place"),
-                 "weekly": {d: [["08:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
-                 "closures": [], "notes": ""}
+        hours = {
+            "is_24_7": st["pillar"] in ("contact", "respond", "place"),
+            "weekly": {d: [["08:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+            "closures": [],
+            "notes": "",
+        }
         from models.fields import hours_lines
 
-        out.append({
-            "id": f"00000000-0000-4000-8000-{i:012d}", "listing_id": i + 1, "revision": 1,
-            "organization": {"id": f"org-{i % 97}", "name": f"{words} Behavioral Health {i % 97}"},
-            "service_type": st["code"], "service_type_name": st["name"], "service_type_short": st["short_name"],
-            "pillar": st["pillar"], "pillar_title": st["pillar_title"], "sort_order": st["sort_order"],
-            "is_role": False, "name": f"{words} {st['short_name']} {i}",
-            "description": " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(8, 30))).capitalize() + ".",
-            "address": {"address_1": f"{100 + i} {words} St", "address_2": "", "city": names[site].split(" County")[0],
-                        "state": "MO", "postal_code": f"6{rnd.randint(3000, 5999)}", "county_fips": site} if site else None,
-            "counties": [{"fips": f, "name": names[f], "role": role} for f in counties],
-            "phones": [{"kind": "voice", "number": f"+1573555{i % 10000:04d}", "description": ""}]
-            + ([{"kind": "text", "number": f"+1816555{i % 10000:04d}", "description": "Text line"}] if i % 3 == 0 else []),
-            "chat_url": "", "email": f"intake{i}@example.org", "website": f"https://example.org/{i}",
-            "hours": hours, "hours_text": hours_lines(hours), "is_24_7": hours["is_24_7"],
-            "populations": rnd.sample(["adults", "youth", "families", "veterans"], 2),
-            "min_age": None, "max_age": None, "languages": ["en", "es"], "eligibility_notes": "",
-            "nonviolent_only": st["code"] == "sobering_center", "walk_in": st["pillar"] == "place",
-            "le_dropoff": st["pillar"] == "place", "referral_sources": ["self", "law_enforcement"],
-            "target_response_minutes": 60 if st["pillar"] == "respond" else None,
-            "cost": "no_cost", "no_one_turned_away": True, "cost_notes": "",
-            "capacity": 12 if st["pillar"] == "place" else None, "capacity_unit": "beds" if st["pillar"] == "place" else None,
-            "max_stay_hours": 23 if st["pillar"] == "place" else None, "accessibility": "",
-            "exclude_from_print": False, "verified_at": "2026-11-01T12:00:00+00:00",
-            "approved_at": "2026-11-01T12:00:00+00:00", "modified_at": "2026-11-01T12:00:00+00:00",
-            "certifications": [],
-        })
+        out.append(
+            {
+                "id": f"00000000-0000-4000-8000-{i:012d}",
+                "listing_id": i + 1,
+                "revision": 1,
+                "organization": {
+                    "id": f"org-{i % 97}",
+                    "name": f"{words} Behavioral Health {i % 97}",
+                },
+                "service_type": st["code"],
+                "service_type_name": st["name"],
+                "service_type_short": st["short_name"],
+                "pillar": st["pillar"],
+                "pillar_title": st["pillar_title"],
+                "sort_order": st["sort_order"],
+                "is_role": False,
+                "name": f"{words} {st['short_name']} {i}",
+                "description": " ".join(
+                    rnd.choice(WORDS) for _ in range(rnd.randint(8, 30))
+                ).capitalize()
+                + ".",
+                "address": {
+                    "address_1": f"{100 + i} {words} St",
+                    "address_2": "",
+                    "city": names[site].split(" County")[0],
+                    "state": "MO",
+                    "postal_code": f"6{rnd.randint(3000, 5999)}",
+                    "county_fips": site,
+                }
+                if site
+                else None,
+                "counties": [{"fips": f, "name": names[f], "role": role} for f in counties],
+                "phones": [
+                    {"kind": "voice", "number": f"+1573555{i % 10000:04d}", "description": ""}
+                ]
+                + (
+                    [
+                        {
+                            "kind": "text",
+                            "number": f"+1816555{i % 10000:04d}",
+                            "description": "Text line",
+                        }
+                    ]
+                    if i % 3 == 0
+                    else []
+                ),
+                "chat_url": "",
+                "email": f"intake{i}@example.org",
+                "website": f"https://example.org/{i}",
+                "hours": hours,
+                "hours_text": hours_lines(hours),
+                "is_24_7": hours["is_24_7"],
+                "populations": rnd.sample(["adults", "youth", "families", "veterans"], 2),
+                "min_age": None,
+                "max_age": None,
+                "languages": ["en", "es"],
+                "eligibility_notes": "",
+                "nonviolent_only": st["code"] == "sobering_center",
+                "walk_in": st["pillar"] == "place",
+                "le_dropoff": st["pillar"] == "place",
+                "referral_sources": ["self", "law_enforcement"],
+                "target_response_minutes": 60 if st["pillar"] == "respond" else None,
+                "cost": "no_cost",
+                "no_one_turned_away": True,
+                "cost_notes": "",
+                "capacity": 12 if st["pillar"] == "place" else None,
+                "capacity_unit": "beds" if st["pillar"] == "place" else None,
+                "max_stay_hours": 23 if st["pillar"] == "place" else None,
+                "accessibility": "",
+                "exclude_from_print": False,
+                "verified_at": "2026-11-01T12:00:00+00:00",
+                "approved_at": "2026-11-01T12:00:00+00:00",
+                "modified_at": "2026-11-01T12:00:00+00:00",
+                "certifications": [],
+            }
+        )
     out.sort(key=lambda r: (r["sort_order"], r["name"].lower(), r["id"]))
     return out
 
@@ -107,12 +205,19 @@ def baseline_html(records, ref) -> str:
     from tasks.publishing.pdf import listing_view
 
     names = {c["fips"]: c["name"] for c in ref["counties"]}
-    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>baseline</title><style>{BASELINE_CSS}</style></head><body>"]
+    parts = [
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>baseline</title><style>{BASELINE_CSS}</style></head><body>"
+    ]
     for r in records:
         v = listing_view(r, names, len(names))
-        rows = "".join(f"<p>{html.escape(label)}: {html.escape(' / '.join(lines))}</p>" for label, lines in v["rows"])
-        parts.append(f"<div><h3>{html.escape(v['name'])}</h3><p>{html.escape(v['organization'])}</p>"
-                     f"<p>{html.escape(v['description'])}</p>{rows}</div>")
+        rows = "".join(
+            f"<p>{html.escape(label)}: {html.escape(' / '.join(lines))}</p>"
+            for label, lines in v["rows"]
+        )
+        parts.append(
+            f"<div><h3>{html.escape(v['name'])}</h3><p>{html.escape(v['organization'])}</p>"
+            f"<p>{html.escape(v['description'])}</p>{rows}</div>"
+        )
     parts.append("</body></html>")
     return "".join(parts)
 
@@ -128,11 +233,15 @@ def child(kind: str, n: int, result_file: str) -> None:
     from tasks.publishing.pdf import AssetsOnlyFetcher, plan, render_document, render_html
 
     var = tempfile.mkdtemp(prefix="bench-pdf-")
-    app = create_app({"VAR_DIR": var, "DATABASE_URL": f"sqlite:///{var}/bench.db", "DEMO_BANNER": False})
+    app = create_app(
+        {"VAR_DIR": var, "DATABASE_URL": f"sqlite:///{var}/bench.db", "DEMO_BANNER": False}
+    )
     ref = reference()
     records = generate(n, ref)
     out = Path(var) / "out"
-    ctx = BuildContext(records=records, reference=ref, number=1, created_at=datetime.now(UTC), out_dir=out)
+    ctx = BuildContext(
+        records=records, reference=ref, number=1, created_at=datetime.now(UTC), out_dir=out
+    )
     target = ctx.path("pdf/directory.pdf")
     with app.app_context():
         start = time.perf_counter()
@@ -140,19 +249,27 @@ def child(kind: str, n: int, result_file: str) -> None:
             doc = plan(ctx)[0]
             pages = render_document(render_html(doc, ctx, False), target)
         else:
-            document = weasyprint.HTML(string=baseline_html(records, ref), url_fetcher=AssetsOnlyFetcher()).render()
+            document = weasyprint.HTML(
+                string=baseline_html(records, ref), url_fetcher=AssetsOnlyFetcher()
+            ).render()
             document.write_pdf(target)
             pages = len(document.pages)
         seconds = time.perf_counter() - start
-    Path(result_file).write_text(json.dumps({"seconds": seconds, "pages": pages, "bytes": target.stat().st_size}))
+    Path(result_file).write_text(
+        json.dumps({"seconds": seconds, "pages": pages, "bytes": target.stat().st_size})
+    )
 
 
 def run_child(kind: str, n: int) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         result_file = f.name
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, __file__, "--child", kind, str(n), result_file],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child", kind, str(n), result_file],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
@@ -164,9 +281,13 @@ def run_child(kind: str, n: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="1000,5000")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per size and kind; the fastest counts")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per size and kind; the fastest counts"
+    )
     parser.add_argument("--child", nargs=3, metavar=("KIND", "N", "RESULT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -174,8 +295,12 @@ def main() -> None:
         return
     import weasyprint
 
-    print(f"WeasyPrint {weasyprint.__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
-    print(f"{'listings':>8} {'kind':<10} {'seconds':>8} {'listings/s':>10} {'pages':>6} {'peak RSS MB':>11} {'vs baseline':>11}")
+    print(
+        f"WeasyPrint {weasyprint.__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
+    )
+    print(
+        f"{'listings':>8} {'kind':<10} {'seconds':>8} {'listings/s':>10} {'pages':>6} {'peak RSS MB':>11} {'vs baseline':>11}"
+    )
     for n in (int(s) for s in args.sizes.split(",")):
         results = {}
         for kind in ("baseline", "directory"):
@@ -185,8 +310,10 @@ def main() -> None:
             results[kind] = best
         for kind, r in results.items():
             ratio = r["seconds"] / results["baseline"]["seconds"]
-            print(f"{n:>8} {kind:<10} {r['seconds']:>8.1f} {n / r['seconds']:>10.0f} {r['pages']:>6} "
-                  f"{r['peak_rss_mb']:>11.0f} {ratio:>10.2f}×")
+            print(
+                f"{n:>8} {kind:<10} {r['seconds']:>8.1f} {n / r['seconds']:>10.0f} {r['pages']:>6} "
+                f"{r['peak_rss_mb']:>11.0f} {ratio:>10.2f}×"
+            )
 
 
 if __name__ == "__main__":

@@ -26,11 +26,20 @@ ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 def make_app(db_url: str, var: Path):
     from admin import create_app
 
-    return create_app({
-        "ENV_NAME": "test", "SECRET_KEY": "bench-" + "x" * 40, "DATABASE_URL": db_url, "VAR_DIR": str(var),
-        "RELEASES_DIR": str(var / "releases"), "UPLOAD_DIR": str(var / "uploads"), "OUTBOX_DIR": str(var / "outbox"),
-        "CELERY_BROKER_URL": "memory://", "CELERY_ALWAYS_EAGER": True, "RELEASES_KEEP": 3,
-    })
+    return create_app(
+        {
+            "ENV_NAME": "test",
+            "SECRET_KEY": "bench-" + "x" * 40,
+            "DATABASE_URL": db_url,
+            "VAR_DIR": str(var),
+            "RELEASES_DIR": str(var / "releases"),
+            "UPLOAD_DIR": str(var / "uploads"),
+            "OUTBOX_DIR": str(var / "outbox"),
+            "CELERY_BROKER_URL": "memory://",
+            "CELERY_ALWAYS_EAGER": True,
+            "RELEASES_KEEP": 3,
+        }
+    )
 
 
 def grow_to(n: int) -> int:
@@ -42,9 +51,14 @@ def grow_to(n: int) -> int:
 
     have = len(build_records(today()))
     templates = [
-        lst for lst in db.session.scalars(db.select(Listing).where(Listing.live_revision_id.is_not(None),
-                                                                   Listing.is_suspended.is_(False)))
-        if not lst.service_type.required_certification_code and not lst.service_type.org_certification_code
+        lst
+        for lst in db.session.scalars(
+            db.select(Listing).where(
+                Listing.live_revision_id.is_not(None), Listing.is_suspended.is_(False)
+            )
+        )
+        if not lst.service_type.required_certification_code
+        and not lst.service_type.org_certification_code
     ]
     if not templates:
         raise SystemExit("no template listings")
@@ -55,19 +69,36 @@ def grow_to(n: int) -> int:
         rev = t.live_revision
         data = dict(rev.data)
         data["name"] = f"{data['name']} #{i}"
-        lrow = {c.key: getattr(t, c.key) for c in Listing.__table__.columns if c.key not in ("id", "uuid", "live_revision_id")}
+        lrow = {
+            c.key: getattr(t, c.key)
+            for c in Listing.__table__.columns
+            if c.key not in ("id", "uuid", "live_revision_id")
+        }
         lrow["uuid"] = str(uuid.uuid4())
         listing_rows.append(lrow)
-        rrow = {c.key: getattr(rev, c.key) for c in ListingRevision.__table__.columns if c.key not in ("id", "listing_id")}
+        rrow = {
+            c.key: getattr(rev, c.key)
+            for c in ListingRevision.__table__.columns
+            if c.key not in ("id", "listing_id")
+        }
         rrow.update(name=data["name"], data=data)
         revision_rows.append(rrow)
-    ids = db.session.scalars(insert(Listing).returning(Listing.id, sort_by_parameter_order=True), listing_rows).all()
+    ids = db.session.scalars(
+        insert(Listing).returning(Listing.id, sort_by_parameter_order=True), listing_rows
+    ).all()
     for lid, row in zip(ids, revision_rows, strict=True):
         row["listing_id"] = lid
-    rev_ids = db.session.scalars(insert(ListingRevision).returning(ListingRevision.id, sort_by_parameter_order=True), revision_rows).all()
+    rev_ids = db.session.scalars(
+        insert(ListingRevision).returning(ListingRevision.id, sort_by_parameter_order=True),
+        revision_rows,
+    ).all()
     table = Listing.__table__
-    db.session.execute(table.update().where(table.c.id == bindparam("lid")).values(live_revision_id=bindparam("rid")),
-                       [{"lid": lid, "rid": rid} for lid, rid in zip(ids, rev_ids, strict=True)])
+    db.session.execute(
+        table.update()
+        .where(table.c.id == bindparam("lid"))
+        .values(live_revision_id=bindparam("rid")),
+        [{"lid": lid, "rid": rid} for lid, rid in zip(ids, rev_ids, strict=True)],
+    )
     db.session.commit()
     return len(build_records(today()))
 
@@ -85,11 +116,23 @@ def baseline(app) -> float:
     with app.app_context():
         t = time.perf_counter()
         rows = db.session.execute(db.text(sql)).mappings().all()
-        docs = [{"id": r["uuid"], "organization": {"id": r["org_uuid"], "name": r["org_name"], "website": r["website"],
-                                                   "email": r["email"]},
-                 "service_type": r["code"], "service_type_name": r["type_name"], **r["data"],
-                 "verified_at": r["verified_at"].isoformat() if r["verified_at"] else None,
-                 "approved_at": r["decided_at"].isoformat() if r["decided_at"] else None} for r in rows]
+        docs = [
+            {
+                "id": r["uuid"],
+                "organization": {
+                    "id": r["org_uuid"],
+                    "name": r["org_name"],
+                    "website": r["website"],
+                    "email": r["email"],
+                },
+                "service_type": r["code"],
+                "service_type_name": r["type_name"],
+                **r["data"],
+                "verified_at": r["verified_at"].isoformat() if r["verified_at"] else None,
+                "approved_at": r["decided_at"].isoformat() if r["decided_at"] else None,
+            }
+            for r in rows
+        ]
         json.dumps(docs)
         elapsed = time.perf_counter() - t
         db.session.remove()
@@ -108,7 +151,9 @@ def build(app) -> tuple[float, int, float]:
             from models import Listing, db
 
             # force a new release: touch one listing so the content hash differs
-            lst = db.session.scalar(db.select(Listing).where(Listing.live_revision_id.is_not(None)).limit(1))
+            lst = db.session.scalar(
+                db.select(Listing).where(Listing.live_revision_id.is_not(None)).limit(1)
+            )
             data = dict(lst.live_revision.data)
             data["description"] = f"bench {time.time()}"
             lst.live_revision.data = data
@@ -152,14 +197,19 @@ def main() -> None:
             base = min(baseline(app) for _ in range(3))
             elapsed, number, peak = build(app)
             results[n] = (count, elapsed, base, peak)
-            print(f"{count:>6} listings: build {elapsed:6.2f} s ({count / elapsed:7.0f} listings/s, peak RSS of the process "
-                  f"{peak:6.0f} MB) | "
-                  f"baseline {base:6.3f} s | build/baseline {elapsed / base:5.1f}x", flush=True)
+            print(
+                f"{count:>6} listings: build {elapsed:6.2f} s ({count / elapsed:7.0f} listings/s, peak RSS of the process "
+                f"{peak:6.0f} MB) | "
+                f"baseline {base:6.3f} s | build/baseline {elapsed / base:5.1f}x",
+                flush=True,
+            )
         if len(sizes) >= 2:
             a, b = sizes[0], sizes[-1]
             growth = results[b][1] / results[a][1]
-            print(f"growth {results[b][0]}/{results[a][0]} listings: build time x{growth:.1f} "
-                  f"(listings x{results[b][0] / results[a][0]:.1f})")
+            print(
+                f"growth {results[b][0]}/{results[a][0]} listings: build time x{growth:.1f} "
+                f"(listings x{results[b][0] / results[a][0]:.1f})"
+            )
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as c:
             c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

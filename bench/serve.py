@@ -48,7 +48,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def hammer(port: int, path: str, headers: dict[str, str], seconds: float, threads: int = 4) -> tuple[float, int]:
+def hammer(
+    port: int, path: str, headers: dict[str, str], seconds: float, threads: int = 4
+) -> tuple[float, int]:
     counts = [0] * threads
     statuses: set[int] = set()
     stop = time.monotonic() + seconds
@@ -80,17 +82,44 @@ def main() -> None:
     var = Path(tempfile.mkdtemp(prefix="registry-serve-"))
     with psycopg.connect(ADMIN, autocommit=True) as c:
         c.execute(f"CREATE DATABASE {name}")
-    env = {**os.environ, "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}", "VAR_DIR": str(var),
-           "FLASK_APP": "admin", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}",
+        "VAR_DIR": str(var),
+        "FLASK_APP": "admin",
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+    }
     proc = None
     try:
         root = Path(__file__).resolve().parent.parent
         for cmd in (["db", "upgrade"], ["demo", "load"], ["publish"]):
-            subprocess.run([sys.executable, "-m", "flask", *cmd], cwd=root, env=env, check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "flask", *cmd],
+                cwd=root,
+                env=env,
+                check=True,
+                capture_output=True,
+            )
         port = free_port()
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "3", "-k", "sync", "-b", f"127.0.0.1:{port}",
-                                 "--log-level", "warning", "bench.serve:create_app_with_constant_route()"],
-                                cwd=root, env=env, start_new_session=True)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-w",
+                "3",
+                "-k",
+                "sync",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "bench.serve:create_app_with_constant_route()",
+            ],
+            cwd=root,
+            env=env,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -99,24 +128,39 @@ def main() -> None:
             except OSError:
                 time.sleep(0.3)
         conn = http.client.HTTPConnection("127.0.0.1", port)
-        conn.request("GET", "/feeds/current/hsds/services.json", headers={"Accept-Encoding": "gzip"})
+        conn.request(
+            "GET", "/feeds/current/hsds/services.json", headers={"Accept-Encoding": "gzip"}
+        )
         resp = conn.getresponse()
         resp.read()
         etag = resp.getheader("ETag")
         conn.close()
         cases = [
             ("constant bytes route (reference)", "/bench/constant", {}),
-            ("/feeds/current/hsds/services.json gzip 200", "/feeds/current/hsds/services.json", {"Accept-Encoding": "gzip"}),
-            ("/feeds/current/hsds/services.json 304", "/feeds/current/hsds/services.json",
-             {"Accept-Encoding": "gzip", "If-None-Match": etag}),
-            ("/api/hsds/services?page=1 gzip 200", "/api/hsds/services?page=1", {"Accept-Encoding": "gzip"}),
+            (
+                "/feeds/current/hsds/services.json gzip 200",
+                "/feeds/current/hsds/services.json",
+                {"Accept-Encoding": "gzip"},
+            ),
+            (
+                "/feeds/current/hsds/services.json 304",
+                "/feeds/current/hsds/services.json",
+                {"Accept-Encoding": "gzip", "If-None-Match": etag},
+            ),
+            (
+                "/api/hsds/services?page=1 gzip 200",
+                "/api/hsds/services?page=1",
+                {"Accept-Encoding": "gzip"},
+            ),
         ]
         hammer(port, "/bench/constant", {}, 1)  # warm up every worker
         ref = None
         for label, path, headers in cases:
             rps, status = hammer(port, path, headers, args.seconds)
             ref = ref or rps
-            print(f"{label:<46} {status}  {rps:8.0f} req/s  {rps / ref:5.2f}x of constant", flush=True)
+            print(
+                f"{label:<46} {status}  {rps:8.0f} req/s  {rps / ref:5.2f}x of constant", flush=True
+            )
     finally:
         if proc is not None:
             os.killpg(proc.pid, signal.SIGTERM)

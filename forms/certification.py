@@ -21,28 +21,51 @@ ACCREDITING_BODIES = [
 
 
 class CertificationForm(FlaskForm):
-    type_code = SelectField("Certification", validators=[DataRequired(message="Choose the certification you apply for.")])
-    basis = RadioField(
-        "Basis", choices=as_choices([("survey", "DMH survey"), ("deemed", "Deemed status through national accreditation")]),
-        default="survey", validators=[DataRequired(message="Choose the basis.")],
+    type_code = SelectField(
+        "Certification",
+        validators=[DataRequired(message="Choose the certification you apply for.")],
     )
-    accrediting_body = SelectField("Accrediting body", choices=as_choices(ACCREDITING_BODIES), default="")
+    basis = RadioField(
+        "Basis",
+        choices=as_choices(
+            [("survey", "DMH survey"), ("deemed", "Deemed status through national accreditation")]
+        ),
+        default="survey",
+        validators=[DataRequired(message="Choose the basis.")],
+    )
+    accrediting_body = SelectField(
+        "Accrediting body", choices=as_choices(ACCREDITING_BODIES), default=""
+    )
     accreditation_number = StringField("Accreditation number", validators=[Length(max=80)])
     accreditation_effective_on = DateField("Accreditation effective", validators=[Optional()])
     accreditation_expires_on = DateField("Accreditation expires", validators=[Optional()])
-    listings = MultiCheckboxField("Listings this certification covers", choices=[], coerce=int, validate_choice=False)
+    listings = MultiCheckboxField(
+        "Listings this certification covers", choices=[], coerce=int, validate_choice=False
+    )
     renews_id = SelectField("Renews", choices=[], coerce=str, default="")
-    note = TextAreaField("Note to DMH (optional)", validators=[Length(max=2000)], render_kw={"rows": 3})
+    note = TextAreaField(
+        "Note to DMH (optional)", validators=[Length(max=2000)], render_kw={"rows": 3}
+    )
 
     def __init__(self, *args, types, listings, renewable, **kwargs):
         super().__init__(*args, **kwargs)
-        self.type_code.choices = as_choices([("", "Choose")] + [(t.code, f"{t.name} ({t.rule_citation})") for t in types])
-        self.listings.choices = as_choices((lst.id, f"{lst.display_name} — {lst.service_type.short_name}") for lst in listings)
+        self.type_code.choices = as_choices(
+            [("", "Choose")] + [(t.code, f"{t.name} ({t.rule_citation})") for t in types]
+        )
+        self.listings.choices = as_choices(
+            (lst.id, f"{lst.display_name} — {lst.service_type.short_name}") for lst in listings
+        )
         self.renewable = {str(c.id): c for c in renewable}
-        self.renews_id.choices = as_choices([("", "A new certification (not a renewal)")] + [
-            (c.id, f"{c.type.name} {c.certificate_number or '#' + str(c.id)} ({c.status.replace('_', ' ')})")
-            for c in renewable
-        ])
+        self.renews_id.choices = as_choices(
+            [("", "A new certification (not a renewal)")]
+            + [
+                (
+                    c.id,
+                    f"{c.type.name} {c.certificate_number or '#' + str(c.id)} ({c.status.replace('_', ' ')})",
+                )
+                for c in renewable
+            ]
+        )
 
     def validate_listings(self, field):
         allowed = {int(c.value) for c in self.listings.choices}
@@ -61,7 +84,10 @@ class CertificationForm(FlaskForm):
         # Optional() ends the field's own chain on an empty value, so the "required when
         # deemed" rule is checked here
         if self.basis.data == "deemed" and not field.data and not field.errors:
-            field.errors = [*field.errors, "Give the date the accreditation expires; deemed status ends with it."]
+            field.errors = [
+                *field.errors,
+                "Give the date the accreditation expires; deemed status ends with it.",
+            ]
             ok = False
         start = self.accreditation_effective_on.data
         if field.data and start and field.data < start:
@@ -75,19 +101,25 @@ class CertificationForm(FlaskForm):
             if old is None:
                 raise ValidationError("Choose one of your organization's certifications.")
             if self.type_code.data and old.type_code != self.type_code.data:
-                raise ValidationError("A renewal is for the same certification as the one it renews.")
+                raise ValidationError(
+                    "A renewal is for the same certification as the one it renews."
+                )
 
 
 class DocumentForm(FlaskForm):
     file = FileField("File (PDF, PNG or JPEG)")
-    type_code = SelectField("Document type", validators=[DataRequired(message="Choose what the document is.")])
+    type_code = SelectField(
+        "Document type", validators=[DataRequired(message="Choose what the document is.")]
+    )
     issuer = StringField("Issued by (optional)", validators=[Length(max=200)])
     issued_on = DateField("Issued on (optional)", validators=[Optional()])
     expires_on = DateField("Expires on (optional)", validators=[Optional()])
 
     def __init__(self, *args, document_types, max_bytes: int, **kwargs):
         super().__init__(*args, **kwargs)
-        self.type_code.choices = as_choices([("", "Choose")] + [(t.code, t.name) for t in document_types])
+        self.type_code.choices = as_choices(
+            [("", "Choose")] + [(t.code, t.name) for t in document_types]
+        )
         self.max_bytes = max_bytes
         self.content: bytes = b""
         self.content_type = ""

@@ -65,8 +65,13 @@ CLOSURE_ROWS = 4
 # problems about a group of inputs are shown at the group's heading, not at one input
 GROUP_KEYS = ("service_type", "address", "coordinates", "counties", "phones", "hours", "ages")
 GROUP_LABELS = {
-    "service_type": "Service type", "address": "Site address", "coordinates": "Map location",
-    "counties": "Counties served", "phones": "Phone numbers", "hours": "Hours", "ages": "Ages",
+    "service_type": "Service type",
+    "address": "Site address",
+    "coordinates": "Map location",
+    "counties": "Counties served",
+    "phones": "Phone numbers",
+    "hours": "Hours",
+    "ages": "Ages",
 }
 
 
@@ -80,7 +85,9 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class PhoneForm(Form):
-    number = StringField("Number", validators=[Length(max=40)], render_kw={"autocomplete": "off", "inputmode": "tel"})
+    number = StringField(
+        "Number", validators=[Length(max=40)], render_kw={"autocomplete": "off", "inputmode": "tel"}
+    )
     kind = SelectField("Kind", choices=as_choices(PHONE_KINDS.items()), default="voice")
     # not "description": a FormField's own attribute of that name would shadow it
     note = StringField("Note (optional)", validators=[Length(max=80)])
@@ -94,8 +101,12 @@ class PhoneForm(Form):
 
 
 class SpanForm(Form):
-    opens = StringField("Opens", render_kw={"placeholder": "08:00", "inputmode": "numeric", "size": 5})
-    closes = StringField("Closes", render_kw={"placeholder": "17:00", "inputmode": "numeric", "size": 5})
+    opens = StringField(
+        "Opens", render_kw={"placeholder": "08:00", "inputmode": "numeric", "size": 5}
+    )
+    closes = StringField(
+        "Closes", render_kw={"placeholder": "17:00", "inputmode": "numeric", "size": 5}
+    )
     overnight = BooleanField("Closes after midnight")
 
     def validate_opens(self, field):
@@ -108,8 +119,14 @@ class SpanForm(Form):
             raise ValidationError("Give both the opening and the closing time.")
         if self.opens.errors or not (opens and closes):
             return
-        if closes != "00:00" and parse_hhmm(closes) <= parse_hhmm(opens) and not self.overnight.data:
-            raise ValidationError("This closes before it opens. If it closes after midnight, tick \"Closes after midnight\".")
+        if (
+            closes != "00:00"
+            and parse_hhmm(closes) <= parse_hhmm(opens)
+            and not self.overnight.data
+        ):
+            raise ValidationError(
+                'This closes before it opens. If it closes after midnight, tick "Closes after midnight".'
+            )
 
     @staticmethod
     def _parse(field):
@@ -128,52 +145,130 @@ class ClosureForm(Form):
 class ListingForm(FlaskForm):
     lock_version = HiddenField()
 
-    name = StringField("Name", validators=[DataRequired(message="Give the service a name."), Length(max=TEXT_LIMITS["name"])])
-    description = TextAreaField("Description", validators=[Length(max=TEXT_LIMITS["description"])], render_kw={"rows": 3})
+    name = StringField(
+        "Name",
+        validators=[
+            DataRequired(message="Give the service a name."),
+            Length(max=TEXT_LIMITS["name"]),
+        ],
+    )
+    description = TextAreaField(
+        "Description", validators=[Length(max=TEXT_LIMITS["description"])], render_kw={"rows": 3}
+    )
 
-    address_1 = StringField("Street address", validators=[Length(max=ADDRESS_LIMITS["address_1"])], render_kw={"autocomplete": "address-line1"})
-    address_2 = StringField("Suite, floor (optional)", validators=[Length(max=ADDRESS_LIMITS["address_2"])], render_kw={"autocomplete": "address-line2"})
-    city = StringField("City", validators=[Length(max=ADDRESS_LIMITS["city"])], render_kw={"autocomplete": "address-level2"})
-    postal_code = StringField("ZIP code", validators=[Length(max=10)], render_kw={"autocomplete": "postal-code", "inputmode": "numeric"})
+    address_1 = StringField(
+        "Street address",
+        validators=[Length(max=ADDRESS_LIMITS["address_1"])],
+        render_kw={"autocomplete": "address-line1"},
+    )
+    address_2 = StringField(
+        "Suite, floor (optional)",
+        validators=[Length(max=ADDRESS_LIMITS["address_2"])],
+        render_kw={"autocomplete": "address-line2"},
+    )
+    city = StringField(
+        "City",
+        validators=[Length(max=ADDRESS_LIMITS["city"])],
+        render_kw={"autocomplete": "address-level2"},
+    )
+    postal_code = StringField(
+        "ZIP code",
+        validators=[Length(max=10)],
+        render_kw={"autocomplete": "postal-code", "inputmode": "numeric"},
+    )
     county_fips = SelectField("County", choices=[], validate_choice=False)
-    latitude = StringField("Latitude (optional)", description="Leave empty to use the ZIP code's location.")
+    latitude = StringField(
+        "Latitude (optional)", description="Leave empty to use the ZIP code's location."
+    )
     longitude = StringField("Longitude (optional)")
 
     counties = MultiCheckboxField("Counties served", choices=[], validate_choice=False)
-    regions = MultiCheckboxField("Add every county of a region", choices=[], coerce=str, validate_choice=False)
-    backup_counties = MultiCheckboxField("Counties answered as backup", choices=[], validate_choice=False)
-    backup_regions = MultiCheckboxField("Add every county of a region as backup", choices=[], validate_choice=False)
+    regions = MultiCheckboxField(
+        "Add every county of a region", choices=[], coerce=str, validate_choice=False
+    )
+    backup_counties = MultiCheckboxField(
+        "Counties answered as backup", choices=[], validate_choice=False
+    )
+    backup_regions = MultiCheckboxField(
+        "Add every county of a region as backup", choices=[], validate_choice=False
+    )
 
-    phones = FieldList(FormField(PhoneForm), label="Phone", min_entries=PHONE_ROWS, max_entries=MAX_PHONES)
-    chat_url = StringField("Chat link", validators=[Length(max=300)], description="A web address starting with https://", render_kw={"inputmode": "url"})
+    phones = FieldList(
+        FormField(PhoneForm), label="Phone", min_entries=PHONE_ROWS, max_entries=MAX_PHONES
+    )
+    chat_url = StringField(
+        "Chat link",
+        validators=[Length(max=300)],
+        description="A web address starting with https://",
+        render_kw={"inputmode": "url"},
+    )
     email = StringField("E-mail", validators=[Length(max=254)], render_kw={"inputmode": "email"})
     website = StringField("Website", validators=[Length(max=300)], render_kw={"inputmode": "url"})
 
     is_24_7 = BooleanField("Open 24 hours a day, 7 days a week")
-    closures = FieldList(FormField(ClosureForm), label="Holiday closure", min_entries=CLOSURE_ROWS, max_entries=MAX_CLOSURES)
+    closures = FieldList(
+        FormField(ClosureForm),
+        label="Holiday closure",
+        min_entries=CLOSURE_ROWS,
+        max_entries=MAX_CLOSURES,
+    )
     hours_notes = StringField("Notes about hours", validators=[Length(max=200)])
 
-    populations = MultiCheckboxField("Who it serves", choices=as_choices(POPULATIONS.items()), validate_choice=False)
-    min_age = IntegerField("Youngest age served", validators=[Optional(), NumberRange(0, MAX_AGE, message=f"Ages run from 0 to {MAX_AGE}.")])
-    max_age = IntegerField("Oldest age served", validators=[Optional(), NumberRange(0, MAX_AGE, message=f"Ages run from 0 to {MAX_AGE}.")])
-    languages = MultiCheckboxField("Languages", choices=as_choices(LANGUAGES.items()), validate_choice=False)
-    eligibility_notes = TextAreaField("Eligibility notes", validators=[Length(max=TEXT_LIMITS["eligibility_notes"])], render_kw={"rows": 2})
+    populations = MultiCheckboxField(
+        "Who it serves", choices=as_choices(POPULATIONS.items()), validate_choice=False
+    )
+    min_age = IntegerField(
+        "Youngest age served",
+        validators=[Optional(), NumberRange(0, MAX_AGE, message=f"Ages run from 0 to {MAX_AGE}.")],
+    )
+    max_age = IntegerField(
+        "Oldest age served",
+        validators=[Optional(), NumberRange(0, MAX_AGE, message=f"Ages run from 0 to {MAX_AGE}.")],
+    )
+    languages = MultiCheckboxField(
+        "Languages", choices=as_choices(LANGUAGES.items()), validate_choice=False
+    )
+    eligibility_notes = TextAreaField(
+        "Eligibility notes",
+        validators=[Length(max=TEXT_LIMITS["eligibility_notes"])],
+        render_kw={"rows": 2},
+    )
     nonviolent_only = BooleanField("Serves nonviolent people only")
 
     walk_in = BooleanField("People can walk in")
     le_dropoff = BooleanField("Law enforcement can drop people off")
-    referral_sources = MultiCheckboxField("Referral sources", choices=as_choices(REFERRAL_SOURCES.items()), validate_choice=False)
-    target_response_minutes = IntegerField("Target response time (minutes)", validators=[Optional(), NumberRange(1, 1440, message="Give minutes from 1 to 1440.")])
+    referral_sources = MultiCheckboxField(
+        "Referral sources", choices=as_choices(REFERRAL_SOURCES.items()), validate_choice=False
+    )
+    target_response_minutes = IntegerField(
+        "Target response time (minutes)",
+        validators=[Optional(), NumberRange(1, 1440, message="Give minutes from 1 to 1440.")],
+    )
 
     cost = SelectField("Cost", choices=as_choices(COST_MODELS.items()))
     no_one_turned_away = BooleanField("No one is turned away for inability to pay")
     cost_notes = StringField("Cost notes", validators=[Length(max=TEXT_LIMITS["cost_notes"])])
 
-    capacity = IntegerField("Capacity", validators=[Optional(), NumberRange(1, 1000, message="Give a number from 1 to 1000.")])
-    capacity_unit = SelectField("Capacity counted in", choices=as_choices(CAPACITY_UNITS.items()), default="beds", validate_choice=False)
-    max_stay_hours = IntegerField("Longest stay (hours)", validators=[Optional(), NumberRange(1, 720, message="Give hours from 1 to 720.")])
+    capacity = IntegerField(
+        "Capacity",
+        validators=[Optional(), NumberRange(1, 1000, message="Give a number from 1 to 1000.")],
+    )
+    capacity_unit = SelectField(
+        "Capacity counted in",
+        choices=as_choices(CAPACITY_UNITS.items()),
+        default="beds",
+        validate_choice=False,
+    )
+    max_stay_hours = IntegerField(
+        "Longest stay (hours)",
+        validators=[Optional(), NumberRange(1, 720, message="Give hours from 1 to 720.")],
+    )
 
-    accessibility = TextAreaField("Accessibility", validators=[Length(max=TEXT_LIMITS["accessibility"])], render_kw={"rows": 2})
+    accessibility = TextAreaField(
+        "Accessibility",
+        validators=[Length(max=TEXT_LIMITS["accessibility"])],
+        render_kw={"rows": 2},
+    )
     exclude_from_print = BooleanField("Leave this listing out of printed directories")
 
     def __init__(self, *args, service_type, organization, counties, regions, **kwargs):
@@ -186,7 +281,9 @@ class ListingForm(FlaskForm):
         self.county_fips.choices = as_choices([("", "Choose the county")]) + county_choices
         self.counties.choices = county_choices
         self.backup_counties.choices = county_choices
-        region_choices = as_choices((r.id, f"{r.name} ({len(r.counties)} counties)") for r in regions)
+        region_choices = as_choices(
+            (r.id, f"{r.name} ({len(r.counties)} counties)") for r in regions
+        )
         self.regions.choices = region_choices
         self.backup_regions.choices = region_choices
         self.valid_fips = {c.fips for c in counties}
@@ -280,11 +377,17 @@ class ListingForm(FlaskForm):
 
     def add_problems(self, problems: dict[str, list[str]]) -> None:
         for key, messages in problems.items():
-            target = getattr(self, PROBLEM_FIELDS.get(key, ""), None) if key not in GROUP_KEYS else None
+            target = (
+                getattr(self, PROBLEM_FIELDS.get(key, ""), None) if key not in GROUP_KEYS else None
+            )
             if target is not None:
-                target.errors = list(target.errors) + [m for m in messages if m not in target.errors]
+                target.errors = list(target.errors) + [
+                    m for m in messages if m not in target.errors
+                ]
             else:
-                self.group_errors.setdefault(key if key in GROUP_KEYS else "service_type", []).extend(messages)
+                self.group_errors.setdefault(
+                    key if key in GROUP_KEYS else "service_type", []
+                ).extend(messages)
 
     def error_list(self) -> list[tuple[str, str, str]]:
         """(anchor id, label, message) for every problem, in page order, for the summary."""
@@ -326,9 +429,16 @@ class ListingForm(FlaskForm):
         closures = []
         for row in self.closures.entries:
             if row.date.data:
-                closures.append({"date": row.date.data.isoformat(), "note": (row.note.data or "").strip()})
+                closures.append(
+                    {"date": row.date.data.isoformat(), "note": (row.note.data or "").strip()}
+                )
         closures.sort(key=lambda c: c["date"])
-        return {"is_24_7": bool(self.is_24_7.data), "weekly": weekly, "closures": closures, "notes": (self.hours_notes.data or "").strip()}
+        return {
+            "is_24_7": bool(self.is_24_7.data),
+            "weekly": weekly,
+            "closures": closures,
+            "notes": (self.hours_notes.data or "").strip(),
+        }
 
     def _counties(self) -> list[dict[str, str]]:
         def expand(fips_list, region_ids):
@@ -349,9 +459,24 @@ class ListingForm(FlaskForm):
         """The normalised listing data (models.fields) from the parsed form."""
         st = self.service_type
         data = empty_data()
-        text = {k: (getattr(self, k).data or "").strip() for k in ("name", "description", "chat_url", "email", "website", "eligibility_notes", "cost_notes", "accessibility")}
+        text = {
+            k: (getattr(self, k).data or "").strip()
+            for k in (
+                "name",
+                "description",
+                "chat_url",
+                "email",
+                "website",
+                "eligibility_notes",
+                "cost_notes",
+                "accessibility",
+            )
+        }
         data.update(text)
-        addr_given = any((getattr(self, k).data or "").strip() for k in ("address_1", "address_2", "city", "postal_code"))
+        addr_given = any(
+            (getattr(self, k).data or "").strip()
+            for k in ("address_1", "address_2", "city", "postal_code")
+        )
         # an address typed for a type that forbids one is kept so the rule can say so
         if addr_given:
             data["address"] = {
@@ -371,10 +496,17 @@ class ListingForm(FlaskForm):
         elif data["address"]:
             info = zip_info(data["address"]["postal_code"])
             if info is not None:
-                data["latitude"], data["longitude"] = round(info.latitude, 5), round(info.longitude, 5)
+                data["latitude"], data["longitude"] = (
+                    round(info.latitude, 5),
+                    round(info.longitude, 5),
+                )
         data["counties"] = self._counties()
         data["phones"] = [
-            {"number": row.number.data, "kind": row.kind.data, "description": (row.note.data or "").strip()}
+            {
+                "number": row.number.data,
+                "kind": row.kind.data,
+                "description": (row.note.data or "").strip(),
+            }
             for row in self.phones.entries
             if (row.number.data or "").strip()
         ]
@@ -390,7 +522,9 @@ class ListingForm(FlaskForm):
         data["cost"] = self.cost.data
         data["no_one_turned_away"] = bool(self.no_one_turned_away.data)
         data["capacity"] = self.capacity.data if st.has_capacity else None
-        data["capacity_unit"] = self.capacity_unit.data if self.capacity_unit.data in CAPACITY_UNITS else "beds"
+        data["capacity_unit"] = (
+            self.capacity_unit.data if self.capacity_unit.data in CAPACITY_UNITS else "beds"
+        )
         data["max_stay_hours"] = self.max_stay_hours.data if st.has_capacity else None
         data["exclude_from_print"] = bool(self.exclude_from_print.data)
         return data
@@ -403,27 +537,66 @@ def form_values(data: dict[str, Any]) -> dict[str, Any]:
     addr = full.get("address") or {}
     hours = full.get("hours") or {}
     counties = full.get("counties") or []
-    values: dict[str, Any] = {k: full.get(k) for k in (
-        "name", "description", "chat_url", "email", "website", "populations", "min_age", "max_age", "languages",
-        "eligibility_notes", "nonviolent_only", "walk_in", "le_dropoff", "referral_sources", "target_response_minutes",
-        "cost", "no_one_turned_away", "cost_notes", "capacity", "capacity_unit", "max_stay_hours", "accessibility",
-        "exclude_from_print",
-    )}
+    values: dict[str, Any] = {
+        k: full.get(k)
+        for k in (
+            "name",
+            "description",
+            "chat_url",
+            "email",
+            "website",
+            "populations",
+            "min_age",
+            "max_age",
+            "languages",
+            "eligibility_notes",
+            "nonviolent_only",
+            "walk_in",
+            "le_dropoff",
+            "referral_sources",
+            "target_response_minutes",
+            "cost",
+            "no_one_turned_away",
+            "cost_notes",
+            "capacity",
+            "capacity_unit",
+            "max_stay_hours",
+            "accessibility",
+            "exclude_from_print",
+        )
+    }
     values.update(
-        address_1=addr.get("address_1", ""), address_2=addr.get("address_2", ""), city=addr.get("city", ""),
-        postal_code=addr.get("postal_code", ""), county_fips=addr.get("county_fips", ""),
+        address_1=addr.get("address_1", ""),
+        address_2=addr.get("address_2", ""),
+        city=addr.get("city", ""),
+        postal_code=addr.get("postal_code", ""),
+        county_fips=addr.get("county_fips", ""),
         latitude="" if full.get("latitude") is None else str(full["latitude"]),
         longitude="" if full.get("longitude") is None else str(full["longitude"]),
-        counties=[c["fips"] for c in counties if c.get("role") in (CountyRole.SERVED, CountyRole.PRIMARY)],
+        counties=[
+            c["fips"] for c in counties if c.get("role") in (CountyRole.SERVED, CountyRole.PRIMARY)
+        ],
         backup_counties=[c["fips"] for c in counties if c.get("role") == CountyRole.BACKUP],
-        phones=[{"number": ph.get("number", ""), "kind": ph.get("kind", "voice"), "note": ph.get("description", "")} for ph in full.get("phones") or []],
+        phones=[
+            {
+                "number": ph.get("number", ""),
+                "kind": ph.get("kind", "voice"),
+                "note": ph.get("description", ""),
+            }
+            for ph in full.get("phones") or []
+        ],
         is_24_7=bool(hours.get("is_24_7")),
-        closures=[{"date": _date(c.get("date")), "note": c.get("note", "")} for c in hours.get("closures") or []],
+        closures=[
+            {"date": _date(c.get("date")), "note": c.get("note", "")}
+            for c in hours.get("closures") or []
+        ],
         hours_notes=hours.get("notes", ""),
     )
     weekly = hours.get("weekly") or {}
     for day in DAYS:
-        values[f"hours_{day}"] = [{"opens": o, "closes": c, "overnight": False} for o, c in weekly.get(day) or []]
+        values[f"hours_{day}"] = [
+            {"opens": o, "closes": c, "overnight": False} for o, c in weekly.get(day) or []
+        ]
     return values
 
 
@@ -448,20 +621,35 @@ def pad_rows(form: ListingForm) -> None:
 
 
 def _row_filled(entry) -> bool:
-    return any(
-        (f.data not in (None, "", False)) and f.type != "SelectField" for f in entry.form
-    )
+    return any((f.data not in (None, "", False)) and f.type != "SelectField" for f in entry.form)
 
 
 for _day in DAYS:
-    setattr(ListingForm, f"hours_{_day}", FieldList(FormField(SpanForm), label=DAY_NAMES[_day], min_entries=SPAN_ROWS, max_entries=4))
+    setattr(
+        ListingForm,
+        f"hours_{_day}",
+        FieldList(FormField(SpanForm), label=DAY_NAMES[_day], min_entries=SPAN_ROWS, max_entries=4),
+    )
 
 # listing-rule keys shown at one input
 PROBLEM_FIELDS = {
-    "name": "name", "description": "description", "chat_url": "chat_url", "email": "email", "website": "website",
-    "populations": "populations", "languages": "languages", "eligibility_notes": "eligibility_notes",
-    "nonviolent_only": "nonviolent_only", "walk_in": "walk_in", "le_dropoff": "le_dropoff",
-    "referral_sources": "referral_sources", "target_response_minutes": "target_response_minutes",
-    "cost": "cost", "cost_notes": "cost_notes", "capacity": "capacity", "max_stay_hours": "max_stay_hours",
-    "accessibility": "accessibility", "exclude_from_print": "exclude_from_print",
+    "name": "name",
+    "description": "description",
+    "chat_url": "chat_url",
+    "email": "email",
+    "website": "website",
+    "populations": "populations",
+    "languages": "languages",
+    "eligibility_notes": "eligibility_notes",
+    "nonviolent_only": "nonviolent_only",
+    "walk_in": "walk_in",
+    "le_dropoff": "le_dropoff",
+    "referral_sources": "referral_sources",
+    "target_response_minutes": "target_response_minutes",
+    "cost": "cost",
+    "cost_notes": "cost_notes",
+    "capacity": "capacity",
+    "max_stay_hours": "max_stay_hours",
+    "accessibility": "accessibility",
+    "exclude_from_print": "exclude_from_print",
 }

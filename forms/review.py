@@ -29,7 +29,11 @@ def options(pairs) -> list[SelectChoice]:
     return [SelectChoice(v, label) for v, label in pairs]
 
 
-KIND_PAIRS = [("", "Listings and certifications"), ("revision", "Listing changes"), ("certification", "Certifications")]
+KIND_PAIRS = [
+    ("", "Listings and certifications"),
+    ("revision", "Listing changes"),
+    ("certification", "Certifications"),
+]
 CERT_STATUS_PAIRS = [
     ("certified", "Certified"),
     ("provisional", "Provisional"),
@@ -63,22 +67,38 @@ class QueueFilterForm(FlaskForm):
 
 class CommentForm(FlaskForm):
     field = SelectField("About", choices=[], default="")
-    body = TextAreaField("Comment", validators=[DataRequired(message="Write the comment."), Length(max=4000)], render_kw={"rows": 3})
+    body = TextAreaField(
+        "Comment",
+        validators=[DataRequired(message="Write the comment."), Length(max=4000)],
+        render_kw={"rows": 3},
+    )
     submit = SubmitField("Add comment")
 
     def set_field_choices(self, keys: list[str] | None = None) -> None:
         keys = keys if keys is not None else list(FIELD_LABELS)
-        self.field.choices = options([("", "The whole item")] + [(k, FIELD_LABELS.get(k, k)) for k in keys])
+        self.field.choices = options(
+            [("", "The whole item")] + [(k, FIELD_LABELS.get(k, k)) for k in keys]
+        )
 
 
 class DecisionForm(FlaskForm):
     lock_version = HiddenField(validators=[DataRequired()])
     decision = RadioField(
         "Decision",
-        choices=options([("approve", "Approve: make it live"), ("request_changes", "Request changes (needs at least one open comment)"), ("reject", "Reject")]),
+        choices=options(
+            [
+                ("approve", "Approve: make it live"),
+                ("request_changes", "Request changes (needs at least one open comment)"),
+                ("reject", "Reject"),
+            ]
+        ),
         validators=[InputRequired(message="Choose a decision.")],
     )
-    note = TextAreaField("Note to the provider (required to reject)", validators=[Length(max=4000)], render_kw={"rows": 3})
+    note = TextAreaField(
+        "Note to the provider (required to reject)",
+        validators=[Length(max=4000)],
+        render_kw={"rows": 3},
+    )
     submit = SubmitField("Record decision")
 
     def validate_lock_version(self, field):
@@ -101,11 +121,16 @@ class CertificationDecisionForm(FlaskForm):
     certificate_number = StringField("Certificate number", validators=[Optional(), Length(max=80)])
     effective_on = DateField("Effective on", validators=[Optional()])
     expires_on = DateField(
-        "Expires on", validators=[Optional()],
+        "Expires on",
+        validators=[Optional()],
         description="Leave empty for deemed status: the certification then follows the accreditation's expiry.",
     )
     conditions = TextAreaField("Conditions", validators=[Length(max=4000)], render_kw={"rows": 2})
-    note = TextAreaField("Note to the provider (required to hold, suspend or revoke)", validators=[Length(max=4000)], render_kw={"rows": 3})
+    note = TextAreaField(
+        "Note to the provider (required to hold, suspend or revoke)",
+        validators=[Length(max=4000)],
+        render_kw={"rows": 3},
+    )
     submit = SubmitField("Record certification decision")
 
     def __init__(self, *args, certification=None, **kwargs):
@@ -124,29 +149,58 @@ class CertificationDecisionForm(FlaskForm):
         they are checked here and reported on their fields)."""
         ok = super().validate(extra_validators)
         cert = self._cert
-        follows_accreditation = bool(cert is not None and cert.basis == "deemed" and cert.accreditation_expires_on)
+        follows_accreditation = bool(
+            cert is not None and cert.basis == "deemed" and cert.accreditation_expires_on
+        )
         if self._certifying():
             if not (self.certificate_number.data or "").strip():
-                self.certificate_number.errors = [*self.certificate_number.errors, "A certificate number is required to certify."]
+                self.certificate_number.errors = [
+                    *self.certificate_number.errors,
+                    "A certificate number is required to certify.",
+                ]
                 ok = False
             if self.effective_on.data is None and not self.effective_on.errors:
-                self.effective_on.errors = [*self.effective_on.errors, "Give the date the certification takes effect."]
+                self.effective_on.errors = [
+                    *self.effective_on.errors,
+                    "Give the date the certification takes effect.",
+                ]
                 ok = False
-            if self.expires_on.data is None and not self.expires_on.errors and not follows_accreditation:
-                self.expires_on.errors = [*self.expires_on.errors, "Give the expiry date (only deemed status can follow the accreditation's)."]
+            if (
+                self.expires_on.data is None
+                and not self.expires_on.errors
+                and not follows_accreditation
+            ):
+                self.expires_on.errors = [
+                    *self.expires_on.errors,
+                    "Give the expiry date (only deemed status can follow the accreditation's).",
+                ]
                 ok = False
-        if isinstance(self.expires_on.data, date) and isinstance(self.effective_on.data, date) and self.expires_on.data < self.effective_on.data:
-            self.expires_on.errors = [*self.expires_on.errors, "The expiry date must be on or after the effective date."]
+        if (
+            isinstance(self.expires_on.data, date)
+            and isinstance(self.effective_on.data, date)
+            and self.expires_on.data < self.effective_on.data
+        ):
+            self.expires_on.errors = [
+                *self.expires_on.errors,
+                "The expiry date must be on or after the effective date.",
+            ]
             ok = False
         return ok
 
     def validate_note(self, field):
-        if self.status.data in ("on_hold", "suspended", "revoked") and not (field.data or "").strip():
+        if (
+            self.status.data in ("on_hold", "suspended", "revoked")
+            and not (field.data or "").strip()
+        ):
             raise ValidationError("Give a reason; the provider will be told.")
 
 
 class DocumentVerifyForm(FlaskForm):
-    accepted = RadioField("Verdict", choices=options([("yes", "Accept"), ("no", "Reject")]), validators=[InputRequired(message="Accept or reject the document.")])
+    accepted = RadioField(
+        "Verdict",
+        choices=options([("yes", "Accept"), ("no", "Reject")]),
+        validators=[InputRequired(message="Accept or reject the document.")],
+    )
     reason = StringField("Reason (required to reject)", validators=[Length(max=1000)])
     submit = SubmitField("Record")
 
@@ -156,7 +210,11 @@ class DocumentVerifyForm(FlaskForm):
 
 
 class SuspendForm(FlaskForm):
-    reason = TextAreaField("Reason (the provider is told)", validators=[DataRequired(message="Say why."), Length(max=2000)], render_kw={"rows": 2})
+    reason = TextAreaField(
+        "Reason (the provider is told)",
+        validators=[DataRequired(message="Say why."), Length(max=2000)],
+        render_kw={"rows": 2},
+    )
     submit = SubmitField("Suspend listing")
 
 

@@ -14,11 +14,31 @@ from models.geo import zip_info
 # The most common passwords of breach corpora that meet our 12-character minimum, plus
 # variants of the product's own words; refused on set and change (ASVS 6.2.4).
 COMMON_PASSWORDS = {
-    "123456789012", "1234567890123", "password1234", "password12345", "qwertyuiop12",
-    "qwertyuiopas", "iloveyou1234", "aaaaaaaaaaaa", "111111111111", "000000000000",
-    "passwordpassword", "letmein12345", "welcome12345", "administrator", "changeme1234",
-    "demo-password", "crisisregistry", "missouri1234", "password123!", "Password123!",
-    "p@ssw0rd1234", "abc123456789", "qwerty123456", "1q2w3e4r5t6y", "zaq12wsxcde3",
+    "123456789012",
+    "1234567890123",
+    "password1234",
+    "password12345",
+    "qwertyuiop12",
+    "qwertyuiopas",
+    "iloveyou1234",
+    "aaaaaaaaaaaa",
+    "111111111111",
+    "000000000000",
+    "passwordpassword",
+    "letmein12345",
+    "welcome12345",
+    "administrator",
+    "changeme1234",
+    "demo-password",
+    "crisisregistry",
+    "missouri1234",
+    "password123!",
+    "Password123!",
+    "p@ssw0rd1234",
+    "abc123456789",
+    "qwerty123456",
+    "1q2w3e4r5t6y",
+    "zaq12wsxcde3",
 }
 
 
@@ -45,9 +65,13 @@ def normalize_phone(raw: str, region: str = "US") -> str:
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise ValueError("That does not look like a phone number. Use a form like (573) 555-0123.") from exc
+        raise ValueError(
+            "That does not look like a phone number. Use a form like (573) 555-0123."
+        ) from exc
     if not phonenumbers.is_valid_number(parsed):
-        raise ValueError("That phone number is incomplete or not in use. Include the area code, e.g. (573) 555-0123.")
+        raise ValueError(
+            "That phone number is incomplete or not in use. Include the area code, e.g. (573) 555-0123."
+        )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -99,7 +123,9 @@ def zip_in_county(zip5: str, county_fips: str | None) -> None:
     if info is None:
         raise ValueError("That ZIP code is not a Missouri ZIP code.")
     if county_fips and info.county_fips != county_fips:
-        raise ValueError("That ZIP code is not in the chosen county. Check the ZIP code or the county.")
+        raise ValueError(
+            "That ZIP code is not in the chosen county. Check the ZIP code or the county."
+        )
 
 
 # ------------------------------------------------------------------ uploads
@@ -118,9 +144,13 @@ def upload_filename(raw: str | None) -> str:
     if not name.strip():
         raise ValueError("Choose a file to upload.")
     if "/" in name or "\\" in name or ":" in name or name.startswith(".") or ".." in name:
-        raise ValueError("The file name must be a plain name without a folder path (no / \\ : or ..).")
+        raise ValueError(
+            "The file name must be a plain name without a folder path (no / \\ : or ..)."
+        )
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-        raise ValueError("The file name contains control characters; rename the file and try again.")
+        raise ValueError(
+            "The file name contains control characters; rename the file and try again."
+        )
     if len(name) > MAX_FILENAME:
         raise ValueError(f"Shorten the file name to under {MAX_FILENAME} characters.")
     return name.strip()
@@ -132,13 +162,19 @@ def sniff_upload(data: bytes, filename: str, max_bytes: int) -> str:
     if not data:
         raise ValueError("The file is empty.")
     if len(data) > max_bytes:
-        raise ValueError(f"The file is larger than {max_bytes // (1024 * 1024)} MB. Scan at a lower resolution or split it.")
+        raise ValueError(
+            f"The file is larger than {max_bytes // (1024 * 1024)} MB. Scan at a lower resolution or split it."
+        )
     kind = next((ct for ct, (magic, _ext) in UPLOAD_KINDS.items() if data.startswith(magic)), None)
     if kind is None:
-        raise ValueError("Only PDF documents and PNG or JPEG scans are accepted; this file is neither.")
+        raise ValueError(
+            "Only PDF documents and PNG or JPEG scans are accepted; this file is neither."
+        )
     ext = ("." + filename.rsplit(".", 1)[-1].lower()) if "." in filename else ""
     if ext not in UPLOAD_KINDS[kind][1]:
-        raise ValueError(f"The file is a {kind.split('/')[1].upper()} but its name ends in '{ext or 'nothing'}'. Rename it to end in {UPLOAD_KINDS[kind][1][0]}.")
+        raise ValueError(
+            f"The file is a {kind.split('/')[1].upper()} but its name ends in '{ext or 'nothing'}'. Rename it to end in {UPLOAD_KINDS[kind][1][0]}."
+        )
     if kind == "application/pdf":
         _check_pdf(data)
     else:
@@ -158,8 +194,18 @@ def _check_pdf(data: bytes) -> None:
             raise ValueError("The PDF has no pages.")
     except ValueError:
         raise
-    except (PyPdfError, OSError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
-        raise ValueError("The file starts like a PDF but cannot be read as one. Save it again as PDF and retry.") from exc
+    except (
+        PyPdfError,
+        OSError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        RecursionError,
+    ) as exc:
+        raise ValueError(
+            "The file starts like a PDF but cannot be read as one. Save it again as PDF and retry."
+        ) from exc
 
 
 def _check_image(data: bytes) -> None:
@@ -168,5 +214,13 @@ def _check_image(data: bytes) -> None:
     try:
         with Image.open(io.BytesIO(data)) as img:
             img.verify()
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
-        raise ValueError("The image file is damaged or incomplete. Scan it again and retry.") from exc
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        OSError,
+        SyntaxError,
+        ValueError,
+    ) as exc:
+        raise ValueError(
+            "The image file is damaged or incomplete. Scan it again and retry."
+        ) from exc

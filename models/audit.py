@@ -97,7 +97,8 @@ def record(
     event = AuditEvent(
         at=utcnow(),
         actor_id=actor_id,
-        actor_label=getattr(actor, "email", None) or (actor if isinstance(actor, str) else "system"),
+        actor_label=getattr(actor, "email", None)
+        or (actor if isinstance(actor, str) else "system"),
         ip=ip,
         action=action,
         object_type=object_type or "",
@@ -131,13 +132,18 @@ def verify_chain(batch: int = 2000) -> ChainReport:
     last_id = 0
     while True:
         rows = db.session.scalars(
-            db.select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+            db.select(AuditEvent)
+            .where(AuditEvent.id > last_id)
+            .order_by(AuditEvent.id)
+            .limit(batch)
         ).all()
         if not rows:
             return ChainReport(checked)
         for ev in rows:
             if ev.prev_hash != prev:
-                return ChainReport(checked, ev.id, "its previous-hash link does not match the event before it")
+                return ChainReport(
+                    checked, ev.id, "its previous-hash link does not match the event before it"
+                )
             if ev.compute_hash() != ev.hash:
                 return ChainReport(checked, ev.id, "its content does not match its hash")
             prev = ev.hash

@@ -65,8 +65,12 @@ class CertificationBasis(StrEnum):
 certification_listing = Table(
     "certification_listing",
     db.metadata,
-    Column("certification_id", ForeignKey("certification.id", ondelete="CASCADE"), primary_key=True),
-    Column("listing_id", ForeignKey("listing.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column(
+        "certification_id", ForeignKey("certification.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column(
+        "listing_id", ForeignKey("listing.id", ondelete="CASCADE"), primary_key=True, index=True
+    ),
 )
 
 
@@ -83,7 +87,9 @@ class Certification(TimestampMixin, db.Model):
     accreditation_expires_on: Mapped[date | None] = mapped_column(Date)
     certificate_number: Mapped[str] = mapped_column(String(80), default="")
     effective_on: Mapped[date | None] = mapped_column(Date)
-    expires_on: Mapped[date | None] = mapped_column(Date)  # explicit expiry; else the accreditation's
+    expires_on: Mapped[date | None] = mapped_column(
+        Date
+    )  # explicit expiry; else the accreditation's
     conditions: Mapped[str] = mapped_column(Text, default="")
     provider_note: Mapped[str] = mapped_column(Text, default="")
     renews_id: Mapped[int | None] = mapped_column(ForeignKey("certification.id"))
@@ -113,7 +119,8 @@ class Certification(TimestampMixin, db.Model):
         CheckConstraint(check_in("status", CertificationStatus), name="status"),
         CheckConstraint(check_in("basis", CertificationBasis), name="basis"),
         CheckConstraint(
-            f"(status IN ({_verified_sql})) = (verified_at IS NOT NULL)", name="verified_iff_decided"
+            f"(status IN ({_verified_sql})) = (verified_at IS NOT NULL)",
+            name="verified_iff_decided",
         ),
         CheckConstraint(
             "basis = 'survey' OR accrediting_body <> ''", name="deemed_names_accreditor"
@@ -159,9 +166,7 @@ class Document(TimestampMixin, db.Model):
     __tablename__ = "document"
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
-    certification_id: Mapped[int | None] = mapped_column(
-        ForeignKey("certification.id"), index=True
-    )
+    certification_id: Mapped[int | None] = mapped_column(ForeignKey("certification.id"), index=True)
     type_code: Mapped[str] = mapped_column(ForeignKey("document_type.code"))
     original_filename: Mapped[str] = mapped_column(String(255))
     storage_name: Mapped[str] = mapped_column(String(64), unique=True)

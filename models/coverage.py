@@ -84,9 +84,11 @@ def _ref(record: dict[str, Any]) -> ServiceRef:
     phones = record.get("phones") or []
     voice = next((p.get("number", "") for p in phones if p.get("kind", "voice") == "voice"), "")
     return ServiceRef(
-        id=record["id"], name=record["name"],
+        id=record["id"],
+        name=record["name"],
         organization=(record.get("organization") or {}).get("name", ""),
-        service_type=record["service_type"], phone=voice,
+        service_type=record["service_type"],
+        phone=voice,
     )
 
 
@@ -195,8 +197,16 @@ def spreadsheet_safe(value: Any) -> str:
 
 
 CSV_HEADER = [
-    "County", "FIPS", "Region", "Gaps", "988 primary", "988 backup", "Mobile crisis teams",
-    "Crisis centers serving the county", "Crisis centers in the region", "Sobering centers",
+    "County",
+    "FIPS",
+    "Region",
+    "Gaps",
+    "988 primary",
+    "988 backup",
+    "Mobile crisis teams",
+    "Crisis centers serving the county",
+    "Crisis centers in the region",
+    "Sobering centers",
 ]
 
 
@@ -206,9 +216,21 @@ def coverage_csv_rows(coverage: list[CountyCoverage]) -> list[list[str]]:
 
     rows = [CSV_HEADER]
     for c in coverage:
-        rows.append([spreadsheet_safe(v) for v in (
-            c.name, c.fips, "; ".join(c.regions), "; ".join(c.gap_labels), names(c.primary_988),
-            names(c.backup_988), names(c.mobile_teams), names(c.crisis_centers),
-            c.crisis_centers_in_region, names(c.sobering_centers),
-        )])
+        rows.append(
+            [
+                spreadsheet_safe(v)
+                for v in (
+                    c.name,
+                    c.fips,
+                    "; ".join(c.regions),
+                    "; ".join(c.gap_labels),
+                    names(c.primary_988),
+                    names(c.backup_988),
+                    names(c.mobile_teams),
+                    names(c.crisis_centers),
+                    c.crisis_centers_in_region,
+                    names(c.sobering_centers),
+                )
+            ]
+        )
     return rows

@@ -12,12 +12,25 @@ from .certification import Certification, CertificationStatus, Document
 from .user import User
 
 # documents can be added while DMH has not decided the certification
-UPLOADABLE_STATUSES = (CertificationStatus.SUBMITTED, CertificationStatus.IN_REVIEW, CertificationStatus.ON_HOLD)
+UPLOADABLE_STATUSES = (
+    CertificationStatus.SUBMITTED,
+    CertificationStatus.IN_REVIEW,
+    CertificationStatus.ON_HOLD,
+)
 
 
 def attach_document(
-    cert: Certification, *, type_code: str, original_filename: str, storage_name: str, content_type: str,
-    size: int, sha256: str, by: User, issuer: str = "", issued_on: date | None = None,
+    cert: Certification,
+    *,
+    type_code: str,
+    original_filename: str,
+    storage_name: str,
+    content_type: str,
+    size: int,
+    sha256: str,
+    by: User,
+    issuer: str = "",
+    issued_on: date | None = None,
     expires_on: date | None = None,
 ) -> Document:
     if cert.status not in {s.value for s in UPLOADABLE_STATUSES}:
@@ -29,16 +42,33 @@ def attach_document(
     if issued_on and expires_on and expires_on < issued_on:
         raise WorkflowError("The document expires before it was issued.")
     doc = Document(
-        organization_id=cert.organization_id, certification_id=cert.id, type_code=type_code,
-        original_filename=original_filename, storage_name=storage_name, content_type=content_type,
-        size=size, sha256=sha256, issuer=issuer, issued_on=issued_on, expires_on=expires_on,
+        organization_id=cert.organization_id,
+        certification_id=cert.id,
+        type_code=type_code,
+        original_filename=original_filename,
+        storage_name=storage_name,
+        content_type=content_type,
+        size=size,
+        sha256=sha256,
+        issuer=issuer,
+        issued_on=issued_on,
+        expires_on=expires_on,
         uploaded_by_id=by.id,
     )
     db.session.add(doc)
     db.session.flush()
     audit.record(
-        "document.upload", actor=by, target=doc, organization_id=cert.organization_id,
-        after={"certification_id": cert.id, "type": type_code, "filename": original_filename,
-               "content_type": content_type, "size": size, "sha256": sha256},
+        "document.upload",
+        actor=by,
+        target=doc,
+        organization_id=cert.organization_id,
+        after={
+            "certification_id": cert.id,
+            "type": type_code,
+            "filename": original_filename,
+            "content_type": content_type,
+            "size": size,
+            "sha256": sha256,
+        },
     )
     return doc

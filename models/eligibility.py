@@ -53,9 +53,9 @@ class CertificationIndex:
             self.by_org[c.organization_id].append(c)
         if certs:
             rows = db.session.execute(
-                db.select(certification_listing.c.certification_id, certification_listing.c.listing_id).where(
-                    certification_listing.c.certification_id.in_([c.id for c in certs])
-                )
+                db.select(
+                    certification_listing.c.certification_id, certification_listing.c.listing_id
+                ).where(certification_listing.c.certification_id.in_([c.id for c in certs]))
             )
             for cert_id, listing_id in rows:
                 self.listings_of[cert_id].add(listing_id)
@@ -86,14 +86,22 @@ def eligibility(listing: Listing, on: date, certs: CertificationIndex | None = N
     if stype.required_certification_code and not certs.holds(
         listing.organization_id, stype.required_certification_code, on, listing.id
     ):
-        name = stype.required_certification.name if stype.required_certification else stype.required_certification_code
+        name = (
+            stype.required_certification.name
+            if stype.required_certification
+            else stype.required_certification_code
+        )
         result.reasons.append(
             f"A {stype.short_name} needs an active {name} certification covering this listing."
         )
     if stype.org_certification_code and not certs.holds(
         listing.organization_id, stype.org_certification_code, on, None
     ):
-        name = stype.org_certification.name if stype.org_certification else stype.org_certification_code
+        name = (
+            stype.org_certification.name
+            if stype.org_certification
+            else stype.org_certification_code
+        )
         result.reasons.append(
             f"A {stype.short_name} must be run by an organization holding an active {name} certification."
         )
@@ -104,11 +112,15 @@ def published_listings(on: date) -> list[Listing]:
     """Every listing eligible for a release on `on`, with live revisions loaded (few queries)."""
     from .listing import ListingRevision
 
-    listings = db.session.scalars(
-        db.select(Listing)
-        .where(Listing.live_revision_id.is_not(None))
-        .options(selectinload(Listing.live_revision).selectinload(ListingRevision.counties))
-        .order_by(Listing.id)
-    ).unique().all()
+    listings = (
+        db.session.scalars(
+            db.select(Listing)
+            .where(Listing.live_revision_id.is_not(None))
+            .options(selectinload(Listing.live_revision).selectinload(ListingRevision.counties))
+            .order_by(Listing.id)
+        )
+        .unique()
+        .all()
+    )
     index = CertificationIndex({lst.organization_id for lst in listings})
     return [lst for lst in listings if eligibility(lst, on, index)]

@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-DAY_NAMES = dict(zip(DAYS, ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"], strict=True))
+DAY_NAMES = dict(
+    zip(
+        DAYS,
+        ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+        strict=True,
+    )
+)
 
 PHONE_KINDS = {
     "voice": "Call",
@@ -168,7 +174,11 @@ def hours_lines(hours: dict[str, Any] | None) -> list[str]:
                 groups.append(([day], text))
         lines = []
         for days, text in groups:
-            label = DAY_NAMES[days[0]] if len(days) == 1 else f"{DAY_NAMES[days[0]]}–{DAY_NAMES[days[-1]]}"
+            label = (
+                DAY_NAMES[days[0]]
+                if len(days) == 1
+                else f"{DAY_NAMES[days[0]]}–{DAY_NAMES[days[-1]]}"
+            )
             lines.append(f"{label}: {text}")
     for c in hours.get("closures") or []:
         lines.append(f"Closed {c['date']}" + (f" ({c['note']})" if c.get("note") else ""))
@@ -206,16 +216,21 @@ def display_value(key: str, data: dict[str, Any], county_names: dict[str, str]) 
             return "None"
         by_role: dict[str, list[str]] = {}
         for c in items:
-            by_role.setdefault(c.get("role", "served"), []).append(county_names.get(c["fips"], c["fips"]))
+            by_role.setdefault(c.get("role", "served"), []).append(
+                county_names.get(c["fips"], c["fips"])
+            )
         return "; ".join(
             f"{COUNTY_ROLES[r]}: {', '.join(sorted(n))}" for r, n in sorted(by_role.items())
         )
     if key == "phones":
-        return "; ".join(
-            f"{PHONE_KINDS.get(p.get('kind', 'voice'), p.get('kind'))} {format_phone(p['number'])}"
-            + (f" ({p['description']})" if p.get("description") else "")
-            for p in v or []
-        ) or "None"
+        return (
+            "; ".join(
+                f"{PHONE_KINDS.get(p.get('kind', 'voice'), p.get('kind'))} {format_phone(p['number'])}"
+                + (f" ({p['description']})" if p.get("description") else "")
+                for p in v or []
+            )
+            or "None"
+        )
     if key == "hours":
         return "; ".join(hours_lines(v))
     if key == "populations":
@@ -242,7 +257,11 @@ def display_value(key: str, data: dict[str, Any], county_names: dict[str, str]) 
         return text
     if key == "capacity":
         cap = data.get("capacity")
-        return f"{cap} {CAPACITY_UNITS.get(data.get('capacity_unit') or 'beds', '')}" if cap else "Not given"
+        return (
+            f"{cap} {CAPACITY_UNITS.get(data.get('capacity_unit') or 'beds', '')}"
+            if cap
+            else "Not given"
+        )
     if key == "max_stay_hours":
         return f"{v} hours" if v else "Not given"
     if key == "target_response_minutes":

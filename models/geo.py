@@ -37,7 +37,9 @@ def missouri_zips() -> dict[str, ZipInfo]:
         fips = by_name.get(_key(z["county"]))
         if fips is None:
             continue
-        out[z["zip_code"]] = ZipInfo(z["zip_code"], z["city"].title(), fips, float(z["lat"]), float(z["long"]))
+        out[z["zip_code"]] = ZipInfo(
+            z["zip_code"], z["city"].title(), fips, float(z["lat"]), float(z["long"])
+        )
     return out
 
 

@@ -73,7 +73,12 @@ def normalise_https_url(value: str) -> str:
     if not v:
         return ""
     parts = urlsplit(v)
-    if parts.scheme != "https" or not parts.netloc or "." not in parts.hostname or any(c.isspace() for c in v):
+    if (
+        parts.scheme != "https"
+        or not parts.netloc
+        or "." not in parts.hostname
+        or any(c.isspace() for c in v)
+    ):
         raise ValueError("Enter a full web address starting with https://")
     return v
 
@@ -84,6 +89,8 @@ def normalise_email(value: str) -> str:
         return ""
     try:
         # test_environment: accept the reserved .test domain the demo accounts use
-        return validate_email(v, check_deliverability=False, test_environment=True).normalized.lower()
+        return validate_email(
+            v, check_deliverability=False, test_environment=True
+        ).normalized.lower()
     except EmailNotValidError as exc:
         raise ValueError("Enter a valid e-mail address.") from exc

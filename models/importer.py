@@ -37,11 +37,30 @@ MAX_CELL_CHARS = 4000
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 FIPS_RE = re.compile(r"^29\d{3}$")
 
-ORGANIZATION_COLUMNS = ["legal_name", "dba", "ein", "npi", "website", "email", "phone", "contact_name"]
+ORGANIZATION_COLUMNS = [
+    "legal_name",
+    "dba",
+    "ein",
+    "npi",
+    "website",
+    "email",
+    "phone",
+    "contact_name",
+]
 ORGANIZATION_REQUIRED = {"legal_name"}
 LISTING_COLUMNS = [
-    "organization", "service_type", "name", "description", "address_1", "city", "zip",
-    "county_fips", "phone", "counties_served", "website", "email",
+    "organization",
+    "service_type",
+    "name",
+    "description",
+    "address_1",
+    "city",
+    "zip",
+    "county_fips",
+    "phone",
+    "counties_served",
+    "website",
+    "email",
 ]
 LISTING_REQUIRED = {"organization", "service_type", "name", "phone"}
 
@@ -97,7 +116,9 @@ def check_csv(raw: bytes, kind: str) -> CheckResult:
     try:
         text = _decode(raw)
     except UnicodeDecodeError:
-        result.errors.append(RowError(0, "file", "The file is not UTF-8 text. Save it as 'CSV UTF-8' and try again."))
+        result.errors.append(
+            RowError(0, "file", "The file is not UTF-8 text. Save it as 'CSV UTF-8' and try again.")
+        )
         return result
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -113,7 +134,13 @@ def check_csv(raw: bytes, kind: str) -> CheckResult:
     unknown = [h for h in header if h not in expected]
     missing = [c for c in REQUIRED[kind] if c not in header]
     for h in unknown:
-        result.errors.append(RowError(1, h or "(blank)", f"Unknown column; the template's columns are: {', '.join(expected)}."))
+        result.errors.append(
+            RowError(
+                1,
+                h or "(blank)",
+                f"Unknown column; the template's columns are: {', '.join(expected)}.",
+            )
+        )
     for c in missing:
         result.errors.append(RowError(1, c, "This required column is missing."))
     if len(set(header)) != len(header):
@@ -128,24 +155,42 @@ def check_csv(raw: bytes, kind: str) -> CheckResult:
         except StopIteration:
             break
         except csv.Error as exc:
-            result.errors.append(RowError(line, "line", f"This line cannot be read ({exc}); nothing after it was checked."))
+            result.errors.append(
+                RowError(
+                    line, "line", f"This line cannot be read ({exc}); nothing after it was checked."
+                )
+            )
             break
         if not any(c.strip() for c in cells):
             continue
         result.total_rows += 1
         if result.total_rows > MAX_ROWS:
-            result.errors.append(RowError(line, "file", f"More than {MAX_ROWS} rows; split the file."))
+            result.errors.append(
+                RowError(line, "file", f"More than {MAX_ROWS} rows; split the file.")
+            )
             break
         if len(cells) > len(header):
-            result.errors.append(RowError(line, "line", f"This line has {len(cells)} cells; the header has {len(header)}."))
+            result.errors.append(
+                RowError(
+                    line, "line", f"This line has {len(cells)} cells; the header has {len(header)}."
+                )
+            )
             continue
-        row = dict(zip(header, [c.strip() for c in cells] + [""] * (len(header) - len(cells)), strict=True))
+        row = dict(
+            zip(header, [c.strip() for c in cells] + [""] * (len(header) - len(cells)), strict=True)
+        )
         errors: list[RowError] = []
         for col, value in row.items():
             if len(value) > MAX_CELL_CHARS:
                 errors.append(RowError(line, col, f"Longer than {MAX_CELL_CHARS} characters."))
             elif _is_formula(value, col):
-                errors.append(RowError(line, col, "Starts with a formula character (= + - @); formulas are not accepted. Remove the leading character."))
+                errors.append(
+                    RowError(
+                        line,
+                        col,
+                        "Starts with a formula character (= + - @); formulas are not accepted. Remove the leading character.",
+                    )
+                )
         if errors:
             result.errors.extend(errors)
             continue
@@ -170,7 +215,11 @@ class _Context:
             self.counties = set(db.session.scalars(db.select(County.fips)))
 
     def check(self, row: dict[str, str], line: int, errors: list[RowError]) -> dict[str, Any]:
-        return self._organization(row, line, errors) if self.kind == "organizations" else self._listing(row, line, errors)
+        return (
+            self._organization(row, line, errors)
+            if self.kind == "organizations"
+            else self._listing(row, line, errors)
+        )
 
     @staticmethod
     def _apply(fn, row, col, line, errors, out):
@@ -187,13 +236,22 @@ class _Context:
         elif len(name) > 200:
             errors.append(RowError(line, "legal_name", "At most 200 characters."))
         elif name.lower() in self.orgs:
-            errors.append(RowError(line, "legal_name", "An organization with this name already exists."))
+            errors.append(
+                RowError(line, "legal_name", "An organization with this name already exists.")
+            )
         elif name.lower() in self.seen_names:
-            errors.append(RowError(line, "legal_name", f"Same name as line {self.seen_names[name.lower()]}."))
+            errors.append(
+                RowError(line, "legal_name", f"Same name as line {self.seen_names[name.lower()]}.")
+            )
         else:
             self.seen_names[name.lower()] = line
-        for col, fn in (("ein", normalise_ein), ("npi", normalise_npi), ("website", normalise_https_url),
-                        ("email", normalise_email), ("phone", normalise_phone)):
+        for col, fn in (
+            ("ein", normalise_ein),
+            ("npi", normalise_npi),
+            ("website", normalise_https_url),
+            ("email", normalise_email),
+            ("phone", normalise_phone),
+        ):
             self._apply(fn, row, col, line, errors, out)
         for col, limit in (("dba", 200), ("contact_name", 120)):
             if len(out[col]) > limit:
@@ -203,7 +261,9 @@ class _Context:
     def _fips(self, value: str, line: int, col: str, errors: list[RowError]) -> str | None:
         v = value.strip()
         if not FIPS_RE.match(v) or v not in self.counties:
-            errors.append(RowError(line, col, f"{v!r} is not a Missouri county FIPS code (29001–29510)."))
+            errors.append(
+                RowError(line, col, f"{v!r} is not a Missouri county FIPS code (29001–29510).")
+            )
             return None
         return v
 
@@ -211,13 +271,25 @@ class _Context:
         out: dict[str, Any] = {}
         org = self.orgs.get(row.get("organization", "").lower())
         if org is None:
-            errors.append(RowError(line, "organization", "No organization has this legal name; import or create it first."))
+            errors.append(
+                RowError(
+                    line,
+                    "organization",
+                    "No organization has this legal name; import or create it first.",
+                )
+            )
         elif not org.is_active:
             errors.append(RowError(line, "organization", "This organization is deactivated."))
         out["organization_id"] = org.id if org else None
         st = self.types.get(row.get("service_type", ""))
         if st is None:
-            errors.append(RowError(line, "service_type", f"Unknown service type; use one of: {', '.join(sorted(self.types))}."))
+            errors.append(
+                RowError(
+                    line,
+                    "service_type",
+                    f"Unknown service type; use one of: {', '.join(sorted(self.types))}.",
+                )
+            )
         name = row.get("name", "")
         if not name:
             errors.append(RowError(line, "name", "Required."))
@@ -226,7 +298,10 @@ class _Context:
         data = empty_data()
         data["name"] = name
         data["description"] = row.get("description", "")
-        for col, fn, key in (("website", normalise_https_url, "website"), ("email", normalise_email, "email")):
+        for col, fn, key in (
+            ("website", normalise_https_url, "website"),
+            ("email", normalise_email, "email"),
+        ):
             try:
                 data[key] = fn(row.get(col, ""))
             except ValueError as exc:
@@ -239,14 +314,27 @@ class _Context:
         except ValueError as exc:
             errors.append(RowError(line, "phone", str(exc)))
         # site address
-        street, city, zip_code, county = (row.get(k, "") for k in ("address_1", "city", "zip", "county_fips"))
+        street, city, zip_code, county = (
+            row.get(k, "") for k in ("address_1", "city", "zip", "county_fips")
+        )
         has_address = any((street, city, zip_code, county))
         if st is not None and st.site_address_rule == FieldRule.REQUIRED and not has_address:
             errors.append(RowError(line, "address_1", f"A {st.short_name} needs a site address."))
         if st is not None and st.site_address_rule == FieldRule.FORBIDDEN and has_address:
-            errors.append(RowError(line, "address_1", f"A {st.short_name} has no public site address; leave the address columns empty."))
+            errors.append(
+                RowError(
+                    line,
+                    "address_1",
+                    f"A {st.short_name} has no public site address; leave the address columns empty.",
+                )
+            )
         elif has_address:
-            for col, v in (("address_1", street), ("city", city), ("zip", zip_code), ("county_fips", county)):
+            for col, v in (
+                ("address_1", street),
+                ("city", city),
+                ("zip", zip_code),
+                ("county_fips", county),
+            ):
                 if not v:
                     errors.append(RowError(line, col, "Required when an address is given."))
             fips = self._fips(county, line, "county_fips", errors) if county else None
@@ -254,21 +342,43 @@ class _Context:
             if zip_code and (not re.fullmatch(r"\d{5}", zip_code) or info is None):
                 errors.append(RowError(line, "zip", "Not a Missouri ZIP code."))
             elif info is not None and fips is not None and info.county_fips != fips:
-                errors.append(RowError(line, "zip", f"ZIP {zip_code} is not in county {fips} (it is in {info.county_fips})."))
+                errors.append(
+                    RowError(
+                        line,
+                        "zip",
+                        f"ZIP {zip_code} is not in county {fips} (it is in {info.county_fips}).",
+                    )
+                )
             if info is not None:
-                data["address"] = {"address_1": street, "address_2": "", "city": city, "state": "MO",
-                                   "postal_code": zip_code, "county_fips": fips}
+                data["address"] = {
+                    "address_1": street,
+                    "address_2": "",
+                    "city": city,
+                    "state": "MO",
+                    "postal_code": zip_code,
+                    "county_fips": fips,
+                }
                 data["latitude"], data["longitude"] = info.latitude, info.longitude
         # coverage
         served = [c for c in re.split(r"[;,\s]+", row.get("counties_served", "")) if c]
-        role = "primary" if st is not None and st.coverage_kind == CoverageKind.PRIMARY_BACKUP else "served"
+        role = (
+            "primary"
+            if st is not None and st.coverage_kind == CoverageKind.PRIMARY_BACKUP
+            else "served"
+        )
         fips_list = []
         for c in served:
             f = self._fips(c, line, "counties_served", errors)
             if f and f not in fips_list:
                 fips_list.append(f)
         if st is not None and st.counties_rule == FieldRule.REQUIRED and not served:
-            errors.append(RowError(line, "counties_served", f"A {st.short_name} lists the counties it serves (FIPS codes separated by ';')."))
+            errors.append(
+                RowError(
+                    line,
+                    "counties_served",
+                    f"A {st.short_name} lists the counties it serves (FIPS codes separated by ';').",
+                )
+            )
         data["counties"] = [{"fips": f, "role": role} for f in fips_list]
         if st is not None:
             data["walk_in"] = False
@@ -292,11 +402,15 @@ def import_rows(result: CheckResult, *, by: User) -> list[Any]:
     else:
         orgs = {o.id: o for o in db.session.scalars(db.select(Organization))}
         for row in result.rows:
-            listing, _rev = create_listing(orgs[row["organization_id"]], row["service_type_code"], row["data"], by)
+            listing, _rev = create_listing(
+                orgs[row["organization_id"]], row["service_type_code"], row["data"], by
+            )
             created.append(listing)
     audit.record(
-        f"import.{result.kind}", actor=by, object_type="import", object_id="csv",
+        f"import.{result.kind}",
+        actor=by,
+        object_type="import",
+        object_id="csv",
         after={"rows": len(created), "ids": [c.id for c in created]},
     )
     return created
-

@@ -176,9 +176,7 @@ class ListingRevision(TimestampMixin, db.Model):
         CheckConstraint(
             f"(state IN ({_decided_sql})) = (decided_at IS NOT NULL)", name="decided_iff_decided"
         ),
-        CheckConstraint(
-            "(state = 'draft') OR (submitted_at IS NOT NULL)", name="submitted_at_set"
-        ),
+        CheckConstraint("(state = 'draft') OR (submitted_at IS NOT NULL)", name="submitted_at_set"),
         CheckConstraint("(claimed_by_id IS NULL) = (claimed_at IS NULL)", name="claim_pair"),
         # at most one open revision per listing
         Index(
@@ -216,7 +214,9 @@ class RevisionCounty(db.Model):
     revision_id: Mapped[int] = mapped_column(
         ForeignKey("listing_revision.id", ondelete="CASCADE"), primary_key=True
     )
-    county_fips: Mapped[str] = mapped_column(ForeignKey("county.fips"), primary_key=True, index=True)
+    county_fips: Mapped[str] = mapped_column(
+        ForeignKey("county.fips"), primary_key=True, index=True
+    )
     role: Mapped[str] = mapped_column(String(10), default=CountyRole.SERVED.value)
 
     county: Mapped[County] = relationship(lazy="joined")

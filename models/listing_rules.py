@@ -43,7 +43,9 @@ class ListingRuleError(WorkflowError):
 
     def __init__(self, problems: dict[str, list[str]]):
         n = sum(len(v) for v in problems.values())
-        super().__init__(f"This listing has {n} problem{'s' if n != 1 else ''} to fix before it can be submitted.")
+        super().__init__(
+            f"This listing has {n} problem{'s' if n != 1 else ''} to fix before it can be submitted."
+        )
         self.problems = problems
 
 
@@ -64,7 +66,11 @@ def hours_problems(hours: dict[str, Any] | None) -> list[str]:
         spans = weekly.get(day) or []
         parsed = []
         for span in spans:
-            if not (isinstance(span, list | tuple) and len(span) == 2 and all(isinstance(t, str) and _TIME.match(t) for t in span)):
+            if not (
+                isinstance(span, list | tuple)
+                and len(span) == 2
+                and all(isinstance(t, str) and _TIME.match(t) for t in span)
+            ):
                 out.append(f"{day.title()}: times must look like 08:00.")
                 continue
             o, c = _minutes(span[0]), _minutes(span[1])
@@ -156,14 +162,22 @@ def check_listing(
         if info is None:
             _add(p, "address", "That ZIP code is not a Missouri ZIP code.")
         elif addr.get("county_fips") and info.county_fips != addr["county_fips"]:
-            _add(p, "address", "That ZIP code is not in the chosen county. Check the ZIP code or the county.")
+            _add(
+                p,
+                "address",
+                "That ZIP code is not in the chosen county. Check the ZIP code or the county.",
+            )
         if not addr.get("county_fips"):
             _add(p, "address", "Choose the county the site is in.")
     lat, lon = data.get("latitude"), data.get("longitude")
     if (lat is None) != (lon is None):
         _add(p, "coordinates", "Give both latitude and longitude, or neither.")
     elif lat is not None and not (MO_LAT[0] <= lat <= MO_LAT[1] and MO_LON[0] <= lon <= MO_LON[1]):
-        _add(p, "coordinates", "That point is not in Missouri. Leave the map location empty to use the ZIP code's.")
+        _add(
+            p,
+            "coordinates",
+            "That point is not in Missouri. Leave the map location empty to use the ZIP code's.",
+        )
     if lat is not None and not addr:
         _add(p, "coordinates", "A map location belongs to a site address; leave it empty.")
 
@@ -178,7 +192,10 @@ def check_listing(
         if c.get("fips") in fips_seen:
             _add(p, "counties", "A county can be listed only once (primary or backup, not both).")
         fips_seen.add(c.get("fips"))
-        if st.coverage_kind == CoverageKind.PRIMARY_BACKUP and role not in (CountyRole.PRIMARY, CountyRole.BACKUP):
+        if st.coverage_kind == CoverageKind.PRIMARY_BACKUP and role not in (
+            CountyRole.PRIMARY,
+            CountyRole.BACKUP,
+        ):
             _add(p, "counties", "A 988 center answers each county as primary or as backup.")
         if st.coverage_kind == CoverageKind.SERVED and role != CountyRole.SERVED:
             _add(p, "counties", "Primary and backup coverage is only for 988 centers.")
@@ -210,14 +227,26 @@ def check_listing(
         _add(p, "hours", f"A {st.short_name} must be open 24 hours a day, 7 days a week.")
     if st.hours_rule == HoursRule.UNDER_24:
         if always:
-            _add(p, "hours", f"A {st.short_name} is open less than 24 hours a day; a center open around the clock is a behavioral health crisis center.")
+            _add(
+                p,
+                "hours",
+                f"A {st.short_name} is open less than 24 hours a day; a center open around the clock is a behavioral health crisis center.",
+            )
         elif not has_any_hours(hours):
             _add(p, "hours", f"Give the hours this {st.short_name} is open.")
-        elif any(list(s) == ["00:00", "24:00"] for d in DAYS for s in ((hours or {}).get("weekly") or {}).get(d) or []):
+        elif any(
+            list(s) == ["00:00", "24:00"]
+            for d in DAYS
+            for s in ((hours or {}).get("weekly") or {}).get(d) or []
+        ):
             _add(p, "hours", f"A {st.short_name} is open less than 24 hours on each day.")
 
     # ---- who
-    for key, allowed in (("populations", POPULATIONS), ("languages", LANGUAGES), ("referral_sources", REFERRAL_SOURCES)):
+    for key, allowed in (
+        ("populations", POPULATIONS),
+        ("languages", LANGUAGES),
+        ("referral_sources", REFERRAL_SOURCES),
+    ):
         if any(v not in allowed for v in data.get(key) or []):
             _add(p, key, "Choose from the list.")
     lo, hi = data.get("min_age"), data.get("max_age")
@@ -228,9 +257,17 @@ def check_listing(
         _add(p, "ages", "The youngest age is above the oldest age.")
     if st.requires_nonviolent and not data.get("nonviolent_only"):
         _add(p, "nonviolent_only", f"A {st.short_name} serves nonviolent people only; say so here.")
-    if st.org_certification_code and organization is not None and not _holds_org_certification(organization, st.org_certification_code, on):
+    if (
+        st.org_certification_code
+        and organization is not None
+        and not _holds_org_certification(organization, st.org_certification_code, on)
+    ):
         cert_name = st.org_certification.name if st.org_certification else st.org_certification_code
-        _add(p, "service_type", f"A {st.short_name} must be run by an organization holding an active {cert_name} certification; {organization.name} holds none today.")
+        _add(
+            p,
+            "service_type",
+            f"A {st.short_name} must be run by an organization holding an active {cert_name} certification; {organization.name} holds none today.",
+        )
 
     # ---- access
     if data.get("walk_in") and not st.walk_in_allowed:
@@ -254,13 +291,21 @@ def check_listing(
             _add(p, "capacity", f"Capacity is a number of beds or chairs from 1 to {MAX_CAPACITY}.")
     stay = data.get("max_stay_hours")
     if st.max_stay_hours and stay is None:
-        _add(p, "max_stay_hours", f"Give the longest stay (at most {st.max_stay_hours} hours for a {st.short_name}).")
+        _add(
+            p,
+            "max_stay_hours",
+            f"Give the longest stay (at most {st.max_stay_hours} hours for a {st.short_name}).",
+        )
     if stay is not None:
         if not st.has_capacity:
             _add(p, "max_stay_hours", f"A {st.short_name} has no stays.")
         elif not (isinstance(stay, int) and 1 <= stay <= (st.max_stay_hours or MAX_STAY_ANY)):
             bound = st.max_stay_hours or MAX_STAY_ANY
-            _add(p, "max_stay_hours", f"The longest stay for a {st.short_name} is {bound} consecutive hours.")
+            _add(
+                p,
+                "max_stay_hours",
+                f"The longest stay for a {st.short_name} is {bound} consecutive hours.",
+            )
     return p
 
 
@@ -268,4 +313,6 @@ def check_revision(rev) -> dict[str, list[str]]:
     """The problems of a revision as it stands (its service type read fresh from its code)."""
     from .base import db
 
-    return check_listing(db.session.get(ServiceType, rev.service_type_code), rev.data, rev.listing.organization)
+    return check_listing(
+        db.session.get(ServiceType, rev.service_type_code), rev.data, rev.listing.organization
+    )

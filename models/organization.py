@@ -28,7 +28,9 @@ class Organization(TimestampMixin, db.Model):
     phone: Mapped[str] = mapped_column(String(20), default="")
     contact_name: Mapped[str] = mapped_column(String(120), default="")
     description: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(20), default=OrganizationStatus.ACTIVE.value, index=True)
+    status: Mapped[str] = mapped_column(
+        String(20), default=OrganizationStatus.ACTIVE.value, index=True
+    )
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deactivated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", use_alter=True))
 

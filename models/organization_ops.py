@@ -18,7 +18,17 @@ from .organization import Organization, OrganizationStatus
 from .release import mark_changed
 from .user import User, UserSession
 
-EDITABLE_FIELDS = ("legal_name", "dba", "ein", "npi", "website", "email", "phone", "contact_name", "description")
+EDITABLE_FIELDS = (
+    "legal_name",
+    "dba",
+    "ein",
+    "npi",
+    "website",
+    "email",
+    "phone",
+    "contact_name",
+    "description",
+)
 
 
 def organization_snapshot(org: Organization) -> dict[str, Any]:
@@ -28,7 +38,9 @@ def organization_snapshot(org: Organization) -> dict[str, Any]:
 
 
 def _name_taken(legal_name: str, exclude_id: int | None = None) -> bool:
-    q = db.select(func.count(Organization.id)).where(func.lower(Organization.legal_name) == legal_name.strip().lower())
+    q = db.select(func.count(Organization.id)).where(
+        func.lower(Organization.legal_name) == legal_name.strip().lower()
+    )
     if exclude_id is not None:
         q = q.where(Organization.id != exclude_id)
     return bool(db.session.scalar(q))
@@ -44,7 +56,13 @@ def create_organization(fields: dict[str, Any], *, by: User | str) -> Organizati
     org = Organization(**values, status=OrganizationStatus.ACTIVE.value)
     db.session.add(org)
     db.session.flush()
-    audit.record("organization.create", actor=by, target=org, organization_id=org.id, after=organization_snapshot(org))
+    audit.record(
+        "organization.create",
+        actor=by,
+        target=org,
+        organization_id=org.id,
+        after=organization_snapshot(org),
+    )
     return org
 
 
@@ -61,15 +79,21 @@ def update_organization(org: Organization, fields: dict[str, Any], *, by: User) 
         if not changes["legal_name"][1]:
             raise WorkflowError("An organization needs a legal name.")
         if _name_taken(changes["legal_name"][1], exclude_id=org.id):
-            raise WorkflowError(f"An organization named {changes['legal_name'][1]!r} already exists.")
+            raise WorkflowError(
+                f"An organization named {changes['legal_name'][1]!r} already exists."
+            )
     if not changes:
         return {}
     for k, (_old, new) in changes.items():
         setattr(org, k, new)
     db.session.flush()
     audit.record(
-        "organization.update", actor=by, target=org, organization_id=org.id,
-        before={k: v[0] for k, v in changes.items()}, after={k: v[1] for k, v in changes.items()},
+        "organization.update",
+        actor=by,
+        target=org,
+        organization_id=org.id,
+        before={k: v[0] for k, v in changes.items()},
+        after={k: v[1] for k, v in changes.items()},
     )
     # a renamed organization changes what its published listings say
     if {"legal_name", "dba", "website", "email", "phone"} & changes.keys():
@@ -102,9 +126,19 @@ def deactivate_organization(org: Organization, *, by: User, reason: str = "") ->
         )
     marked = _mark_listings(org, "organization deactivated")
     db.session.flush()
-    audit.record("organization.deactivate", actor=by, target=org, organization_id=org.id, before=before,
-                 after={**organization_snapshot(org), "reason": reason, "sessions_ended_for": len(user_ids),
-                        "listings_marked": marked})
+    audit.record(
+        "organization.deactivate",
+        actor=by,
+        target=org,
+        organization_id=org.id,
+        before=before,
+        after={
+            **organization_snapshot(org),
+            "reason": reason,
+            "sessions_ended_for": len(user_ids),
+            "listings_marked": marked,
+        },
+    )
     return marked
 
 
@@ -117,6 +151,12 @@ def reactivate_organization(org: Organization, *, by: User) -> int:
     org.deactivated_by_id = None
     marked = _mark_listings(org, "organization reactivated")
     db.session.flush()
-    audit.record("organization.reactivate", actor=by, target=org, organization_id=org.id, before=before,
-                 after=organization_snapshot(org))
+    audit.record(
+        "organization.reactivate",
+        actor=by,
+        target=org,
+        organization_id=org.id,
+        before=before,
+        after=organization_snapshot(org),
+    )
     return marked

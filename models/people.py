@@ -82,15 +82,22 @@ def invite_user(
     db.session.flush()
     _inv, token = Invitation.issue(user, InvitationPurpose.INVITE, by, ttl)
     db.session.flush()
-    audit.record("user.invite", actor=by, target=user, organization_id=user.organization_id,
-                 after=user_snapshot(user))
+    audit.record(
+        "user.invite",
+        actor=by,
+        target=user,
+        organization_id=user.organization_id,
+        after=user_snapshot(user),
+    )
     return user, token
 
 
 def resend_invitation(user: User, *, by: User, ttl: timedelta) -> str:
     """A fresh invitation link for someone who has not set a password yet; older links die."""
     if user.password_hash:
-        raise WorkflowError(f"{user.email} has already set a password; send a password reset instead.")
+        raise WorkflowError(
+            f"{user.email} has already set a password; send a password reset instead."
+        )
     if not user.is_active:
         raise WorkflowError(f"{user.email} is deactivated.")
     _expire_links(user, InvitationPurpose.INVITE)
@@ -104,16 +111,25 @@ def _expire_links(user: User, purpose: InvitationPurpose) -> None:
     now = utcnow()
     db.session.execute(
         update(Invitation)
-        .where(Invitation.user_id == user.id, Invitation.purpose == purpose.value, Invitation.used_at.is_(None))
+        .where(
+            Invitation.user_id == user.id,
+            Invitation.purpose == purpose.value,
+            Invitation.used_at.is_(None),
+        )
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
 
 
 def active_admin_count() -> int:
-    return db.session.scalar(
-        db.select(func.count(User.id)).where(User.role == Role.ADMIN.value, User.is_active.is_(True))
-    ) or 0
+    return (
+        db.session.scalar(
+            db.select(func.count(User.id)).where(
+                User.role == Role.ADMIN.value, User.is_active.is_(True)
+            )
+        )
+        or 0
+    )
 
 
 def change_membership(
@@ -125,10 +141,21 @@ def change_membership(
         raise WorkflowError("You cannot change your own role; ask another administrator.")
     _check_membership(role, organization, is_org_admin)
     before = user_snapshot(user)
-    if user.role == Role.ADMIN and role != Role.ADMIN and user.is_active and active_admin_count() <= 1:
-        raise WorkflowError("This is the last active administrator; make someone else an administrator first.")
+    if (
+        user.role == Role.ADMIN
+        and role != Role.ADMIN
+        and user.is_active
+        and active_admin_count() <= 1
+    ):
+        raise WorkflowError(
+            "This is the last active administrator; make someone else an administrator first."
+        )
     new_org_id = organization.id if organization else None
-    if (user.role, user.organization_id, user.is_org_admin) == (role, new_org_id, bool(is_org_admin)):
+    if (user.role, user.organization_id, user.is_org_admin) == (
+        role,
+        new_org_id,
+        bool(is_org_admin),
+    ):
         return False
     user.role = role
     user.organization_id = new_org_id
@@ -141,8 +168,14 @@ def change_membership(
         user.totp_last_counter = None
     revoke_sessions(user.id)
     db.session.flush()
-    audit.record("user.change_role", actor=by, target=user, organization_id=new_org_id or before["organization_id"],
-                 before=before, after=user_snapshot(user))
+    audit.record(
+        "user.change_role",
+        actor=by,
+        target=user,
+        organization_id=new_org_id or before["organization_id"],
+        before=before,
+        after=user_snapshot(user),
+    )
     return True
 
 
@@ -179,7 +212,9 @@ def reactivate_user(user: User, *, by: User) -> None:
     if user.is_active:
         raise WorkflowError(f"{user.email} is already active.")
     if user.organization is not None and not user.organization.is_active:
-        raise WorkflowError(f"{user.organization.name} is deactivated; reactivate the organization first.")
+        raise WorkflowError(
+            f"{user.organization.name} is deactivated; reactivate the organization first."
+        )
     before = user_snapshot(user)
     user.is_active = True
     user.deactivated_at = None
@@ -200,7 +235,9 @@ def reset_second_factor(user: User, *, by: User) -> None:
     user.totp_last_counter = None
     revoke_sessions(user.id)
     db.session.flush()
-    audit.record("user.reset_second_factor", actor=by, target=user, before=before, after=user_snapshot(user))
+    audit.record(
+        "user.reset_second_factor", actor=by, target=user, before=before, after=user_snapshot(user)
+    )
 
 
 def request_password_reset(email: str, *, ttl: timedelta) -> tuple[User, str] | None:
@@ -213,7 +250,8 @@ def request_password_reset(email: str, *, ttl: timedelta) -> tuple[User, str] | 
         return None
     recent = db.session.scalar(
         db.select(func.count(Invitation.id)).where(
-            Invitation.user_id == user.id, Invitation.purpose == InvitationPurpose.PASSWORD_RESET.value,
+            Invitation.user_id == user.id,
+            Invitation.purpose == InvitationPurpose.PASSWORD_RESET.value,
             Invitation.created_at >= utcnow() - timedelta(hours=1),
         )
     )
@@ -222,5 +260,10 @@ def request_password_reset(email: str, *, ttl: timedelta) -> tuple[User, str] | 
     _expire_links(user, InvitationPurpose.PASSWORD_RESET)
     _inv, token = Invitation.issue(user, InvitationPurpose.PASSWORD_RESET, None, ttl)
     db.session.flush()
-    audit.record("auth.password_reset_requested", actor=user, target=user, organization_id=user.organization_id)
+    audit.record(
+        "auth.password_reset_requested",
+        actor=user,
+        target=user,
+        organization_id=user.organization_id,
+    )
     return user, token

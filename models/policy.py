@@ -41,7 +41,11 @@ def org_of(target: Any) -> int | None:
 
 
 def same_org(user, target) -> bool:
-    return is_provider(user) and user.organization_id is not None and user.organization_id == org_of(target)
+    return (
+        is_provider(user)
+        and user.organization_id is not None
+        and user.organization_id == org_of(target)
+    )
 
 
 def member_of_active_org(user, target) -> bool:
@@ -79,15 +83,21 @@ RULES: dict[tuple[str, type | None], Rule] = {
     ("view", ListingRevision): lambda u, t: is_staff(u) or same_org(u, t),
     ("edit", ListingRevision): lambda u, t: member_of_active_org(u, t) and t.is_editable,
     ("submit", ListingRevision): lambda u, t: member_of_active_org(u, t) and t.is_editable,
-    ("withdraw", ListingRevision): lambda u, t: member_of_active_org(u, t) and t.state in ("submitted", "changes_requested"),
+    ("withdraw", ListingRevision): lambda u, t: (
+        member_of_active_org(u, t) and t.state in ("submitted", "changes_requested")
+    ),
     ("decide", ListingRevision): lambda u, t: is_staff(u) and t.is_pending_review,
     ("claim", ListingRevision): lambda u, t: is_staff(u) and t.is_pending_review,
     ("assign", ListingRevision): lambda u, t: is_admin(u) and t.is_pending_review,
     ("comment", ListingRevision): lambda u, t: is_staff(u),
     # certifications and documents
     ("view", Certification): lambda u, t: is_staff(u) or same_org(u, t),
-    ("withdraw", Certification): lambda u, t: member_of_active_org(u, t) and t.status in ("submitted", "in_review", "on_hold"),
-    ("upload", Certification): lambda u, t: member_of_active_org(u, t) and t.status in ("submitted", "in_review", "on_hold"),
+    ("withdraw", Certification): lambda u, t: (
+        member_of_active_org(u, t) and t.status in ("submitted", "in_review", "on_hold")
+    ),
+    ("upload", Certification): lambda u, t: (
+        member_of_active_org(u, t) and t.status in ("submitted", "in_review", "on_hold")
+    ),
     ("decide", Certification): lambda u, t: is_staff(u),
     ("claim", Certification): lambda u, t: is_staff(u),
     ("assign", Certification): lambda u, t: is_admin(u),
@@ -96,9 +106,7 @@ RULES: dict[tuple[str, type | None], Rule] = {
     ("verify", Document): lambda u, t: is_staff(u),
     # people
     ("manage", User): lambda u, t: is_admin(u),
-    ("remove_colleague", User): lambda u, t: is_admin(u) or (
-        org_admin_of(u, t) and t.id != u.id
-    ),
+    ("remove_colleague", User): lambda u, t: is_admin(u) or (org_admin_of(u, t) and t.id != u.id),
 }
 
 
@@ -115,5 +123,7 @@ def can(user, action: str, target: Any = None) -> bool:
                 rule = r
                 break
     if rule is None:
-        raise KeyError(f"no permission rule for {action!r} on {key_type.__name__ if key_type else 'None'}")
+        raise KeyError(
+            f"no permission rule for {action!r} on {key_type.__name__ if key_type else 'None'}"
+        )
     return bool(rule(user, target))

@@ -21,9 +21,15 @@ def load_reference_data() -> int:
     existing = set(db.session.scalars(db.select(County.fips)))
     for row in county_rows():
         if row["fips"] not in existing:
-            db.session.add(County(fips=row["fips"], census_name=row["census_name"], name=row["display_name"]))
+            db.session.add(
+                County(fips=row["fips"], census_name=row["census_name"], name=row["display_name"])
+            )
             added += 1
-    for model, rows in ((CertificationType, CERTIFICATION_TYPES), (DocumentType, DOCUMENT_TYPES), (ServiceType, SERVICE_TYPES)):
+    for model, rows in (
+        (CertificationType, CERTIFICATION_TYPES),
+        (DocumentType, DOCUMENT_TYPES),
+        (ServiceType, SERVICE_TYPES),
+    ):
         have = set(db.session.scalars(db.select(model.code)))
         for row in rows:
             if row["code"] not in have:

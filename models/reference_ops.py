@@ -17,12 +17,31 @@ from .base import WorkflowError, db
 from .reference import CertificationType, County, DocumentType, Region, ServiceType
 
 SERVICE_TYPE_FIELDS = (
-    "name", "short_name", "pillar", "sort_order", "description", "rule_citation", "hours_rule",
-    "max_stay_hours", "site_address_rule", "walk_in_allowed", "counties_rule", "coverage_kind",
-    "requires_nonviolent", "is_role", "has_capacity", "required_certification_code",
+    "name",
+    "short_name",
+    "pillar",
+    "sort_order",
+    "description",
+    "rule_citation",
+    "hours_rule",
+    "max_stay_hours",
+    "site_address_rule",
+    "walk_in_allowed",
+    "counties_rule",
+    "coverage_kind",
+    "requires_nonviolent",
+    "is_role",
+    "has_capacity",
+    "required_certification_code",
     "org_certification_code",
 )
-CERTIFICATION_TYPE_FIELDS = ("name", "rule_citation", "scope", "default_period_months", "description")
+CERTIFICATION_TYPE_FIELDS = (
+    "name",
+    "rule_citation",
+    "scope",
+    "default_period_months",
+    "description",
+)
 DOCUMENT_TYPE_FIELDS = ("name", "description", "has_expiry")
 REGION_FIELDS = ("slug", "name", "layer", "description")
 
@@ -55,7 +74,9 @@ def save_reference(kind: str, obj, values: dict[str, Any], *, by, key: str | Non
             q = q.where(Region.id != obj.id)
         clash = db.session.scalar(q)
         if clash is not None:
-            raise WorkflowError(f"The short name {values['slug']!r} is already used by {clash.name}.")
+            raise WorkflowError(
+                f"The short name {values['slug']!r} is already used by {clash.name}."
+            )
     if obj is None:
         if key_attr == "code":
             if not key:
@@ -71,7 +92,9 @@ def save_reference(kind: str, obj, values: dict[str, Any], *, by, key: str | Non
             setattr(obj, f, values[f])
     if kind == "region" and "counties" in values:
         fips = sorted(set(values["counties"]))
-        counties = db.session.scalars(db.select(County).where(County.fips.in_(fips))).all() if fips else []
+        counties = (
+            db.session.scalars(db.select(County).where(County.fips.in_(fips))).all() if fips else []
+        )
         if len(counties) != len(fips):
             unknown = set(fips) - {c.fips for c in counties}
             raise WorkflowError(f"Unknown county FIPS: {', '.join(sorted(unknown))}.")
@@ -89,16 +112,23 @@ def save_reference(kind: str, obj, values: dict[str, Any], *, by, key: str | Non
         return None
     audit.record(
         f"reference.{kind}.{'create' if before is None else 'update'}",
-        actor=by, object_type=kind, object_id=after["key"], before=before, after=after,
+        actor=by,
+        object_type=kind,
+        object_id=after["key"],
+        before=before,
+        after=after,
     )
     return obj
 
 
 def reference_version() -> int:
     """A number that grows with every reference-data change: the id of the latest reference event."""
-    return db.session.scalar(
-        db.select(db.func.max(AuditEvent.id)).where(AuditEvent.action.like("reference.%"))
-    ) or 0
+    return (
+        db.session.scalar(
+            db.select(db.func.max(AuditEvent.id)).where(AuditEvent.action.like("reference.%"))
+        )
+        or 0
+    )
 
 
 def current_reference() -> dict[str, dict[str, dict[str, Any]]]:
@@ -145,6 +175,10 @@ def reference_as_of(when: datetime) -> dict[str, dict[str, dict[str, Any]]]:
 def reference_history(kind: str, key: str) -> list[AuditEvent]:
     return db.session.scalars(
         db.select(AuditEvent)
-        .where(AuditEvent.object_type == kind, AuditEvent.object_id == str(key), AuditEvent.action.like("reference.%"))
+        .where(
+            AuditEvent.object_type == kind,
+            AuditEvent.object_id == str(key),
+            AuditEvent.action.like("reference.%"),
+        )
         .order_by(AuditEvent.id.desc())
     ).all()

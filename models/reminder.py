@@ -31,8 +31,12 @@ class ReminderKind(StrEnum):
 
 
 # days before expiry -> kind, and days after lapse -> kind
-BEFORE_EXPIRY = {90: ReminderKind.EXPIRES_IN_90, 60: ReminderKind.EXPIRES_IN_60,
-                 30: ReminderKind.EXPIRES_IN_30, 7: ReminderKind.EXPIRES_IN_7}
+BEFORE_EXPIRY = {
+    90: ReminderKind.EXPIRES_IN_90,
+    60: ReminderKind.EXPIRES_IN_60,
+    30: ReminderKind.EXPIRES_IN_30,
+    7: ReminderKind.EXPIRES_IN_7,
+}
 AFTER_LAPSE = {1: ReminderKind.LAPSED_1, 14: ReminderKind.LAPSED_14, 30: ReminderKind.LAPSED_30}
 # the last after-lapse reminder is still sent this many days late (a sweep that did not run);
 # older lapses are history, not news
@@ -61,7 +65,9 @@ class Reminder(db.Model):
     __tablename__ = "reminder"
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
-    certification_id: Mapped[int | None] = mapped_column(ForeignKey("certification.id", ondelete="CASCADE"))
+    certification_id: Mapped[int | None] = mapped_column(
+        ForeignKey("certification.id", ondelete="CASCADE")
+    )
     listing_id: Mapped[int | None] = mapped_column(ForeignKey("listing.id", ondelete="CASCADE"))
     anchor_on: Mapped[date] = mapped_column(Date)  # the expiry / last-verified date it counts from
     due_on: Mapped[date] = mapped_column(Date)  # the sweep day that claimed it
@@ -75,37 +81,68 @@ class Reminder(db.Model):
     __table_args__ = (
         CheckConstraint(check_in("kind", ReminderKind), name="kind"),
         CheckConstraint("(certification_id IS NULL) <> (listing_id IS NULL)", name="one_subject"),
-        Index("uq_reminder_certification", "certification_id", "kind", "anchor_on", unique=True,
-              postgresql_where=text("certification_id IS NOT NULL"),
-              sqlite_where=text("certification_id IS NOT NULL")),
-        Index("uq_reminder_listing", "listing_id", "kind", "anchor_on", unique=True,
-              postgresql_where=text("listing_id IS NOT NULL"),
-              sqlite_where=text("listing_id IS NOT NULL")),
-        Index("ix_reminder_undelivered", "created_at",
-              postgresql_where=text("delivered_at IS NULL"),
-              sqlite_where=text("delivered_at IS NULL")),
+        Index(
+            "uq_reminder_certification",
+            "certification_id",
+            "kind",
+            "anchor_on",
+            unique=True,
+            postgresql_where=text("certification_id IS NOT NULL"),
+            sqlite_where=text("certification_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_reminder_listing",
+            "listing_id",
+            "kind",
+            "anchor_on",
+            unique=True,
+            postgresql_where=text("listing_id IS NOT NULL"),
+            sqlite_where=text("listing_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_reminder_undelivered",
+            "created_at",
+            postgresql_where=text("delivered_at IS NULL"),
+            sqlite_where=text("delivered_at IS NULL"),
+        ),
     )
 
     def __repr__(self) -> str:
-        subject = f"cert={self.certification_id}" if self.certification_id else f"listing={self.listing_id}"
+        subject = (
+            f"cert={self.certification_id}"
+            if self.certification_id
+            else f"listing={self.listing_id}"
+        )
         return f"<Reminder {self.id} {self.kind} {subject} {self.anchor_on}>"
 
 
 def claim_reminder(
-    kind: ReminderKind, anchor_on: date, due_on: date, *,
-    certification: Certification | None = None, listing: Listing | None = None,
+    kind: ReminderKind,
+    anchor_on: date,
+    due_on: date,
+    *,
+    certification: Certification | None = None,
+    listing: Listing | None = None,
 ) -> Reminder | None:
     """Record that this reminder is going out; None when it was already claimed (by an earlier
     sweep or a concurrent one). The INSERT runs in a savepoint so a conflict leaves the
     caller's transaction intact; under PostgreSQL a concurrent uncommitted claim of the same
     key makes this one wait, then fail, so exactly one sweep wins."""
-    subject = (Reminder.certification_id == certification.id) if certification else (Reminder.listing_id == listing.id)
+    subject = (
+        (Reminder.certification_id == certification.id)
+        if certification
+        else (Reminder.listing_id == listing.id)
+    )
     if db.session.scalar(
-        db.select(Reminder.id).where(subject, Reminder.kind == kind.value, Reminder.anchor_on == anchor_on)
+        db.select(Reminder.id).where(
+            subject, Reminder.kind == kind.value, Reminder.anchor_on == anchor_on
+        )
     ):
         return None  # the common case, answered without a failed INSERT
     reminder = Reminder(
-        kind=kind.value, anchor_on=anchor_on, due_on=due_on,
+        kind=kind.value,
+        anchor_on=anchor_on,
+        due_on=due_on,
         certification_id=certification.id if certification else None,
         listing_id=listing.id if listing else None,
     )

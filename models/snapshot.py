@@ -57,7 +57,11 @@ def listing_record(
         "latitude": d.get("latitude"),
         "longitude": d.get("longitude"),
         "counties": [
-            {"fips": c["fips"], "name": county_names.get(c["fips"], c["fips"]), "role": c.get("role", "served")}
+            {
+                "fips": c["fips"],
+                "name": county_names.get(c["fips"], c["fips"]),
+                "role": c.get("role", "served"),
+            }
             for c in sorted(d.get("counties") or [], key=lambda c: c["fips"])
         ],
         "phones": d.get("phones") or [],
@@ -121,7 +125,8 @@ def build_records(day: date) -> list[dict[str, Any]]:
         if not eligibility(lst, day, index):
             continue
         relevant = [
-            c for c in index.by_org.get(lst.organization_id, [])
+            c
+            for c in index.by_org.get(lst.organization_id, [])
             if c.is_active_on(day)
             and c.type_code in lst.service_type.required_certification_codes()
         ]

@@ -47,7 +47,9 @@ class User(TimestampMixin, db.Model):
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    organization: Mapped[Organization | None] = relationship(lazy="joined", foreign_keys=[organization_id])
+    organization: Mapped[Organization | None] = relationship(
+        lazy="joined", foreign_keys=[organization_id]
+    )
 
     __table_args__ = (
         CheckConstraint(check_in("role", Role), name="role"),
@@ -193,7 +195,9 @@ class Invitation(db.Model):
     __table_args__ = (CheckConstraint(check_in("purpose", InvitationPurpose), name="purpose"),)
 
     @staticmethod
-    def issue(user: User, purpose: InvitationPurpose, by: User | None, ttl: timedelta) -> tuple[Invitation, str]:
+    def issue(
+        user: User, purpose: InvitationPurpose, by: User | None, ttl: timedelta
+    ) -> tuple[Invitation, str]:
         token = secrets.token_urlsafe(32)
         inv = Invitation(
             token_hash=hashlib.sha256(token.encode()).hexdigest(),
@@ -228,7 +232,10 @@ def login_blocked_until(
     reached the limit. Refused attempts are not counted, so the block cannot be extended."""
     now = utcnow()
     since = now - window
-    for column, value, limit in ((LoginAttempt.email, email, max_per_account), (LoginAttempt.ip, ip, max_per_ip)):
+    for column, value, limit in (
+        (LoginAttempt.email, email, max_per_account),
+        (LoginAttempt.ip, ip, max_per_ip),
+    ):
         times = db.session.scalars(
             db.select(LoginAttempt.at)
             .where(column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.at >= since)

@@ -35,7 +35,9 @@ class WebhookDelivery(db.Model):
 
     __tablename__ = "webhook_delivery"
     id: Mapped[int] = mapped_column(primary_key=True)
-    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhook.id", ondelete="CASCADE"), index=True)
+    webhook_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook.id", ondelete="CASCADE"), index=True
+    )
     release_number: Mapped[int] = mapped_column(Integer)
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -54,9 +54,30 @@ REVISION_TRANSITIONS: dict[str, set[str]] = {
 
 CS = CertificationStatus
 CERTIFICATION_TRANSITIONS: dict[str, set[str]] = {
-    CS.SUBMITTED: {CS.IN_REVIEW, CS.ON_HOLD, CS.WITHDRAWN, CS.PROVISIONAL, CS.CERTIFIED, CS.CONDITIONAL},
-    CS.IN_REVIEW: {CS.SUBMITTED, CS.ON_HOLD, CS.PROVISIONAL, CS.CERTIFIED, CS.CONDITIONAL, CS.WITHDRAWN},
-    CS.ON_HOLD: {CS.SUBMITTED, CS.IN_REVIEW, CS.WITHDRAWN, CS.PROVISIONAL, CS.CERTIFIED, CS.CONDITIONAL},
+    CS.SUBMITTED: {
+        CS.IN_REVIEW,
+        CS.ON_HOLD,
+        CS.WITHDRAWN,
+        CS.PROVISIONAL,
+        CS.CERTIFIED,
+        CS.CONDITIONAL,
+    },
+    CS.IN_REVIEW: {
+        CS.SUBMITTED,
+        CS.ON_HOLD,
+        CS.PROVISIONAL,
+        CS.CERTIFIED,
+        CS.CONDITIONAL,
+        CS.WITHDRAWN,
+    },
+    CS.ON_HOLD: {
+        CS.SUBMITTED,
+        CS.IN_REVIEW,
+        CS.WITHDRAWN,
+        CS.PROVISIONAL,
+        CS.CERTIFIED,
+        CS.CONDITIONAL,
+    },
     CS.PROVISIONAL: {CS.CERTIFIED, CS.CONDITIONAL, CS.EXPIRED, CS.SUSPENDED, CS.REVOKED},
     CS.CERTIFIED: {CS.PROVISIONAL, CS.CONDITIONAL, CS.EXPIRED, CS.SUSPENDED, CS.REVOKED},
     CS.CONDITIONAL: {CS.PROVISIONAL, CS.CERTIFIED, CS.EXPIRED, CS.SUSPENDED, CS.REVOKED},
@@ -66,7 +87,14 @@ CERTIFICATION_TRANSITIONS: dict[str, set[str]] = {
     CS.WITHDRAWN: set(),
 }
 # statuses a reviewer may set when verifying
-DECISION_STATUSES = (CS.PROVISIONAL, CS.CERTIFIED, CS.CONDITIONAL, CS.ON_HOLD, CS.SUSPENDED, CS.REVOKED)
+DECISION_STATUSES = (
+    CS.PROVISIONAL,
+    CS.CERTIFIED,
+    CS.CONDITIONAL,
+    CS.ON_HOLD,
+    CS.SUSPENDED,
+    CS.REVOKED,
+)
 
 
 def _config(key: str, default: Any) -> Any:
@@ -99,7 +127,9 @@ def revision_snapshot(rev: ListingRevision) -> dict[str, Any]:
 
 
 def _sync_counties(rev: ListingRevision) -> None:
-    wanted = {(c["fips"], c.get("role", CountyRole.SERVED.value)) for c in rev.data.get("counties") or []}
+    wanted = {
+        (c["fips"], c.get("role", CountyRole.SERVED.value)) for c in rev.data.get("counties") or []
+    }
     rev.counties = [RevisionCounty(county_fips=f, role=r) for f, r in sorted(wanted)]
 
 
@@ -120,7 +150,9 @@ def create_listing(
     listing = Listing(organization=organization, service_type_code=service_type_code)
     db.session.add(listing)
     db.session.flush()
-    rev = ListingRevision(listing=listing, number=1, state=RS.DRAFT.value, created_by_id=by.id, updated_by_id=by.id)
+    rev = ListingRevision(
+        listing=listing, number=1, state=RS.DRAFT.value, created_by_id=by.id, updated_by_id=by.id
+    )
     _apply_data(rev, data, service_type_code)
     db.session.add(rev)
     db.session.flush()
@@ -145,11 +177,15 @@ def save_draft(
     if rev is None:
         number = (
             db.session.scalar(
-                db.select(db.func.max(ListingRevision.number)).where(ListingRevision.listing_id == listing.id)
+                db.select(db.func.max(ListingRevision.number)).where(
+                    ListingRevision.listing_id == listing.id
+                )
             )
             or 0
         ) + 1
-        rev = ListingRevision(listing=listing, number=number, state=RS.DRAFT.value, created_by_id=by.id)
+        rev = ListingRevision(
+            listing=listing, number=number, state=RS.DRAFT.value, created_by_id=by.id
+        )
         db.session.add(rev)
         before = listing.live_revision.data if listing.live_revision else None
     else:
@@ -174,7 +210,14 @@ def save_draft(
             "Someone saved this draft at the same moment. Reload to see their changes; "
             "your edits were not saved."
         ) from exc
-    audit.record("revision.save", actor=by, target=rev, organization_id=listing.organization_id, before={"data": before}, after={"data": rev.data})
+    audit.record(
+        "revision.save",
+        actor=by,
+        target=rev,
+        organization_id=listing.organization_id,
+        before={"data": before},
+        after={"data": rev.data},
+    )
     return rev
 
 
@@ -197,7 +240,14 @@ def submit_revision(rev: ListingRevision, by: User, note: str = "") -> ListingRe
     if note:
         rev.provider_note = note
     db.session.flush()
-    audit.record("revision.submit", actor=by, target=rev, organization_id=rev.listing.organization_id, before={"state": before}, after={"state": rev.state, "note": note})
+    audit.record(
+        "revision.submit",
+        actor=by,
+        target=rev,
+        organization_id=rev.listing.organization_id,
+        before={"state": before},
+        after={"state": rev.state, "note": note},
+    )
     return rev
 
 
@@ -212,7 +262,14 @@ def withdraw_revision(rev: ListingRevision, by: User) -> ListingRevision:
     rev.decided_at = None
     rev.decided_by_id = None
     db.session.flush()
-    audit.record("revision.withdraw", actor=by, target=rev, organization_id=rev.listing.organization_id, before={"state": before}, after={"state": rev.state})
+    audit.record(
+        "revision.withdraw",
+        actor=by,
+        target=rev,
+        organization_id=rev.listing.organization_id,
+        before={"state": before},
+        after={"state": rev.state},
+    )
     return rev
 
 
@@ -224,11 +281,17 @@ def reopen_withdrawn(listing: Listing, rev: ListingRevision, by: User) -> Listin
 # ------------------------------------------------------------------ review
 
 
-def claim(rev: ListingRevision | Certification, reviewer: User, *, assigned_by: User | None = None) -> None:
+def claim(
+    rev: ListingRevision | Certification, reviewer: User, *, assigned_by: User | None = None
+) -> None:
     """Take an item for review (or assign it, when `assigned_by` is an admin)."""
     kind = "revision" if isinstance(rev, ListingRevision) else "certification"
     state = rev.state if kind == "revision" else rev.status
-    pending = {s.value for s in PENDING_REVIEW_STATES} if kind == "revision" else {CS.SUBMITTED.value, CS.IN_REVIEW.value, CS.ON_HOLD.value}
+    pending = (
+        {s.value for s in PENDING_REVIEW_STATES}
+        if kind == "revision"
+        else {CS.SUBMITTED.value, CS.IN_REVIEW.value, CS.ON_HOLD.value}
+    )
     if state not in pending:
         raise WorkflowError(f"This {kind} is not waiting for review.", current_state=state)
     before = {"claimed_by_id": rev.claimed_by_id}
@@ -240,7 +303,14 @@ def claim(rev: ListingRevision | Certification, reviewer: User, *, assigned_by: 
         rev.status = CS.IN_REVIEW.value
     db.session.flush()
     action = f"{kind}.assign" if assigned_by else f"{kind}.claim"
-    audit.record(action, actor=assigned_by or reviewer, target=rev, organization_id=_org_id(rev), before=before, after={"claimed_by_id": reviewer.id})
+    audit.record(
+        action,
+        actor=assigned_by or reviewer,
+        target=rev,
+        organization_id=_org_id(rev),
+        before=before,
+        after={"claimed_by_id": reviewer.id},
+    )
 
 
 def release_claim(item: ListingRevision | Certification, by: User) -> None:
@@ -248,7 +318,14 @@ def release_claim(item: ListingRevision | Certification, by: User) -> None:
     item.claimed_by_id = None
     item.claimed_at = None
     db.session.flush()
-    audit.record("review.unclaim", actor=by, target=item, organization_id=_org_id(item), before=before, after={"claimed_by_id": None})
+    audit.record(
+        "review.unclaim",
+        actor=by,
+        target=item,
+        organization_id=_org_id(item),
+        before=before,
+        after={"claimed_by_id": None},
+    )
 
 
 def _org_id(item) -> int | None:
@@ -266,7 +343,11 @@ def _already_decided(rev: ListingRevision) -> ConflictError:
 
 
 def _decide(
-    rev: ListingRevision, reviewer: User, target: RevisionState, note: str, expected_version: int | None = None
+    rev: ListingRevision,
+    reviewer: User,
+    target: RevisionState,
+    note: str,
+    expected_version: int | None = None,
 ) -> ListingRevision:
     """Conditional UPDATE on state: exactly one of two concurrent deciders wins.
     `expected_version` (the lock_version the reviewer's page showed) also refuses a decision
@@ -305,7 +386,9 @@ def _decide(
     return rev
 
 
-def approve(rev: ListingRevision, reviewer: User, note: str = "", *, expected_version: int | None = None) -> ListingRevision:
+def approve(
+    rev: ListingRevision, reviewer: User, note: str = "", *, expected_version: int | None = None
+) -> ListingRevision:
     """Make the revision live, supersede the old one, stamp the verified date, mark for release."""
     listing = rev.listing
     old = listing.live_revision
@@ -321,12 +404,20 @@ def approve(rev: ListingRevision, reviewer: User, note: str = "", *, expected_ve
     listing.stale_since = None
     db.session.flush()
     mark_changed(listing.id, "approved")
-    audit.record("revision.approve", actor=reviewer, target=rev, organization_id=listing.organization_id,
-                 before={"live_revision": old.number if old else None}, after={"live_revision": rev.number, "note": note})
+    audit.record(
+        "revision.approve",
+        actor=reviewer,
+        target=rev,
+        organization_id=listing.organization_id,
+        before={"live_revision": old.number if old else None},
+        after={"live_revision": rev.number, "note": note},
+    )
     return rev
 
 
-def request_changes(rev: ListingRevision, reviewer: User, note: str = "", *, expected_version: int | None = None) -> ListingRevision:
+def request_changes(
+    rev: ListingRevision, reviewer: User, note: str = "", *, expected_version: int | None = None
+) -> ListingRevision:
     if rev.decided_at is not None and not rev.is_pending_review:
         raise _already_decided(rev)
     open_comments = db.session.scalar(
@@ -335,32 +426,55 @@ def request_changes(rev: ListingRevision, reviewer: User, note: str = "", *, exp
         )
     )
     if not open_comments:
-        raise WorkflowError("Add at least one comment saying what to change before requesting changes.")
+        raise WorkflowError(
+            "Add at least one comment saying what to change before requesting changes."
+        )
     _decide(rev, reviewer, RS.CHANGES_REQUESTED, note, expected_version)
-    audit.record("revision.request_changes", actor=reviewer, target=rev, organization_id=rev.listing.organization_id, after={"note": note})
+    audit.record(
+        "revision.request_changes",
+        actor=reviewer,
+        target=rev,
+        organization_id=rev.listing.organization_id,
+        after={"note": note},
+    )
     return rev
 
 
-def reject(rev: ListingRevision, reviewer: User, reason: str, *, expected_version: int | None = None) -> ListingRevision:
+def reject(
+    rev: ListingRevision, reviewer: User, reason: str, *, expected_version: int | None = None
+) -> ListingRevision:
     if not reason.strip():
         raise WorkflowError("A rejection needs a reason the provider can act on.")
     _decide(rev, reviewer, RS.REJECTED, reason.strip(), expected_version)
-    audit.record("revision.reject", actor=reviewer, target=rev, organization_id=rev.listing.organization_id, after={"reason": reason})
+    audit.record(
+        "revision.reject",
+        actor=reviewer,
+        target=rev,
+        organization_id=rev.listing.organization_id,
+        after={"reason": reason},
+    )
     return rev
 
 
 def resubmit_after_changes(rev: ListingRevision, by: User, note: str = "") -> ListingRevision:
     """Provider resubmits a revision whose changes were requested; open comments are resolved."""
     for c in db.session.scalars(
-        db.select(ReviewComment).where(ReviewComment.revision_id == rev.id, ReviewComment.resolved_at.is_(None))
+        db.select(ReviewComment).where(
+            ReviewComment.revision_id == rev.id, ReviewComment.resolved_at.is_(None)
+        )
     ):
         c.resolved_at = utcnow()
     return submit_revision(rev, by, note)
 
 
 def add_comment(
-    author: User, body: str, *, revision: ListingRevision | None = None,
-    certification: Certification | None = None, field: str | None = None, parent_id: int | None = None,
+    author: User,
+    body: str,
+    *,
+    revision: ListingRevision | None = None,
+    certification: Certification | None = None,
+    field: str | None = None,
+    parent_id: int | None = None,
 ) -> ReviewComment:
     body = (body or "").strip()
     if not body:
@@ -368,12 +482,21 @@ def add_comment(
     c = ReviewComment(
         revision_id=revision.id if revision else None,
         certification_id=certification.id if certification else None,
-        field=field or None, body=body, author_id=author.id, parent_id=parent_id,
+        field=field or None,
+        body=body,
+        author_id=author.id,
+        parent_id=parent_id,
     )
     db.session.add(c)
     db.session.flush()
     target = revision or certification
-    audit.record("comment.add", actor=author, target=c, organization_id=_org_id(target), after={"field": field, "body": body})
+    audit.record(
+        "comment.add",
+        actor=author,
+        target=c,
+        organization_id=_org_id(target),
+        after={"field": field, "body": body},
+    )
     return c
 
 
@@ -387,7 +510,13 @@ def attest_no_changes(listing: Listing, by: User) -> Listing:
     listing.stale_since = None
     db.session.flush()
     mark_changed(listing.id, "reverified")
-    audit.record("listing.attest", actor=by, target=listing, before=before, after={"verified_at": listing.verified_at})
+    audit.record(
+        "listing.attest",
+        actor=by,
+        target=listing,
+        before=before,
+        after={"verified_at": listing.verified_at},
+    )
     return listing
 
 
@@ -416,7 +545,9 @@ def reinstate(listing: Listing, by: User, reason: str = "") -> Listing:
     listing.suspended_reason = ""
     db.session.flush()
     mark_changed(listing.id, "reinstated")
-    audit.record("listing.reinstate", actor=by, target=listing, before=before, after={"reason": reason})
+    audit.record(
+        "listing.reinstate", actor=by, target=listing, before=before, after={"reason": reason}
+    )
     return listing
 
 
@@ -424,10 +555,18 @@ def reinstate(listing: Listing, by: User, reason: str = "") -> Listing:
 
 
 def submit_certification(
-    organization: Organization, type_code: str, by: User, *, listings=(), basis: str = "survey",
-    accrediting_body: str = "", accreditation_number: str = "",
-    accreditation_effective_on: date | None = None, accreditation_expires_on: date | None = None,
-    renews: Certification | None = None, note: str = "",
+    organization: Organization,
+    type_code: str,
+    by: User,
+    *,
+    listings=(),
+    basis: str = "survey",
+    accrediting_body: str = "",
+    accreditation_number: str = "",
+    accreditation_effective_on: date | None = None,
+    accreditation_expires_on: date | None = None,
+    renews: Certification | None = None,
+    note: str = "",
 ) -> Certification:
     for lst in listings:
         if lst.organization_id != organization.id:
@@ -436,16 +575,29 @@ def submit_certification(
         raise WorkflowError("Deemed status needs the accrediting body.")
     now = utcnow()
     cert = Certification(
-        organization=organization, type_code=type_code, status=CS.SUBMITTED.value, basis=basis,
-        accrediting_body=accrediting_body, accreditation_number=accreditation_number,
-        accreditation_effective_on=accreditation_effective_on, accreditation_expires_on=accreditation_expires_on,
-        renews=renews, provider_note=note, submitted_at=now, submitted_by_id=by.id,
+        organization=organization,
+        type_code=type_code,
+        status=CS.SUBMITTED.value,
+        basis=basis,
+        accrediting_body=accrediting_body,
+        accreditation_number=accreditation_number,
+        accreditation_effective_on=accreditation_effective_on,
+        accreditation_expires_on=accreditation_expires_on,
+        renews=renews,
+        provider_note=note,
+        submitted_at=now,
+        submitted_by_id=by.id,
         due_at=add_business_days(now, int(_config("REVIEW_SLA_BUSINESS_DAYS", 5))),
     )
     cert.listings = list(listings)
     db.session.add(cert)
     db.session.flush()
-    audit.record("certification.submit", actor=by, target=cert, after={"type": type_code, "basis": basis, "renews": renews.id if renews else None})
+    audit.record(
+        "certification.submit",
+        actor=by,
+        target=cert,
+        after={"type": type_code, "basis": basis, "renews": renews.id if renews else None},
+    )
     return cert
 
 
@@ -454,13 +606,26 @@ def withdraw_certification(cert: Certification, by: User) -> Certification:
     before = cert.status
     cert.status = CS.WITHDRAWN.value
     db.session.flush()
-    audit.record("certification.withdraw", actor=by, target=cert, before={"status": before}, after={"status": cert.status})
+    audit.record(
+        "certification.withdraw",
+        actor=by,
+        target=cert,
+        before={"status": before},
+        after={"status": cert.status},
+    )
     return cert
 
 
 def decide_certification(
-    cert: Certification, reviewer: User, status: str, *, certificate_number: str = "",
-    effective_on: date | None = None, expires_on: date | None = None, conditions: str = "", note: str = "",
+    cert: Certification,
+    reviewer: User,
+    status: str,
+    *,
+    certificate_number: str = "",
+    effective_on: date | None = None,
+    expires_on: date | None = None,
+    conditions: str = "",
+    note: str = "",
     expected_version: int | None = None,
 ) -> Certification:
     """Verify (or hold, suspend, revoke) a certification. Deemed status follows the
@@ -470,20 +635,30 @@ def decide_certification(
     if status != cert.status:
         _check(CERTIFICATION_TRANSITIONS, cert.status, status, "certification")
     if expected_version is not None and cert.lock_version != expected_version:
-        raise ConflictError("Someone changed this certification after you opened it. Reload and check again.")
+        raise ConflictError(
+            "Someone changed this certification after you opened it. Reload and check again."
+        )
     if status in {s.value for s in ACTIVE_STATUSES}:
         if not certificate_number:
             raise WorkflowError("A certificate number is required to certify.")
         if effective_on is None:
             raise WorkflowError("An effective date is required to certify.")
-        if expires_on is None and not (cert.basis == CertificationBasis.DEEMED and cert.accreditation_expires_on):
-            raise WorkflowError("An expiry date is required (deemed status may follow the accreditation's).")
+        if expires_on is None and not (
+            cert.basis == CertificationBasis.DEEMED and cert.accreditation_expires_on
+        ):
+            raise WorkflowError(
+                "An expiry date is required (deemed status may follow the accreditation's)."
+            )
         if expires_on is not None and expires_on < effective_on:
             raise WorkflowError("The expiry date must be after the effective date.")
     if status in (CS.SUSPENDED, CS.REVOKED, CS.ON_HOLD) and not note.strip():
         raise WorkflowError("Give a reason; the provider will be told.")
-    before = {"status": cert.status, "certificate_number": cert.certificate_number,
-              "effective_on": cert.effective_on, "expires_on": cert.expires_on}
+    before = {
+        "status": cert.status,
+        "certificate_number": cert.certificate_number,
+        "effective_on": cert.effective_on,
+        "expires_on": cert.expires_on,
+    }
     cert.status = status
     if certificate_number:
         cert.certificate_number = certificate_number
@@ -493,7 +668,9 @@ def decide_certification(
         cert.expires_on = expires_on
     cert.conditions = conditions
     cert.decision_note = note
-    if status in {s.value for s in (CS.PROVISIONAL, CS.CERTIFIED, CS.CONDITIONAL, CS.SUSPENDED, CS.REVOKED)}:
+    if status in {
+        s.value for s in (CS.PROVISIONAL, CS.CERTIFIED, CS.CONDITIONAL, CS.SUSPENDED, CS.REVOKED)
+    }:
         cert.verified_at = utcnow()
         cert.verified_by_id = reviewer.id
     else:
@@ -504,12 +681,24 @@ def decide_certification(
     try:
         db.session.flush()
     except StaleDataError as exc:
-        raise ConflictError("Someone decided this certification at the same moment. Reload and check.") from exc
+        raise ConflictError(
+            "Someone decided this certification at the same moment. Reload and check."
+        ) from exc
     for lst in cert.listings:
         mark_changed(lst.id, f"certification {status}")
-    audit.record("certification.decide", actor=reviewer, target=cert, before=before,
-                 after={"status": status, "certificate_number": cert.certificate_number,
-                        "effective_on": cert.effective_on, "expires_on": cert.expires_on, "note": note})
+    audit.record(
+        "certification.decide",
+        actor=reviewer,
+        target=cert,
+        before=before,
+        after={
+            "status": status,
+            "certificate_number": cert.certificate_number,
+            "effective_on": cert.effective_on,
+            "expires_on": cert.expires_on,
+            "note": note,
+        },
+    )
     return cert
 
 
@@ -521,7 +710,10 @@ def expire_certification(cert: Certification, on: date, actor: str = "certificat
         return False
     result = db.session.execute(
         update(Certification)
-        .where(Certification.id == cert.id, Certification.status.in_([s.value for s in ACTIVE_STATUSES]))
+        .where(
+            Certification.id == cert.id,
+            Certification.status.in_([s.value for s in ACTIVE_STATUSES]),
+        )
         .values(status=CS.EXPIRED.value, lock_version=Certification.lock_version + 1)
         .execution_options(synchronize_session=False)
     )
@@ -530,7 +722,9 @@ def expire_certification(cert: Certification, on: date, actor: str = "certificat
     db.session.refresh(cert)
     for lst in cert.listings:
         mark_changed(lst.id, "certification expired")
-    audit.record("certification.expire", actor=actor, target=cert, after={"expired_on": on, "expiry": expiry})
+    audit.record(
+        "certification.expire", actor=actor, target=cert, after={"expired_on": on, "expiry": expiry}
+    )
     return True
 
 
@@ -543,7 +737,13 @@ def verify_document(doc: Document, reviewer: User, accepted: bool, reason: str =
     doc.verified_by_id = reviewer.id
     doc.verified_at = utcnow()
     db.session.flush()
-    audit.record("document.verify", actor=reviewer, target=doc, before=before, after={"status": doc.status, "reason": reason})
+    audit.record(
+        "document.verify",
+        actor=reviewer,
+        target=doc,
+        before=before,
+        after={"status": doc.status, "reason": reason},
+    )
     return doc
 
 

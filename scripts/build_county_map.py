@@ -88,7 +88,9 @@ def rings_of(geometry: dict) -> list[list[int]]:
 
 def build(topology: dict) -> dict:
     geometries = [
-        g for g in topology["objects"]["counties"]["geometries"] if str(g.get("id", "")).startswith(STATE_FIPS)
+        g
+        for g in topology["objects"]["counties"]["geometries"]
+        if str(g.get("id", "")).startswith(STATE_FIPS)
     ]
     arcs = decode_arcs(topology)
     used = {i if i >= 0 else ~i for g in geometries for ring in rings_of(g) for i in ring}
@@ -128,14 +130,16 @@ def build(topology: dict) -> dict:
             parts.append("M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in points) + "Z")
         if fips not in names:
             raise SystemExit(f"{fips} is in the atlas but not in counties.csv")
-        counties.append({
-            "fips": fips,
-            "name": names[fips],
-            "d": "".join(parts),
-            # a point inside the county's bounding box, for labels
-            "cx": round((min(xs) + max(xs)) / 2, 1),
-            "cy": round((min(ys) + max(ys)) / 2, 1),
-        })
+        counties.append(
+            {
+                "fips": fips,
+                "name": names[fips],
+                "d": "".join(parts),
+                # a point inside the county's bounding box, for labels
+                "cx": round((min(xs) + max(xs)) / 2, 1),
+                "cy": round((min(ys) + max(ys)) / 2, 1),
+            }
+        )
     missing = set(names) - {c["fips"] for c in counties}
     if missing:
         raise SystemExit(f"counties.csv areas missing from the atlas: {sorted(missing)}")

@@ -89,7 +89,9 @@ def new_preview(requested_by: str) -> str:
     folder = preview_dir(token)
     folder.mkdir(parents=True)
     now = utcnow().isoformat()
-    write_status(folder, state="queued", requested_by=requested_by, requested_at=now, done=0, total=0)
+    write_status(
+        folder, state="queued", requested_by=requested_by, requested_at=now, done=0, total=0
+    )
     prune(keep=KEEP_PREVIEWS)
     return token
 
@@ -108,7 +110,9 @@ def pdf_files(token: str) -> list[str]:
     return sorted(names, key=lambda n: (n != "directory.pdf", n))
 
 
-@shared_task(name="registry.pdf_preview", ignore_result=True, time_limit=20 * 60, soft_time_limit=19 * 60)
+@shared_task(
+    name="registry.pdf_preview", ignore_result=True, time_limit=20 * 60, soft_time_limit=19 * 60
+)
 def render_pdf_preview(token: str) -> str:
     folder = preview_dir(token)
     status = read_status(folder)
@@ -136,11 +140,19 @@ def render_pdf_preview(token: str) -> str:
         write_pdfs(ctx, progress=progress)
     except (Exception, SoftTimeLimitExceeded) as exc:
         log.exception("pdf preview %s failed", token)
-        status.update(state="failed", error=type(exc).__name__, finished_at=utcnow().isoformat(),
-                      updated_at=utcnow().isoformat())
+        status.update(
+            state="failed",
+            error=type(exc).__name__,
+            finished_at=utcnow().isoformat(),
+            updated_at=utcnow().isoformat(),
+        )
         write_status(folder, **status)
         return "failed"
-    status.update(state="done", release_number=number, finished_at=utcnow().isoformat(),
-                  updated_at=utcnow().isoformat())
+    status.update(
+        state="done",
+        release_number=number,
+        finished_at=utcnow().isoformat(),
+        updated_at=utcnow().isoformat(),
+    )
     write_status(folder, **status)
     return "done"

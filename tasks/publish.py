@@ -48,14 +48,22 @@ def after_publish(result: BuildResult) -> None:
             log.exception("could not queue webhook %s for release %s", wid, result.number)
 
 
-def run_build(trigger: str, user_id: int | None = None, run_id: int | None = None, progress=None) -> BuildResult:
+def run_build(
+    trigger: str, user_id: int | None = None, run_id: int | None = None, progress=None
+) -> BuildResult:
     result = build_release(trigger, user_id, run_id=run_id, progress=progress)
     after_publish(result)
     return result
 
 
-@shared_task(name="registry.publish_release", ignore_result=True, acks_late=True, reject_on_worker_lost=True)
-def publish_release(trigger: str = ReleaseTrigger.MANUAL.value, user_id: int | None = None, run_id: int | None = None) -> dict:
+@shared_task(
+    name="registry.publish_release", ignore_result=True, acks_late=True, reject_on_worker_lost=True
+)
+def publish_release(
+    trigger: str = ReleaseTrigger.MANUAL.value,
+    user_id: int | None = None,
+    run_id: int | None = None,
+) -> dict:
     """Build a release now (admin "publish now", `flask publish` uses build_release directly)."""
     result = run_build(trigger, user_id, run_id)
     return {"status": result.status, "number": result.number}
@@ -103,14 +111,16 @@ def webhook_body(release_number: int) -> bytes:
 
 def backoff_seconds(retries: int) -> int:
     """10 s, 20 s, 40 s ... capped at one hour."""
-    return int(min(3600, 10 * 2 ** retries))
+    return int(min(3600, 10 * 2**retries))
 
 
 class WebhookFailed(RuntimeError):
     pass
 
 
-@shared_task(name="registry.deliver_webhook", bind=True, ignore_result=True, max_retries=WEBHOOK_MAX_RETRIES)
+@shared_task(
+    name="registry.deliver_webhook", bind=True, ignore_result=True, max_retries=WEBHOOK_MAX_RETRIES
+)
 def deliver_webhook(self, webhook_id: int, release_number: int) -> dict:
     """POST the release notice, signed; log the attempt; retry with exponential backoff."""
     hook = db.session.get(Webhook, webhook_id)
@@ -121,10 +131,16 @@ def deliver_webhook(self, webhook_id: int, release_number: int) -> dict:
     started = time.monotonic()
     status_code, error = None, ""
     req = urllib.request.Request(  # noqa: S310 - an admin-registered http(s) URL (checked on save)
-        hook.url, data=body, method="POST",
-        headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(hook.secret, body),
-                 "X-Registry-Release": str(release_number), "X-Registry-Delivery-Attempt": str(attempt),
-                 "User-Agent": "mo-crisis-registry-webhook/1"},
+        hook.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(hook.secret, body),
+            "X-Registry-Release": str(release_number),
+            "X-Registry-Delivery-Attempt": str(attempt),
+            "User-Agent": "mo-crisis-registry-webhook/1",
+        },
     )
     try:
         with urllib.request.urlopen(req, timeout=WEBHOOK_TIMEOUT_SECONDS) as resp:  # noqa: S310
@@ -135,15 +151,32 @@ def deliver_webhook(self, webhook_id: int, release_number: int) -> dict:
         error = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
     ok = status_code is not None and 200 <= status_code < 300
     will_retry = not ok and self.request.retries < (self.max_retries or 0)
-    db.session.add(WebhookDelivery(
-        webhook_id=webhook_id, release_number=release_number, attempt=attempt, at=utcnow(),
-        status_code=status_code, ok=ok, error=error[:2000], will_retry=will_retry,
-        duration_ms=int((time.monotonic() - started) * 1000),
-    ))
+    db.session.add(
+        WebhookDelivery(
+            webhook_id=webhook_id,
+            release_number=release_number,
+            attempt=attempt,
+            at=utcnow(),
+            status_code=status_code,
+            ok=ok,
+            error=error[:2000],
+            will_retry=will_retry,
+            duration_ms=int((time.monotonic() - started) * 1000),
+        )
+    )
     db.session.commit()
     if ok:
         return {"status": "delivered", "attempt": attempt}
     if will_retry:
-        raise self.retry(countdown=backoff_seconds(self.request.retries), exc=WebhookFailed(error or f"HTTP {status_code}"))
-    log.warning("webhook %s gave up on release %s after %s attempts: %s", webhook_id, release_number, attempt, error)
+        raise self.retry(
+            countdown=backoff_seconds(self.request.retries),
+            exc=WebhookFailed(error or f"HTTP {status_code}"),
+        )
+    log.warning(
+        "webhook %s gave up on release %s after %s attempts: %s",
+        webhook_id,
+        release_number,
+        attempt,
+        error,
+    )
     return {"status": "failed", "attempt": attempt}

@@ -19,7 +19,9 @@ def beat_schedule(config) -> dict:
         },
         "publish-nightly": {
             "task": "registry.publish_nightly",
-            "schedule": crontab(hour=7, minute=15),  # 01:15 US Central (CST), after midnight everywhere in MO
+            "schedule": crontab(
+                hour=7, minute=15
+            ),  # 01:15 US Central (CST), after midnight everywhere in MO
         },
         # just after midnight Central time, so a certification lapses the day after its expiry
         "sweep-certifications": {

@@ -94,7 +94,12 @@ def expiry_sql():
     """SQL twin of Certification.effective_expiry (deemed status follows the accreditation)."""
     return func.coalesce(
         Certification.expires_on,
-        case((Certification.basis == CertificationBasis.DEEMED.value, Certification.accreditation_expires_on)),
+        case(
+            (
+                Certification.basis == CertificationBasis.DEEMED.value,
+                Certification.accreditation_expires_on,
+            )
+        ),
     )
 
 
@@ -109,8 +114,10 @@ def _affected_listings(cert: Certification) -> list[Listing]:
         .where(
             Listing.organization_id == cert.organization_id,
             Listing.live_revision_id.is_not(None),
-            or_(ServiceType.required_certification_code == cert.type_code,
-                ServiceType.org_certification_code == cert.type_code),
+            or_(
+                ServiceType.required_certification_code == cert.type_code,
+                ServiceType.org_certification_code == cert.type_code,
+            ),
         )
         .order_by(Listing.id)
     ).all()
@@ -124,12 +131,14 @@ def _replacement(cert: Certification, on: date) -> Certification | None:
     """Another certification of the same type that takes over from `cert`: its renewal in
     progress (or decided), or a separate one active on `on` covering the same listings."""
     others = db.session.scalars(
-        db.select(Certification).where(
+        db.select(Certification)
+        .where(
             Certification.organization_id == cert.organization_id,
             Certification.type_code == cert.type_code,
             Certification.id != cert.id,
             Certification.status.in_(RENEWING),
-        ).order_by(Certification.id)
+        )
+        .order_by(Certification.id)
     ).all()
     mine = {lst.id for lst in cert.listings}
     for other in others:
@@ -174,8 +183,11 @@ def run_certification_sweep(on: date | None = None) -> SweepResult:
     # 2. before expiry: the nearest of 90/60/30/7 days, unless a renewal is under way
     upcoming = db.session.scalars(
         db.select(Certification)
-        .where(Certification.status.in_(ACTIVE), expiry_sql() >= on,
-               expiry_sql() <= on + timedelta(days=max(BEFORE_EXPIRY)))
+        .where(
+            Certification.status.in_(ACTIVE),
+            expiry_sql() >= on,
+            expiry_sql() <= on + timedelta(days=max(BEFORE_EXPIRY)),
+        )
         .order_by(Certification.id)
     ).all()
     for cert in upcoming:
@@ -191,8 +203,11 @@ def run_certification_sweep(on: date | None = None) -> SweepResult:
     oldest = on - timedelta(days=max(AFTER_LAPSE) + LAPSE_WINDOW_DAYS)
     expired = db.session.scalars(
         db.select(Certification)
-        .where(Certification.status == CertificationStatus.EXPIRED.value,
-               expiry_sql() < on, expiry_sql() >= oldest)
+        .where(
+            Certification.status == CertificationStatus.EXPIRED.value,
+            expiry_sql() < on,
+            expiry_sql() >= oldest,
+        )
         .order_by(Certification.id)
     ).all()
     for cert in expired:
@@ -210,7 +225,11 @@ def run_certification_sweep(on: date | None = None) -> SweepResult:
     db.session.commit()
     log.info(
         "certification sweep for %s: %d expired (%s), %d listings marked for release, %d reminders claimed",
-        on, len(result.expired), result.expired, len(result.listings_marked), len(result.reminders),
+        on,
+        len(result.expired),
+        result.expired,
+        len(result.listings_marked),
+        len(result.reminders),
     )
     _dispatch(result.reminders)
     return result
@@ -257,22 +276,33 @@ def run_verification_sweep(on: date | None = None) -> SweepResult:
             # conditional UPDATE: a concurrent run (or an attestation) that got there first wins
             flagged = db.session.execute(
                 update(Listing)
-                .where(Listing.id == lst.id, Listing.stale_since.is_(None), Listing.verified_at < stale_before)
+                .where(
+                    Listing.id == lst.id,
+                    Listing.stale_since.is_(None),
+                    Listing.verified_at < stale_before,
+                )
                 .values(stale_since=now, lock_version=Listing.lock_version + 1)
                 .execution_options(synchronize_session=False)
             ).rowcount
             if flagged != 1:
                 continue
             db.session.refresh(lst)
-            record("listing.stale", actor="verification sweep", target=lst,
-                   organization_id=lst.organization_id,
-                   after={"verified_at": lst.verified_at, "stale_since": now})
+            record(
+                "listing.stale",
+                actor="verification sweep",
+                target=lst,
+                organization_id=lst.organization_id,
+                after={"verified_at": lst.verified_at, "stale_since": now},
+            )
             result.flagged_stale.append(lst.id)
 
     db.session.commit()
     log.info(
         "verification sweep for %s: %d reminders claimed, %d listings flagged stale (%s)",
-        on, len(result.reminders), len(result.flagged_stale), result.flagged_stale,
+        on,
+        len(result.reminders),
+        len(result.flagged_stale),
+        result.flagged_stale,
     )
     _dispatch(result.reminders)
     return result
@@ -299,10 +329,13 @@ def _dispatch(reminder_ids: list[int]) -> None:
 def recipients_of(organization_id: int) -> list[str]:
     """The organization's active provider accounts; its main e-mail if it has none."""
     emails = db.session.scalars(
-        db.select(User.email).where(
-            User.organization_id == organization_id, User.role == Role.PROVIDER.value,
+        db.select(User.email)
+        .where(
+            User.organization_id == organization_id,
+            User.role == Role.PROVIDER.value,
             User.is_active.is_(True),
-        ).order_by(User.email)
+        )
+        .order_by(User.email)
     ).all()
     if emails:
         return list(emails)
@@ -317,9 +350,13 @@ def _message(reminder: Reminder) -> tuple[int, str, str, dict]:
         cert = reminder.certification
         renewal = _replacement(cert, reminder.due_on)
         ctx = {
-            "certification": cert, "organization": cert.organization, "type_name": cert.type.name,
-            "expiry": reminder.anchor_on, "listings": _affected_listings(cert),
-            "renewal": renewal, "renew_path": f"/portal/certifications/new?renews={cert.id}",
+            "certification": cert,
+            "organization": cert.organization,
+            "type_name": cert.type.name,
+            "expiry": reminder.anchor_on,
+            "listings": _affected_listings(cert),
+            "renewal": renewal,
+            "renew_path": f"/portal/certifications/new?renews={cert.id}",
         }
         if kind in BEFORE_EXPIRY.values():
             days = next(d for d, k in BEFORE_EXPIRY.items() if k == kind)
@@ -333,8 +370,13 @@ def _message(reminder: Reminder) -> tuple[int, str, str, dict]:
     lst = reminder.listing
     cfg = current_app.config
     ctx = {
-        "listing": lst, "organization": lst.organization, "verified_on": reminder.anchor_on,
-        "flag_on": reminder.anchor_on + timedelta(days=int(cfg.get("REVERIFY_AFTER_DAYS", 365)) + int(cfg.get("REVERIFY_GRACE_DAYS", 30))),
+        "listing": lst,
+        "organization": lst.organization,
+        "verified_on": reminder.anchor_on,
+        "flag_on": reminder.anchor_on
+        + timedelta(
+            days=int(cfg.get("REVERIFY_AFTER_DAYS", 365)) + int(cfg.get("REVERIFY_GRACE_DAYS", 30))
+        ),
         "portal_path": "/portal/",
     }
     subject = f"Please confirm your listing is still correct: {lst.display_name}"
@@ -395,14 +437,19 @@ sweep_cli = AppGroup("sweep", help="Run the daily sweeps now (they also run from
 
 def _date_option(f):
     return click.option(
-        "--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+        "--date",
+        "day",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        default=None,
         help="Sweep as of this day (YYYY-MM-DD); default today (UTC).",
     )(f)
 
 
 def _echo(result: SweepResult) -> None:
     if result.skipped:
-        click.echo(f"{result.sweep} sweep for {result.on}: another run is in progress; nothing done")
+        click.echo(
+            f"{result.sweep} sweep for {result.on}: another run is in progress; nothing done"
+        )
         return
     parts = [f"{len(result.reminders)} reminders"]
     if result.sweep == "certifications":
@@ -428,6 +475,12 @@ def sweep_verification_command(day):
 
 
 __all__ = [
-    "SweepResult", "deliver_reminder", "recipients_of", "run_certification_sweep",
-    "run_verification_sweep", "sweep_certifications", "sweep_cli", "sweep_verification",
+    "SweepResult",
+    "deliver_reminder",
+    "recipients_of",
+    "run_certification_sweep",
+    "run_verification_sweep",
+    "sweep_certifications",
+    "sweep_cli",
+    "sweep_verification",
 ]

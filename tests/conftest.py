@@ -53,7 +53,9 @@ BACKEND = "postgresql" if PG_ADMIN else "sqlite"
 
 
 def pytest_report_header(config):
-    return f"registry tests on {BACKEND}" + (f" ({PG_ADMIN.rsplit('@', 1)[-1]})" if PG_ADMIN else " (no PostgreSQL found: fallback)")
+    return f"registry tests on {BACKEND}" + (
+        f" ({PG_ADMIN.rsplit('@', 1)[-1]})" if PG_ADMIN else " (no PostgreSQL found: fallback)"
+    )
 
 
 def pg_url(dbname: str) -> str:
@@ -220,13 +222,17 @@ def sign_in(client, email: str, password: str = DEMO_PASSWORD, *, follow: bool =
     """Sign in through the real forms (password, then TOTP for staff). Returns the last response."""
     from models import User, db
 
-    resp = client.post("/login", data={"email": email, "password": password, "csrf_token": get_csrf(client)})
+    resp = client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": get_csrf(client)}
+    )
     if resp.status_code == 302 and resp.headers["Location"].endswith("/login/verify"):
         user = db.session.scalar(db.select(User).filter_by(email=email))
         user.totp_last_counter = None  # allow several sign-ins within one 30-second step
         db.session.commit()
         token = get_csrf(client, "/login/verify")
-        resp = client.post("/login/verify", data={"code": totp_now(user.totp_secret), "csrf_token": token})
+        resp = client.post(
+            "/login/verify", data={"code": totp_now(user.totp_secret), "csrf_token": token}
+        )
     if follow and resp.status_code == 302:
         resp = client.get(resp.headers["Location"])
     return resp
@@ -350,8 +356,15 @@ def browser():
     with sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-sync"],
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
         )
         yield b
         b.close()
@@ -366,7 +379,9 @@ def page(browser):
     context.close()
 
 
-def browser_sign_in(page, base_url: str, email: str, password: str = DEMO_PASSWORD, totp_secret: str | None = None):
+def browser_sign_in(
+    page, base_url: str, email: str, password: str = DEMO_PASSWORD, totp_secret: str | None = None
+):
     page.goto(base_url + "/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
@@ -467,15 +482,24 @@ def count_queries(app):
 # ------------------------------------------------------------------ subprocess helpers
 
 
-def run_flask(args: list[str], env_extra: dict[str, str], timeout: int = 120) -> subprocess.CompletedProcess:
+def run_flask(
+    args: list[str], env_extra: dict[str, str], timeout: int = 120
+) -> subprocess.CompletedProcess:
     env = {**os.environ, "FLASK_APP": "admin", **env_extra}
     return subprocess.run(
-        [sys.executable, "-m", "flask", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "flask", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "live: uses its own committed database copy (no outer transaction)")
+    config.addinivalue_line(
+        "markers", "live: uses its own committed database copy (no outer transaction)"
+    )
 
 
 __all__ = ["create_engine"]

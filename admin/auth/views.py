@@ -80,18 +80,25 @@ def login():
             record("auth.login_throttled", actor=email, object_type="user", after={"email": email})
             db.session.commit()
             return render_template(
-                "auth/login.html", form=form,
+                "auth/login.html",
+                form=form,
                 throttled=f"Too many failed sign-in attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
             ), 429
         user = db.session.scalar(db.select(User).filter_by(email=email))
         ok = user.check_password(form.password.data) if user else (dummy_password_check() or False)
         if not ok or not user.can_sign_in:
             db.session.add(LoginAttempt(email=email, ip=request.remote_addr or "", succeeded=False))
-            record("auth.login_failed", actor=email, object_type="user", object_id=user.id if user else None,
-                   after={"email": email, "reason": "inactive" if ok else "bad credentials"})
+            record(
+                "auth.login_failed",
+                actor=email,
+                object_type="user",
+                object_id=user.id if user else None,
+                after={"email": email, "reason": "inactive" if ok else "bad credentials"},
+            )
             db.session.commit()
             form.password.errors.append(
-                "This account cannot sign in. Ask your DMH administrator." if ok
+                "This account cannot sign in. Ask your DMH administrator."
+                if ok
                 else "The e-mail or password is not right."
             )
             return render_template("auth/login.html", form=form), 200
@@ -154,13 +161,21 @@ def totp_verify():
     if form.validate_on_submit():
         until = _throttle_check(user.email)
         if until is not None:
-            return render_template("auth/totp_verify.html", form=form, throttled="Too many wrong codes. Try again in 15 minutes."), 429
+            return render_template(
+                "auth/totp_verify.html",
+                form=form,
+                throttled="Too many wrong codes. Try again in 15 minutes.",
+            ), 429
         if _check_code(user, form.code.data, user.totp_secret):
             return _finish_login(user)
-        db.session.add(LoginAttempt(email=user.email, ip=request.remote_addr or "", succeeded=False))
+        db.session.add(
+            LoginAttempt(email=user.email, ip=request.remote_addr or "", succeeded=False)
+        )
         record("auth.totp_failed", actor=user, target=user)
         db.session.commit()
-        form.code.errors.append("That code is not right, or was already used. Wait for the next code.")
+        form.code.errors.append(
+            "That code is not right, or was already used. Wait for the next code."
+        )
     return render_template("auth/totp_verify.html", form=form)
 
 
@@ -174,9 +189,19 @@ def totp_setup():
         return redirect(url_for("auth.totp_verify"))
     secret = session.get("enroll_secret") or new_secret()
     session["enroll_secret"] = secret
-    uri = totp(secret).provisioning_uri(name=user.email, issuer_name=current_app.config["TOTP_ISSUER"])
+    uri = totp(secret).provisioning_uri(
+        name=user.email, issuer_name=current_app.config["TOTP_ISSUER"]
+    )
     buf = io.BytesIO()
-    segno.make(uri, error="m").save(buf, kind="svg", scale=5, dark="#111", xmldecl=False, svgns=True, title="QR code for your authenticator app")
+    segno.make(uri, error="m").save(
+        buf,
+        kind="svg",
+        scale=5,
+        dark="#111",
+        xmldecl=False,
+        svgns=True,
+        title="QR code for your authenticator app",
+    )
     qr = buf.getvalue().decode()
     form = TotpForm()
     if form.validate_on_submit():
@@ -189,7 +214,9 @@ def totp_setup():
             # after the sign-in: starting the session clears everything stored before it
             flash("Two-step sign-in is set up.", "success")
             return response
-        form.code.errors.append("That code is not right. Check the time on your phone and try the next code.")
+        form.code.errors.append(
+            "That code is not right. Check the time on your phone and try the next code."
+        )
     return render_template("auth/totp_setup.html", form=form, qr_svg=qr, secret=secret)
 
 
@@ -205,7 +232,11 @@ def logout():
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
 def accept_invitation(token: str):
-    return _set_password_with(token, InvitationPurpose.INVITE, "Welcome. Choose a password to finish setting up your account.")
+    return _set_password_with(
+        token,
+        InvitationPurpose.INVITE,
+        "Welcome. Choose a password to finish setting up your account.",
+    )
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
@@ -223,7 +254,12 @@ def _set_password_with(token: str, purpose: InvitationPurpose, intro: str):
         user.set_password(form.password.data)
         inv.used_at = utcnow()
         revoke_all_sessions(user.id)
-        record(f"auth.{purpose.value}_completed", actor=user, target=user, organization_id=user.organization_id)
+        record(
+            f"auth.{purpose.value}_completed",
+            actor=user,
+            target=user,
+            organization_id=user.organization_id,
+        )
         db.session.commit()
         end_session()
         flash("Your password is saved. Sign in with it now.", "success")

@@ -19,9 +19,24 @@ from typing import Any
 from flask import current_app
 
 LIST_SCALARS = (
-    "id", "organization_id", "name", "alternate_name", "description", "url", "email", "status",
-    "interpretation_services", "application_process", "fees_description", "accreditations",
-    "eligibility_description", "minimum_age", "maximum_age", "assured_date", "assurer_email", "alert",
+    "id",
+    "organization_id",
+    "name",
+    "alternate_name",
+    "description",
+    "url",
+    "email",
+    "status",
+    "interpretation_services",
+    "application_process",
+    "fees_description",
+    "accreditations",
+    "eligibility_description",
+    "minimum_age",
+    "maximum_age",
+    "assured_date",
+    "assurer_email",
+    "alert",
     "last_modified",
 )
 ORG_SCALARS = ("id", "name", "alternate_name", "description", "email", "website", "uri")
@@ -41,7 +56,9 @@ class ParsedRelease:
     services: list[dict[str, Any]]
     by_id: dict[str, dict[str, Any]]
     list_items: dict[str, dict[str, Any]]
-    facets: dict[str, dict[str, Any]]  # per service id: org, terms, taxonomies, counties, type, modified, text
+    facets: dict[
+        str, dict[str, Any]
+    ]  # per service id: org, terms, taxonomies, counties, type, modified, text
     organizations: dict[str, dict[str, Any]]
     org_services: dict[str, list[str]]
     sals: dict[str, dict[str, Any]]  # sal id -> {"sal":..., "service_id":...}
@@ -71,24 +88,47 @@ class ParsedRelease:
             if org:
                 item["organization"] = {k: org[k] for k in ORG_SCALARS if k in org}
             items[sid] = item
-            term_ids = {a["taxonomy_term"]["id"] for a in doc.get("attributes", []) if a.get("taxonomy_term")}
-            tax_ids = {a["taxonomy_term"].get("taxonomy_id") for a in doc.get("attributes", []) if a.get("taxonomy_term")}
-            counties = {a["uri"].rsplit(":", 1)[-1] for a in doc.get("service_areas", []) if a.get("uri", "").startswith("urn:us-fips:")}
+            term_ids = {
+                a["taxonomy_term"]["id"]
+                for a in doc.get("attributes", [])
+                if a.get("taxonomy_term")
+            }
+            tax_ids = {
+                a["taxonomy_term"].get("taxonomy_id")
+                for a in doc.get("attributes", [])
+                if a.get("taxonomy_term")
+            }
+            counties = {
+                a["uri"].rsplit(":", 1)[-1]
+                for a in doc.get("service_areas", [])
+                if a.get("uri", "").startswith("urn:us-fips:")
+            }
             for s in doc.get("service_at_locations", []):
                 loc = s.get("location") or {}
                 if loc.get("external_identifier_type") == "US county FIPS":
                     counties.add(loc["external_identifier"])
                 sals[s["id"]] = {"sal": s, "service_id": sid}
-            text = " ".join([
-                doc.get("name", ""), doc.get("description", ""), org.get("name", ""),
-                *(a.get("name", "") for a in doc.get("service_areas", [])),
-                *(a["taxonomy_term"].get("name", "") for a in doc.get("attributes", []) if a.get("taxonomy_term")),
-            ]).lower()
+            text = " ".join(
+                [
+                    doc.get("name", ""),
+                    doc.get("description", ""),
+                    org.get("name", ""),
+                    *(a.get("name", "") for a in doc.get("service_areas", [])),
+                    *(
+                        a["taxonomy_term"].get("name", "")
+                        for a in doc.get("attributes", [])
+                        if a.get("taxonomy_term")
+                    ),
+                ]
+            ).lower()
             stype = doc.get("mo_dmh_service_type", "")
             types.add(stype)
             facets[sid] = {
                 "organization_id": org.get("id") or doc.get("organization_id"),
-                "terms": term_ids, "taxonomies": tax_ids, "counties": counties, "service_type": stype,
+                "terms": term_ids,
+                "taxonomies": tax_ids,
+                "counties": counties,
+                "service_type": stype,
                 "modified": parse_time(doc["last_modified"]) if doc.get("last_modified") else None,
                 "text": text,
             }
@@ -99,16 +139,32 @@ class ParsedRelease:
         taxonomies = {}
         terms = {}
         for t in taxes:
-            taxonomies[t["id"]] = {k: t[k] for k in ("id", "name", "description", "uri", "version") if k in t}
+            taxonomies[t["id"]] = {
+                k: t[k] for k in ("id", "name", "description", "uri", "version") if k in t
+            }
             for term in t.get("terms", []):
                 terms[term["id"]] = term
-                if term.get("taxonomy_id") == t["id"] and t.get("name") == "MO DMH Crisis Service Type":
+                if (
+                    term.get("taxonomy_id") == t["id"]
+                    and t.get("name") == "MO DMH Crisis Service Type"
+                ):
                     types.add(term["code"])
         types.discard("")
         return cls(
-            number=number, path=path, manifest=manifest, created_at=parse_time(manifest["created_at"]),
-            services=services, by_id=by_id, list_items=items, facets=facets, organizations=orgs,
-            org_services=org_services, sals=sals, taxonomies=taxonomies, terms=terms, service_types=types,
+            number=number,
+            path=path,
+            manifest=manifest,
+            created_at=parse_time(manifest["created_at"]),
+            services=services,
+            by_id=by_id,
+            list_items=items,
+            facets=facets,
+            organizations=orgs,
+            org_services=org_services,
+            sals=sals,
+            taxonomies=taxonomies,
+            terms=terms,
+            service_types=types,
             manifest_sha256=hashlib.sha256(raw_manifest).hexdigest(),
         )
 

@@ -61,7 +61,11 @@ TITLES = {400: "Bad request", 404: "Not found", 503: "No release yet"}
 
 
 def error_response(status: int, detail: str, parameter: str | None = None) -> Response:
-    body: dict[str, Any] = {"status": status, "title": TITLES.get(status, "Error"), "detail": detail}
+    body: dict[str, Any] = {
+        "status": status,
+        "title": TITLES.get(status, "Error"),
+        "detail": detail,
+    }
     if parameter:
         body["parameter"] = parameter
     resp = Response(json.dumps({"error": body}), status=status, mimetype="application/json")
@@ -151,7 +155,14 @@ def serve_file(number: int, relpath: str, cache_control: str):
             with open(path, "rb") as fh:
                 resp = Response(fh.read(), mimetype=mimetype)
         else:
-            resp = send_file(path, mimetype=mimetype, conditional=False, etag=False, max_age=None, last_modified=None)
+            resp = send_file(
+                path,
+                mimetype=mimetype,
+                conditional=False,
+                etag=False,
+                max_age=None,
+                last_modified=None,
+            )
     except FileNotFoundError:
         raise ApiError(404, f"release {number} has no file {relpath!r}") from None
     resp.headers.pop("Content-Disposition", None)
@@ -188,7 +199,9 @@ def json_answer(parsed: ParsedRelease, build) -> Response:
     args = sorted((k, v) for k, vs in request.args.lists() for v in vs)
     key = request.path + "?" + "&".join(f"{k}={v}" for k, v in args)
     gz = accepts_gzip()
-    tag = hashlib.sha256(f"{parsed.manifest.get('content_hash', parsed.number)}|{parsed.number}|{key}".encode()).hexdigest()[:32]
+    tag = hashlib.sha256(
+        f"{parsed.manifest.get('content_hash', parsed.number)}|{parsed.number}|{key}".encode()
+    ).hexdigest()[:32]
     etag = f'"{tag}{"-gz" if gz else ""}"'
     if not_modified(etag, parsed.created_at):
         return answer_304(etag, parsed.created_at, POLLING)
@@ -245,13 +258,19 @@ def arg_datetime(name: str) -> datetime | None:
     try:
         return parse_time(raw.strip())
     except ValueError:
-        raise ApiError(400, f"{name} must be an RFC 3339 date-time such as 2025-01-31T00:00:00Z", name) from None
+        raise ApiError(
+            400, f"{name} must be an RFC 3339 date-time such as 2025-01-31T00:00:00Z", name
+        ) from None
 
 
 def check_format() -> None:
     raw = request.args.get("format")
     if raw not in (None, "", "json"):
-        raise ApiError(400, "format: only json is offered (use per_page up to the maximum, or the files under /feeds/)", "format")
+        raise ApiError(
+            400,
+            "format: only json is offered (use per_page up to the maximum, or the files under /feeds/)",
+            "format",
+        )
 
 
 def paging() -> tuple[int, int]:
@@ -263,10 +282,16 @@ def paging() -> tuple[int, int]:
 def page_of(items: list, page: int, per_page: int) -> dict[str, Any]:
     total = len(items)
     pages = math.ceil(total / per_page) if total else 0
-    contents = items[(page - 1) * per_page: page * per_page]
+    contents = items[(page - 1) * per_page : page * per_page]
     return {
-        "total_items": total, "total_pages": pages, "page_number": page, "size": len(contents),
-        "first_page": page == 1, "last_page": page >= pages, "empty": total == 0, "contents": contents,
+        "total_items": total,
+        "total_pages": pages,
+        "page_number": page,
+        "size": len(contents),
+        "first_page": page == 1,
+        "last_page": page >= pages,
+        "empty": total == 0,
+        "contents": contents,
     }
 
 
@@ -290,8 +315,11 @@ def base_url() -> str:
 @bp.get("/api/hsds")
 def api_root():
     parsed = current_release()
-    body = {"version": "3.0", "profile": f"{base_url()}/api/hsds/profile",
-            "openapi_url": f"{base_url()}/api/hsds/openapi.json"}
+    body = {
+        "version": "3.0",
+        "profile": f"{base_url()}/api/hsds/profile",
+        "openapi_url": f"{base_url()}/api/hsds/openapi.json",
+    }
     if parsed is not None:
         body["release"] = parsed.number
         body["manifest_url"] = f"{base_url()}/feeds/releases/{parsed.number}/manifest.json"
@@ -322,10 +350,16 @@ def filtered_service_ids(parsed: ParsedRelease) -> list[str]:
     after = arg_datetime("modified_after")
     county = request.args.get("county")
     if county not in (None, "") and not re.fullmatch(r"29\d{3}", county.strip()):
-        raise ApiError(400, "county must be a 5-digit Missouri county FIPS code such as 29019", "county")
+        raise ApiError(
+            400, "county must be a 5-digit Missouri county FIPS code such as 29019", "county"
+        )
     stype = request.args.get("service_type")
     if stype not in (None, "") and stype not in parsed.service_types:
-        raise ApiError(400, f"service_type must be one of: {', '.join(sorted(parsed.service_types))}", "service_type")
+        raise ApiError(
+            400,
+            f"service_type must be one of: {', '.join(sorted(parsed.service_types))}",
+            "service_type",
+        )
     out = []
     for doc in parsed.services:
         f = parsed.facets[doc["id"]]
@@ -357,7 +391,14 @@ def api_services():
 
     def build():
         if minimal:
-            items = [{k: parsed.by_id[i][k] for k in ("id", "name", "status", "last_modified") if k in parsed.by_id[i]} for i in ids]
+            items = [
+                {
+                    k: parsed.by_id[i][k]
+                    for k in ("id", "name", "status", "last_modified")
+                    if k in parsed.by_id[i]
+                }
+                for i in ids
+            ]
         elif full:
             items = [parsed.by_id[i] for i in ids]
         else:
@@ -401,16 +442,32 @@ def api_organizations():
     full = arg_bool("full") or arg_bool("full_service")
     words = search_words()
     ids = [
-        oid for oid, org in sorted(parsed.organizations.items(), key=lambda kv: kv[1]["name"].lower())
-        if not words or all(w in (org["name"] + " " + org.get("description", "")).lower() for w in words)
+        oid
+        for oid, org in sorted(parsed.organizations.items(), key=lambda kv: kv[1]["name"].lower())
+        if not words
+        or all(w in (org["name"] + " " + org.get("description", "")).lower() for w in words)
     ]
 
     def build():
         if full:
             items = [organization_full(parsed, oid) for oid in ids]
         else:
-            items = [{k: parsed.organizations[oid][k] for k in ("id", "name", "alternate_name", "description", "email", "website", "uri")
-                      if k in parsed.organizations[oid]} for oid in ids]
+            items = [
+                {
+                    k: parsed.organizations[oid][k]
+                    for k in (
+                        "id",
+                        "name",
+                        "alternate_name",
+                        "description",
+                        "email",
+                        "website",
+                        "uri",
+                    )
+                    if k in parsed.organizations[oid]
+                }
+                for oid in ids
+            ]
         return page_of(items, page, per_page)
 
     return json_answer(parsed, build)
@@ -431,7 +488,11 @@ def sal_list_item(parsed: ParsedRelease, sal_id: str, full: bool) -> dict[str, A
     service = parsed.by_id[entry["service_id"]] if full else parsed.list_items[entry["service_id"]]
     if full:
         service = {k: v for k, v in service.items() if k != "service_at_locations"}
-    location = sal["location"] if full else {k: v for k, v in sal["location"].items() if not isinstance(v, list | dict)}
+    location = (
+        sal["location"]
+        if full
+        else {k: v for k, v in sal["location"].items() if not isinstance(v, list | dict)}
+    )
     item = {k: v for k, v in sal.items() if k != "location"}
     item["location"] = location
     item["service"] = service
@@ -446,10 +507,14 @@ def api_service_at_locations():
     full = arg_bool("full")
     for unsupported in ("postcode", "proximity"):
         if request.args.get(unsupported) not in (None, ""):
-            raise ApiError(400, f"{unsupported} is not supported; filter by county (FIPS) instead", unsupported)
+            raise ApiError(
+                400, f"{unsupported} is not supported; filter by county (FIPS) instead", unsupported
+            )
     service_ids = set(filtered_service_ids(parsed))
     ids = [sal_id for sal_id, e in parsed.sals.items() if e["service_id"] in service_ids]
-    return json_answer(parsed, lambda: page_of([sal_list_item(parsed, i, full) for i in ids], page, per_page))
+    return json_answer(
+        parsed, lambda: page_of([sal_list_item(parsed, i, full) for i in ids], page, per_page)
+    )
 
 
 @bp.get("/api/hsds/service_at_locations/<ident>")
@@ -466,7 +531,11 @@ def api_taxonomies():
     page, per_page = paging()
     check_format()
     words = search_words()
-    items = [t for t in parsed.taxonomies.values() if not words or all(w in (t["name"] + " " + t["description"]).lower() for w in words)]
+    items = [
+        t
+        for t in parsed.taxonomies.values()
+        if not words or all(w in (t["name"] + " " + t["description"]).lower() for w in words)
+    ]
     return json_answer(parsed, lambda: page_of(items, page, per_page))
 
 
@@ -496,9 +565,17 @@ def api_taxonomy_terms():
     parent = arg_uuid("parent_id")
     arg_bool("top_only")  # every DMH term is top-level
     items = [
-        term_doc(parsed, t) for t in parsed.terms.values()
-        if (not tax or t.get("taxonomy_id") == tax) and (not parent or t.get("parent_id") == parent)
-        and (not words or all(w in (t["name"] + " " + t.get("code", "") + " " + t["description"]).lower() for w in words))
+        term_doc(parsed, t)
+        for t in parsed.terms.values()
+        if (not tax or t.get("taxonomy_id") == tax)
+        and (not parent or t.get("parent_id") == parent)
+        and (
+            not words
+            or all(
+                w in (t["name"] + " " + t.get("code", "") + " " + t["description"]).lower()
+                for w in words
+            )
+        )
     ]
     return json_answer(parsed, lambda: page_of(items, page, per_page))
 

@@ -22,8 +22,14 @@ CENTRAL = ZoneInfo("America/Chicago")
 
 def _search_form() -> AuditSearchForm:
     form = AuditSearchForm(request.args)
-    orgs = db.session.execute(db.select(Organization.id, Organization.legal_name).order_by(func.lower(Organization.legal_name))).all()
-    form.organization_id.choices = as_choices([("", "Any organization")] + [(str(i), n) for i, n in orgs])
+    orgs = db.session.execute(
+        db.select(Organization.id, Organization.legal_name).order_by(
+            func.lower(Organization.legal_name)
+        )
+    ).all()
+    form.organization_id.choices = as_choices(
+        [("", "Any organization")] + [(str(i), n) for i, n in orgs]
+    )
     return form
 
 
@@ -41,12 +47,23 @@ def _filtered(form: AuditSearchForm):
         q = q.where(AuditEvent.object_id == form.object_id.data.strip())
     if form.action.data:
         action = form.action.data.strip()
-        q = q.where(AuditEvent.action.startswith(action) if action.endswith(".") else AuditEvent.action == action)
+        q = q.where(
+            AuditEvent.action.startswith(action)
+            if action.endswith(".")
+            else AuditEvent.action == action
+        )
     # dates are Missouri calendar days
     if form.date_from.data:
-        q = q.where(AuditEvent.at >= datetime.combine(form.date_from.data, time(), CENTRAL).astimezone(UTC))
+        q = q.where(
+            AuditEvent.at >= datetime.combine(form.date_from.data, time(), CENTRAL).astimezone(UTC)
+        )
     if form.date_to.data:
-        q = q.where(AuditEvent.at < datetime.combine(form.date_to.data + timedelta(days=1), time(), CENTRAL).astimezone(UTC))
+        q = q.where(
+            AuditEvent.at
+            < datetime.combine(form.date_to.data + timedelta(days=1), time(), CENTRAL).astimezone(
+                UTC
+            )
+        )
     return q, True
 
 
@@ -55,8 +72,12 @@ def _filtered(form: AuditSearchForm):
 def audit_log():
     form = _search_form()
     q, valid = _filtered(form)
-    rows, next_after = keyset_page(q, AuditEvent, AuditEvent.id, descending=True) if valid else ([], None)
-    return render_template("manage/audit.html", form=form, rows=rows, next_after=next_after, report=None)
+    rows, next_after = (
+        keyset_page(q, AuditEvent, AuditEvent.id, descending=True) if valid else ([], None)
+    )
+    return render_template(
+        "manage/audit.html", form=form, rows=rows, next_after=next_after, report=None
+    )
 
 
 @bp.get("/audit.csv")
@@ -64,21 +85,53 @@ def audit_log():
 def audit_csv():
     form = _search_form()
     q, valid = _filtered(form)
-    events = db.session.scalars(q.order_by(AuditEvent.id.desc()).limit(100_000)).all() if valid else []
-    header = ["id", "at", "actor_label", "actor_id", "ip", "action", "object_type", "object_id", "organization_id", "before", "after", "hash"]
-    return csv_response("audit-log.csv", header, (
-        [e.id, e.at, e.actor_label, e.actor_id, e.ip, e.action, e.object_type, e.object_id, e.organization_id,
-         json.dumps(e.before, sort_keys=True) if e.before is not None else "",
-         json.dumps(e.after, sort_keys=True) if e.after is not None else "", e.hash]
-        for e in events
-    ))
+    events = (
+        db.session.scalars(q.order_by(AuditEvent.id.desc()).limit(100_000)).all() if valid else []
+    )
+    header = [
+        "id",
+        "at",
+        "actor_label",
+        "actor_id",
+        "ip",
+        "action",
+        "object_type",
+        "object_id",
+        "organization_id",
+        "before",
+        "after",
+        "hash",
+    ]
+    return csv_response(
+        "audit-log.csv",
+        header,
+        (
+            [
+                e.id,
+                e.at,
+                e.actor_label,
+                e.actor_id,
+                e.ip,
+                e.action,
+                e.object_type,
+                e.object_id,
+                e.organization_id,
+                json.dumps(e.before, sort_keys=True) if e.before is not None else "",
+                json.dumps(e.after, sort_keys=True) if e.after is not None else "",
+                e.hash,
+            ]
+            for e in events
+        ),
+    )
 
 
 @bp.post("/audit/verify")
 @requires("view_audit")
 def audit_verify():
     if not FlaskForm().validate_on_submit():
-        return render_template("manage/audit.html", form=_search_form(), rows=[], next_after=None, report=None), 400
+        return render_template(
+            "manage/audit.html", form=_search_form(), rows=[], next_after=None, report=None
+        ), 400
     report = verify_chain()
     db.session.rollback()
     form = _search_form()

@@ -59,8 +59,11 @@ def import_start():
 def import_template(kind: str):
     if kind not in KINDS:
         abort(404)
-    return Response(template_csv(kind), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{kind}-template.csv"'})
+    return Response(
+        template_csv(kind),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{kind}-template.csv"'},
+    )
 
 
 @bp.post("/import")
@@ -78,7 +81,9 @@ def import_check():
         (_store_dir() / name).write_bytes(raw)
         session[SESSION_KEY] = {"file": name, "kind": form.kind.data}
         confirm = ImportConfirmForm()
-    return render_template("manage/import.html", form=ImportForm(kind=form.kind.data), result=result, confirm=confirm)
+    return render_template(
+        "manage/import.html", form=ImportForm(kind=form.kind.data), result=result, confirm=confirm
+    )
 
 
 @bp.post("/import/run")
@@ -93,7 +98,9 @@ def import_run():
     result = check_csv(path.read_bytes(), kind)
     if not result.ok:
         _forget()
-        return render_template("manage/import.html", form=ImportForm(kind=kind), result=result, confirm=None), 409
+        return render_template(
+            "manage/import.html", form=ImportForm(kind=kind), result=result, confirm=None
+        ), 409
     try:
         created = import_rows(result, by=current_user)
         db.session.commit()
@@ -101,6 +108,14 @@ def import_run():
         db.session.rollback()
         raise
     _forget()
-    what = "organizations" if kind == "organizations" else "listings (as drafts; none is public until reviewed)"
+    what = (
+        "organizations"
+        if kind == "organizations"
+        else "listings (as drafts; none is public until reviewed)"
+    )
     flash(f"Imported {len(created)} {what}.", "success")
-    return redirect(url_for("manage.organizations") if kind == "organizations" else url_for("manage.import_start"))
+    return redirect(
+        url_for("manage.organizations")
+        if kind == "organizations"
+        else url_for("manage.import_start")
+    )

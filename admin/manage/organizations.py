@@ -25,8 +25,14 @@ def _filtered():
     term = request.args.get("q", "").strip()
     if term:
         like = f"%{term.lower()}%"
-        q = q.where(or_(func.lower(Organization.legal_name).like(like), func.lower(Organization.dba).like(like),
-                        Organization.ein == term, Organization.npi == term))
+        q = q.where(
+            or_(
+                func.lower(Organization.legal_name).like(like),
+                func.lower(Organization.dba).like(like),
+                Organization.ein == term,
+                Organization.npi == term,
+            )
+        )
     status = request.args.get("status", "")
     if status in ("active", "inactive"):
         q = q.where(Organization.status == status)
@@ -38,22 +44,63 @@ def _filtered():
 def organizations():
     rows, next_after = keyset_page(_filtered(), Organization, func.lower(Organization.legal_name))
     ids = [o.id for o in rows]
-    counts = dict(db.session.execute(
-        db.select(Listing.organization_id, func.count(Listing.id)).where(Listing.organization_id.in_(ids)).group_by(Listing.organization_id)
-    ).all()) if ids else {}
-    users = dict(db.session.execute(
-        db.select(User.organization_id, func.count(User.id)).where(User.organization_id.in_(ids)).group_by(User.organization_id)
-    ).all()) if ids else {}
-    return render_template("manage/organizations.html", rows=rows, next_after=next_after, counts=counts, users=users,
-                           q=request.args.get("q", ""), status=request.args.get("status", ""))
+    counts = (
+        dict(
+            db.session.execute(
+                db.select(Listing.organization_id, func.count(Listing.id))
+                .where(Listing.organization_id.in_(ids))
+                .group_by(Listing.organization_id)
+            ).all()
+        )
+        if ids
+        else {}
+    )
+    users = (
+        dict(
+            db.session.execute(
+                db.select(User.organization_id, func.count(User.id))
+                .where(User.organization_id.in_(ids))
+                .group_by(User.organization_id)
+            ).all()
+        )
+        if ids
+        else {}
+    )
+    return render_template(
+        "manage/organizations.html",
+        rows=rows,
+        next_after=next_after,
+        counts=counts,
+        users=users,
+        q=request.args.get("q", ""),
+        status=request.args.get("status", ""),
+    )
 
 
 @bp.get("/organizations.csv")
 @requires("manage")
 def organizations_csv():
-    orgs = db.session.scalars(_filtered().order_by(func.lower(Organization.legal_name), Organization.id)).all()
-    header = ["id", "uuid", "legal_name", "dba", "ein", "npi", "website", "email", "phone", "contact_name", "status", "deactivated_at", "created_at"]
-    return csv_response("organizations.csv", header, ([getattr(o, h) for h in header] for o in orgs))
+    orgs = db.session.scalars(
+        _filtered().order_by(func.lower(Organization.legal_name), Organization.id)
+    ).all()
+    header = [
+        "id",
+        "uuid",
+        "legal_name",
+        "dba",
+        "ein",
+        "npi",
+        "website",
+        "email",
+        "phone",
+        "contact_name",
+        "status",
+        "deactivated_at",
+        "created_at",
+    ]
+    return csv_response(
+        "organizations.csv", header, ([getattr(o, h) for h in header] for o in orgs)
+    )
 
 
 @bp.route("/organizations/new", methods=["GET", "POST"])
@@ -76,13 +123,26 @@ def organization_new():
 @requires("manage")
 def organization(org_id: int):
     org = load_or_404(Organization, org_id, "edit")
-    people = db.session.scalars(db.select(User).where(User.organization_id == org.id).order_by(User.email)).all()
-    listings = db.session.scalars(db.select(Listing).where(Listing.organization_id == org.id).order_by(Listing.id)).all()
-    events = db.session.scalars(
-        db.select(AuditEvent).where(AuditEvent.organization_id == org.id).order_by(AuditEvent.id.desc()).limit(10)
+    people = db.session.scalars(
+        db.select(User).where(User.organization_id == org.id).order_by(User.email)
     ).all()
-    return render_template("manage/organization.html", org=org, people=people, listings=listings, events=events,
-                           reason_form=ReasonForm())
+    listings = db.session.scalars(
+        db.select(Listing).where(Listing.organization_id == org.id).order_by(Listing.id)
+    ).all()
+    events = db.session.scalars(
+        db.select(AuditEvent)
+        .where(AuditEvent.organization_id == org.id)
+        .order_by(AuditEvent.id.desc())
+        .limit(10)
+    ).all()
+    return render_template(
+        "manage/organization.html",
+        org=org,
+        people=people,
+        listings=listings,
+        events=events,
+        reason_form=ReasonForm(),
+    )
 
 
 @bp.route("/organizations/<int:org_id>/edit", methods=["GET", "POST"])
@@ -116,8 +176,11 @@ def organization_deactivate(org_id: int):
         flash(str(exc), "warning")
         return redirect(url_for("manage.organization", org_id=org.id))
     db.session.commit()
-    flash(f"{org.name} is deactivated: its users are signed out and cannot sign in, and its "
-          f"{marked} listing{'s' if marked != 1 else ''} leave the next release.", "success")
+    flash(
+        f"{org.name} is deactivated: its users are signed out and cannot sign in, and its "
+        f"{marked} listing{'s' if marked != 1 else ''} leave the next release.",
+        "success",
+    )
     return redirect(url_for("manage.organization", org_id=org.id))
 
 
@@ -133,5 +196,8 @@ def organization_reactivate(org_id: int):
             flash(str(exc), "warning")
         else:
             db.session.commit()
-            flash(f"{org.name} is active again. Its approved listings return in the next release.", "success")
+            flash(
+                f"{org.name} is active again. Its approved listings return in the next release.",
+                "success",
+            )
     return redirect(url_for("manage.organization", org_id=org.id))

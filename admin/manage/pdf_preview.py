@@ -60,7 +60,10 @@ def pdf_preview(token: str):
     status = _status_or_404(token)
     files = pdf_files(token) if status.get("state") == "done" else []
     return render_template(
-        "manage/pdf_preview.html", token=token, status=status, files=files,
+        "manage/pdf_preview.html",
+        token=token,
+        status=status,
+        files=files,
         refresh=status.get("state") in ("queued", "running") and is_active(status),
     )
 
@@ -75,7 +78,12 @@ def pdf_preview_file(token: str, name: str):
     if not path.is_file():
         abort(404)
     download = request.args.get("download") == "1"
-    response = send_file(path, mimetype="application/pdf", as_attachment=download,
-                         download_name=f"preview-{name}", max_age=0)
+    response = send_file(
+        path,
+        mimetype="application/pdf",
+        as_attachment=download,
+        download_name=f"preview-{name}",
+        max_age=0,
+    )
     response.headers["Cache-Control"] = "private, no-store"
     return response

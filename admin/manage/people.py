@@ -52,7 +52,9 @@ def _load_user(user_id: int) -> User:
 
 def _org_choices():
     orgs = db.session.scalars(
-        db.select(Organization).where(Organization.status == "active").order_by(func.lower(Organization.legal_name))
+        db.select(Organization)
+        .where(Organization.status == "active")
+        .order_by(func.lower(Organization.legal_name))
     ).all()
     return as_choices([("", "— none (DMH staff) —")] + [(str(o.id), o.legal_name) for o in orgs])
 
@@ -61,7 +63,9 @@ def _filtered():
     q = db.select(User)
     term = request.args.get("q", "").strip().lower()
     if term:
-        q = q.where(or_(func.lower(User.email).like(f"%{term}%"), func.lower(User.name).like(f"%{term}%")))
+        q = q.where(
+            or_(func.lower(User.email).like(f"%{term}%"), func.lower(User.name).like(f"%{term}%"))
+        )
     role = request.args.get("role", "")
     if role in ("provider", "reviewer", "admin"):
         q = q.where(User.role == role)
@@ -82,20 +86,50 @@ def _filtered():
 @requires("manage")
 def people():
     rows, next_after = keyset_page(_filtered(), User, User.email)
-    return render_template("manage/people.html", rows=rows, next_after=next_after, args=request.args)
+    return render_template(
+        "manage/people.html", rows=rows, next_after=next_after, args=request.args
+    )
 
 
 @bp.get("/people.csv")
 @requires("manage")
 def people_csv():
     users = db.session.scalars(_filtered().order_by(User.email, User.id)).unique().all()
-    header = ["id", "email", "name", "role", "organization_id", "organization", "is_org_admin", "is_active",
-              "has_password", "has_second_factor", "last_login_at", "created_at"]
-    return csv_response("people.csv", header, (
-        [u.id, u.email, u.name, u.role, u.organization_id, u.organization.legal_name if u.organization else "",
-         u.is_org_admin, u.is_active, bool(u.password_hash), u.totp_enabled_at is not None, u.last_login_at, u.created_at]
-        for u in users
-    ))
+    header = [
+        "id",
+        "email",
+        "name",
+        "role",
+        "organization_id",
+        "organization",
+        "is_org_admin",
+        "is_active",
+        "has_password",
+        "has_second_factor",
+        "last_login_at",
+        "created_at",
+    ]
+    return csv_response(
+        "people.csv",
+        header,
+        (
+            [
+                u.id,
+                u.email,
+                u.name,
+                u.role,
+                u.organization_id,
+                u.organization.legal_name if u.organization else "",
+                u.is_org_admin,
+                u.is_active,
+                bool(u.password_hash),
+                u.totp_enabled_at is not None,
+                u.last_login_at,
+                u.created_at,
+            ]
+            for u in users
+        ),
+    )
 
 
 @bp.route("/people/invite", methods=["GET", "POST"])
@@ -107,11 +141,19 @@ def person_invite():
         form.organization_id.data = int(request.args["organization_id"])
         form.role.data = "provider"
     if form.validate_on_submit():
-        org = db.session.get(Organization, form.organization_id.data) if form.organization_id.data else None
+        org = (
+            db.session.get(Organization, form.organization_id.data)
+            if form.organization_id.data
+            else None
+        )
         try:
             user, token = invite_user(
-                email=form.email.data, name=form.name.data, role=form.role.data, organization=org,
-                is_org_admin=form.is_org_admin.data, by=current_user,
+                email=form.email.data,
+                name=form.name.data,
+                role=form.role.data,
+                organization=org,
+                is_org_admin=form.is_org_admin.data,
+                by=current_user,
                 ttl=timedelta(hours=int(current_app.config["INVITATION_TTL_HOURS"])),
             )
         except WorkflowError as exc:
@@ -126,7 +168,8 @@ def person_invite():
 
 def _sessions(user: User):
     return db.session.scalars(
-        db.select(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        db.select(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
         .order_by(UserSession.created_at.desc())
     ).all()
 
@@ -137,7 +180,13 @@ def person(user_id: int):
     user = _load_user(user_id)
     form = MembershipForm(obj=user)
     form.organization_id.choices = _org_choices()
-    return render_template("manage/person.html", user=user, form=form, sessions=_sessions(user), reason_form=ReasonForm())
+    return render_template(
+        "manage/person.html",
+        user=user,
+        form=form,
+        sessions=_sessions(user),
+        reason_form=ReasonForm(),
+    )
 
 
 @bp.post("/people/<int:user_id>/edit")
@@ -147,22 +196,40 @@ def person_edit(user_id: int):
     form = MembershipForm()
     form.organization_id.choices = _org_choices()
     if form.validate_on_submit():
-        org = db.session.get(Organization, form.organization_id.data) if form.organization_id.data else None
+        org = (
+            db.session.get(Organization, form.organization_id.data)
+            if form.organization_id.data
+            else None
+        )
         try:
             renamed = rename_user(user, form.name.data, by=current_user)
-            changed = change_membership(user, role=form.role.data, organization=org,
-                                        is_org_admin=form.is_org_admin.data, by=current_user)
+            changed = change_membership(
+                user,
+                role=form.role.data,
+                organization=org,
+                is_org_admin=form.is_org_admin.data,
+                by=current_user,
+            )
         except WorkflowError as exc:
             db.session.rollback()
             form.role.errors.append(str(exc))
         else:
             db.session.commit()
             if changed:
-                flash(f"Saved. {user.email} is signed out everywhere; the new rights apply from their next sign-in.", "success")
+                flash(
+                    f"Saved. {user.email} is signed out everywhere; the new rights apply from their next sign-in.",
+                    "success",
+                )
             else:
                 flash("Saved." if renamed else "Nothing changed.", "success" if renamed else "info")
             return redirect(url_for("manage.person", user_id=user.id))
-    return render_template("manage/person.html", user=user, form=form, sessions=_sessions(user), reason_form=ReasonForm()), 400
+    return render_template(
+        "manage/person.html",
+        user=user,
+        form=form,
+        sessions=_sessions(user),
+        reason_form=ReasonForm(),
+    ), 400
 
 
 def _simple_action(user_id: int, operation, done: str):
@@ -184,14 +251,19 @@ def _simple_action(user_id: int, operation, done: str):
 @bp.post("/people/<int:user_id>/deactivate")
 @requires("manage")
 def person_deactivate(user_id: int):
-    return _simple_action(user_id, lambda u: deactivate_user(u, by=current_user),
-                          "{email} is deactivated and signed out everywhere.")
+    return _simple_action(
+        user_id,
+        lambda u: deactivate_user(u, by=current_user),
+        "{email} is deactivated and signed out everywhere.",
+    )
 
 
 @bp.post("/people/<int:user_id>/reactivate")
 @requires("manage")
 def person_reactivate(user_id: int):
-    return _simple_action(user_id, lambda u: reactivate_user(u, by=current_user), "{email} can sign in again.")
+    return _simple_action(
+        user_id, lambda u: reactivate_user(u, by=current_user), "{email} can sign in again."
+    )
 
 
 @bp.post("/people/<int:user_id>/resend-invitation")
@@ -201,13 +273,19 @@ def person_resend_invitation(user_id: int):
     if not ReasonForm().validate_on_submit():
         return redirect(url_for("manage.person", user_id=user.id))
     try:
-        token = resend_invitation(user, by=current_user, ttl=timedelta(hours=int(current_app.config["INVITATION_TTL_HOURS"])))
+        token = resend_invitation(
+            user,
+            by=current_user,
+            ttl=timedelta(hours=int(current_app.config["INVITATION_TTL_HOURS"])),
+        )
     except WorkflowError as exc:
         flash(str(exc), "warning")
         return redirect(url_for("manage.person", user_id=user.id))
     db.session.commit()
     send_invitation(user, token, current_user)
-    flash(f"A new invitation is on its way to {user.email}; earlier links no longer work.", "success")
+    flash(
+        f"A new invitation is on its way to {user.email}; earlier links no longer work.", "success"
+    )
     return redirect(url_for("manage.person", user_id=user.id))
 
 
@@ -230,15 +308,28 @@ def person_reset_2fa(user_id: int):
         ok = fresh
         if not fresh:
             cfg = current_app.config
-            if login_blocked_until(me.email, request.remote_addr or "",
-                                   max_per_account=int(cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"]),
-                                   max_per_ip=int(cfg["LOGIN_MAX_FAILURES_PER_IP"]),
-                                   window=timedelta(minutes=int(cfg["LOGIN_WINDOW_MINUTES"]))):
-                form.password.errors.append("Too many failed attempts. Wait 15 minutes and try again.")
-                return render_template("manage/person_reset_2fa.html", user=user, form=form, fresh=fresh), 429
-            ok = me.check_password(form.password.data) and me.totp_secret and _check_code(me, form.code.data, me.totp_secret)
+            if login_blocked_until(
+                me.email,
+                request.remote_addr or "",
+                max_per_account=int(cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"]),
+                max_per_ip=int(cfg["LOGIN_MAX_FAILURES_PER_IP"]),
+                window=timedelta(minutes=int(cfg["LOGIN_WINDOW_MINUTES"])),
+            ):
+                form.password.errors.append(
+                    "Too many failed attempts. Wait 15 minutes and try again."
+                )
+                return render_template(
+                    "manage/person_reset_2fa.html", user=user, form=form, fresh=fresh
+                ), 429
+            ok = (
+                me.check_password(form.password.data)
+                and me.totp_secret
+                and _check_code(me, form.code.data, me.totp_secret)
+            )
             if not ok:
-                db.session.add(LoginAttempt(email=me.email, ip=request.remote_addr or "", succeeded=False))
+                db.session.add(
+                    LoginAttempt(email=me.email, ip=request.remote_addr or "", succeeded=False)
+                )
                 record("auth.reauth_failed", actor=me, target=me)
                 db.session.commit()
                 form.code.errors.append("The password or the code is not right.")
@@ -250,6 +341,11 @@ def person_reset_2fa(user_id: int):
                 flash(str(exc), "warning")
                 return redirect(url_for("manage.person", user_id=user.id))
             db.session.commit()
-            flash(f"{user.email}'s second factor is reset: they set up a new authenticator at their next sign-in.", "success")
+            flash(
+                f"{user.email}'s second factor is reset: they set up a new authenticator at their next sign-in.",
+                "success",
+            )
             return redirect(url_for("manage.person", user_id=user.id))
-    return render_template("manage/person_reset_2fa.html", user=user, form=form, fresh=fresh), status
+    return render_template(
+        "manage/person_reset_2fa.html", user=user, form=form, fresh=fresh
+    ), status

@@ -38,7 +38,10 @@ ORDER = {
 @bp.get("/reference")
 @requires("manage")
 def reference():
-    lists = {kind: db.session.scalars(db.select(model).order_by(*ORDER[kind])).all() for kind, (model, _f, _l) in FORMS.items()}
+    lists = {
+        kind: db.session.scalars(db.select(model).order_by(*ORDER[kind])).all()
+        for kind, (model, _f, _l) in FORMS.items()
+    }
     return render_template("manage/reference.html", lists=lists, version=reference_version())
 
 
@@ -50,24 +53,46 @@ def _kind(kind: str):
 
 def _prepare(kind: str, form) -> None:
     if kind == "service_type":
-        certs = as_choices([("", "— none —")] + [(c.code, f"{c.name} ({c.code})") for c in db.session.scalars(db.select(CertificationType).order_by(CertificationType.code))])
+        certs = as_choices(
+            [("", "— none —")]
+            + [
+                (c.code, f"{c.name} ({c.code})")
+                for c in db.session.scalars(
+                    db.select(CertificationType).order_by(CertificationType.code)
+                )
+            ]
+        )
         form.required_certification_code.choices = certs
         form.org_certification_code.choices = certs
     if kind == "region":
-        form.counties.choices = as_choices((c.fips, c.name) for c in db.session.scalars(db.select(County).order_by(County.name)))
+        form.counties.choices = as_choices(
+            (c.fips, c.name) for c in db.session.scalars(db.select(County).order_by(County.name))
+        )
 
 
 def county_groups():
     """Counties grouped by the first letter of their name, for the checkbox list."""
     counties = db.session.scalars(db.select(County).order_by(County.name)).all()
-    return [(letter, list(items)) for letter, items in groupby(counties, key=lambda c: c.name[0].upper())]
+    return [
+        (letter, list(items))
+        for letter, items in groupby(counties, key=lambda c: c.name[0].upper())
+    ]
 
 
 def _render(kind, form, obj, status=200):
     _model, _form, label = FORMS[kind]
-    history = reference_history(kind, obj.code if kind != "region" else obj.id) if obj is not None else []
-    return render_template("manage/reference_form.html", kind=kind, label=label, form=form, obj=obj,
-                           groups=county_groups() if kind == "region" else None, history=history), status
+    history = (
+        reference_history(kind, obj.code if kind != "region" else obj.id) if obj is not None else []
+    )
+    return render_template(
+        "manage/reference_form.html",
+        kind=kind,
+        label=label,
+        form=form,
+        obj=obj,
+        groups=county_groups() if kind == "region" else None,
+        history=history,
+    ), status
 
 
 @bp.route("/reference/<kind>/new", methods=["GET", "POST"])
@@ -78,7 +103,13 @@ def reference_new(kind: str):
     _prepare(kind, form)
     if form.validate_on_submit():
         try:
-            obj = save_reference(kind, None, form.values(), by=current_user, key=getattr(form, "code", None) and form.code.data)
+            obj = save_reference(
+                kind,
+                None,
+                form.values(),
+                by=current_user,
+                key=getattr(form, "code", None) and form.code.data,
+            )
         except WorkflowError as exc:
             db.session.rollback()
             (form.code if hasattr(form, "code") else form.name).errors.append(str(exc))
@@ -112,6 +143,9 @@ def reference_edit(kind: str, key: str):
             form.name.errors.append(str(exc))
         else:
             db.session.commit()
-            flash(f"{label} saved." if changed else "Nothing changed.", "success" if changed else "info")
+            flash(
+                f"{label} saved." if changed else "Nothing changed.",
+                "success" if changed else "info",
+            )
             return redirect(url_for("manage.reference_edit", kind=kind, key=key))
     return _render(kind, form, obj, 400 if request.method == "POST" else 200)

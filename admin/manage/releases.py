@@ -32,11 +32,17 @@ log = logging.getLogger(__name__)
 
 
 class WebhookForm(FlaskForm):
-    url = StringField("Address (URL)", validators=[DataRequired(message="Enter the address to notify."), Length(max=500)],
-                      description="The downstream site's https:// address that receives a POST for each new release.")
-    secret = PasswordField("Shared secret", validators=[DataRequired(message="Enter a secret."), Length(max=200)],
-                           description=f"At least {MIN_SECRET_LENGTH} characters. Each POST carries "
-                                       "X-Registry-Signature: sha256=HMAC-SHA256(secret, body).")
+    url = StringField(
+        "Address (URL)",
+        validators=[DataRequired(message="Enter the address to notify."), Length(max=500)],
+        description="The downstream site's https:// address that receives a POST for each new release.",
+    )
+    secret = PasswordField(
+        "Shared secret",
+        validators=[DataRequired(message="Enter a secret."), Length(max=200)],
+        description=f"At least {MIN_SECRET_LENGTH} characters. Each POST carries "
+        "X-Registry-Signature: sha256=HMAC-SHA256(secret, body).",
+    )
     description = StringField("Who it is for", validators=[Length(max=200)])
 
 
@@ -52,8 +58,14 @@ def releases():
     current, on_disk = _disk()
     rows = db.session.scalars(db.select(Release).order_by(Release.number.desc()).limit(100)).all()
     runs = db.session.scalars(db.select(PublishRun).order_by(PublishRun.id.desc()).limit(15)).all()
-    return render_template("manage/releases.html", releases=rows, runs=runs, current=current, on_disk=on_disk,
-                           names=_names({r.triggered_by_id for r in [*rows, *runs]}))
+    return render_template(
+        "manage/releases.html",
+        releases=rows,
+        runs=runs,
+        current=current,
+        on_disk=on_disk,
+        names=_names({r.triggered_by_id for r in [*rows, *runs]}),
+    )
 
 
 def _names(ids: set[int | None]) -> dict[int, str]:
@@ -70,8 +82,13 @@ def release_detail(number: int):
     if release is None:
         abort(404)
     current, on_disk = _disk()
-    return render_template("manage/releases_detail.html", release=release, current=current, on_disk=number in on_disk,
-                           names=_names({release.triggered_by_id}))
+    return render_template(
+        "manage/releases_detail.html",
+        release=release,
+        current=current,
+        on_disk=number in on_disk,
+        names=_names({release.triggered_by_id}),
+    )
 
 
 @bp.post("/releases/publish")
@@ -116,7 +133,10 @@ def rollback(number: int):
     except ValueError as exc:
         flash(str(exc), "error")
         return redirect(url_for("manage.releases"))
-    flash(f"Release {number} is now the current release. The next change or nightly run publishes a new one.", "success")
+    flash(
+        f"Release {number} is now the current release. The next change or nightly run publishes a new one.",
+        "success",
+    )
     return redirect(url_for("manage.releases"))
 
 
@@ -140,7 +160,12 @@ def webhooks():
             form.secret.errors.append(str(exc))
             ok = False
         if ok:
-            hook = Webhook(url=url, secret=secret, description=(form.description.data or "").strip(), created_by_id=current_user.id)
+            hook = Webhook(
+                url=url,
+                secret=secret,
+                description=(form.description.data or "").strip(),
+                created_by_id=current_user.id,
+            )
             db.session.add(hook)
             db.session.flush()
             record("webhook.create", actor=current_user, target=hook, after={"url": url})
@@ -158,7 +183,10 @@ def webhook_detail(hook_id: int):
     if hook is None:
         abort(404)
     deliveries = db.session.scalars(
-        db.select(WebhookDelivery).filter_by(webhook_id=hook.id).order_by(WebhookDelivery.id.desc()).limit(200)
+        db.select(WebhookDelivery)
+        .filter_by(webhook_id=hook.id)
+        .order_by(WebhookDelivery.id.desc())
+        .limit(200)
     ).all()
     return render_template("manage/releases_webhook.html", hook=hook, deliveries=deliveries)
 
@@ -170,7 +198,9 @@ def webhook_toggle(hook_id: int):
     if hook is None:
         abort(404)
     hook.is_active = not hook.is_active
-    record("webhook.activate" if hook.is_active else "webhook.pause", actor=current_user, target=hook)
+    record(
+        "webhook.activate" if hook.is_active else "webhook.pause", actor=current_user, target=hook
+    )
     db.session.commit()
     flash(f"Webhook {'resumed' if hook.is_active else 'paused'}.", "success")
     return redirect(url_for("manage.webhook_detail", hook_id=hook.id))

@@ -20,4 +20,6 @@ def index():
         "listings": db.session.scalar(db.select(db.func.count(Listing.id))),
     }
     recent = db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(8)).all()
-    return render_template("manage/index.html", counts=counts, recent=recent, reference_version=reference_version())
+    return render_template(
+        "manage/index.html", counts=counts, recent=recent, reference_version=reference_version()
+    )

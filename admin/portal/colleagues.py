@@ -33,8 +33,18 @@ def _org():
 def colleagues():
     """Every member sees who is in the organization; only its administrators invite and remove."""
     org = current_user.organization
-    people = db.session.scalars(db.select(User).where(User.organization_id == org.id).order_by(User.is_active.desc(), User.email)).all()
-    return render_template("portal/colleagues.html", org=org, people=people, form=InviteColleagueForm(), remove_form=FlaskForm())
+    people = db.session.scalars(
+        db.select(User)
+        .where(User.organization_id == org.id)
+        .order_by(User.is_active.desc(), User.email)
+    ).all()
+    return render_template(
+        "portal/colleagues.html",
+        org=org,
+        people=people,
+        form=InviteColleagueForm(),
+        remove_form=FlaskForm(),
+    )
 
 
 @bp.post("/colleagues")
@@ -45,20 +55,32 @@ def colleague_invite():
     if form.validate_on_submit():
         try:
             user, token = invite_user(
-                email=form.email.data, name=form.name.data, role="provider", organization=org,
-                is_org_admin=form.is_org_admin.data, by=current_user,
+                email=form.email.data,
+                name=form.name.data,
+                role="provider",
+                organization=org,
+                is_org_admin=form.is_org_admin.data,
+                by=current_user,
                 ttl=timedelta(hours=int(current_app.config["INVITATION_TTL_HOURS"])),
             )
         except WorkflowError as exc:
             # the same words whether the address belongs to this organization or another
-            form.email.errors.append(str(exc) if "already" not in str(exc) else "This e-mail already has an account. Ask DMH to move it to your organization.")
+            form.email.errors.append(
+                str(exc)
+                if "already" not in str(exc)
+                else "This e-mail already has an account. Ask DMH to move it to your organization."
+            )
         else:
             db.session.commit()
             send_invitation(user, token, current_user)
             flash(f"Invitation sent to {user.email}.", "success")
             return redirect(url_for("portal.colleagues"))
-    people = db.session.scalars(db.select(User).where(User.organization_id == org.id).order_by(User.email)).all()
-    return render_template("portal/colleagues.html", org=org, people=people, form=form, remove_form=FlaskForm()), 400
+    people = db.session.scalars(
+        db.select(User).where(User.organization_id == org.id).order_by(User.email)
+    ).all()
+    return render_template(
+        "portal/colleagues.html", org=org, people=people, form=form, remove_form=FlaskForm()
+    ), 400
 
 
 @bp.post("/colleagues/<int:user_id>/remove")
@@ -87,6 +109,11 @@ def colleague_remove(user_id: int):
 def colleague_history():
     org = _org()
     events = db.session.scalars(
-        db.select(AuditEvent).where(AuditEvent.organization_id == org.id).order_by(AuditEvent.id.desc()).limit(HISTORY_LIMIT)
+        db.select(AuditEvent)
+        .where(AuditEvent.organization_id == org.id)
+        .order_by(AuditEvent.id.desc())
+        .limit(HISTORY_LIMIT)
     ).all()
-    return render_template("portal/colleagues_history.html", org=org, events=events, limit=HISTORY_LIMIT)
+    return render_template(
+        "portal/colleagues_history.html", org=org, events=events, limit=HISTORY_LIMIT
+    )

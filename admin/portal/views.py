@@ -69,7 +69,9 @@ def listing_states(listing: Listing, open_rev: ListingRevision | None, stale_bef
     if open_rev is not None:
         states.append(open_rev.state)
     if listing.live_revision_id is not None and (
-        listing.stale_since is not None or listing.verified_at is None or listing.verified_at < stale_before
+        listing.stale_since is not None
+        or listing.verified_at is None
+        or listing.verified_at < stale_before
     ):
         states.append("stale")
     return states
@@ -108,19 +110,39 @@ def dashboard():
             attention.append("Not verified in the last 12 months: confirm it or update it.")
         if "suspended" in states:
             attention.append("Suspended by DMH.")
-        rows.append({"listing": lst, "rev": rev, "states": states, "attention": attention,
-                     "eligibility": eligibility(lst, day, certs), "name": (lst.live_revision or rev).name if (lst.live_revision or rev) else f"Listing {lst.id}"})
+        rows.append(
+            {
+                "listing": lst,
+                "rev": rev,
+                "states": states,
+                "attention": attention,
+                "eligibility": eligibility(lst, day, certs),
+                "name": (lst.live_revision or rev).name
+                if (lst.live_revision or rev)
+                else f"Listing {lst.id}",
+            }
+        )
     rows.sort(key=lambda r: (not r["attention"], r["name"].lower()))
     certifications = db.session.scalars(
-        db.select(Certification).where(Certification.organization_id == org.id).order_by(Certification.id)
+        db.select(Certification)
+        .where(Certification.organization_id == org.id)
+        .order_by(Certification.id)
     ).all()
     cert_rows = []
     for c in certifications:
         expiry = c.effective_expiry
         attention = []
-        if c.status in {s.value for s in ACTIVE_STATUSES} and expiry is not None and expiry <= day + timedelta(days=EXPIRY_WARNING_DAYS):
+        if (
+            c.status in {s.value for s in ACTIVE_STATUSES}
+            and expiry is not None
+            and expiry <= day + timedelta(days=EXPIRY_WARNING_DAYS)
+        ):
             left = (expiry - day).days
-            attention.append(f"Expires in {left} day{'s' if left != 1 else ''}: submit a renewal." if left >= 0 else "Expired.")
+            attention.append(
+                f"Expires in {left} day{'s' if left != 1 else ''}: submit a renewal."
+                if left >= 0
+                else "Expired."
+            )
         if c.status == "on_hold":
             attention.append("On hold at DMH.")
         cert_rows.append({"cert": c, "expiry": expiry, "attention": attention})
@@ -137,7 +159,14 @@ def _editor_form(service_type: ServiceType, data=None, **kw) -> ListingForm:
         db.select(Region).options(selectinload(Region.counties)).order_by(Region.layer, Region.name)
     ).all()
     values = form_values(data) if data is not None else {}
-    form = ListingForm(data=values, service_type=service_type, organization=_org(), counties=counties, regions=regions, **kw)
+    form = ListingForm(
+        data=values,
+        service_type=service_type,
+        organization=_org(),
+        counties=counties,
+        regions=regions,
+        **kw,
+    )
     return form
 
 
@@ -146,7 +175,9 @@ def _comments_by_field(rev: ListingRevision | None) -> dict[str, list[ReviewComm
         return {}
     out: dict[str, list[ReviewComment]] = {}
     for c in db.session.scalars(
-        db.select(ReviewComment).where(ReviewComment.revision_id == rev.id).order_by(ReviewComment.created_at)
+        db.select(ReviewComment)
+        .where(ReviewComment.revision_id == rev.id)
+        .order_by(ReviewComment.created_at)
     ):
         if c.resolved_at is None or rev.state == "changes_requested":
             out.setdefault(c.field or "_general", []).append(c)
@@ -156,8 +187,14 @@ def _comments_by_field(rev: ListingRevision | None) -> dict[str, list[ReviewComm
 def _render_editor(form, service_type, *, listing=None, rev=None, status=200):
     pad_rows(form)
     return render_template(
-        "portal/listing_edit.html", form=form, st=service_type, listing=listing, rev=rev, days=DAYS,
-        comments=_comments_by_field(rev), field_labels=FIELD_LABELS,
+        "portal/listing_edit.html",
+        form=form,
+        st=service_type,
+        listing=listing,
+        rev=rev,
+        days=DAYS,
+        comments=_comments_by_field(rev),
+        field_labels=FIELD_LABELS,
     ), status
 
 
@@ -165,7 +202,11 @@ def _render_editor(form, service_type, *, listing=None, rev=None, status=200):
 @requires("use_portal")
 def new_listing():
     types = db.session.scalars(db.select(ServiceType).order_by(ServiceType.sort_order)).all()
-    return render_template("portal/listing_new.html", types=types, can_create=can(current_user, "create_listing", _org()))
+    return render_template(
+        "portal/listing_new.html",
+        types=types,
+        can_create=can(current_user, "create_listing", _org()),
+    )
 
 
 @bp.route("/listings/new/<type_code>", methods=["GET", "POST"])
@@ -181,7 +222,10 @@ def create_listing(type_code: str):
     if form.validate_on_submit():
         listing, _rev = wf.create_listing(org, st.code, form.to_data(), current_user)
         db.session.commit()
-        flash("Draft saved. Check it and submit it for review: it is public only after DMH approves it.", "success")
+        flash(
+            "Draft saved. Check it and submit it for review: it is public only after DMH approves it.",
+            "success",
+        )
         return redirect(url_for("portal.listing_changes", listing_id=listing.id))
     return _render_editor(form, st, status=422 if request.method == "POST" else 200)
 
@@ -192,13 +236,21 @@ def listing_detail(listing_id: int):
     listing = load_or_404(Listing, listing_id)
     rev = listing.open_revision
     history = db.session.scalars(
-        db.select(ListingRevision).where(ListingRevision.listing_id == listing.id).order_by(ListingRevision.number.desc())
+        db.select(ListingRevision)
+        .where(ListingRevision.listing_id == listing.id)
+        .order_by(ListingRevision.number.desc())
     ).all()
     names = _county_names()
     return render_template(
-        "portal/listing_detail.html", listing=listing, rev=rev, history=history,
-        elig=eligibility(listing, today()), comments=_comments_by_field(rev), field_labels=FIELD_LABELS,
-        field_list=[(f.key, f.label) for f in FIELDS], display=lambda key, data: display_value(key, data, names),
+        "portal/listing_detail.html",
+        listing=listing,
+        rev=rev,
+        history=history,
+        elig=eligibility(listing, today()),
+        comments=_comments_by_field(rev),
+        field_labels=FIELD_LABELS,
+        field_list=[(f.key, f.label) for f in FIELDS],
+        display=lambda key, data: display_value(key, data, names),
     )
 
 
@@ -208,9 +260,16 @@ def edit_listing(listing_id: int):
     listing = load_or_404(Listing, listing_id, "edit")
     rev = listing.open_revision
     if rev is not None and not rev.is_editable:
-        flash("These changes are waiting for review. Withdraw them first if you need to edit again.", "warning")
+        flash(
+            "These changes are waiting for review. Withdraw them first if you need to edit again.",
+            "warning",
+        )
         return redirect(url_for("portal.listing_detail", listing_id=listing.id))
-    source = rev.data if rev is not None else (listing.live_revision.data if listing.live_revision else {})
+    source = (
+        rev.data
+        if rev is not None
+        else (listing.live_revision.data if listing.live_revision else {})
+    )
     st = db.session.get(ServiceType, rev.service_type_code if rev else listing.service_type_code)
     if request.method == "GET":
         form = _editor_form(st, source)
@@ -250,8 +309,16 @@ def listing_changes(listing_id: int):
     live = listing.live_revision
     changes = diff(live.data if live else None, rev.data, _county_names())
     problems = check_revision(rev) if rev.is_editable else {}
-    return render_template("portal/listing_changes.html", listing=listing, rev=rev, live=live, changes=changes,
-                           problems=problems, comments=_comments_by_field(rev), field_labels=FIELD_LABELS)
+    return render_template(
+        "portal/listing_changes.html",
+        listing=listing,
+        rev=rev,
+        live=live,
+        changes=changes,
+        problems=problems,
+        comments=_comments_by_field(rev),
+        field_labels=FIELD_LABELS,
+    )
 
 
 @bp.post("/revisions/<int:revision_id>/submit")
@@ -276,7 +343,10 @@ def submit_revision(revision_id: int):
         db.session.rollback()
         flash(str(exc), "warning")
         return redirect(url_for("portal.listing_detail", listing_id=rev.listing_id))
-    flash("Submitted for review. The live listing stays public until DMH approves the change.", "success")
+    flash(
+        "Submitted for review. The live listing stays public until DMH approves the change.",
+        "success",
+    )
     return redirect(url_for("portal.listing_detail", listing_id=rev.listing_id))
 
 
@@ -291,7 +361,10 @@ def withdraw_revision(revision_id: int):
         db.session.rollback()
         flash(str(exc), "warning")
         return redirect(url_for("portal.listing_detail", listing_id=rev.listing_id))
-    flash("Changes withdrawn. The live listing is unchanged; edit again whenever you are ready.", "success")
+    flash(
+        "Changes withdrawn. The live listing is unchanged; edit again whenever you are ready.",
+        "success",
+    )
     return redirect(url_for("portal.listing_detail", listing_id=rev.listing_id))
 
 
@@ -318,9 +391,13 @@ def attest_listing(listing_id: int):
 def _cert_form(**kw) -> CertificationForm:
     org = _org()
     types = db.session.scalars(db.select(CertificationType).order_by(CertificationType.name)).all()
-    listings = db.session.scalars(db.select(Listing).where(Listing.organization_id == org.id).order_by(Listing.id)).all()
+    listings = db.session.scalars(
+        db.select(Listing).where(Listing.organization_id == org.id).order_by(Listing.id)
+    ).all()
     renewable = db.session.scalars(
-        db.select(Certification).where(Certification.organization_id == org.id).order_by(Certification.id.desc())
+        db.select(Certification)
+        .where(Certification.organization_id == org.id)
+        .order_by(Certification.id.desc())
     ).all()
     return CertificationForm(types=types, listings=listings, renewable=renewable, **kw)
 
@@ -329,9 +406,13 @@ def _cert_form(**kw) -> CertificationForm:
 @requires("use_portal")
 def certifications():
     certs = db.session.scalars(
-        db.select(Certification).where(Certification.organization_id == _org().id).order_by(Certification.id.desc())
+        db.select(Certification)
+        .where(Certification.organization_id == _org().id)
+        .order_by(Certification.id.desc())
     ).all()
-    return render_template("portal/certifications.html", certs=certs, day=today(), warn_days=EXPIRY_WARNING_DAYS)
+    return render_template(
+        "portal/certifications.html", certs=certs, day=today(), warn_days=EXPIRY_WARNING_DAYS
+    )
 
 
 @bp.route("/certifications/new", methods=["GET", "POST"])
@@ -344,16 +425,32 @@ def new_certification():
     renews = request.args.get("renews", "")
     if request.method == "GET" and renews.isdigit():
         old = load_or_404(Certification, int(renews))
-        initial = {"type_code": old.type_code, "renews_id": str(old.id), "listings": [lst.id for lst in old.listings],
-                   "basis": old.basis, "accrediting_body": old.accrediting_body}
+        initial = {
+            "type_code": old.type_code,
+            "renews_id": str(old.id),
+            "listings": [lst.id for lst in old.listings],
+            "basis": old.basis,
+            "accrediting_body": old.accrediting_body,
+        }
     form = _cert_form(data=initial)
     if form.validate_on_submit():
         chosen = set(form.listings.data or [])
-        listings = [lst for lst in db.session.scalars(db.select(Listing).where(Listing.organization_id == org.id)) if lst.id in chosen]
+        listings = [
+            lst
+            for lst in db.session.scalars(
+                db.select(Listing).where(Listing.organization_id == org.id)
+            )
+            if lst.id in chosen
+        ]
         try:
             cert = wf.submit_certification(
-                org, form.type_code.data, current_user, listings=listings, basis=form.basis.data,
-                accrediting_body=form.accrediting_body.data or "", accreditation_number=(form.accreditation_number.data or "").strip(),
+                org,
+                form.type_code.data,
+                current_user,
+                listings=listings,
+                basis=form.basis.data,
+                accrediting_body=form.accrediting_body.data or "",
+                accreditation_number=(form.accreditation_number.data or "").strip(),
                 accreditation_effective_on=form.accreditation_effective_on.data,
                 accreditation_expires_on=form.accreditation_expires_on.data,
                 renews=form.renewable.get(form.renews_id.data) if form.renews_id.data else None,
@@ -366,7 +463,9 @@ def new_certification():
             return render_template("portal/certification_new.html", form=form), 422
         flash("Certification submitted to DMH. Add its documents below.", "success")
         return redirect(url_for("portal.certification_detail", certification_id=cert.id))
-    return render_template("portal/certification_new.html", form=form), (422 if request.method == "POST" else 200)
+    return render_template("portal/certification_new.html", form=form), (
+        422 if request.method == "POST" else 200
+    )
 
 
 def _document_form(**kw) -> DocumentForm:
@@ -377,10 +476,17 @@ def _document_form(**kw) -> DocumentForm:
 def _render_certification(cert, form=None, status=200):
     form = form or _document_form()
     comments = db.session.scalars(
-        db.select(ReviewComment).where(ReviewComment.certification_id == cert.id).order_by(ReviewComment.created_at)
+        db.select(ReviewComment)
+        .where(ReviewComment.certification_id == cert.id)
+        .order_by(ReviewComment.created_at)
     ).all()
-    return render_template("portal/certification_detail.html", cert=cert, form=form, comments=comments,
-                           max_mb=current_app.config["MAX_UPLOAD_MB"]), status
+    return render_template(
+        "portal/certification_detail.html",
+        cert=cert,
+        form=form,
+        comments=comments,
+        max_mb=current_app.config["MAX_UPLOAD_MB"],
+    ), status
 
 
 @bp.get("/certifications/<int:certification_id>")
@@ -414,9 +520,17 @@ def upload_document(certification_id: int):
     stored = files.write_file(form.content)
     try:
         attach_document(
-            cert, type_code=form.type_code.data, original_filename=form.filename, storage_name=stored.storage_name,
-            content_type=form.content_type, size=stored.size, sha256=stored.sha256, by=current_user,
-            issuer=(form.issuer.data or "").strip(), issued_on=form.issued_on.data, expires_on=form.expires_on.data,
+            cert,
+            type_code=form.type_code.data,
+            original_filename=form.filename,
+            storage_name=stored.storage_name,
+            content_type=form.content_type,
+            size=stored.size,
+            sha256=stored.sha256,
+            by=current_user,
+            issuer=(form.issuer.data or "").strip(),
+            issued_on=form.issued_on.data,
+            expires_on=form.expires_on.data,
         )
         db.session.commit()
     except WorkflowError as exc:
@@ -442,7 +556,9 @@ def upload_too_large(exc):
         if cert is not None and can(current_user, "view", cert):
             flash(message, "danger")
             return redirect(url_for("portal.certification_detail", certification_id=cert.id))
-    return render_template("errors/error.html", code=413, title="File too large", message=message), 413
+    return render_template(
+        "errors/error.html", code=413, title="File too large", message=message
+    ), 413
 
 
 @bp.get("/documents/<int:document_id>")

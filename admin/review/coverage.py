@@ -24,8 +24,11 @@ from ..access import requires
 from . import bp
 
 # shading of counties without a gap: how many mobile teams and crisis centers reach them
-LEVELS = [(1, "county-l1", "1 mobile team or crisis center"), (2, "county-l2", "2"),
-          (3, "county-l3", "3 or more")]
+LEVELS = [
+    (1, "county-l1", "1 mobile team or crisis center"),
+    (2, "county-l2", "2"),
+    (3, "county-l3", "3 or more"),
+]
 
 
 def current_coverage() -> tuple[list[CountyCoverage], str]:
@@ -48,12 +51,22 @@ def map_shapes(coverage: list[CountyCoverage]) -> list[dict]:
         c = by_fips.get(area["fips"])
         if c is None:
             continue
-        summary = "; ".join(c.gap_labels) if c.gaps else (
-            f"{len(c.primary_988)} 988 primary, {len(c.mobile_teams)} mobile, "
-            f"{len(c.crisis_centers)} crisis centers serving it"
+        summary = (
+            "; ".join(c.gap_labels)
+            if c.gaps
+            else (
+                f"{len(c.primary_988)} 988 primary, {len(c.mobile_teams)} mobile, "
+                f"{len(c.crisis_centers)} crisis centers serving it"
+            )
         )
-        shapes.append({"fips": c.fips, "d": area["d"], "cls": shade(c),
-                       "label": f"{c.name}: {'gap — ' if c.gaps else ''}{summary}"})
+        shapes.append(
+            {
+                "fips": c.fips,
+                "d": area["d"],
+                "cls": shade(c),
+                "label": f"{c.name}: {'gap — ' if c.gaps else ''}{summary}",
+            }
+        )
     return shapes
 
 
@@ -63,9 +76,16 @@ def coverage():
     cov, layer = current_coverage()
     geometry = county_map()
     return render_template(
-        "review/coverage.html", coverage=cov, layer=layer, shapes=map_shapes(cov),
-        width=geometry["width"], height=geometry["height"], levels=LEVELS, gap_labels=GAP_LABELS,
-        gap_count=sum(1 for c in cov if c.gaps), day=today(),
+        "review/coverage.html",
+        coverage=cov,
+        layer=layer,
+        shapes=map_shapes(cov),
+        width=geometry["width"],
+        height=geometry["height"],
+        levels=LEVELS,
+        gap_labels=GAP_LABELS,
+        gap_count=sum(1 for c in cov if c.gaps),
+        day=today(),
     )
 
 
@@ -76,6 +96,9 @@ def coverage_csv():
     buf = io.StringIO()
     csv.writer(buf).writerows(coverage_csv_rows(cov))
     return current_app.response_class(
-        buf.getvalue().encode("utf-8-sig"), mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="county-coverage-{today().isoformat()}.csv"'},
+        buf.getvalue().encode("utf-8-sig"),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="county-coverage-{today().isoformat()}.csv"'
+        },
     )

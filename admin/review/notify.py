@@ -34,7 +34,13 @@ def open_comments(revision_id: int) -> list[dict[str, str]]:
         .where(ReviewComment.revision_id == revision_id, ReviewComment.resolved_at.is_(None))
         .order_by(ReviewComment.id)
     )
-    return [{"field": FIELD_LABELS.get(c.field, "Whole listing") if c.field else "Whole listing", "body": c.body} for c in rows]
+    return [
+        {
+            "field": FIELD_LABELS.get(c.field, "Whole listing") if c.field else "Whole listing",
+            "body": c.body,
+        }
+        for c in rows
+    ]
 
 
 @dataclass

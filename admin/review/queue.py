@@ -96,7 +96,9 @@ def _region_fips(region_id: int):
 
 def _revision_in_counties(fips_clause):
     """The site county, or any county the revision serves."""
-    served = exists().where(RevisionCounty.revision_id == ListingRevision.id, fips_clause(RevisionCounty.county_fips))
+    served = exists().where(
+        RevisionCounty.revision_id == ListingRevision.id, fips_clause(RevisionCounty.county_fips)
+    )
     return or_(fips_clause(ListingRevision.county_fips), served)
 
 
@@ -117,21 +119,31 @@ def _keys(f: QueueFilters, me: User):
     cert_where = [Certification.status.in_([s.value for s in PENDING_STATUSES])]
     if f.q:
         like = f"%{f.q.strip()}%"
-        rev_where.append(or_(ListingRevision.name.ilike(like), Organization.legal_name.ilike(like), Organization.dba.ilike(like)))
+        rev_where.append(
+            or_(
+                ListingRevision.name.ilike(like),
+                Organization.legal_name.ilike(like),
+                Organization.dba.ilike(like),
+            )
+        )
         cert_where.append(or_(Organization.legal_name.ilike(like), Organization.dba.ilike(like)))
     if f.organization_id:
         rev_where.append(Listing.organization_id == f.organization_id)
         cert_where.append(Certification.organization_id == f.organization_id)
     if f.service_type:
         rev_where.append(ListingRevision.service_type_code == f.service_type)
-        cert_where.append(_certification_covers(ListingRevision.service_type_code == f.service_type))
+        cert_where.append(
+            _certification_covers(ListingRevision.service_type_code == f.service_type)
+        )
     if f.county:
+
         def one(col):
             return col == f.county
 
         rev_where.append(_revision_in_counties(one))
         cert_where.append(_certification_covers(_revision_in_counties(one)))
     if f.region_id:
+
         def in_region(col):
             return col.in_(_region_fips(f.region_id))
 
@@ -177,7 +189,9 @@ def _keys(f: QueueFilters, me: User):
     return union_all(*parts).subquery("queue")
 
 
-def load_page(f: QueueFilters, me: User, cursor: str | None, page_size: int = PAGE_SIZE) -> QueuePage:
+def load_page(
+    f: QueueFilters, me: User, cursor: str | None, page_size: int = PAGE_SIZE
+) -> QueuePage:
     keys = _keys(f, me)
     total = db.session.scalar(select(db.func.count()).select_from(keys))
     stmt = select(keys.c.submitted_at, keys.c.kind, keys.c.id)
@@ -198,7 +212,9 @@ def load_page(f: QueueFilters, me: User, cursor: str | None, page_size: int = PA
             .where(ListingRevision.id.in_(rev_ids))
             .options(
                 joinedload(ListingRevision.listing).options(
-                    joinedload(Listing.organization), joinedload(Listing.service_type), raiseload("*")
+                    joinedload(Listing.organization),
+                    joinedload(Listing.service_type),
+                    raiseload("*"),
                 ),
                 joinedload(ListingRevision.service_type),
                 joinedload(ListingRevision.county),
@@ -221,7 +237,8 @@ def load_page(f: QueueFilters, me: User, cursor: str | None, page_size: int = PA
         ).unique()
     }
     items = [
-        QueueItem(r.kind, revisions[r.id] if r.kind == REVISION else certifications[r.id]) for r in rows
+        QueueItem(r.kind, revisions[r.id] if r.kind == REVISION else certifications[r.id])
+        for r in rows
     ]
     next_cursor = encode_cursor(rows[-1].submitted_at, rows[-1].kind, rows[-1].id) if more else None
     return QueuePage(items=items, total=total, next_cursor=next_cursor, cursor=cursor)
@@ -231,7 +248,9 @@ def filter_choices() -> dict[str, list[tuple[str, str]]]:
     """Options of the queue's filter selects (four small reference queries)."""
     from models import County, ServiceType
 
-    types = db.session.execute(select(ServiceType.code, ServiceType.name).order_by(ServiceType.sort_order)).all()
+    types = db.session.execute(
+        select(ServiceType.code, ServiceType.name).order_by(ServiceType.sort_order)
+    ).all()
     counties = db.session.execute(select(County.fips, County.name).order_by(County.name)).all()
     regions = db.session.execute(select(Region.id, Region.name).order_by(Region.name)).all()
     orgs = db.session.execute(

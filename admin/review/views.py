@@ -70,7 +70,9 @@ def county_names() -> dict[str, str]:
 
 
 def _item_url(kind: str, item) -> str:
-    return url_for("review.revision" if kind == "revisions" else "review.certification", item_id=item.id)
+    return url_for(
+        "review.revision" if kind == "revisions" else "review.certification", item_id=item.id
+    )
 
 
 # ------------------------------------------------------------------ landing page and queue
@@ -102,9 +104,13 @@ def index():
         )
     )
     overdue = db.session.scalar(
-        db.select(db.func.count(ListingRevision.id)).where(ListingRevision.state.in_(pending), ListingRevision.due_at < now)
+        db.select(db.func.count(ListingRevision.id)).where(
+            ListingRevision.state.in_(pending), ListingRevision.due_at < now
+        )
     ) + db.session.scalar(
-        db.select(db.func.count(Certification.id)).where(Certification.status.in_(cert_pending), Certification.due_at < now)
+        db.select(db.func.count(Certification.id)).where(
+            Certification.status.in_(cert_pending), Certification.due_at < now
+        )
     )
     return render_template(
         "review/index.html",
@@ -112,7 +118,8 @@ def index():
         certification_counts=certification_counts,
         mine=mine,
         overdue=overdue,
-        waiting=sum(revision_counts.get(s, 0) for s in pending) + sum(certification_counts.get(s, 0) for s in cert_pending),
+        waiting=sum(revision_counts.get(s, 0) for s in pending)
+        + sum(certification_counts.get(s, 0) for s in cert_pending),
     )
 
 
@@ -143,7 +150,12 @@ def queue():
     staff = reviewers() if can(current_user, "manage") else []
     assign_form.reviewer.choices = options((u.id, u.name) for u in staff)
     return render_template(
-        "review/queue.html", form=form, page=page, args=args, assign_form=assign_form, staff=staff,
+        "review/queue.html",
+        form=form,
+        page=page,
+        args=args,
+        assign_form=assign_form,
+        staff=staff,
         sla_days=current_app.config["REVIEW_SLA_BUSINESS_DAYS"],
     )
 
@@ -170,7 +182,10 @@ def _back(kind: str, item):
 def claim(kind: str, item_id: int):
     item = _load_item(kind, item_id, "claim")
     if item.claimed_by_id not in (None, current_user.id):
-        flash(f"{item.claimed_by.name} is reviewing this item. Ask an administrator to reassign it.", "warning")
+        flash(
+            f"{item.claimed_by.name} is reviewing this item. Ask an administrator to reassign it.",
+            "warning",
+        )
         return _back(kind, item)
     try:
         wf.claim(item, current_user)
@@ -231,18 +246,26 @@ def _revision_context(rev: ListingRevision, *, comment_form=None, decision_form=
     changes = diff(before, rev.data, names)
     changed_keys = {c.key for c in changes}
     comments = db.session.scalars(
-        db.select(ReviewComment).where(ReviewComment.revision_id == rev.id).order_by(ReviewComment.created_at, ReviewComment.id)
+        db.select(ReviewComment)
+        .where(ReviewComment.revision_id == rev.id)
+        .order_by(ReviewComment.created_at, ReviewComment.id)
     ).all()
     by_field: dict[str | None, list[ReviewComment]] = {}
     for c in comments:
         by_field.setdefault(c.field, []).append(c)
     # comments on fields that did not change still belong next to that field
     unchanged_commented = [
-        (spec, by_field[spec.key]) for spec in FIELDS if spec.key in by_field and spec.key not in changed_keys
+        (spec, by_field[spec.key])
+        for spec in FIELDS
+        if spec.key in by_field and spec.key not in changed_keys
     ]
     history = db.session.scalars(
         db.select(ListingRevision)
-        .where(ListingRevision.listing_id == listing.id, ListingRevision.decided_at.is_not(None), ListingRevision.id != rev.id)
+        .where(
+            ListingRevision.listing_id == listing.id,
+            ListingRevision.decided_at.is_not(None),
+            ListingRevision.id != rev.id,
+        )
         .options(joinedload(ListingRevision.decided_by))
         .order_by(ListingRevision.decided_at.desc())
     ).all()
@@ -261,12 +284,24 @@ def _revision_context(rev: ListingRevision, *, comment_form=None, decision_form=
     if decision_form is None:
         decision_form = DecisionForm(lock_version=str(rev.lock_version))
     assign_form = AssignForm()
-    assign_form.reviewer.choices = options((u.id, u.name) for u in reviewers()) if can(current_user, "assign", rev) else []
+    assign_form.reviewer.choices = (
+        options((u.id, u.name) for u in reviewers()) if can(current_user, "assign", rev) else []
+    )
     return dict(
-        rev=rev, listing=listing, live=live, changes=changes, by_field=by_field,
-        unchanged_commented=unchanged_commented, history=history, certifications=certifications,
-        required_codes=required, today=today(), comment_form=comment_form, decision_form=decision_form,
-        assign_form=assign_form, is_new=live is None,
+        rev=rev,
+        listing=listing,
+        live=live,
+        changes=changes,
+        by_field=by_field,
+        unchanged_commented=unchanged_commented,
+        history=history,
+        certifications=certifications,
+        required_codes=required,
+        today=today(),
+        comment_form=comment_form,
+        decision_form=decision_form,
+        assign_form=assign_form,
+        is_new=live is None,
     )
 
 
@@ -291,11 +326,22 @@ def revision_comment(item_id: int):
     form = CommentForm()
     form.set_field_choices()
     if not form.validate():
-        return render_template("review/revision.html", **_revision_context(rev, comment_form=form)), 422
+        return render_template(
+            "review/revision.html", **_revision_context(rev, comment_form=form)
+        ), 422
     wf.add_comment(current_user, form.body.data, revision=rev, field=form.field.data or None)
     db.session.commit()
-    flash("Comment added. The provider sees it next to the field when changes are requested.", "success")
-    return redirect(url_for("review.revision", item_id=rev.id, _anchor=f"field-{form.field.data}" if form.field.data else "comments"))
+    flash(
+        "Comment added. The provider sees it next to the field when changes are requested.",
+        "success",
+    )
+    return redirect(
+        url_for(
+            "review.revision",
+            item_id=rev.id,
+            _anchor=f"field-{form.field.data}" if form.field.data else "comments",
+        )
+    )
 
 
 @bp.post("/revisions/<int:item_id>/decision")
@@ -304,13 +350,21 @@ def revision_decision(item_id: int):
     rev = _load_revision(item_id)
     form = DecisionForm()
     if not form.validate():
-        return render_template("review/revision.html", **_revision_context(rev, decision_form=form)), 422
+        return render_template(
+            "review/revision.html", **_revision_context(rev, decision_form=form)
+        ), 422
     if not can(current_user, "decide", rev):
         if rev.decided_at is not None:
             who = rev.decided_by.name if rev.decided_by else "someone else"
-            flash(f"This revision was already decided by {who} ({rev.state.replace('_', ' ')}).", "error")
+            flash(
+                f"This revision was already decided by {who} ({rev.state.replace('_', ' ')}).",
+                "error",
+            )
         else:
-            flash(f"This revision is {rev.state.replace('_', ' ')}; it is not waiting for a decision.", "error")
+            flash(
+                f"This revision is {rev.state.replace('_', ' ')}; it is not waiting for a decision.",
+                "error",
+            )
         return redirect(url_for("review.revision", item_id=rev.id)), 303
     version = int(form.lock_version.data)
     note = (form.note.data or "").strip()
@@ -342,16 +396,23 @@ def revision_decision(item_id: int):
     ).prepare()
     db.session.commit()
     notice.send()
-    flash(f"Decision recorded: {DECISION_LABELS[rev.state]}. The organization has been e-mailed.", "success")
+    flash(
+        f"Decision recorded: {DECISION_LABELS[rev.state]}. The organization has been e-mailed.",
+        "success",
+    )
     return redirect(url_for("review.queue"))
 
 
 # ------------------------------------------------------------------ certification review
 
 
-def _certification_context(cert: Certification, *, decision_form=None, comment_form=None, doc_forms=None):
+def _certification_context(
+    cert: Certification, *, decision_form=None, comment_form=None, doc_forms=None
+):
     comments = db.session.scalars(
-        db.select(ReviewComment).where(ReviewComment.certification_id == cert.id).order_by(ReviewComment.created_at)
+        db.select(ReviewComment)
+        .where(ReviewComment.certification_id == cert.id)
+        .order_by(ReviewComment.created_at)
     ).all()
     documents = db.session.scalars(
         db.select(Document).where(Document.certification_id == cert.id).order_by(Document.id)
@@ -375,15 +436,28 @@ def _certification_context(cert: Certification, *, decision_form=None, comment_f
     for d in documents:
         doc_forms.setdefault(d.id, DocumentVerifyForm(prefix=f"doc{d.id}"))
     assign_form = AssignForm()
-    assign_form.reviewer.choices = options((u.id, u.name) for u in reviewers()) if can(current_user, "assign", cert) else []
+    assign_form.reviewer.choices = (
+        options((u.id, u.name) for u in reviewers()) if can(current_user, "assign", cert) else []
+    )
     history = db.session.scalars(
         db.select(Certification)
-        .where(Certification.organization_id == cert.organization_id, Certification.type_code == cert.type_code, Certification.id != cert.id)
+        .where(
+            Certification.organization_id == cert.organization_id,
+            Certification.type_code == cert.type_code,
+            Certification.id != cert.id,
+        )
         .order_by(Certification.id.desc())
     ).all()
     return dict(
-        cert=cert, comments=comments, documents=documents, shown_doc=shown_doc, decision_form=decision_form,
-        comment_form=comment_form, doc_forms=doc_forms, assign_form=assign_form, history=history,
+        cert=cert,
+        comments=comments,
+        documents=documents,
+        shown_doc=shown_doc,
+        decision_form=decision_form,
+        comment_form=comment_form,
+        doc_forms=doc_forms,
+        assign_form=assign_form,
+        history=history,
         pending=cert.status in ("submitted", "in_review", "on_hold"),
     )
 
@@ -402,7 +476,9 @@ def certification_comment(item_id: int):
     form = CommentForm()
     form.set_field_choices([])
     if not form.validate():
-        return render_template("review/certification.html", **_certification_context(cert, comment_form=form)), 422
+        return render_template(
+            "review/certification.html", **_certification_context(cert, comment_form=form)
+        ), 422
     wf.add_comment(current_user, form.body.data, certification=cert)
     db.session.commit()
     flash("Comment added.", "success")
@@ -415,13 +491,19 @@ def certification_decision(item_id: int):
     cert = load_or_404(Certification, item_id, "decide")
     form = CertificationDecisionForm(certification=cert)
     if not form.validate():
-        return render_template("review/certification.html", **_certification_context(cert, decision_form=form)), 422
+        return render_template(
+            "review/certification.html", **_certification_context(cert, decision_form=form)
+        ), 422
     try:
         wf.decide_certification(
-            cert, current_user, form.status.data,
+            cert,
+            current_user,
+            form.status.data,
             certificate_number=(form.certificate_number.data or "").strip(),
-            effective_on=form.effective_on.data, expires_on=form.expires_on.data,
-            conditions=(form.conditions.data or "").strip(), note=(form.note.data or "").strip(),
+            effective_on=form.effective_on.data,
+            expires_on=form.expires_on.data,
+            conditions=(form.conditions.data or "").strip(),
+            note=(form.note.data or "").strip(),
             expected_version=int(form.lock_version.data),
         )
     except WorkflowError as exc:
@@ -448,7 +530,10 @@ def certification_decision(item_id: int):
     ).prepare()
     db.session.commit()
     notice.send()
-    flash(f"Certification is now {cert.status.replace('_', ' ')}. The organization has been e-mailed.", "success")
+    flash(
+        f"Certification is now {cert.status.replace('_', ' ')}. The organization has been e-mailed.",
+        "success",
+    )
     return redirect(url_for("review.certification", item_id=cert.id))
 
 
@@ -463,8 +548,12 @@ def document(doc_id: int):
         abort(404)
     inline = request.args.get("inline") == "1" and doc.content_type == "application/pdf"
     response = send_file(
-        path, mimetype=doc.content_type, as_attachment=not inline, download_name=doc.original_filename,
-        conditional=True, max_age=0,
+        path,
+        mimetype=doc.content_type,
+        as_attachment=not inline,
+        download_name=doc.original_filename,
+        conditional=True,
+        max_age=0,
     )
     response.headers["Cache-Control"] = "private, no-store"
     if inline:
@@ -482,8 +571,12 @@ def document_verify(doc_id: int):
     if not form.validate():
         if cert is None:
             abort(400)
-        return render_template("review/certification.html", **_certification_context(cert, doc_forms={doc.id: form})), 422
-    wf.verify_document(doc, current_user, form.accepted.data == "yes", (form.reason.data or "").strip())
+        return render_template(
+            "review/certification.html", **_certification_context(cert, doc_forms={doc.id: form})
+        ), 422
+    wf.verify_document(
+        doc, current_user, form.accepted.data == "yes", (form.reason.data or "").strip()
+    )
     db.session.commit()
     flash(f"{doc.original_filename}: {doc.status}.", "success")
     if cert is None:
@@ -509,8 +602,12 @@ def listing_history(listing_id: int):
         db.select(AuditEvent)
         .where(
             db.or_(
-                db.and_(AuditEvent.object_type == "listing", AuditEvent.object_id == str(listing.id)),
-                db.and_(AuditEvent.object_type == "listing_revision", AuditEvent.object_id.in_(rev_ids)),
+                db.and_(
+                    AuditEvent.object_type == "listing", AuditEvent.object_id == str(listing.id)
+                ),
+                db.and_(
+                    AuditEvent.object_type == "listing_revision", AuditEvent.object_id.in_(rev_ids)
+                ),
             )
         )
         .order_by(AuditEvent.id.desc())
@@ -518,8 +615,14 @@ def listing_history(listing_id: int):
     compare = CompareForm(request.args if request.args.get("a") else None)
     choices = [(r.id, f"#{r.number} ({r.state.replace('_', ' ')})") for r in revisions]
     return render_template(
-        "review/history.html", listing=listing, revisions=revisions, events=events, compare=compare,
-        choices=choices, suspend_form=SuspendForm(), reinstate_form=ReinstateForm(),
+        "review/history.html",
+        listing=listing,
+        revisions=revisions,
+        events=events,
+        compare=compare,
+        choices=choices,
+        suspend_form=SuspendForm(),
+        reinstate_form=ReinstateForm(),
     )
 
 
@@ -529,8 +632,11 @@ def compare(listing_id: int):
     listing = load_or_404(Listing, listing_id)
     form = CompareForm(request.args)
     revisions = {
-        r.id: r for r in db.session.scalars(
-            db.select(ListingRevision).where(ListingRevision.listing_id == listing.id).options(selectinload(ListingRevision.counties))
+        r.id: r
+        for r in db.session.scalars(
+            db.select(ListingRevision)
+            .where(ListingRevision.listing_id == listing.id)
+            .options(selectinload(ListingRevision.counties))
         )
     }
     ok = form.validate()
@@ -540,10 +646,20 @@ def compare(listing_id: int):
                 f.errors = [*f.errors, "Choose a revision of this listing."]
                 ok = False
     if not ok:
-        return render_template("review/compare.html", listing=listing, form=form, revisions=revisions, changes=None), 400
+        return render_template(
+            "review/compare.html", listing=listing, form=form, revisions=revisions, changes=None
+        ), 400
     a, b = revisions[form.a.data], revisions[form.b.data]
     changes = diff(a.data, b.data, county_names())
-    return render_template("review/compare.html", listing=listing, form=form, revisions=revisions, a=a, b=b, changes=changes)
+    return render_template(
+        "review/compare.html",
+        listing=listing,
+        form=form,
+        revisions=revisions,
+        a=a,
+        b=b,
+        changes=changes,
+    )
 
 
 @bp.post("/listings/<int:listing_id>/suspend")
@@ -561,13 +677,22 @@ def suspend(listing_id: int):
         flash(str(exc), "error")
         return redirect(url_for("review.listing_history", listing_id=listing.id)), 303
     notice = Notice(
-        listing.organization_id, f"Your listing “{listing.display_name}” is suspended", "listing_suspended",
-        {"listing_name": listing.display_name, "organization": listing.organization.name,
-         "reason": listing.suspended_reason, "reviewer": current_user.name},
+        listing.organization_id,
+        f"Your listing “{listing.display_name}” is suspended",
+        "listing_suspended",
+        {
+            "listing_name": listing.display_name,
+            "organization": listing.organization.name,
+            "reason": listing.suspended_reason,
+            "reviewer": current_user.name,
+        },
     ).prepare()
     db.session.commit()
     notice.send()
-    flash("Listing suspended: it leaves the next release. The organization has been e-mailed.", "success")
+    flash(
+        "Listing suspended: it leaves the next release. The organization has been e-mailed.",
+        "success",
+    )
     return redirect(url_for("review.listing_history", listing_id=listing.id))
 
 
@@ -586,11 +711,19 @@ def reinstate(listing_id: int):
         flash(str(exc), "error")
         return redirect(url_for("review.listing_history", listing_id=listing.id)), 303
     notice = Notice(
-        listing.organization_id, f"Your listing “{listing.display_name}” is reinstated", "listing_reinstated",
-        {"listing_name": listing.display_name, "organization": listing.organization.name,
-         "note": (form.reason.data or "").strip(), "reviewer": current_user.name},
+        listing.organization_id,
+        f"Your listing “{listing.display_name}” is reinstated",
+        "listing_reinstated",
+        {
+            "listing_name": listing.display_name,
+            "organization": listing.organization.name,
+            "note": (form.reason.data or "").strip(),
+            "reviewer": current_user.name,
+        },
     ).prepare()
     db.session.commit()
     notice.send()
-    flash("Listing reinstated: it returns in the next release if it is otherwise eligible.", "success")
+    flash(
+        "Listing reinstated: it returns in the next release if it is otherwise eligible.", "success"
+    )
     return redirect(url_for("review.listing_history", listing_id=listing.id))

@@ -92,7 +92,11 @@ def current_number(root: Path | None = None) -> int | None:
 
 def available_numbers(root: Path | None = None) -> list[int]:
     root = root or releases_root()
-    return sorted(int(p.name) for p in (root / "releases").iterdir() if p.name.isdigit() and (p / "manifest.json").exists())
+    return sorted(
+        int(p.name)
+        for p in (root / "releases").iterdir()
+        if p.name.isdigit() and (p / "manifest.json").exists()
+    )
 
 
 def read_manifest(number: int) -> dict[str, Any]:
@@ -120,7 +124,12 @@ def swap_current(root: Path, number: int) -> None:
 
 def content_hash(records: list[dict[str, Any]], reference: dict[str, Any]) -> str:
     """What decides whether a release is new: the data, never the files (PDF timestamps etc.)."""
-    payload = json.dumps({"records": records, "reference": reference}, sort_keys=True, default=str, separators=(",", ":"))
+    payload = json.dumps(
+        {"records": records, "reference": reference},
+        sort_keys=True,
+        default=str,
+        separators=(",", ":"),
+    )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -136,8 +145,14 @@ def finish_files(out_dir: Path) -> dict[str, dict[str, Any]]:
         gz_path.write_bytes(gz)
         for q in (p, gz_path):
             fsync_path(q)
-        files[rel] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(), "gzip_bytes": len(gz)}
-    for d in sorted({p.parent for p in out_dir.rglob("*")} | {out_dir}, key=lambda x: len(x.parts), reverse=True):
+        files[rel] = {
+            "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "gzip_bytes": len(gz),
+        }
+    for d in sorted(
+        {p.parent for p in out_dir.rglob("*")} | {out_dir}, key=lambda x: len(x.parts), reverse=True
+    ):
         fsync_path(d)
     return files
 
@@ -145,7 +160,9 @@ def finish_files(out_dir: Path) -> dict[str, dict[str, Any]]:
 def write_manifest(ctx: BuildContext, chash: str, files: dict[str, dict[str, Any]]) -> None:
     manifest = {
         "release": ctx.number,
-        "created_at": ctx.created_at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "created_at": ctx.created_at.astimezone(UTC)
+        .isoformat(timespec="seconds")
+        .replace("+00:00", "Z"),
         "content_hash": chash,
         "hsds_version": "3.0",
         "counts": counts_of(ctx),
@@ -257,13 +274,23 @@ def build_release(
         with build_lock(root):
             return _build_locked(root, run, day or today(), progress)
     except BuildBusy:
-        _commit_run(run, status=PublishRunStatus.BUSY.value, finished_at=utcnow(), step_label="another build was running")
+        _commit_run(
+            run,
+            status=PublishRunStatus.BUSY.value,
+            finished_at=utcnow(),
+            step_label="another build was running",
+        )
         return BuildResult(PublishRunStatus.BUSY.value, run_id=run.id)
     except Exception as exc:
         db.session.rollback()
         run = db.session.get(PublishRun, run.id)
         if run is not None:
-            _commit_run(run, status=PublishRunStatus.FAILED.value, finished_at=utcnow(), error=f"{type(exc).__name__}: {exc}"[:2000])
+            _commit_run(
+                run,
+                status=PublishRunStatus.FAILED.value,
+                finished_at=utcnow(),
+                error=f"{type(exc).__name__}: {exc}"[:2000],
+            )
         raise
 
 
@@ -278,15 +305,24 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
             progress(i, total, label)
 
     step(0, "reading approved listings")
-    last_event = db.session.scalar(db.select(db.func.max(OutboxEvent.id)).where(OutboxEvent.processed_at.is_(None)))
+    last_event = db.session.scalar(
+        db.select(db.func.max(OutboxEvent.id)).where(OutboxEvent.processed_at.is_(None))
+    )
     records = build_records(day)
     reference = reference_snapshot()
     chash = content_hash(records, reference)
     cur = current_number(root)
     if cur is not None and read_manifest(cur).get("content_hash") == chash:
         drain_outbox_events(last_event, release_id=None)
-        _commit_run(run, status=PublishRunStatus.UNCHANGED.value, finished_at=utcnow(), release_number=cur,
-                    step=total, total_steps=total, step_label="no change since the current release")
+        _commit_run(
+            run,
+            status=PublishRunStatus.UNCHANGED.value,
+            finished_at=utcnow(),
+            release_number=cur,
+            step=total,
+            total_steps=total,
+            step_label="no change since the current release",
+        )
         if progress:
             progress(total, total, f"unchanged: release {cur} stays current")
         return BuildResult(PublishRunStatus.UNCHANGED.value, number=cur, run_id=run.id)
@@ -296,7 +332,11 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
     out_dir = root / f".build-{number}-{uuid.uuid4().hex[:8]}"
     out_dir.mkdir()
     ctx = BuildContext(
-        records=records, reference=reference, number=number, created_at=datetime.now(UTC), out_dir=out_dir,
+        records=records,
+        reference=reference,
+        number=number,
+        created_at=datetime.now(UTC),
+        out_dir=out_dir,
         previous_dir=(root / "releases" / str(cur)) if cur is not None else None,
         base_url=current_app.config["PUBLIC_BASE_URL"].rstrip("/"),
     )
@@ -311,16 +351,29 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
     fsync_path(root / "releases")
     step(len(steps) + 2, "recording the release")
     release = Release(
-        number=number, created_at=ctx.created_at, content_hash=chash, trigger=run.trigger,
-        triggered_by_id=run.triggered_by_id, counts=counts_of(ctx), files=ctx.files, changes=ctx.changes,
+        number=number,
+        created_at=ctx.created_at,
+        content_hash=chash,
+        trigger=run.trigger,
+        triggered_by_id=run.triggered_by_id,
+        counts=counts_of(ctx),
+        files=ctx.files,
+        changes=ctx.changes,
         reference_snapshot=reference,
     )
     db.session.add(release)
     db.session.flush()
     drain_outbox_events(last_event, release_id=release.id)
-    record("release.publish", actor=f"publisher ({run.trigger})", target=release,
-           after={"number": number, "counts": release.counts,
-                  "changes": {k: len(v) for k, v in ctx.changes.items() if isinstance(v, list)}})
+    record(
+        "release.publish",
+        actor=f"publisher ({run.trigger})",
+        target=release,
+        after={
+            "number": number,
+            "counts": release.counts,
+            "changes": {k: len(v) for k, v in ctx.changes.items() if isinstance(v, list)},
+        },
+    )
     db.session.commit()
     swap_current(root, number)
     run.status = PublishRunStatus.PUBLISHED.value
@@ -331,7 +384,9 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
         progress(total, total, f"release {number} is current")
     dropped = prune(root, int(current_app.config.get("RELEASES_KEEP", 10)))
     log.info("published release %s (%s services); pruned %s", number, len(records), dropped)
-    return BuildResult(PublishRunStatus.PUBLISHED.value, number=number, run_id=run.id, changes=ctx.changes)
+    return BuildResult(
+        PublishRunStatus.PUBLISHED.value, number=number, run_id=run.id, changes=ctx.changes
+    )
 
 
 def drain_outbox_events(up_to_id: int | None, release_id: int | None) -> int:
@@ -345,16 +400,34 @@ def drain_outbox_events(up_to_id: int | None, release_id: int | None) -> int:
     ).rowcount
 
 
-def rollback_to(number: int, user_id: int | None = None, actor: str = "flask publish --rollback") -> None:
+def rollback_to(
+    number: int, user_id: int | None = None, actor: str = "flask publish --rollback"
+) -> None:
     """Point `current` back at a kept release."""
     root = releases_root()
     if number not in available_numbers(root):
-        raise ValueError(f"release {number} is not kept on disk (kept: {', '.join(map(str, available_numbers(root))) or 'none'})")
+        raise ValueError(
+            f"release {number} is not kept on disk (kept: {', '.join(map(str, available_numbers(root))) or 'none'})"
+        )
     before = current_number(root)
     swap_current(root, number)
-    run = PublishRun(trigger=ReleaseTrigger.MANUAL.value, triggered_by_id=user_id, status=PublishRunStatus.ROLLED_BACK.value,
-                     finished_at=utcnow(), release_number=number, step_label=f"rolled back from {before} to {number}")
+    run = PublishRun(
+        trigger=ReleaseTrigger.MANUAL.value,
+        triggered_by_id=user_id,
+        status=PublishRunStatus.ROLLED_BACK.value,
+        finished_at=utcnow(),
+        release_number=number,
+        step_label=f"rolled back from {before} to {number}",
+    )
     db.session.add(run)
     release = db.session.scalar(db.select(Release).filter_by(number=number))
-    record("release.rollback", actor=actor, target=release, object_type="release", object_id=number, before={"current": before}, after={"current": number})
+    record(
+        "release.rollback",
+        actor=actor,
+        target=release,
+        object_type="release",
+        object_id=number,
+        before={"current": before},
+        after={"current": number},
+    )
     db.session.commit()

@@ -22,7 +22,9 @@ class BuildContext:
     is_preview: bool = False
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # filled in by the manifest step
     base_url: str = ""  # public URL of the registry, for links inside the files
-    changes: dict[str, Any] = field(default_factory=dict)  # added / changed / removed ids (write_changes)
+    changes: dict[str, Any] = field(
+        default_factory=dict
+    )  # added / changed / removed ids (write_changes)
 
     def path(self, relative: str) -> Path:
         p = self.out_dir / relative
@@ -32,15 +34,23 @@ class BuildContext:
 
 def reference_snapshot() -> dict[str, Any]:
     """Reference data as of the build: counties, regions and service types (explains a release)."""
-    counties = [{"fips": c.fips, "name": c.name} for c in db.session.scalars(db.select(County).order_by(County.fips))]
+    counties = [
+        {"fips": c.fips, "name": c.name}
+        for c in db.session.scalars(db.select(County).order_by(County.fips))
+    ]
     regions = [
         {"slug": r.slug, "name": r.name, "layer": r.layer, "counties": sorted(r.fips_set)}
         for r in db.session.scalars(db.select(Region).order_by(Region.layer, Region.name))
     ]
     types = [
         {
-            "code": t.code, "name": t.name, "short_name": t.short_name, "pillar": t.pillar,
-            "pillar_title": t.pillar_title, "sort_order": t.sort_order, "description": t.description,
+            "code": t.code,
+            "name": t.name,
+            "short_name": t.short_name,
+            "pillar": t.pillar,
+            "pillar_title": t.pillar_title,
+            "sort_order": t.sort_order,
+            "description": t.description,
             "rule_citation": t.rule_citation,
         }
         for t in db.session.scalars(db.select(ServiceType).order_by(ServiceType.sort_order))

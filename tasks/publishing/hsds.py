@@ -18,8 +18,22 @@ NAMESPACE = uuid.UUID("6d0f4c9e-3a52-5b8e-9a61-0c3e2f7b5d11")
 HSDS_VERSION = "3.0"
 
 # phone kinds of the registry -> RFC 6350 types HSDS names
-PHONE_TYPES = {"voice": "voice", "text": "text", "tty": "textphone", "videophone": "video", "fax": "fax"}
-DAY_CODES = {"mon": "MO", "tue": "TU", "wed": "WE", "thu": "TH", "fri": "FR", "sat": "SA", "sun": "SU"}
+PHONE_TYPES = {
+    "voice": "voice",
+    "text": "text",
+    "tty": "textphone",
+    "videophone": "video",
+    "fax": "fax",
+}
+DAY_CODES = {
+    "mon": "MO",
+    "tue": "TU",
+    "wed": "WE",
+    "thu": "TH",
+    "fri": "FR",
+    "sat": "SA",
+    "sun": "SU",
+}
 
 FEATURES = {
     "open_24_7": ("Open 24/7", "Open 24 hours a day, 7 days a week."),
@@ -45,40 +59,60 @@ def _clean(d: dict[str, Any]) -> dict[str, Any]:
 def taxonomies(reference: dict[str, Any]) -> list[dict[str, Any]]:
     """The DMH taxonomies, each with its terms: [{taxonomy..., "terms": [...]}]."""
     spec = [
-        ("service_type", "MO DMH Crisis Service Type",
-         "Missouri Department of Mental Health crisis service types (certification categories).",
-         [(t["code"], t["name"], t.get("description") or t["name"]) for t in reference.get("service_types", [])]),
-        ("feature", "MO DMH Crisis Service Features",
-         "How a Missouri crisis service can be reached and who it accepts.",
-         [(code, name, desc) for code, (name, desc) in FEATURES.items()]),
-        ("population", "MO DMH Population Served",
-         "Groups of people a Missouri crisis service is designed for.",
-         [(code, name, f"Designed for {name.lower()}.") for code, name in POPULATIONS.items()]),
-        ("referral_source", "MO DMH Referral Source",
-         "Who can refer or bring a person to the service.",
-         [(code, name, f"Accepts referrals from: {name}.") for code, name in REFERRAL_SOURCES.items()]),
+        (
+            "service_type",
+            "MO DMH Crisis Service Type",
+            "Missouri Department of Mental Health crisis service types (certification categories).",
+            [
+                (t["code"], t["name"], t.get("description") or t["name"])
+                for t in reference.get("service_types", [])
+            ],
+        ),
+        (
+            "feature",
+            "MO DMH Crisis Service Features",
+            "How a Missouri crisis service can be reached and who it accepts.",
+            [(code, name, desc) for code, (name, desc) in FEATURES.items()],
+        ),
+        (
+            "population",
+            "MO DMH Population Served",
+            "Groups of people a Missouri crisis service is designed for.",
+            [(code, name, f"Designed for {name.lower()}.") for code, name in POPULATIONS.items()],
+        ),
+        (
+            "referral_source",
+            "MO DMH Referral Source",
+            "Who can refer or bring a person to the service.",
+            [
+                (code, name, f"Accepts referrals from: {name}.")
+                for code, name in REFERRAL_SOURCES.items()
+            ],
+        ),
     ]
     out = []
     for key, name, description, terms in spec:
         tax_id = stable_id("taxonomy", key)
-        out.append({
-            "id": tax_id,
-            "name": name,
-            "description": description,
-            "version": "1",
-            "key": key,
-            "terms": [
-                {
-                    "id": stable_id("term", key, code),
-                    "code": code,
-                    "name": term_name,
-                    "description": term_desc,
-                    "taxonomy": name,
-                    "taxonomy_id": tax_id,
-                }
-                for code, term_name, term_desc in terms
-            ],
-        })
+        out.append(
+            {
+                "id": tax_id,
+                "name": name,
+                "description": description,
+                "version": "1",
+                "key": key,
+                "terms": [
+                    {
+                        "id": stable_id("term", key, code),
+                        "code": code,
+                        "name": term_name,
+                        "description": term_desc,
+                        "taxonomy": name,
+                        "taxonomy_id": tax_id,
+                    }
+                    for code, term_name, term_desc in terms
+                ],
+            }
+        )
     return out
 
 
@@ -102,25 +136,48 @@ def _time(hhmm: str) -> str:
 def schedules(sid: str, hours: dict[str, Any] | None) -> list[dict[str, Any]]:
     if not hours:
         return []
-    closures = "; ".join(f"Closed {c['date']}" + (f" ({c['note']})" if c.get("note") else "") for c in hours.get("closures") or [])
+    closures = "; ".join(
+        f"Closed {c['date']}" + (f" ({c['note']})" if c.get("note") else "")
+        for c in hours.get("closures") or []
+    )
     notes = "; ".join(x for x in [hours.get("notes") or "", closures] if x)
     if hours.get("is_24_7"):
-        return [_clean({
-            "id": stable_id("schedule", sid, "24x7"), "freq": "WEEKLY", "interval": 1, "wkst": "MO",
-            "byday": "MO,TU,WE,TH,FR,SA,SU", "opens_at": "00:00:00", "closes_at": "23:59:59",
-            "description": "Open 24 hours a day, 7 days a week", "notes": notes,
-        })]
+        return [
+            _clean(
+                {
+                    "id": stable_id("schedule", sid, "24x7"),
+                    "freq": "WEEKLY",
+                    "interval": 1,
+                    "wkst": "MO",
+                    "byday": "MO,TU,WE,TH,FR,SA,SU",
+                    "opens_at": "00:00:00",
+                    "closes_at": "23:59:59",
+                    "description": "Open 24 hours a day, 7 days a week",
+                    "notes": notes,
+                }
+            )
+        ]
     by_interval: dict[tuple[str, str], list[str]] = {}
     for day, code in DAY_CODES.items():
         for opens, closes in (hours.get("weekly") or {}).get(day) or []:
             by_interval.setdefault((opens, closes), []).append(code)
     out = []
     for (opens, closes), days in sorted(by_interval.items()):
-        out.append(_clean({
-            "id": stable_id("schedule", sid, opens, closes), "freq": "WEEKLY", "interval": 1, "wkst": "MO",
-            "byday": ",".join(days), "opens_at": _time(opens), "closes_at": _time(closes),
-            "description": f"{', '.join(days)} {opens}–{closes} (US Central time)", "notes": notes,
-        }))
+        out.append(
+            _clean(
+                {
+                    "id": stable_id("schedule", sid, opens, closes),
+                    "freq": "WEEKLY",
+                    "interval": 1,
+                    "wkst": "MO",
+                    "byday": ",".join(days),
+                    "opens_at": _time(opens),
+                    "closes_at": _time(closes),
+                    "description": f"{', '.join(days)} {opens}–{closes} (US Central time)",
+                    "notes": notes,
+                }
+            )
+        )
     return out
 
 
@@ -148,70 +205,158 @@ def organization_doc(org: dict[str, Any]) -> dict[str, Any]:
         description = f"{org['name']}, a provider of crisis services listed in the Missouri Crisis Services Registry."
     identifiers = []
     if org.get("ein"):
-        identifiers.append({"id": stable_id("orgid", org["id"], "ein"), "identifier_scheme": "US-EIN",
-                            "identifier_type": "Employer Identification Number", "identifier": org["ein"]})
+        identifiers.append(
+            {
+                "id": stable_id("orgid", org["id"], "ein"),
+                "identifier_scheme": "US-EIN",
+                "identifier_type": "Employer Identification Number",
+                "identifier": org["ein"],
+            }
+        )
     if org.get("npi"):
-        identifiers.append({"id": stable_id("orgid", org["id"], "npi"), "identifier_type": "National Provider Identifier",
-                            "identifier": org["npi"]})
-    return _clean({
-        "id": org["id"], "name": org["name"], "description": description,
-        "website": org.get("website"), "email": org.get("email"),
-        "organization_identifiers": identifiers,
-        "phones": [{"id": stable_id("phone", org["id"], "main"), "number": org["phone"], "type": "voice"}] if org.get("phone") else [],
-    })
+        identifiers.append(
+            {
+                "id": stable_id("orgid", org["id"], "npi"),
+                "identifier_type": "National Provider Identifier",
+                "identifier": org["npi"],
+            }
+        )
+    return _clean(
+        {
+            "id": org["id"],
+            "name": org["name"],
+            "description": description,
+            "website": org.get("website"),
+            "email": org.get("email"),
+            "organization_identifiers": identifiers,
+            "phones": [
+                {
+                    "id": stable_id("phone", org["id"], "main"),
+                    "number": org["phone"],
+                    "type": "voice",
+                }
+            ]
+            if org.get("phone")
+            else [],
+        }
+    )
 
 
-def location_of(record: dict[str, Any], county_names: dict[str, str] | None = None) -> dict[str, Any] | None:
+def location_of(
+    record: dict[str, Any], county_names: dict[str, str] | None = None
+) -> dict[str, Any] | None:
     addr = record.get("address")
     if not addr or not addr.get("address_1"):
         return None
     sid = record["id"]
     loc_id = stable_id("location", sid, "site")
     county = (county_names or {}).get(addr.get("county_fips") or "") or next(
-        (c["name"] for c in record.get("counties") or [] if c["fips"] == addr.get("county_fips")), None)
-    return _clean({
-        "id": loc_id, "location_type": "physical", "name": record["name"],
-        "organization_id": record["organization"]["id"],
-        "latitude": record.get("latitude"), "longitude": record.get("longitude"),
-        "external_identifier": addr.get("county_fips"),
-        "external_identifier_type": "US county FIPS" if addr.get("county_fips") else None,
-        "addresses": [_clean({
-            "id": stable_id("address", loc_id), "location_id": loc_id,
-            "address_1": addr["address_1"], "address_2": addr.get("address_2"), "city": addr.get("city"),
-            "region": county, "state_province": addr.get("state") or "MO", "postal_code": addr.get("postal_code"),
-            "country": "US", "address_type": "physical",
-        })],
-        "accessibility": [{"id": stable_id("accessibility", loc_id), "location_id": loc_id,
-                           "description": record["accessibility"]}] if record.get("accessibility") else [],
-    })
+        (c["name"] for c in record.get("counties") or [] if c["fips"] == addr.get("county_fips")),
+        None,
+    )
+    return _clean(
+        {
+            "id": loc_id,
+            "location_type": "physical",
+            "name": record["name"],
+            "organization_id": record["organization"]["id"],
+            "latitude": record.get("latitude"),
+            "longitude": record.get("longitude"),
+            "external_identifier": addr.get("county_fips"),
+            "external_identifier_type": "US county FIPS" if addr.get("county_fips") else None,
+            "addresses": [
+                _clean(
+                    {
+                        "id": stable_id("address", loc_id),
+                        "location_id": loc_id,
+                        "address_1": addr["address_1"],
+                        "address_2": addr.get("address_2"),
+                        "city": addr.get("city"),
+                        "region": county,
+                        "state_province": addr.get("state") or "MO",
+                        "postal_code": addr.get("postal_code"),
+                        "country": "US",
+                        "address_type": "physical",
+                    }
+                )
+            ],
+            "accessibility": [
+                {
+                    "id": stable_id("accessibility", loc_id),
+                    "location_id": loc_id,
+                    "description": record["accessibility"],
+                }
+            ]
+            if record.get("accessibility")
+            else [],
+        }
+    )
 
 
-def service_document(record: dict[str, Any], terms: dict, county_names: dict[str, str] | None = None) -> dict[str, Any]:
+def service_document(
+    record: dict[str, Any], terms: dict, county_names: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The compiled HSDS service for one published listing record."""
     sid = record["id"]
     phones = [
-        _clean({
-            "id": stable_id("phone", sid, i, p["number"]), "service_id": sid, "number": p["number"],
-            "type": PHONE_TYPES.get(p.get("kind") or "voice", "voice"), "description": p.get("description"),
-        })
+        _clean(
+            {
+                "id": stable_id("phone", sid, i, p["number"]),
+                "service_id": sid,
+                "number": p["number"],
+                "type": PHONE_TYPES.get(p.get("kind") or "voice", "voice"),
+                "description": p.get("description"),
+            }
+        )
         for i, p in enumerate(record.get("phones") or [])
     ]
     sals = []
     loc = location_of(record, county_names)
     if loc:
-        sals.append({"id": stable_id("sal", sid, "site"), "service_id": sid, "location_id": loc["id"], "location": loc})
+        sals.append(
+            {
+                "id": stable_id("sal", sid, "site"),
+                "service_id": sid,
+                "location_id": loc["id"],
+                "location": loc,
+            }
+        )
     if record.get("chat_url"):
-        chat_loc = {"id": stable_id("location", sid, "chat"), "location_type": "virtual", "name": "Chat",
-                    "url": record["chat_url"], "organization_id": record["organization"]["id"]}
-        sals.append({"id": stable_id("sal", sid, "chat"), "service_id": sid, "location_id": chat_loc["id"],
-                     "description": "Online chat", "location": chat_loc})
+        chat_loc = {
+            "id": stable_id("location", sid, "chat"),
+            "location_type": "virtual",
+            "name": "Chat",
+            "url": record["chat_url"],
+            "organization_id": record["organization"]["id"],
+        }
+        sals.append(
+            {
+                "id": stable_id("sal", sid, "chat"),
+                "service_id": sid,
+                "location_id": chat_loc["id"],
+                "description": "Online chat",
+                "location": chat_loc,
+            }
+        )
     areas = [
-        _clean({"id": stable_id("area", sid, c["fips"]), "service_id": sid, "name": f"{c['name']}, MO",
-                "description": f"{c.get('role', 'served').capitalize()} county", "uri": f"urn:us-fips:{c['fips']}"})
+        _clean(
+            {
+                "id": stable_id("area", sid, c["fips"]),
+                "service_id": sid,
+                "name": f"{c['name']}, MO",
+                "description": f"{c.get('role', 'served').capitalize()} county",
+                "uri": f"urn:us-fips:{c['fips']}",
+            }
+        )
         for c in record.get("counties") or []
     ]
     languages = [
-        {"id": stable_id("language", sid, code), "service_id": sid, "name": LANGUAGES.get(code, code), "code": code}
+        {
+            "id": stable_id("language", sid, code),
+            "service_id": sid,
+            "name": LANGUAGES.get(code, code),
+            "code": code,
+        }
         for code in record.get("languages") or []
     ]
     attrs = []
@@ -221,16 +366,38 @@ def service_document(record: dict[str, Any], terms: dict, county_names: dict[str
         if not found:
             return
         term, tax = found
-        attrs.append(_clean({
-            "id": stable_id("attribute", sid, key, code), "link_id": sid, "link_entity": "service",
-            "link_type": link_type, "taxonomy_term_id": term["id"], "value": value,
-            "taxonomy_term": {**{k: term[k] for k in ("id", "code", "name", "description", "taxonomy", "taxonomy_id")},
-                              "taxonomy_detail": taxonomy_doc(tax)},
-        }))
+        attrs.append(
+            _clean(
+                {
+                    "id": stable_id("attribute", sid, key, code),
+                    "link_id": sid,
+                    "link_entity": "service",
+                    "link_type": link_type,
+                    "taxonomy_term_id": term["id"],
+                    "value": value,
+                    "taxonomy_term": {
+                        **{
+                            k: term[k]
+                            for k in (
+                                "id",
+                                "code",
+                                "name",
+                                "description",
+                                "taxonomy",
+                                "taxonomy_id",
+                            )
+                        },
+                        "taxonomy_detail": taxonomy_doc(tax),
+                    },
+                }
+            )
+        )
 
     attr("service_type", record["service_type"], "service_type")
     for code in FEATURES:
-        if (code == "open_24_7" and record.get("is_24_7")) or (code != "open_24_7" and record.get(code)):
+        if (code == "open_24_7" and record.get("is_24_7")) or (
+            code != "open_24_7" and record.get(code)
+        ):
             attr("feature", code, "feature")
     for code in record.get("populations") or []:
         attr("population", code, "audience")
@@ -238,51 +405,70 @@ def service_document(record: dict[str, Any], terms: dict, county_names: dict[str
         attr("referral_source", code, "referral")
 
     cost = record.get("cost")
-    fees = "; ".join(x for x in [COST_MODELS.get(cost or "", ""), record.get("cost_notes") or ""] if x)
+    fees = "; ".join(
+        x for x in [COST_MODELS.get(cost or "", ""), record.get("cost_notes") or ""] if x
+    )
     cost_options = []
     if cost == "no_cost":
-        cost_options.append({"id": stable_id("cost", sid), "service_id": sid, "option": "No cost to the person",
-                             "currency": "USD", "amount": 0})
+        cost_options.append(
+            {
+                "id": stable_id("cost", sid),
+                "service_id": sid,
+                "option": "No cost to the person",
+                "currency": "USD",
+                "amount": 0,
+            }
+        )
     elif cost:
-        cost_options.append({"id": stable_id("cost", sid), "service_id": sid, "option": COST_MODELS.get(cost, cost)})
+        cost_options.append(
+            {"id": stable_id("cost", sid), "service_id": sid, "option": COST_MODELS.get(cost, cost)}
+        )
     cert = _primary_certification(record)
     eligibility = record.get("eligibility_notes") or ""
     if record.get("nonviolent_only"):
         eligibility = "; ".join(x for x in [eligibility, "Nonviolent only"] if x)
     verified = (record.get("verified_at") or "")[:10]
-    doc = _clean({
-        "id": sid,
-        "organization_id": record["organization"]["id"],
-        "name": record["name"],
-        "description": record.get("description"),
-        "url": record.get("website"),
-        "email": record.get("email"),
-        "status": "active",
-        "application_process": "Walk in; no appointment or referral needed." if record.get("walk_in") else None,
-        "fees_description": fees,
-        "accreditations": "; ".join(f"{c['name']} ({c['status']})" for c in record.get("certifications") or []),
-        "eligibility_description": eligibility,
-        "minimum_age": record.get("min_age"),
-        "maximum_age": record.get("max_age"),
-        "assured_date": verified or None,
-        "last_modified": _last_modified(record),
-        "phones": phones,
-        "schedules": schedules(sid, record.get("hours")),
-        "service_areas": areas,
-        "service_at_locations": sals,
-        "languages": languages,
-        "organization": organization_doc(record["organization"]),
-        "cost_options": cost_options,
-        "attributes": attrs,
-        # extension fields (profile.py describes them)
-        "mo_dmh_service_type": record["service_type"],
-        "mo_dmh_certification_status": cert["status"] if cert else None,
-        "mo_dmh_certification_type": cert["type"] if cert else None,
-        "mo_dmh_certification_number": (cert.get("certificate_number") or None) if cert else None,
-        "mo_dmh_certification_expires": cert.get("expires_on") if cert else None,
-        "mo_dmh_max_stay_hours": record.get("max_stay_hours"),
-        "mo_dmh_capacity": record.get("capacity"),
-        "mo_dmh_capacity_unit": record.get("capacity_unit") if record.get("capacity") else None,
-        "mo_dmh_target_response_minutes": record.get("target_response_minutes"),
-    })
+    doc = _clean(
+        {
+            "id": sid,
+            "organization_id": record["organization"]["id"],
+            "name": record["name"],
+            "description": record.get("description"),
+            "url": record.get("website"),
+            "email": record.get("email"),
+            "status": "active",
+            "application_process": "Walk in; no appointment or referral needed."
+            if record.get("walk_in")
+            else None,
+            "fees_description": fees,
+            "accreditations": "; ".join(
+                f"{c['name']} ({c['status']})" for c in record.get("certifications") or []
+            ),
+            "eligibility_description": eligibility,
+            "minimum_age": record.get("min_age"),
+            "maximum_age": record.get("max_age"),
+            "assured_date": verified or None,
+            "last_modified": _last_modified(record),
+            "phones": phones,
+            "schedules": schedules(sid, record.get("hours")),
+            "service_areas": areas,
+            "service_at_locations": sals,
+            "languages": languages,
+            "organization": organization_doc(record["organization"]),
+            "cost_options": cost_options,
+            "attributes": attrs,
+            # extension fields (profile.py describes them)
+            "mo_dmh_service_type": record["service_type"],
+            "mo_dmh_certification_status": cert["status"] if cert else None,
+            "mo_dmh_certification_type": cert["type"] if cert else None,
+            "mo_dmh_certification_number": (cert.get("certificate_number") or None)
+            if cert
+            else None,
+            "mo_dmh_certification_expires": cert.get("expires_on") if cert else None,
+            "mo_dmh_max_stay_hours": record.get("max_stay_hours"),
+            "mo_dmh_capacity": record.get("capacity"),
+            "mo_dmh_capacity_unit": record.get("capacity_unit") if record.get("capacity") else None,
+            "mo_dmh_target_response_minutes": record.get("target_response_minutes"),
+        }
+    )
     return doc

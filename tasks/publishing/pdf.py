@@ -134,19 +134,41 @@ def plan(ctx: BuildContext) -> list[PdfDoc]:
     recs = printed(ctx.records)
     ref = ctx.reference
     all_fips = [c["fips"] for c in ref["counties"]]
-    docs = [PdfDoc(STATEWIDE, "statewide", "Missouri Crisis Services Directory",
-                   "Statewide edition", recs, all_fips)]
+    docs = [
+        PdfDoc(
+            STATEWIDE,
+            "statewide",
+            "Missouri Crisis Services Directory",
+            "Statewide edition",
+            recs,
+            all_fips,
+        )
+    ]
     for st in sorted(ref["service_types"], key=lambda t: t["sort_order"]):
         of_type = [r for r in recs if r["service_type"] == st["code"]]
         if of_type:
-            docs.append(PdfDoc(f"pdf/type-{st['code']}.pdf", "type", f"Missouri {plural(st['name'])}",
-                               st["description"] or st["pillar_title"], of_type))
+            docs.append(
+                PdfDoc(
+                    f"pdf/type-{st['code']}.pdf",
+                    "type",
+                    f"Missouri {plural(st['name'])}",
+                    st["description"] or st["pillar_title"],
+                    of_type,
+                )
+            )
     for region in ref["regions"]:
         fips = set(region["counties"])
         inside = [r for r in recs if fips & coverage(r).keys()]
-        docs.append(PdfDoc(f"pdf/region-{region['slug']}.pdf", "region",
-                           f"Crisis services: {region['name']}", region["layer"].capitalize(),
-                           inside, sorted(fips)))
+        docs.append(
+            PdfDoc(
+                f"pdf/region-{region['slug']}.pdf",
+                "region",
+                f"Crisis services: {region['name']}",
+                region["layer"].capitalize(),
+                inside,
+                sorted(fips),
+            )
+        )
     return docs
 
 
@@ -171,9 +193,16 @@ def template_version() -> str:
 
 def inputs_hash(doc: PdfDoc, ctx: BuildContext, demo_banner: bool) -> str:
     payload = {
-        "key": doc.key, "kind": doc.kind, "title": doc.title, "subtitle": doc.subtitle,
-        "records": doc.records, "index": doc.index_fips, "reference": ctx.reference,
-        "template": template_version(), "demo_banner": demo_banner, "variant": PDF_VARIANT,
+        "key": doc.key,
+        "kind": doc.kind,
+        "title": doc.title,
+        "subtitle": doc.subtitle,
+        "records": doc.records,
+        "index": doc.index_fips,
+        "reference": ctx.reference,
+        "template": template_version(),
+        "demo_banner": demo_banner,
+        "variant": PDF_VARIANT,
     }
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -209,7 +238,11 @@ def counties_text(record: dict[str, Any], total: int) -> list[tuple[str, str]]:
         if not names:
             continue
         label = "Counties served" if role == "served" else f"{F.COUNTY_ROLES[role]} for"
-        text = f"All {total} Missouri county areas" if len(names) == total else ", ".join(sorted(names))
+        text = (
+            f"All {total} Missouri county areas"
+            if len(names) == total
+            else ", ".join(sorted(names))
+        )
         out.append((label, text))
     return out
 
@@ -220,7 +253,9 @@ def listing_view(r: dict[str, Any], county_names: dict[str, str], total: int) ->
     address = []
     if a.get("address_1"):
         address = [x for x in (a.get("address_1"), a.get("address_2")) if x]
-        address.append(f"{a.get('city', '')}, {a.get('state', 'MO')} {a.get('postal_code', '')}".strip())
+        address.append(
+            f"{a.get('city', '')}, {a.get('state', 'MO')} {a.get('postal_code', '')}".strip()
+        )
         if a.get("county_fips"):
             address.append(county_names.get(a["county_fips"], a["county_fips"]))
     phones = [
@@ -228,35 +263,60 @@ def listing_view(r: dict[str, Any], county_names: dict[str, str], total: int) ->
         + (f" — {p['description']}" if p.get("description") else "")
         for p in r.get("phones") or []
     ]
-    serves = [x for x in (
-        _label_list(r.get("populations") or [], F.POPULATIONS),
-        _ages(r.get("min_age"), r.get("max_age")),
-        "Nonviolent people only" if r.get("nonviolent_only") else "",
-        r.get("eligibility_notes") or "",
-    ) if x]
-    access = [x for x in (
-        "Walk-ins welcome" if r.get("walk_in") else "",
-        "Law enforcement drop-off accepted" if r.get("le_dropoff") else "",
-        f"Target response time: {r['target_response_minutes']} minutes" if r.get("target_response_minutes") else "",
-        "Referrals from: " + _label_list(r["referral_sources"], F.REFERRAL_SOURCES) if r.get("referral_sources") else "",
-    ) if x]
-    cost = [x for x in (
-        F.COST_MODELS.get(r.get("cost") or "", r.get("cost") or ""),
-        "No one is turned away for inability to pay" if r.get("no_one_turned_away") else "",
-        r.get("cost_notes") or "",
-    ) if x]
+    serves = [
+        x
+        for x in (
+            _label_list(r.get("populations") or [], F.POPULATIONS),
+            _ages(r.get("min_age"), r.get("max_age")),
+            "Nonviolent people only" if r.get("nonviolent_only") else "",
+            r.get("eligibility_notes") or "",
+        )
+        if x
+    ]
+    access = [
+        x
+        for x in (
+            "Walk-ins welcome" if r.get("walk_in") else "",
+            "Law enforcement drop-off accepted" if r.get("le_dropoff") else "",
+            f"Target response time: {r['target_response_minutes']} minutes"
+            if r.get("target_response_minutes")
+            else "",
+            "Referrals from: " + _label_list(r["referral_sources"], F.REFERRAL_SOURCES)
+            if r.get("referral_sources")
+            else "",
+        )
+        if x
+    ]
+    cost = [
+        x
+        for x in (
+            F.COST_MODELS.get(r.get("cost") or "", r.get("cost") or ""),
+            "No one is turned away for inability to pay" if r.get("no_one_turned_away") else "",
+            r.get("cost_notes") or "",
+        )
+        if x
+    ]
     stay = []
     if r.get("capacity"):
-        stay.append(f"{r['capacity']} {F.CAPACITY_UNITS.get(r.get('capacity_unit') or '', r.get('capacity_unit') or '')}".strip())
+        stay.append(
+            f"{r['capacity']} {F.CAPACITY_UNITS.get(r.get('capacity_unit') or '', r.get('capacity_unit') or '')}".strip()
+        )
     if r.get("max_stay_hours"):
         stay.append(f"stays up to {r['max_stay_hours']} hours")
-    online = [x for x in (r.get("website"), r.get("email"), r.get("chat_url") and f"Chat: {r['chat_url']}") if x]
+    online = [
+        x
+        for x in (r.get("website"), r.get("email"), r.get("chat_url") and f"Chat: {r['chat_url']}")
+        if x
+    ]
     rows = [
         ("Phone", phones),
         ("Address", address),
         ("Hours", r.get("hours_text") or []),
         ("Who it serves", serves),
-        ("Languages", [_label_list(r.get("languages") or [], F.LANGUAGES)] if r.get("languages") else []),
+        (
+            "Languages",
+            [_label_list(r.get("languages") or [], F.LANGUAGES)] if r.get("languages") else [],
+        ),
         ("Getting there", access),
         ("Cost", cost),
         ("Capacity", ["; ".join(stay)] if stay else []),
@@ -284,12 +344,24 @@ def sections(doc: PdfDoc, ref: dict[str, Any], views: dict[str, dict]) -> list[d
                 continue
             items = [views[r["id"]] for r in doc.records if r["service_type"] == st["code"]]
             if items:
-                groups.append({"anchor": f"t-{st['code']}", "title": plural(st["name"]),
-                               "description": st["description"], "listings": items})
+                groups.append(
+                    {
+                        "anchor": f"t-{st['code']}",
+                        "title": plural(st["name"]),
+                        "description": st["description"],
+                        "listings": items,
+                    }
+                )
         if groups:
             title = next(t["pillar_title"] for t in types if t["pillar"] == pillar)
-            out.append({"anchor": f"p-{pillar}", "title": title, "intro": PILLAR_INTROS.get(pillar, ""),
-                        "types": groups})
+            out.append(
+                {
+                    "anchor": f"p-{pillar}",
+                    "title": title,
+                    "intro": PILLAR_INTROS.get(pillar, ""),
+                    "types": groups,
+                }
+            )
     return out
 
 
@@ -331,7 +403,10 @@ def county_index(doc: PdfDoc, ref: dict[str, Any], views: dict[str, dict]) -> li
     for c in sorted(ref["counties"], key=lambda c: c["name"].lower()):
         if c["fips"] not in wanted:
             continue
-        rows = {b: _chunks([text for _, text in sorted(entries)]) for b, entries in per[c["fips"]].items()}
+        rows = {
+            b: _chunks([text for _, text in sorted(entries)])
+            for b, entries in per[c["fips"]].items()
+        }
         out.append({"fips": c["fips"], "name": c["name"], **rows})
     return out
 
@@ -343,7 +418,7 @@ def _chunks(entries: list[str]) -> list[str]:
     """An index row as paragraphs of at most INDEX_CHUNK entries ("A; B; C; D;" then "E"):
     WeasyPrint's line breaking slows down on very long paragraphs, and a county served by
     dozens of services would otherwise be one."""
-    parts = ["; ".join(entries[i:i + INDEX_CHUNK]) for i in range(0, len(entries), INDEX_CHUNK)]
+    parts = ["; ".join(entries[i : i + INDEX_CHUNK]) for i in range(0, len(entries), INDEX_CHUNK)]
     return [p + ";" for p in parts[:-1]] + parts[-1:]
 
 
@@ -442,7 +517,11 @@ def previous_inputs(ctx: BuildContext) -> dict[str, str]:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
-    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(data, dict) else {}
+    return (
+        {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+        if isinstance(data, dict)
+        else {}
+    )
 
 
 def write_pdfs(ctx: BuildContext, progress: Callable[[int, int, str], None] | None = None) -> None:

@@ -12,20 +12,54 @@ MAX_PER_PAGE = 500
 DEFAULT_PER_PAGE = 50
 
 EXTENSIONS: dict[str, dict[str, Any]] = {
-    "mo_dmh_service_type": {"type": "string", "description": "Code of the DMH crisis service type (also an attribute of the MO DMH Crisis Service Type taxonomy)."},
-    "mo_dmh_certification_status": {"type": "string", "enum": ["certified", "provisional", "conditional"],
-                                    "description": "Status of the DMH certification the service type requires, as of the release."},
-    "mo_dmh_certification_type": {"type": "string", "description": "Code of that certification type."},
-    "mo_dmh_certification_number": {"type": "string", "description": "Certificate number, when DMH issued one."},
-    "mo_dmh_certification_expires": {"type": "string", "format": "date", "description": "Date (YYYY-MM-DD) the certification expires."},
-    "mo_dmh_max_stay_hours": {"type": "integer", "minimum": 1, "description": "Longest stay, in hours (e.g. 23 for a BHCC)."},
-    "mo_dmh_capacity": {"type": "integer", "minimum": 0, "description": "Number of beds or recliner chairs."},
-    "mo_dmh_capacity_unit": {"type": "string", "enum": ["beds", "chairs"], "description": "What mo_dmh_capacity counts."},
-    "mo_dmh_target_response_minutes": {"type": "integer", "minimum": 1, "description": "Target time for a mobile team to arrive, in minutes."},
+    "mo_dmh_service_type": {
+        "type": "string",
+        "description": "Code of the DMH crisis service type (also an attribute of the MO DMH Crisis Service Type taxonomy).",
+    },
+    "mo_dmh_certification_status": {
+        "type": "string",
+        "enum": ["certified", "provisional", "conditional"],
+        "description": "Status of the DMH certification the service type requires, as of the release.",
+    },
+    "mo_dmh_certification_type": {
+        "type": "string",
+        "description": "Code of that certification type.",
+    },
+    "mo_dmh_certification_number": {
+        "type": "string",
+        "description": "Certificate number, when DMH issued one.",
+    },
+    "mo_dmh_certification_expires": {
+        "type": "string",
+        "format": "date",
+        "description": "Date (YYYY-MM-DD) the certification expires.",
+    },
+    "mo_dmh_max_stay_hours": {
+        "type": "integer",
+        "minimum": 1,
+        "description": "Longest stay, in hours (e.g. 23 for a BHCC).",
+    },
+    "mo_dmh_capacity": {
+        "type": "integer",
+        "minimum": 0,
+        "description": "Number of beds or recliner chairs.",
+    },
+    "mo_dmh_capacity_unit": {
+        "type": "string",
+        "enum": ["beds", "chairs"],
+        "description": "What mo_dmh_capacity counts.",
+    },
+    "mo_dmh_target_response_minutes": {
+        "type": "integer",
+        "minimum": 1,
+        "description": "Target time for a mobile team to arrive, in minutes.",
+    },
 }
 # the CSV type of each extension column in services.csv
 EXTENSION_CSV_TYPES = {
-    name: {"integer": "integer", "string": "date" if spec.get("format") == "date" else "string"}[spec["type"]]
+    name: {"integer": "integer", "string": "date" if spec.get("format") == "date" else "string"}[
+        spec["type"]
+    ]
     for name, spec in EXTENSIONS.items()
 }
 
@@ -58,8 +92,8 @@ def profile_document(base_url: str) -> dict[str, Any]:
         "api": {
             "openapi_url": f"{base_url}/api/hsds/openapi.json",
             "paging": f"page is 1-based; per_page defaults to {DEFAULT_PER_PAGE} and is capped at {MAX_PER_PAGE}; "
-                      "a page past the last answers an empty contents list with total_pages unchanged; an empty "
-                      "result has total_pages 0.",
+            "a page past the last answers an empty contents list with total_pages unchanged; an empty "
+            "result has total_pages 0.",
             "extra_filters": {
                 "county": "5-digit Missouri county FIPS code (29xxx); services serving or located in that county",
                 "service_type": "DMH service type code, e.g. bhcc, mobile_crisis, 988_center",
@@ -68,8 +102,16 @@ def profile_document(base_url: str) -> dict[str, Any]:
         },
         "feeds": {
             "current": f"{base_url}/feeds/current/manifest.json",
-            "files": ["hsds/services.json", "hsds/datapackage.json", "hsds/*.csv", "listings.geojson", "listings.csv",
-                      "changes.json", "changes.atom", "manifest.json"],
+            "files": [
+                "hsds/services.json",
+                "hsds/datapackage.json",
+                "hsds/*.csv",
+                "listings.geojson",
+                "listings.csv",
+                "changes.json",
+                "changes.atom",
+                "manifest.json",
+            ],
         },
     }
 
@@ -79,11 +121,21 @@ def _list_op(summary: str, item_schema: str, params: list[str]) -> dict[str, Any
         "summary": summary,
         "parameters": [{"$ref": f"#/components/parameters/{p}"} for p in params],
         "responses": {
-            "200": {"description": "A page", "content": {"application/json": {"schema": {
-                "allOf": [{"$ref": "#/components/schemas/Page"}],
-                "type": "object", "required": ["contents"],
-                "properties": {"contents": {"type": "array", "items": {"$ref": item_schema}}},
-            }}}},
+            "200": {
+                "description": "A page",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "allOf": [{"$ref": "#/components/schemas/Page"}],
+                            "type": "object",
+                            "required": ["contents"],
+                            "properties": {
+                                "contents": {"type": "array", "items": {"$ref": item_schema}}
+                            },
+                        }
+                    }
+                },
+            },
             "400": {"$ref": "#/components/responses/BadRequest"},
         },
     }
@@ -92,9 +144,14 @@ def _list_op(summary: str, item_schema: str, params: list[str]) -> dict[str, Any
 def _one_op(summary: str, schema: str) -> dict[str, Any]:
     return {
         "summary": summary,
-        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "parameters": [
+            {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+        ],
         "responses": {
-            "200": {"description": "The object", "content": {"application/json": {"schema": {"$ref": schema}}}},
+            "200": {
+                "description": "The object",
+                "content": {"application/json": {"schema": {"$ref": schema}}},
+            },
             "404": {"$ref": "#/components/responses/NotFound"},
         },
     }
@@ -103,10 +160,19 @@ def _one_op(summary: str, schema: str) -> dict[str, Any]:
 def openapi_document(base_url: str) -> dict[str, Any]:
     s = HSDS_SCHEMA
     param = {
-        "search": ("string", "Words that must all appear in the name, description, organization or county."),
+        "search": (
+            "string",
+            "Words that must all appear in the name, description, organization or county.",
+        ),
         "page": ("integer", "1-based page number."),
-        "per_page": ("integer", f"Results per page (default {DEFAULT_PER_PAGE}, at most {MAX_PER_PAGE})."),
-        "modified_after": ("string", "Only services whose last_modified is on or after this date-time (RFC 3339)."),
+        "per_page": (
+            "integer",
+            f"Results per page (default {DEFAULT_PER_PAGE}, at most {MAX_PER_PAGE}).",
+        ),
+        "modified_after": (
+            "string",
+            "Only services whose last_modified is on or after this date-time (RFC 3339).",
+        ),
         "taxonomy_term_id": ("string", "Only services with this taxonomy term."),
         "taxonomy_id": ("string", "Only services with any term of this taxonomy."),
         "organization_id": ("string", "Only services of this organization."),
@@ -116,51 +182,157 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         "service_type": ("string", "DMH service type code."),
     }
     parameters = {
-        name: {"name": name, "in": "query", "required": False, "description": desc,
-               "schema": {"type": typ, **({"format": "date-time"} if name == "modified_after" else {})}}
+        name: {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": desc,
+            "schema": {
+                "type": typ,
+                **({"format": "date-time"} if name == "modified_after" else {}),
+            },
+        }
         for name, (typ, desc) in param.items()
     }
-    error = {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "properties": {
-        "status": {"type": "integer"}, "title": {"type": "string"}, "detail": {"type": "string"},
-        "parameter": {"type": "string"}}}}}
-    page = {"type": "object", "required": ["total_items", "total_pages", "page_number", "size", "first_page", "last_page", "empty"],
-            "properties": {k: {"type": "integer"} for k in ("total_items", "total_pages", "page_number", "size")}
-            | {k: {"type": "boolean"} for k in ("first_page", "last_page", "empty")}}
+    error = {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "properties": {
+                    "status": {"type": "integer"},
+                    "title": {"type": "string"},
+                    "detail": {"type": "string"},
+                    "parameter": {"type": "string"},
+                },
+            }
+        },
+    }
+    page = {
+        "type": "object",
+        "required": [
+            "total_items",
+            "total_pages",
+            "page_number",
+            "size",
+            "first_page",
+            "last_page",
+            "empty",
+        ],
+        "properties": {
+            k: {"type": "integer"} for k in ("total_items", "total_pages", "page_number", "size")
+        }
+        | {k: {"type": "boolean"} for k in ("first_page", "last_page", "empty")},
+    }
     common = ["search", "page", "per_page"]
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Missouri Crisis Services Registry — HSDS 3.0 API", "version": PROFILE_VERSION,
-                 "description": f"Read-only HSDS 3.0 API answered from the current release. Profile: {base_url}/api/hsds/profile"},
+        "info": {
+            "title": "Missouri Crisis Services Registry — HSDS 3.0 API",
+            "version": PROFILE_VERSION,
+            "description": f"Read-only HSDS 3.0 API answered from the current release. Profile: {base_url}/api/hsds/profile",
+        },
         "servers": [{"url": f"{base_url}/api/hsds"}],
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
         "paths": {
-            "/": {"get": {"summary": "API root", "responses": {"200": {"description": "Version and links", "content": {
-                "application/json": {"schema": {"type": "object", "required": ["version", "profile", "openapi_url"], "properties": {
-                    "version": {"type": "string"}, "profile": {"type": "string", "format": "uri"},
-                    "openapi_url": {"type": "string", "format": "uri"}}}}}}}}},
-            "/services": {"get": _list_op("Services", f"{s}/compiled/service_list.json",
-                                          [*common, "modified_after", "taxonomy_term_id", "taxonomy_id", "organization_id",
-                                           "minimal", "full", "county", "service_type"])},
+            "/": {
+                "get": {
+                    "summary": "API root",
+                    "responses": {
+                        "200": {
+                            "description": "Version and links",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["version", "profile", "openapi_url"],
+                                        "properties": {
+                                            "version": {"type": "string"},
+                                            "profile": {"type": "string", "format": "uri"},
+                                            "openapi_url": {"type": "string", "format": "uri"},
+                                        },
+                                    }
+                                }
+                            },
+                        }
+                    },
+                }
+            },
+            "/services": {
+                "get": _list_op(
+                    "Services",
+                    f"{s}/compiled/service_list.json",
+                    [
+                        *common,
+                        "modified_after",
+                        "taxonomy_term_id",
+                        "taxonomy_id",
+                        "organization_id",
+                        "minimal",
+                        "full",
+                        "county",
+                        "service_type",
+                    ],
+                )
+            },
             "/services/{id}": {"get": _one_op("One service", f"{s}/compiled/service.json")},
-            "/organizations": {"get": _list_op("Organizations", f"{s}/compiled/organization_list.json", [*common, "full"])},
-            "/organizations/{id}": {"get": _one_op("One organization", f"{s}/compiled/organization.json")},
-            "/service_at_locations": {"get": _list_op("Services at locations", f"{s}/compiled/service_at_location_list.json",
-                                                      [*common, "modified_after", "taxonomy_term_id", "taxonomy_id",
-                                                       "organization_id", "full", "county", "service_type"])},
-            "/service_at_locations/{id}": {"get": _one_op("One service at a location", f"{s}/compiled/service_at_location.json")},
+            "/organizations": {
+                "get": _list_op(
+                    "Organizations", f"{s}/compiled/organization_list.json", [*common, "full"]
+                )
+            },
+            "/organizations/{id}": {
+                "get": _one_op("One organization", f"{s}/compiled/organization.json")
+            },
+            "/service_at_locations": {
+                "get": _list_op(
+                    "Services at locations",
+                    f"{s}/compiled/service_at_location_list.json",
+                    [
+                        *common,
+                        "modified_after",
+                        "taxonomy_term_id",
+                        "taxonomy_id",
+                        "organization_id",
+                        "full",
+                        "county",
+                        "service_type",
+                    ],
+                )
+            },
+            "/service_at_locations/{id}": {
+                "get": _one_op(
+                    "One service at a location", f"{s}/compiled/service_at_location.json"
+                )
+            },
             "/taxonomies": {"get": _list_op("Taxonomies", f"{s}/taxonomy.json", common)},
             "/taxonomies/{id}": {"get": _one_op("One taxonomy", f"{s}/taxonomy.json")},
-            "/taxonomy_terms": {"get": _list_op("Taxonomy terms", f"{s}/taxonomy_term.json", [*common, "taxonomy_id"])},
-            "/taxonomy_terms/{id}": {"get": _one_op("One taxonomy term", f"{s}/taxonomy_term.json")},
+            "/taxonomy_terms": {
+                "get": _list_op(
+                    "Taxonomy terms", f"{s}/taxonomy_term.json", [*common, "taxonomy_id"]
+                )
+            },
+            "/taxonomy_terms/{id}": {
+                "get": _one_op("One taxonomy term", f"{s}/taxonomy_term.json")
+            },
         },
         "components": {
             "parameters": parameters,
             "schemas": {"Page": page, "Error": error},
             "responses": {
-                "BadRequest": {"description": "A parameter is invalid; `parameter` names it.",
-                               "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-                "NotFound": {"description": "No such id in the current release.",
-                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "BadRequest": {
+                    "description": "A parameter is invalid; `parameter` names it.",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                },
+                "NotFound": {
+                    "description": "No such id in the current release.",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                },
             },
         },
     }

@@ -17,69 +17,249 @@ S, N, D, DT, T = "string", "number", "date", "datetime", "time"
 
 # resource name -> (file, [(column, type, required)], foreign keys {column: resource})
 TABLES: dict[str, tuple[str, list[tuple[str, str, bool]], dict[str, str]]] = {
-    "organization": ("organizations.csv", [
-        ("id", S, True), ("name", S, True), ("alternate_name", S, False), ("description", S, True),
-        ("email", S, False), ("website", S, False), ("tax_status", S, False), ("tax_id", S, False),
-        ("year_incorporated", N, False), ("legal_status", S, False), ("logo", S, False), ("uri", S, False),
-        ("parent_organization_id", S, False)], {}),
-    "organization_identifier": ("organization_identifiers.csv", [
-        ("id", S, True), ("organization_id", S, True), ("identifier_scheme", S, False),
-        ("identifier_type", S, True), ("identifier", S, True)], {"organization_id": "organization"}),
-    "service": ("services.csv", [
-        ("id", S, True), ("organization_id", S, True), ("program_id", S, False), ("name", S, True),
-        ("alternate_name", S, False), ("description", S, False), ("url", S, False), ("email", S, False),
-        ("status", S, True), ("interpretation_services", S, False), ("application_process", S, False),
-        ("fees_description", S, False), ("wait_time", S, False), ("fees", S, False), ("accreditations", S, False),
-        ("eligibility_description", S, False), ("minimum_age", N, False), ("maximum_age", N, False),
-        ("assured_date", D, False), ("assurer_email", S, False), ("licenses", S, False), ("alert", S, False),
-        ("last_modified", DT, False)], {"organization_id": "organization"}),
-    "phone": ("phones.csv", [
-        ("id", S, True), ("location_id", S, False), ("service_id", S, False), ("organization_id", S, False),
-        ("contact_id", S, False), ("service_at_location_id", S, False), ("number", S, True),
-        ("extension", N, False), ("type", S, False), ("description", S, False)],
-        {"service_id": "service", "organization_id": "organization", "location_id": "location",
-         "service_at_location_id": "service_at_location"}),
-    "schedule": ("schedules.csv", [
-        ("id", S, True), ("service_id", S, False), ("location_id", S, False), ("service_at_location_id", S, False),
-        ("valid_from", D, False), ("valid_to", D, False), ("dtstart", D, False), ("timezone", N, False),
-        ("until", D, False), ("count", N, False), ("wkst", S, False), ("freq", S, False), ("interval", N, False),
-        ("byday", S, False), ("byweekno", S, False), ("bymonthday", S, False), ("byyearday", S, False),
-        ("description", S, False), ("opens_at", T, False), ("closes_at", T, False), ("schedule_link", S, False),
-        ("attending_type", S, False), ("notes", S, False)], {"service_id": "service"}),
-    "service_area": ("service_areas.csv", [
-        ("id", S, True), ("service_id", S, False), ("name", S, False), ("description", S, False),
-        ("extent", S, False), ("extent_type", S, False), ("uri", S, False)], {"service_id": "service"}),
-    "language": ("languages.csv", [
-        ("id", S, True), ("service_id", S, False), ("location_id", S, False), ("phone_id", S, False),
-        ("name", S, False), ("code", S, False), ("note", S, False)], {"service_id": "service"}),
-    "location": ("locations.csv", [
-        ("id", S, True), ("location_type", S, True), ("url", S, False), ("organization_id", S, False),
-        ("name", S, False), ("alternate_name", S, False), ("description", S, False), ("transportation", S, False),
-        ("latitude", N, False), ("longitude", N, False), ("external_identifier", S, False),
-        ("external_identifier_type", S, False)], {"organization_id": "organization"}),
-    "address": ("addresses.csv", [
-        ("id", S, True), ("location_id", S, False), ("attention", S, False), ("address_1", S, True),
-        ("address_2", S, False), ("city", S, True), ("region", S, False), ("state_province", S, True),
-        ("postal_code", S, True), ("country", S, True), ("address_type", S, True)], {"location_id": "location"}),
-    "accessibility": ("accessibility.csv", [
-        ("id", S, True), ("location_id", S, False), ("description", S, False), ("details", S, False),
-        ("url", S, False)], {"location_id": "location"}),
-    "service_at_location": ("service_at_location.csv", [
-        ("id", S, True), ("service_id", S, True), ("location_id", S, True), ("description", S, False)],
-        {"service_id": "service", "location_id": "location"}),
-    "cost_option": ("cost_options.csv", [
-        ("id", S, True), ("service_id", S, True), ("valid_from", D, False), ("valid_to", D, False),
-        ("option", S, False), ("currency", S, False), ("amount", N, False), ("amount_description", S, False)],
-        {"service_id": "service"}),
-    "taxonomy": ("taxonomies.csv", [
-        ("id", S, True), ("name", S, True), ("description", S, True), ("uri", S, False), ("version", S, False)], {}),
-    "taxonomy_term": ("taxonomy_terms.csv", [
-        ("id", S, True), ("code", S, False), ("name", S, True), ("description", S, True), ("parent_id", S, False),
-        ("taxonomy", S, False), ("language", S, False), ("taxonomy_id", S, False), ("term_uri", S, False)],
-        {"taxonomy_id": "taxonomy"}),
-    "attribute": ("attributes.csv", [
-        ("id", S, True), ("link_id", S, True), ("taxonomy_term_id", S, True), ("link_type", S, False),
-        ("link_entity", S, True), ("value", S, False)], {"taxonomy_term_id": "taxonomy_term"}),
+    "organization": (
+        "organizations.csv",
+        [
+            ("id", S, True),
+            ("name", S, True),
+            ("alternate_name", S, False),
+            ("description", S, True),
+            ("email", S, False),
+            ("website", S, False),
+            ("tax_status", S, False),
+            ("tax_id", S, False),
+            ("year_incorporated", N, False),
+            ("legal_status", S, False),
+            ("logo", S, False),
+            ("uri", S, False),
+            ("parent_organization_id", S, False),
+        ],
+        {},
+    ),
+    "organization_identifier": (
+        "organization_identifiers.csv",
+        [
+            ("id", S, True),
+            ("organization_id", S, True),
+            ("identifier_scheme", S, False),
+            ("identifier_type", S, True),
+            ("identifier", S, True),
+        ],
+        {"organization_id": "organization"},
+    ),
+    "service": (
+        "services.csv",
+        [
+            ("id", S, True),
+            ("organization_id", S, True),
+            ("program_id", S, False),
+            ("name", S, True),
+            ("alternate_name", S, False),
+            ("description", S, False),
+            ("url", S, False),
+            ("email", S, False),
+            ("status", S, True),
+            ("interpretation_services", S, False),
+            ("application_process", S, False),
+            ("fees_description", S, False),
+            ("wait_time", S, False),
+            ("fees", S, False),
+            ("accreditations", S, False),
+            ("eligibility_description", S, False),
+            ("minimum_age", N, False),
+            ("maximum_age", N, False),
+            ("assured_date", D, False),
+            ("assurer_email", S, False),
+            ("licenses", S, False),
+            ("alert", S, False),
+            ("last_modified", DT, False),
+        ],
+        {"organization_id": "organization"},
+    ),
+    "phone": (
+        "phones.csv",
+        [
+            ("id", S, True),
+            ("location_id", S, False),
+            ("service_id", S, False),
+            ("organization_id", S, False),
+            ("contact_id", S, False),
+            ("service_at_location_id", S, False),
+            ("number", S, True),
+            ("extension", N, False),
+            ("type", S, False),
+            ("description", S, False),
+        ],
+        {
+            "service_id": "service",
+            "organization_id": "organization",
+            "location_id": "location",
+            "service_at_location_id": "service_at_location",
+        },
+    ),
+    "schedule": (
+        "schedules.csv",
+        [
+            ("id", S, True),
+            ("service_id", S, False),
+            ("location_id", S, False),
+            ("service_at_location_id", S, False),
+            ("valid_from", D, False),
+            ("valid_to", D, False),
+            ("dtstart", D, False),
+            ("timezone", N, False),
+            ("until", D, False),
+            ("count", N, False),
+            ("wkst", S, False),
+            ("freq", S, False),
+            ("interval", N, False),
+            ("byday", S, False),
+            ("byweekno", S, False),
+            ("bymonthday", S, False),
+            ("byyearday", S, False),
+            ("description", S, False),
+            ("opens_at", T, False),
+            ("closes_at", T, False),
+            ("schedule_link", S, False),
+            ("attending_type", S, False),
+            ("notes", S, False),
+        ],
+        {"service_id": "service"},
+    ),
+    "service_area": (
+        "service_areas.csv",
+        [
+            ("id", S, True),
+            ("service_id", S, False),
+            ("name", S, False),
+            ("description", S, False),
+            ("extent", S, False),
+            ("extent_type", S, False),
+            ("uri", S, False),
+        ],
+        {"service_id": "service"},
+    ),
+    "language": (
+        "languages.csv",
+        [
+            ("id", S, True),
+            ("service_id", S, False),
+            ("location_id", S, False),
+            ("phone_id", S, False),
+            ("name", S, False),
+            ("code", S, False),
+            ("note", S, False),
+        ],
+        {"service_id": "service"},
+    ),
+    "location": (
+        "locations.csv",
+        [
+            ("id", S, True),
+            ("location_type", S, True),
+            ("url", S, False),
+            ("organization_id", S, False),
+            ("name", S, False),
+            ("alternate_name", S, False),
+            ("description", S, False),
+            ("transportation", S, False),
+            ("latitude", N, False),
+            ("longitude", N, False),
+            ("external_identifier", S, False),
+            ("external_identifier_type", S, False),
+        ],
+        {"organization_id": "organization"},
+    ),
+    "address": (
+        "addresses.csv",
+        [
+            ("id", S, True),
+            ("location_id", S, False),
+            ("attention", S, False),
+            ("address_1", S, True),
+            ("address_2", S, False),
+            ("city", S, True),
+            ("region", S, False),
+            ("state_province", S, True),
+            ("postal_code", S, True),
+            ("country", S, True),
+            ("address_type", S, True),
+        ],
+        {"location_id": "location"},
+    ),
+    "accessibility": (
+        "accessibility.csv",
+        [
+            ("id", S, True),
+            ("location_id", S, False),
+            ("description", S, False),
+            ("details", S, False),
+            ("url", S, False),
+        ],
+        {"location_id": "location"},
+    ),
+    "service_at_location": (
+        "service_at_location.csv",
+        [
+            ("id", S, True),
+            ("service_id", S, True),
+            ("location_id", S, True),
+            ("description", S, False),
+        ],
+        {"service_id": "service", "location_id": "location"},
+    ),
+    "cost_option": (
+        "cost_options.csv",
+        [
+            ("id", S, True),
+            ("service_id", S, True),
+            ("valid_from", D, False),
+            ("valid_to", D, False),
+            ("option", S, False),
+            ("currency", S, False),
+            ("amount", N, False),
+            ("amount_description", S, False),
+        ],
+        {"service_id": "service"},
+    ),
+    "taxonomy": (
+        "taxonomies.csv",
+        [
+            ("id", S, True),
+            ("name", S, True),
+            ("description", S, True),
+            ("uri", S, False),
+            ("version", S, False),
+        ],
+        {},
+    ),
+    "taxonomy_term": (
+        "taxonomy_terms.csv",
+        [
+            ("id", S, True),
+            ("code", S, False),
+            ("name", S, True),
+            ("description", S, True),
+            ("parent_id", S, False),
+            ("taxonomy", S, False),
+            ("language", S, False),
+            ("taxonomy_id", S, False),
+            ("term_uri", S, False),
+        ],
+        {"taxonomy_id": "taxonomy"},
+    ),
+    "attribute": (
+        "attributes.csv",
+        [
+            ("id", S, True),
+            ("link_id", S, True),
+            ("taxonomy_term_id", S, True),
+            ("link_type", S, False),
+            ("link_entity", S, True),
+            ("value", S, False),
+        ],
+        {"taxonomy_term_id": "taxonomy_term"},
+    ),
 }
 ENUMS = {
     ("service", "status"): ["active", "inactive", "defunct", "temporarily closed"],
@@ -114,16 +294,33 @@ def descriptor(extensions: dict[str, str]) -> dict[str, Any]:
             fields.append(f)
         schema: dict[str, Any] = {"fields": fields, "primaryKey": "id"}
         if fks:
-            schema["foreignKeys"] = [{"fields": col, "reference": {"resource": ref, "fields": "id"}} for col, ref in fks.items()]
-        resources.append({"name": name, "path": path, "profile": "tabular-data-resource", "format": "csv",
-                          "mediatype": "text/csv", "encoding": "utf-8", "schema": schema})
+            schema["foreignKeys"] = [
+                {"fields": col, "reference": {"resource": ref, "fields": "id"}}
+                for col, ref in fks.items()
+            ]
+        resources.append(
+            {
+                "name": name,
+                "path": path,
+                "profile": "tabular-data-resource",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "schema": schema,
+            }
+        )
     return {
         "name": "mo_dmh_crisis_services",
         "title": "Missouri crisis services (HSDS 3.0 tabular form)",
         "profile": "tabular-data-package",
         "version": "3.0.0",
-        "licenses": [{"name": "CC-BY-SA-4.0", "path": "https://creativecommons.org/licenses/by-sa/4.0/",
-                      "title": "Creative Commons Attribution-ShareAlike 4.0"}],
+        "licenses": [
+            {
+                "name": "CC-BY-SA-4.0",
+                "path": "https://creativecommons.org/licenses/by-sa/4.0/",
+                "title": "Creative Commons Attribution-ShareAlike 4.0",
+            }
+        ],
         "resources": resources,
     }
 
@@ -136,7 +333,9 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def rows(docs: list[dict[str, Any]], taxes: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def rows(
+    docs: list[dict[str, Any]], taxes: list[dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
     """Flatten the nested service documents into one list of rows per table (deduplicated by id)."""
     out: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in TABLES}
 
@@ -179,7 +378,12 @@ def rows(docs: list[dict[str, Any]], taxes: list[dict[str, Any]]) -> dict[str, l
     return {name: list(table.values()) for name, table in out.items()}
 
 
-def write_tabular(ctx: BuildContext, docs: list[dict[str, Any]], taxes: list[dict[str, Any]], extensions: dict[str, str]) -> None:
+def write_tabular(
+    ctx: BuildContext,
+    docs: list[dict[str, Any]],
+    taxes: list[dict[str, Any]],
+    extensions: dict[str, str],
+) -> None:
     package = descriptor(extensions)
     tables = rows(docs, taxes)
     for res in package["resources"]:

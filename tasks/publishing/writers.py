@@ -27,7 +27,9 @@ Writer = Callable[[BuildContext], None]
 
 
 def dump_json(obj: Any) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=False).encode("utf-8")
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=False).encode(
+        "utf-8"
+    )
 
 
 def services(ctx: BuildContext) -> list[dict[str, Any]]:
@@ -59,33 +61,47 @@ def write_geojson(ctx: BuildContext) -> None:
     for doc, r in zip(services(ctx), ctx.records, strict=True):
         if r.get("latitude") is None or r.get("longitude") is None:
             continue
-        sal = next((s for s in doc.get("service_at_locations", []) if s["location"]["location_type"] == "physical"), None)
+        sal = next(
+            (
+                s
+                for s in doc.get("service_at_locations", [])
+                if s["location"]["location_type"] == "physical"
+            ),
+            None,
+        )
         addr = r.get("address") or {}
-        features.append({
-            "type": "Feature",
-            "id": sal["id"] if sal else r["id"],
-            "geometry": {"type": "Point", "coordinates": [float(r["longitude"]), float(r["latitude"])]},
-            "properties": {
-                "service_id": r["id"],
-                "service_name": r["name"],
-                "service_type": r["service_type"],
-                "service_type_name": r["service_type_name"],
-                "organization_id": r["organization"]["id"],
-                "organization_name": r["organization"]["name"],
-                "address_1": addr.get("address_1", ""),
-                "city": addr.get("city", ""),
-                "postal_code": addr.get("postal_code", ""),
-                "county_fips": addr.get("county_fips", ""),
-                "phone": (r.get("phones") or [{}])[0].get("number", ""),
-                "open_24_7": r["is_24_7"],
-                "walk_in": r["walk_in"],
-                "hours": r.get("hours_text") or [],
-                "assured_date": (r.get("verified_at") or "")[:10],
-                "last_modified": doc.get("last_modified", ""),
-                "url": f"{ctx.base_url}/api/hsds/services/{r['id']}",
-            },
-        })
-    ctx.path("listings.geojson").write_bytes(dump_json({"type": "FeatureCollection", "features": features}))
+        features.append(
+            {
+                "type": "Feature",
+                "id": sal["id"] if sal else r["id"],
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [float(r["longitude"]), float(r["latitude"])],
+                },
+                "properties": {
+                    "service_id": r["id"],
+                    "service_name": r["name"],
+                    "service_type": r["service_type"],
+                    "service_type_name": r["service_type_name"],
+                    "organization_id": r["organization"]["id"],
+                    "organization_name": r["organization"]["name"],
+                    "address_1": addr.get("address_1", ""),
+                    "city": addr.get("city", ""),
+                    "postal_code": addr.get("postal_code", ""),
+                    "county_fips": addr.get("county_fips", ""),
+                    "phone": (r.get("phones") or [{}])[0].get("number", ""),
+                    "open_24_7": r["is_24_7"],
+                    "walk_in": r["walk_in"],
+                    "hours": r.get("hours_text") or [],
+                    "assured_date": (r.get("verified_at") or "")[:10],
+                    "last_modified": doc.get("last_modified", ""),
+                    "url": f"{ctx.base_url}/api/hsds/services/{r['id']}",
+                },
+            }
+        )
+    ctx.path("listings.geojson").write_bytes(
+        dump_json({"type": "FeatureCollection", "features": features})
+    )
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -106,12 +122,46 @@ def safe_cell(value: Any) -> Any:
 
 
 LISTING_COLUMNS = [
-    "id", "name", "service_type", "service_type_name", "organization_id", "organization_name", "description",
-    "phone", "other_phones", "chat_url", "website", "email", "address_1", "address_2", "city", "state",
-    "postal_code", "county_fips", "latitude", "longitude", "counties_served", "open_24_7", "hours",
-    "walk_in", "law_enforcement_dropoff", "no_one_turned_away", "nonviolent_only", "populations",
-    "minimum_age", "maximum_age", "languages", "cost", "capacity", "capacity_unit", "max_stay_hours",
-    "accessibility", "certification_status", "certification_expires", "assured_date", "last_modified",
+    "id",
+    "name",
+    "service_type",
+    "service_type_name",
+    "organization_id",
+    "organization_name",
+    "description",
+    "phone",
+    "other_phones",
+    "chat_url",
+    "website",
+    "email",
+    "address_1",
+    "address_2",
+    "city",
+    "state",
+    "postal_code",
+    "county_fips",
+    "latitude",
+    "longitude",
+    "counties_served",
+    "open_24_7",
+    "hours",
+    "walk_in",
+    "law_enforcement_dropoff",
+    "no_one_turned_away",
+    "nonviolent_only",
+    "populations",
+    "minimum_age",
+    "maximum_age",
+    "languages",
+    "cost",
+    "capacity",
+    "capacity_unit",
+    "max_stay_hours",
+    "accessibility",
+    "certification_status",
+    "certification_expires",
+    "assured_date",
+    "last_modified",
 ]
 
 
@@ -123,28 +173,48 @@ def write_listings_csv(ctx: BuildContext) -> None:
         addr = r.get("address") or {}
         phones = r.get("phones") or []
         row = {
-            "id": r["id"], "name": r["name"], "service_type": r["service_type"],
-            "service_type_name": r["service_type_name"], "organization_id": r["organization"]["id"],
-            "organization_name": r["organization"]["name"], "description": r.get("description"),
+            "id": r["id"],
+            "name": r["name"],
+            "service_type": r["service_type"],
+            "service_type_name": r["service_type_name"],
+            "organization_id": r["organization"]["id"],
+            "organization_name": r["organization"]["name"],
+            "description": r.get("description"),
             "phone": format_phone(phones[0]["number"]) if phones else "",
-            "other_phones": "; ".join(f"{p.get('kind', 'voice')} {format_phone(p['number'])}" for p in phones[1:]),
-            "chat_url": r.get("chat_url"), "website": r.get("website"), "email": r.get("email"),
-            "address_1": addr.get("address_1"), "address_2": addr.get("address_2"), "city": addr.get("city"),
-            "state": addr.get("state"), "postal_code": addr.get("postal_code"), "county_fips": addr.get("county_fips"),
-            "latitude": r.get("latitude"), "longitude": r.get("longitude"),
+            "other_phones": "; ".join(
+                f"{p.get('kind', 'voice')} {format_phone(p['number'])}" for p in phones[1:]
+            ),
+            "chat_url": r.get("chat_url"),
+            "website": r.get("website"),
+            "email": r.get("email"),
+            "address_1": addr.get("address_1"),
+            "address_2": addr.get("address_2"),
+            "city": addr.get("city"),
+            "state": addr.get("state"),
+            "postal_code": addr.get("postal_code"),
+            "county_fips": addr.get("county_fips"),
+            "latitude": r.get("latitude"),
+            "longitude": r.get("longitude"),
             "counties_served": "; ".join(c["fips"] for c in r.get("counties") or []),
-            "open_24_7": r["is_24_7"], "hours": "; ".join(r.get("hours_text") or []),
-            "walk_in": r["walk_in"], "law_enforcement_dropoff": r["le_dropoff"],
-            "no_one_turned_away": r["no_one_turned_away"], "nonviolent_only": r["nonviolent_only"],
+            "open_24_7": r["is_24_7"],
+            "hours": "; ".join(r.get("hours_text") or []),
+            "walk_in": r["walk_in"],
+            "law_enforcement_dropoff": r["le_dropoff"],
+            "no_one_turned_away": r["no_one_turned_away"],
+            "nonviolent_only": r["nonviolent_only"],
             "populations": "; ".join(POPULATIONS.get(p, p) for p in r.get("populations") or []),
-            "minimum_age": r.get("min_age"), "maximum_age": r.get("max_age"),
+            "minimum_age": r.get("min_age"),
+            "maximum_age": r.get("max_age"),
             "languages": "; ".join(LANGUAGES.get(code, code) for code in r.get("languages") or []),
             "cost": COST_MODELS.get(r.get("cost") or "", r.get("cost")),
-            "capacity": r.get("capacity"), "capacity_unit": r.get("capacity_unit") if r.get("capacity") else "",
-            "max_stay_hours": r.get("max_stay_hours"), "accessibility": r.get("accessibility"),
+            "capacity": r.get("capacity"),
+            "capacity_unit": r.get("capacity_unit") if r.get("capacity") else "",
+            "max_stay_hours": r.get("max_stay_hours"),
+            "accessibility": r.get("accessibility"),
             "certification_status": doc.get("mo_dmh_certification_status"),
             "certification_expires": doc.get("mo_dmh_certification_expires"),
-            "assured_date": doc.get("assured_date"), "last_modified": doc.get("last_modified"),
+            "assured_date": doc.get("assured_date"),
+            "last_modified": doc.get("last_modified"),
         }
         w.writerow([safe_cell(row[c]) for c in LISTING_COLUMNS])
     ctx.path("listings.csv").write_bytes(("\ufeff" + buf.getvalue()).encode("utf-8"))
@@ -175,7 +245,9 @@ def compute_changes(ctx: BuildContext) -> dict[str, Any]:
     return {
         "release": ctx.number,
         "previous_release": previous_number(ctx),
-        "created_at": ctx.created_at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "created_at": ctx.created_at.astimezone(UTC)
+        .isoformat(timespec="seconds")
+        .replace("+00:00", "Z"),
         "added": sorted(set(current) - set(before)),
         "changed": sorted(i for i in set(current) & set(before) if current[i] != before[i]),
         "removed": sorted(set(before) - set(current)),
@@ -193,7 +265,11 @@ def write_changes(ctx: BuildContext) -> None:
     for kind in ("added", "changed", "removed"):
         for sid in changes[kind]:
             title = f"{kind.capitalize()}: {names.get(sid, sid)}"
-            link = f"{base}/api/hsds/services/{sid}" if kind != "removed" else f"{base}/feeds/releases/{ctx.number}/changes.json"
+            link = (
+                f"{base}/api/hsds/services/{sid}"
+                if kind != "removed"
+                else f"{base}/feeds/releases/{ctx.number}/changes.json"
+            )
             entries.append(
                 "<entry>"
                 f"<id>urn:uuid:{sid}:release-{ctx.number}</id>"

@@ -50,7 +50,9 @@ def test_wrong_password_is_refused_with_a_message_and_recorded(client):
     assert "The e-mail or password is not right." in body
     assert client.get("/portal/").status_code == 302
     n = db.session.scalar(
-        db.select(db.func.count()).select_from(LoginAttempt).filter_by(email="provider@demo.test", succeeded=False)
+        db.select(db.func.count())
+        .select_from(LoginAttempt)
+        .filter_by(email="provider@demo.test", succeeded=False)
     )
     assert n == 1
 
@@ -93,11 +95,17 @@ def test_five_failures_for_one_account_block_it_for_fifteen_minutes(client):
         # the right password is refused too while the block lasts, with a clear message
         resp = login_post(client, "provider@demo.test", DEMO_PASSWORD)
         assert resp.status_code == 429
-        assert "Too many failed sign-in attempts. Try again in 15 minutes." in resp.get_data(as_text=True)
+        assert "Too many failed sign-in attempts. Try again in 15 minutes." in resp.get_data(
+            as_text=True
+        )
         # other accounts from other addresses are unaffected
         other = client.application.test_client()
-        assert login_post(other, "reviewer@demo.test", DEMO_PASSWORD,
-                          environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 302
+        assert (
+            login_post(
+                other, "reviewer@demo.test", DEMO_PASSWORD, environ_base={"REMOTE_ADDR": "10.9.9.9"}
+            ).status_code
+            == 302
+        )
         clock.tick(timedelta(minutes=14))
         resp = login_post(client, "provider@demo.test", DEMO_PASSWORD)
         assert resp.status_code == 429
@@ -131,10 +139,20 @@ def test_twenty_failures_from_one_address_block_that_address(client, app):
         assert "Too many failed sign-in attempts" in resp.get_data(as_text=True)
         # the same account from another address still signs in
         elsewhere = app.test_client()
-        assert login_post(elsewhere, "provider@demo.test", DEMO_PASSWORD,
-                          environ_base={"REMOTE_ADDR": "198.51.100.3"}).status_code == 302
+        assert (
+            login_post(
+                elsewhere,
+                "provider@demo.test",
+                DEMO_PASSWORD,
+                environ_base={"REMOTE_ADDR": "198.51.100.3"},
+            ).status_code
+            == 302
+        )
         clock.tick(timedelta(minutes=15, seconds=1))
-        assert login_post(client, "provider@demo.test", DEMO_PASSWORD, environ_base=addr).status_code == 302
+        assert (
+            login_post(client, "provider@demo.test", DEMO_PASSWORD, environ_base=addr).status_code
+            == 302
+        )
 
 
 def test_failures_older_than_the_window_do_not_count(client):
@@ -175,7 +193,9 @@ def test_staff_without_totp_enrol_with_a_qr_code_at_first_sign_in(client, new_re
     bad = client.post("/login/setup-2fa", data={"code": "000000", "csrf_token": csrf_from(html)})
     assert bad.status_code == 200 and "That code is not right" in bad.get_data(as_text=True)
     assert db.session.get(User, new_reviewer.id).totp_enabled_at is None
-    ok = client.post("/login/setup-2fa", data={"code": totp_now(secret), "csrf_token": csrf_from(html)})
+    ok = client.post(
+        "/login/setup-2fa", data={"code": totp_now(secret), "csrf_token": csrf_from(html)}
+    )
     assert ok.status_code == 302 and ok.headers["Location"] == "/review/"
     landing_page = client.get("/review/")
     assert landing_page.status_code == 200
@@ -208,12 +228,16 @@ def test_a_totp_code_cannot_be_replayed(app, client, users):
     with freeze_time(datetime.now(UTC)):
         code = totp_now()
         login_post(client, "admin@demo.test", DEMO_PASSWORD)
-        first = client.post("/login/verify", data={"code": code, "csrf_token": get_csrf(client, "/login/verify")})
+        first = client.post(
+            "/login/verify", data={"code": code, "csrf_token": get_csrf(client, "/login/verify")}
+        )
         assert first.status_code == 302 and first.headers["Location"] == "/manage/"
         # someone who saw the code tries it in another browser within the same 30 seconds
         thief = app.test_client()
         login_post(thief, "admin@demo.test", DEMO_PASSWORD)
-        replay = thief.post("/login/verify", data={"code": code, "csrf_token": get_csrf(thief, "/login/verify")})
+        replay = thief.post(
+            "/login/verify", data={"code": code, "csrf_token": get_csrf(thief, "/login/verify")}
+        )
         assert replay.status_code == 200
         assert "already used" in replay.get_data(as_text=True)
         assert thief.get("/manage/").status_code == 302
@@ -267,10 +291,16 @@ def test_a_session_cookie_copied_before_logout_stops_working_after_logout(app, c
     resp = thief.get("/portal/")
     assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
     # the server-side row is revoked, not just the browser's cookie cleared
-    assert db.session.scalar(
-        db.select(db.func.count()).select_from(UserSession).where(UserSession.revoked_at.is_(None),
-                                                                  UserSession.user.has(email="provider@demo.test"))
-    ) == 0
+    assert (
+        db.session.scalar(
+            db.select(db.func.count())
+            .select_from(UserSession)
+            .where(
+                UserSession.revoked_at.is_(None), UserSession.user.has(email="provider@demo.test")
+            )
+        )
+        == 0
+    )
 
 
 def test_session_id_is_rotated_at_sign_in(app, client):
@@ -287,7 +317,9 @@ def test_session_id_is_rotated_at_sign_in(app, client):
     second = app.test_client()
     login_post(second, "provider@demo.test", DEMO_PASSWORD)
     assert second.get_cookie(COOKIE).value != after
-    rows = db.session.scalars(db.select(UserSession).where(UserSession.user.has(email="provider@demo.test"))).all()
+    rows = db.session.scalars(
+        db.select(UserSession).where(UserSession.user.has(email="provider@demo.test"))
+    ).all()
     assert len({r.id for r in rows}) == 2
 
 
@@ -323,8 +355,16 @@ def test_absolute_timeout_is_twelve_hours_even_when_active(client):
 
 @pytest.mark.parametrize(
     "target",
-    ["//evil.example", "https://evil.example", "/\\evil.example", "\\\\evil.example",
-     "/\t/evil.example", "http:/evil.example", "javascript:alert(1)", " //evil.example"],
+    [
+        "//evil.example",
+        "https://evil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/\t/evil.example",
+        "http:/evil.example",
+        "javascript:alert(1)",
+        " //evil.example",
+    ],
 )
 def test_next_only_redirects_within_this_site(client, target):
     client.get("/login", query_string={"next": target})

@@ -14,9 +14,30 @@ SHOTS = ROOT / "test-results" / "foundation"
 
 ROLES = [
     # email, TOTP secret, landing path, heading, nav links the role sees, nav links it must not see
-    ("provider@demo.test", None, "/portal/", "Bluestem Valley Behavioral Health", ["Dashboard", "Colleagues"], ["Review", "Manage"]),
-    ("reviewer@demo.test", DEMO_TOTP_SECRET, "/review/", "Review", ["Review", "Dashboard", "Coverage"], ["Manage", "Releases"]),
-    ("admin@demo.test", DEMO_TOTP_SECRET, "/manage/", "Manage the registry", ["Review", "Dashboard", "Coverage", "Manage", "Releases", "PDF previews"], ["Colleagues"]),
+    (
+        "provider@demo.test",
+        None,
+        "/portal/",
+        "Bluestem Valley Behavioral Health",
+        ["Dashboard", "Colleagues"],
+        ["Review", "Manage"],
+    ),
+    (
+        "reviewer@demo.test",
+        DEMO_TOTP_SECRET,
+        "/review/",
+        "Review",
+        ["Review", "Dashboard", "Coverage"],
+        ["Manage", "Releases"],
+    ),
+    (
+        "admin@demo.test",
+        DEMO_TOTP_SECRET,
+        "/manage/",
+        "Manage the registry",
+        ["Review", "Dashboard", "Coverage", "Manage", "Releases", "PDF previews"],
+        ["Colleagues"],
+    ),
 ]
 
 
@@ -33,7 +54,10 @@ def test_each_role_signs_in_through_the_login_page_and_sees_its_landing_page(bro
         try:
             page.goto(live_server.url + "/login")
             assert page.locator("input[name=email]").is_visible()
-            assert page.get_by_label("E-mail").count() == 1 and page.get_by_label("Password").count() == 1
+            assert (
+                page.get_by_label("E-mail").count() == 1
+                and page.get_by_label("Password").count() == 1
+            )
             if email.startswith("provider"):
                 shot(page, "login")
             browser_sign_in(page, live_server.url, email, totp_secret=secret)

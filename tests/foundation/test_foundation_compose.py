@@ -25,7 +25,9 @@ def command_of(service) -> str:
 
 
 def test_all_services_are_there(compose):
-    assert {"postgres", "redis", "web", "worker", "beat", "nginx", "mailpit"} <= set(compose["services"])
+    assert {"postgres", "redis", "web", "worker", "beat", "nginx", "mailpit"} <= set(
+        compose["services"]
+    )
 
 
 def test_app_services_share_one_image_and_the_production_environment(compose):
@@ -36,7 +38,10 @@ def test_app_services_share_one_image_and_the_production_environment(compose):
         assert s["build"] == "." and s["image"] == services["web"]["image"]
         env = s["environment"]
         assert env["REGISTRY_ENV"] == "production"
-        assert env["DATABASE_URL"].startswith("postgresql://") and "@postgres:5432/" in env["DATABASE_URL"]
+        assert (
+            env["DATABASE_URL"].startswith("postgresql://")
+            and "@postgres:5432/" in env["DATABASE_URL"]
+        )
         assert env["CELERY_BROKER_URL"].startswith("redis://redis:6379/")
         assert env["REDIS_URL"].startswith("redis://redis:6379/")
         assert env["MAIL_SERVER"] and env["MAIL_PORT"]
@@ -51,14 +56,19 @@ def test_app_services_share_one_image_and_the_production_environment(compose):
 
 def test_web_runs_gunicorn_and_is_health_checked(compose):
     web = compose["services"]["web"]
-    assert command_of(web).startswith("sh -c exec gunicorn") and "admin:create_app()" in command_of(web)
+    assert command_of(web).startswith("sh -c exec gunicorn") and "admin:create_app()" in command_of(
+        web
+    )
     assert "/healthz" in " ".join(web["healthcheck"]["test"])
 
 
 def test_beat_runs_exactly_once(compose):
     services = compose["services"]
-    with_beat = [name for name, s in services.items()
-                 if re.search(r"celery .*\bbeat\b|\s-B\b|--beat\b", command_of(s))]
+    with_beat = [
+        name
+        for name, s in services.items()
+        if re.search(r"celery .*\bbeat\b|\s-B\b|--beat\b", command_of(s))
+    ]
     assert with_beat == ["beat"]
     assert services["beat"].get("deploy", {}).get("replicas", 1) == 1
     worker = command_of(services["worker"])
@@ -90,9 +100,13 @@ def test_nginx_serves_releases_read_only_and_proxies_the_app(compose):
     assert not any(v.startswith("registry-data") for v in nginx["volumes"])
     for name in APP_SERVICES:
         assert "releases:/var/lib/registry/releases" in services[name]["volumes"]
-        assert services[name]["environment"]["REGISTRY_RELEASES_DIR"] == "/var/lib/registry/releases"
+        assert (
+            services[name]["environment"]["REGISTRY_RELEASES_DIR"] == "/var/lib/registry/releases"
+        )
     conf = (ROOT / "deploy" / "nginx.conf").read_text()
-    assert re.search(r"location /feeds/releases/ \{[^}]*alias /srv/releases/;[^}]*gzip_static on;", conf)
+    assert re.search(
+        r"location /feeds/releases/ \{[^}]*alias /srv/releases/;[^}]*gzip_static on;", conf
+    )
     assert "proxy_pass http://registry_web;" in conf and "server web:8000;" in conf
     assert "proxy_set_header X-Forwarded-For" in conf
     assert services["web"]["environment"]["REGISTRY_TRUSTED_PROXIES"] == "1"

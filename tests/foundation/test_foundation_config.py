@@ -11,7 +11,15 @@ from flask import Flask
 from admin.config import DEV_SECRET, ConfigError, celery_settings, load
 from models import User, db
 
-ENV_NAMES = ["SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "PORT", "REGISTRY_ENV", "VAR_DIR", "MAIL_PORT"]
+ENV_NAMES = [
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "PORT",
+    "REGISTRY_ENV",
+    "VAR_DIR",
+    "MAIL_PORT",
+]
 
 
 @pytest.fixture
@@ -136,7 +144,9 @@ def test_an_eager_task_runs_in_the_callers_app_context(app, database_url, var_di
     # another app created later becomes Celery's default app (as live servers do in tests)
     other = make_test_app(database_url, var_dir / "other-celery")
     try:
-        db.session.add(LoginAttempt(email="old@example.org", ip="192.0.2.9", at=utcnow() - timedelta(days=31)))
+        db.session.add(
+            LoginAttempt(email="old@example.org", ip="192.0.2.9", at=utcnow() - timedelta(days=31))
+        )
         db.session.commit()
         result = housekeeping.delay()
         assert result.successful()
@@ -163,8 +173,17 @@ def create(app, *args):
 
 
 def test_users_create_makes_an_argon2id_account(app):
-    result = create(app, "--email", "New.Admin@Example.org", "--name", "New Admin", "--role", "admin",
-                    "--password", "a long enough passphrase")
+    result = create(
+        app,
+        "--email",
+        "New.Admin@Example.org",
+        "--name",
+        "New Admin",
+        "--role",
+        "admin",
+        "--password",
+        "a long enough passphrase",
+    )
     assert result.exit_code == 0, result.output
     assert "created admin new.admin@example.org" in result.output
     user = db.session.scalar(db.select(User).filter_by(email="new.admin@example.org"))
@@ -175,8 +194,20 @@ def test_users_create_makes_an_argon2id_account(app):
 
 def test_users_create_makes_a_provider_in_an_organization(app, users):
     org_id = users.provider.organization_id
-    result = create(app, "--email", "staff@bluestem.example.org", "--name", "Staff", "--role", "provider",
-                    "--organization-id", str(org_id), "--org-admin", "--password", "a long enough passphrase")
+    result = create(
+        app,
+        "--email",
+        "staff@bluestem.example.org",
+        "--name",
+        "Staff",
+        "--role",
+        "provider",
+        "--organization-id",
+        str(org_id),
+        "--org-admin",
+        "--password",
+        "a long enough passphrase",
+    )
     assert result.exit_code == 0, result.output
     user = db.session.scalar(db.select(User).filter_by(email="staff@bluestem.example.org"))
     assert user.organization_id == org_id and user.is_org_admin
@@ -185,14 +216,105 @@ def test_users_create_makes_a_provider_in_an_organization(app, users):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--email", "x@example.org", "--name", "X", "--role", "admin", "--password", "short"], "at least 12 characters"),
-        (["--email", "x@example.org", "--name", "X", "--role", "admin", "--password", "password1234"], "common password"),
-        (["--email", "not-an-address", "--name", "X", "--role", "admin", "--password", "a long enough passphrase"], "not a valid e-mail address"),
-        (["--email", "x@example.org", "--name", "  ", "--role", "admin", "--password", "a long enough passphrase"], "name"),
-        (["--email", "x@example.org", "--name", "X", "--role", "provider", "--password", "a long enough passphrase"], "providers need an existing organization"),
-        (["--email", "x@example.org", "--name", "X", "--role", "provider", "--organization-id", "999999", "--password", "a long enough passphrase"], "providers need an existing organization"),
-        (["--email", "x@example.org", "--name", "X", "--role", "reviewer", "--organization-id", "1", "--password", "a long enough passphrase"], "only providers belong"),
-        (["--email", "x@example.org", "--name", "X", "--role", "superuser", "--password", "a long enough passphrase"], "'superuser' is not one of"),
+        (
+            ["--email", "x@example.org", "--name", "X", "--role", "admin", "--password", "short"],
+            "at least 12 characters",
+        ),
+        (
+            [
+                "--email",
+                "x@example.org",
+                "--name",
+                "X",
+                "--role",
+                "admin",
+                "--password",
+                "password1234",
+            ],
+            "common password",
+        ),
+        (
+            [
+                "--email",
+                "not-an-address",
+                "--name",
+                "X",
+                "--role",
+                "admin",
+                "--password",
+                "a long enough passphrase",
+            ],
+            "not a valid e-mail address",
+        ),
+        (
+            [
+                "--email",
+                "x@example.org",
+                "--name",
+                "  ",
+                "--role",
+                "admin",
+                "--password",
+                "a long enough passphrase",
+            ],
+            "name",
+        ),
+        (
+            [
+                "--email",
+                "x@example.org",
+                "--name",
+                "X",
+                "--role",
+                "provider",
+                "--password",
+                "a long enough passphrase",
+            ],
+            "providers need an existing organization",
+        ),
+        (
+            [
+                "--email",
+                "x@example.org",
+                "--name",
+                "X",
+                "--role",
+                "provider",
+                "--organization-id",
+                "999999",
+                "--password",
+                "a long enough passphrase",
+            ],
+            "providers need an existing organization",
+        ),
+        (
+            [
+                "--email",
+                "x@example.org",
+                "--name",
+                "X",
+                "--role",
+                "reviewer",
+                "--organization-id",
+                "1",
+                "--password",
+                "a long enough passphrase",
+            ],
+            "only providers belong",
+        ),
+        (
+            [
+                "--email",
+                "x@example.org",
+                "--name",
+                "X",
+                "--role",
+                "superuser",
+                "--password",
+                "a long enough passphrase",
+            ],
+            "'superuser' is not one of",
+        ),
     ],
 )
 def test_users_create_refuses_bad_input(app, args, message):
@@ -204,11 +326,23 @@ def test_users_create_refuses_bad_input(app, args, message):
 
 
 def test_users_create_refuses_an_email_that_already_has_an_account(app):
-    args = ["--email", "twice@example.org", "--name", "Twice", "--role", "reviewer", "--password", "a long enough passphrase"]
+    args = [
+        "--email",
+        "twice@example.org",
+        "--name",
+        "Twice",
+        "--role",
+        "reviewer",
+        "--password",
+        "a long enough passphrase",
+    ]
     assert create(app, *args).exit_code == 0
     again = create(app, *[a.replace("twice@", "TWICE@") for a in args])
     assert again.exit_code != 0 and "already has an account" in again.output
-    assert db.session.scalar(db.select(db.func.count(User.id)).filter_by(email="twice@example.org")) == 1
+    assert (
+        db.session.scalar(db.select(db.func.count(User.id)).filter_by(email="twice@example.org"))
+        == 1
+    )
 
 
 def test_flask_demo_totp_prints_the_code_the_demo_staff_accept(app):

@@ -10,23 +10,43 @@ import pytest
 
 from tests.conftest import BACKEND, pg_exec, pg_url, run_flask
 
-pytestmark = pytest.mark.skipif(BACKEND != "postgresql", reason="needs PostgreSQL (REQUIRE_SERVICES=1 makes this an error)")
+pytestmark = pytest.mark.skipif(
+    BACKEND != "postgresql", reason="needs PostgreSQL (REQUIRE_SERVICES=1 makes this an error)"
+)
 
-KEY_TABLES = ["county", "region", "service_type", "certification_type", "document_type", "organization", '"user"',
-              "listing", "listing_revision", "revision_county", "certification", "document", "review_comment"]
+KEY_TABLES = [
+    "county",
+    "region",
+    "service_type",
+    "certification_type",
+    "document_type",
+    "organization",
+    '"user"',
+    "listing",
+    "listing_revision",
+    "revision_county",
+    "certification",
+    "document",
+    "review_comment",
+]
 
 
 @pytest.fixture
 def empty_database(tmp_path):
     name = f"registry_migr_{uuid.uuid4().hex[:10]}"
     pg_exec(f"CREATE DATABASE {name}")
-    yield pg_url(name), {"DATABASE_URL": pg_url(name), "VAR_DIR": str(tmp_path), "REGISTRY_ENV": "development"}
+    yield (
+        pg_url(name),
+        {"DATABASE_URL": pg_url(name), "VAR_DIR": str(tmp_path), "REGISTRY_ENV": "development"},
+    )
     pg_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def flask_ok(args, env):
     result = run_flask(args, env, timeout=300)
-    assert result.returncode == 0, f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == 0, (
+        f"flask {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    )
     return result.stdout + result.stderr
 
 
@@ -44,16 +64,34 @@ def snapshot(url: str) -> dict[str, tuple[int, str]]:
 def test_migrations_build_an_empty_database_and_match_the_models(empty_database):
     url, env = empty_database
     with psycopg.connect(url) as conn:
-        assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()[0] == 0
+        assert (
+            conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()[0]
+            == 0
+        )
     flask_ok(["db", "upgrade"], env)
     check = flask_ok(["db", "check"], env)
     assert "No new upgrade operations detected" in check
     with psycopg.connect(url) as conn:
         head = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
-        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        tables = {
+            r[0]
+            for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
     assert head == flask_ok(["db", "heads"], env).split()[0]
-    assert {"organization", "user", "listing", "listing_revision", "certification", "document",
-            "review_comment", "audit_event", "release", "county", "region", "service_type"} <= tables
+    assert {
+        "organization",
+        "user",
+        "listing",
+        "listing_revision",
+        "certification",
+        "document",
+        "review_comment",
+        "audit_event",
+        "release",
+        "county",
+        "region",
+        "service_type",
+    } <= tables
 
 
 def test_demo_load_twice_leaves_the_same_data(empty_database):

@@ -47,8 +47,17 @@ def assert_security_headers(resp, *, production: bool = False):
 
 
 @pytest.mark.parametrize(
-    "path", ["/login", "/healthz", "/", "/portal/", "/does-not-exist", "/static/css/registry.css",
-             "/bootstrap/static/css/bootstrap.min.css", "/login/verify"],
+    "path",
+    [
+        "/login",
+        "/healthz",
+        "/",
+        "/portal/",
+        "/does-not-exist",
+        "/static/css/registry.css",
+        "/bootstrap/static/css/bootstrap.min.css",
+        "/login/verify",
+    ],
 )
 def test_every_response_carries_the_security_headers(client, path):
     with client.get(path) as resp:
@@ -93,7 +102,9 @@ def other_app(database_url, var_dir):
 
 @pytest.fixture
 def production_app(other_app):
-    return other_app("prod", ENV_NAME="production", TESTING=False, SECRET_KEY="p" * 48, DEMO_BANNER=False)
+    return other_app(
+        "prod", ENV_NAME="production", TESTING=False, SECRET_KEY="p" * 48, DEMO_BANNER=False
+    )
 
 
 def test_production_sends_hsts_and_a_secure_host_only_cookie(production_app):
@@ -133,7 +144,10 @@ def test_a_csrf_token_from_another_session_is_refused(app, client):
     other = app.test_client()
     foreign = get_csrf(other)
     client.get("/login")
-    resp = client.post("/login", data={"email": "provider@demo.test", "password": DEMO_PASSWORD, "csrf_token": foreign})
+    resp = client.post(
+        "/login",
+        data={"email": "provider@demo.test", "password": DEMO_PASSWORD, "csrf_token": foreign},
+    )
     assert resp.status_code == 400
 
 
@@ -177,8 +191,20 @@ def test_is_safe_next_accepts_paths_on_this_site(target):
 
 @pytest.mark.parametrize(
     "target",
-    [None, "", "//evil.example", "https://evil.example", "/\\evil", "\\\\evil", "/\t/evil.example",
-     "/\n/evil.example", "http:/evil.example", "javascript:alert(1)", "portal/", "/%0d%0aSet-Cookie:x=y\x00"],
+    [
+        None,
+        "",
+        "//evil.example",
+        "https://evil.example",
+        "/\\evil",
+        "\\\\evil",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "http:/evil.example",
+        "javascript:alert(1)",
+        "portal/",
+        "/%0d%0aSet-Cookie:x=y\x00",
+    ],
 )
 def test_is_safe_next_refuses_everything_else(target):
     assert not is_safe_next(target)
@@ -226,7 +252,16 @@ def test_api_errors_answer_json(client):
 
 # ------------------------------------------------------------------ the anonymous route sweep
 
-PUBLIC_PREFIXES = ("/login", "/healthz", "/invitation/", "/reset/", "/feeds/", "/api/hsds/", "/static/", "/bootstrap/static/")
+PUBLIC_PREFIXES = (
+    "/login",
+    "/healthz",
+    "/invitation/",
+    "/reset/",
+    "/feeds/",
+    "/api/hsds/",
+    "/static/",
+    "/bootstrap/static/",
+)
 PUBLIC_EXACT = {"/login", "/healthz", "/api/hsds", "/feeds", "/forgot"}
 CHECKED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -240,10 +275,17 @@ def demo_ids() -> dict[str, object]:
         return db.session.scalar(db.select(getattr(model, attr)).order_by(model.id).limit(1))
 
     return {
-        "listing": first(Listing), "revision": first(ListingRevision), "certification": first(Certification),
-        "cert": first(Certification), "document": first(Document), "doc": first(Document),
-        "organization": first(Organization), "org": first(Organization), "user": first(User),
-        "comment": first(ReviewComment), "uuid": first(Listing, "uuid"),
+        "listing": first(Listing),
+        "revision": first(ListingRevision),
+        "certification": first(Certification),
+        "cert": first(Certification),
+        "document": first(Document),
+        "doc": first(Document),
+        "organization": first(Organization),
+        "org": first(Organization),
+        "user": first(User),
+        "comment": first(ReviewComment),
+        "uuid": first(Listing, "uuid"),
     }
 
 
@@ -282,7 +324,9 @@ def unprotected_routes(app) -> list[str]:
             data = {"csrf_token": get_csrf(client)} if method != "GET" else None
             resp = client.open(url, method=method, data=data)
             location = resp.headers.get("Location", "")
-            if resp.status_code in (301, 302, 303, 307, 308) and location.split("?")[0].endswith("/login"):
+            if resp.status_code in (301, 302, 303, 307, 308) and location.split("?")[0].endswith(
+                "/login"
+            ):
                 continue
             if resp.status_code in (401, 403, 404):
                 continue
@@ -292,7 +336,9 @@ def unprotected_routes(app) -> list[str]:
 
 def test_every_non_public_route_refuses_anonymous_visitors(app):
     rules = [r for r in app.url_map.iter_rules() if not is_public(r.rule)]
-    assert any(r.rule.startswith("/portal") for r in rules) and any(r.rule.startswith("/manage") for r in rules)
+    assert any(r.rule.startswith("/portal") for r in rules) and any(
+        r.rule.startswith("/manage") for r in rules
+    )
     assert unprotected_routes(app) == []
 
 
@@ -318,8 +364,15 @@ def test_the_sweep_catches_a_new_route_without_protection(other_app):
 def test_forwarded_for_is_ignored_unless_a_proxy_is_trusted(client, other_app):
     from models import LoginAttempt
 
-    client.post("/login", data={"email": "nobody@example.org", "password": "wrong-password-x",
-                                "csrf_token": get_csrf(client)}, headers={"X-Forwarded-For": "198.51.100.77"})
+    client.post(
+        "/login",
+        data={
+            "email": "nobody@example.org",
+            "password": "wrong-password-x",
+            "csrf_token": get_csrf(client),
+        },
+        headers={"X-Forwarded-For": "198.51.100.77"},
+    )
     attempt = db.session.scalar(db.select(LoginAttempt).filter_by(email="nobody@example.org"))
     assert attempt.ip == "127.0.0.1"
     proxied = other_app("proxied", TRUSTED_PROXIES=1)
@@ -331,4 +384,7 @@ def test_forwarded_for_is_ignored_unless_a_proxy_is_trusted(client, other_app):
         return f"{request.remote_addr} {request.scheme}"
 
     forwarded = {"X-Forwarded-For": "198.51.100.77", "X-Forwarded-Proto": "https"}
-    assert proxied.test_client().get("/whoami", headers=forwarded).get_data(as_text=True) == "198.51.100.77 https"
+    assert (
+        proxied.test_client().get("/whoami", headers=forwarded).get_data(as_text=True)
+        == "198.51.100.77 https"
+    )

@@ -38,13 +38,35 @@ def embedded(tmp_path):
 @pytest.fixture
 def worker(embedded):
     var_dir, env_extra = embedded
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "REGISTRY_", "TEST_DATABASE"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CELERY_", "REGISTRY_", "TEST_DATABASE"))
+    }
     env.update(env_extra, PYTHONPATH=str(ROOT))
     log = open(var_dir / "worker.log", "w")  # noqa: SIM115 - closed in the fixture's teardown
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "admin.celery_app", "worker", "-B", "--concurrency", "1",
-         "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "admin.celery_app",
+            "worker",
+            "-B",
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     yield proc, var_dir
     stop(proc)
@@ -67,7 +89,9 @@ def wait_for(predicate, proc, log: Path, what: str):
         if predicate():
             return
         if proc.poll() is not None:
-            pytest.fail(f"the worker exited ({proc.returncode}) before {what}:\n{log.read_text()[-3000:]}")
+            pytest.fail(
+                f"the worker exited ({proc.returncode}) before {what}:\n{log.read_text()[-3000:]}"
+            )
         time.sleep(0.5)
     pytest.fail(f"no {what} within {WAIT_SECONDS} s:\n{log.read_text()[-3000:]}")
 
@@ -78,12 +102,24 @@ def test_worker_with_beat_runs_a_task_over_the_sqlite_broker(worker):
     db_path = var_dir / "registry.db"
     old = (datetime.now(UTC) - timedelta(days=40)).strftime("%Y-%m-%d %H:%M:%S.%f")
     with sqlite3.connect(db_path) as conn:
-        conn.execute("INSERT INTO login_attempt (email, ip, succeeded, at) VALUES ('old@example.org', '192.0.2.1', 0, ?)", (old,))
+        conn.execute(
+            "INSERT INTO login_attempt (email, ip, succeeded, at) VALUES ('old@example.org', '192.0.2.1', 0, ?)",
+            (old,),
+        )
     # beat starts inside the worker and writes its schedule under VAR_DIR
-    wait_for(lambda: "beat: Starting" in log.read_text() and "ready." in log.read_text(), proc, log, "worker and beat start-up")
+    wait_for(
+        lambda: "beat: Starting" in log.read_text() and "ready." in log.read_text(),
+        proc,
+        log,
+        "worker and beat start-up",
+    )
     # a producer that knows nothing but the broker URL queues the hourly housekeeping job
-    producer = Celery("producer", broker=f"sqla+sqlite:///{var_dir / 'celery-broker.db'}", set_as_current=False)
-    producer.conf.update(task_serializer="json", accept_content=["json"], broker_connection_retry_on_startup=True)
+    producer = Celery(
+        "producer", broker=f"sqla+sqlite:///{var_dir / 'celery-broker.db'}", set_as_current=False
+    )
+    producer.conf.update(
+        task_serializer="json", accept_content=["json"], broker_connection_retry_on_startup=True
+    )
     try:
         producer.send_task("registry.housekeeping")
     finally:
@@ -94,8 +130,12 @@ def test_worker_with_beat_runs_a_task_over_the_sqlite_broker(worker):
             return conn.execute("SELECT count(*) FROM login_attempt").fetchone()[0] == 0
 
     wait_for(cleaned, proc, log, "housekeeping run")
-    wait_for(lambda: re.search(r"Task registry\.housekeeping\[[-0-9a-f]+\] succeeded", log.read_text()),
-             proc, log, "task success in the worker log")
+    wait_for(
+        lambda: re.search(r"Task registry\.housekeeping\[[-0-9a-f]+\] succeeded", log.read_text()),
+        proc,
+        log,
+        "task success in the worker log",
+    )
     stop(proc)
     # beat kept its schedule (with the one hourly job) in VAR_DIR, as configured
     with shelve.open(str(var_dir / "celerybeat-schedule"), flag="r") as schedule:  # noqa: S301 - our own file

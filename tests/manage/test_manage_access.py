@@ -9,14 +9,24 @@ from manage_helpers import page_token
 from tests.conftest import get_csrf, sign_in
 
 SAMPLE_ARGS = {
-    "org_id": 1, "user_id": 1, "kind": "service_type", "key": "bhcc",
+    "org_id": 1,
+    "user_id": 1,
+    "kind": "service_type",
+    "key": "bhcc",
     # objects the demo data has none of (releases, publish runs, webhooks, PDF previews): their
     # pages are exercised with real objects in tests/publishing and tests/pdf
-    "number": 1, "run_id": 1, "hook_id": 1, "token": "0" * 32, "name": "directory.pdf",
+    "number": 1,
+    "run_id": 1,
+    "hook_id": 1,
+    "token": "0" * 32,
+    "name": "directory.pdf",
 }
 NO_DEMO_OBJECT = {
-    "manage.release_detail", "manage.publish_run", "manage.webhook_detail",
-    "manage.pdf_preview", "manage.pdf_preview_file",
+    "manage.release_detail",
+    "manage.publish_run",
+    "manage.webhook_detail",
+    "manage.pdf_preview",
+    "manage.pdf_preview_file",
 }
 
 
@@ -39,8 +49,16 @@ def manage_routes(app):
 
 def test_the_matrix_covers_every_area(app):
     endpoints = {e for e, _m, _u in manage_routes(app)}
-    for expected in ("manage.organizations", "manage.person_invite", "manage.reference_edit", "manage.import_run",
-                     "manage.audit_log", "manage.audit_verify", "manage.person_reset_2fa", "manage.people_csv"):
+    for expected in (
+        "manage.organizations",
+        "manage.person_invite",
+        "manage.reference_edit",
+        "manage.import_run",
+        "manage.audit_log",
+        "manage.audit_verify",
+        "manage.person_reset_2fa",
+        "manage.people_csv",
+    ):
         assert expected in endpoints
 
 
@@ -86,7 +104,9 @@ def test_colleague_pages_need_an_org_admin(app, users):
     assert client.get("/portal/colleagues").status_code == 200
     assert client.get("/portal/colleagues/history").status_code == 403
     token = page_token(client)
-    resp = client.post("/portal/colleagues", data={"csrf_token": token, "email": "x@example.org", "name": "X"})
+    resp = client.post(
+        "/portal/colleagues", data={"csrf_token": token, "email": "x@example.org", "name": "X"}
+    )
     assert resp.status_code == 403
     reviewer = app.test_client()
     sign_in(reviewer, "reviewer@demo.test")
@@ -97,6 +117,8 @@ def test_org_admin_cannot_remove_another_organizations_user(app, users):
     client = app.test_client()
     sign_in(client, "provider@demo.test")
     other = users.get("other-provider@demo.test")
-    resp = client.post(f"/portal/colleagues/{other.id}/remove", data={"csrf_token": page_token(client)})
+    resp = client.post(
+        f"/portal/colleagues/{other.id}/remove", data={"csrf_token": page_token(client)}
+    )
     assert resp.status_code == 404
     assert users.get("other-provider@demo.test").is_active

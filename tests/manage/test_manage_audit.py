@@ -14,45 +14,76 @@ from sqlalchemy.exc import DBAPIError
 from models import AuditEvent, db
 from tests.conftest import BACKEND, run_flask
 
-pytestmark = pytest.mark.skipif(BACKEND != "postgresql", reason="the append-only trigger exists on PostgreSQL")
+pytestmark = pytest.mark.skipif(
+    BACKEND != "postgresql", reason="the append-only trigger exists on PostgreSQL"
+)
 
 
 def _tamper(event_id: int) -> None:
     """Change one row behind the application's back, with the trigger off for this transaction only."""
     db.session.execute(text("ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_update_delete"))
-    db.session.execute(text("UPDATE audit_event SET actor_label = 'someone-else@example.org' WHERE id = :id"), {"id": event_id})
+    db.session.execute(
+        text("UPDATE audit_event SET actor_label = 'someone-else@example.org' WHERE id = :id"),
+        {"id": event_id},
+    )
     db.session.execute(text("ALTER TABLE audit_event ENABLE TRIGGER audit_event_no_update_delete"))
 
 
 def test_update_and_delete_on_audit_events_are_refused():
     first = db.session.scalar(db.select(AuditEvent.id).order_by(AuditEvent.id).limit(1))
-    for sql in ("UPDATE audit_event SET action = 'edited' WHERE id = :id", "DELETE FROM audit_event WHERE id = :id",
-                "TRUNCATE audit_event"):
+    for sql in (
+        "UPDATE audit_event SET action = 'edited' WHERE id = :id",
+        "DELETE FROM audit_event WHERE id = :id",
+        "TRUNCATE audit_event",
+    ):
         with pytest.raises(DBAPIError, match="append-only"), db.session.begin_nested():
             db.session.execute(text(sql), {"id": first})
     assert db.session.get(AuditEvent, first) is not None
 
 
 def test_search_by_action_actor_object_and_date(admin_client, users):
-    page = admin_client.get("/manage/audit?action=auth.login&actor=admin@demo").get_data(as_text=True)
+    page = admin_client.get("/manage/audit?action=auth.login&actor=admin@demo").get_data(
+        as_text=True
+    )
     assert "<code>auth.login</code>" in page and "<code>listing.create</code>" not in page
-    page = admin_client.get(f"/manage/audit?object_type=user&object_id={users.admin.id}").get_data(as_text=True)
+    page = admin_client.get(f"/manage/audit?object_type=user&object_id={users.admin.id}").get_data(
+        as_text=True
+    )
     assert "auth.login" in page
     page = admin_client.get("/manage/audit?action=listing.").get_data(as_text=True)
     assert "listing." in page and "<code>auth.login</code>" not in page
-    page = admin_client.get("/manage/audit?date_from=2001-01-01&date_to=2001-01-02").get_data(as_text=True)
+    page = admin_client.get("/manage/audit?date_from=2001-01-01&date_to=2001-01-02").get_data(
+        as_text=True
+    )
     assert "No events match" in page
-    page = admin_client.get("/manage/audit?date_from=2001-01-05&date_to=2001-01-02").get_data(as_text=True)
+    page = admin_client.get("/manage/audit?date_from=2001-01-05&date_to=2001-01-02").get_data(
+        as_text=True
+    )
     assert 'id="date_to-error"' in page
 
 
 def test_before_and_after_values_are_shown(admin_client, users):
     org = users.provider.organization
     url = f"/manage/organizations/{org.id}/edit"
-    form = {f: getattr(org, f) or "" for f in ("legal_name", "dba", "ein", "npi", "website", "email", "phone", "contact_name", "description")}
+    form = {
+        f: getattr(org, f) or ""
+        for f in (
+            "legal_name",
+            "dba",
+            "ein",
+            "npi",
+            "website",
+            "email",
+            "phone",
+            "contact_name",
+            "description",
+        )
+    }
     form["contact_name"] = "Audit Visible"
     post_form(admin_client, url, form, token_url=url)
-    page = admin_client.get(f"/manage/audit?action=organization.update&organization_id={org.id}").get_data(as_text=True)
+    page = admin_client.get(
+        f"/manage/audit?action=organization.update&organization_id={org.id}"
+    ).get_data(as_text=True)
     assert "<dt>contact_name</dt><dd>Audit Visible</dd>" in page
 
 
@@ -77,12 +108,16 @@ def test_csv_export_keeps_values_and_is_safe(admin_client):
 
 
 def test_verify_button_reports_intact_then_the_first_broken_link(admin_client):
-    ok = post_form(admin_client, "/manage/audit/verify", token_url="/manage/audit").get_data(as_text=True)
+    ok = post_form(admin_client, "/manage/audit/verify", token_url="/manage/audit").get_data(
+        as_text=True
+    )
     assert "The chain is intact" in ok
     target = db.session.scalar(db.select(AuditEvent.id).order_by(AuditEvent.id).offset(3).limit(1))
     _tamper(target)
     db.session.commit()
-    broken = post_form(admin_client, "/manage/audit/verify", token_url="/manage/audit").get_data(as_text=True)
+    broken = post_form(admin_client, "/manage/audit/verify", token_url="/manage/audit").get_data(
+        as_text=True
+    )
     assert "The chain is broken at event <a" in broken and f"#{target}</a>" in broken
 
 
@@ -92,7 +127,9 @@ def test_flask_audit_verify_fails_and_names_the_tampered_row(live_app, tmp_path)
     intact = run_flask(["audit", "verify"], env)
     assert intact.returncode == 0, intact.stderr
     with live_app.app_context():
-        target = db.session.scalar(db.select(AuditEvent.id).order_by(AuditEvent.id).offset(5).limit(1))
+        target = db.session.scalar(
+            db.select(AuditEvent.id).order_by(AuditEvent.id).offset(5).limit(1)
+        )
         _tamper(target)
         db.session.commit()
         assert db.session.get(AuditEvent, target).actor_label == "someone-else@example.org"

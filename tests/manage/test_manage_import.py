@@ -20,15 +20,27 @@ def upload(client, kind: str, content: bytes | str, filename: str = "data.csv"):
     boundary = "----registry-test-boundary"
     parts = []
     for name, value in (("csrf_token", page_token(client, "/manage/import")), ("kind", kind)):
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-                 f"Content-Type: text/csv\r\n\r\n".encode() + raw + b"\r\n")
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        )
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        f"Content-Type: text/csv\r\n\r\n".encode()
+        + raw
+        + b"\r\n"
+    )
     parts.append(f"--{boundary}--\r\n".encode())
-    return client.post("/manage/import", data=b"".join(parts), content_type=f"multipart/form-data; boundary={boundary}")
+    return client.post(
+        "/manage/import",
+        data=b"".join(parts),
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
 
 
 def run_import(client):
-    return client.post("/manage/import/run", data={"csrf_token": page_token(client, "/manage/import")})
+    return client.post(
+        "/manage/import/run", data={"csrf_token": page_token(client, "/manage/import")}
+    )
 
 
 def _count(model) -> int:
@@ -68,10 +80,15 @@ def test_mixed_file_writes_nothing_and_reports_every_bad_row(admin_client):
 
 
 def test_good_organization_file_imports_all_rows(admin_client):
-    content = ORG_HEADER + "North Star Crisis,,,,,,,\r\nSouth Star Crisis,SSC,431234567,,https://ssc.example.org,,573-555-0109,\r\n"
+    content = (
+        ORG_HEADER
+        + "North Star Crisis,,,,,,,\r\nSouth Star Crisis,SSC,431234567,,https://ssc.example.org,,573-555-0109,\r\n"
+    )
     resp = upload(admin_client, "organizations", content)
     assert "All 2 rows are valid" in resp.get_data(as_text=True)
-    assert db.session.scalar(db.select(Organization).filter_by(legal_name="North Star Crisis")) is None  # dry run
+    assert (
+        db.session.scalar(db.select(Organization).filter_by(legal_name="North Star Crisis")) is None
+    )  # dry run
     assert run_import(admin_client).status_code == 302
     south = db.session.scalar(db.select(Organization).filter_by(legal_name="South Star Crisis"))
     assert south.ein == "43-1234567" and south.phone == "+15735550109"
@@ -88,11 +105,15 @@ def test_good_listing_file_imports_drafts_never_live(admin_client, users):
     assert "All 2 rows are valid" in resp.get_data(as_text=True), resp.get_data(as_text=True)
     assert _count(Listing) == before
     assert run_import(admin_client).status_code == 302
-    new = db.session.scalars(db.select(Listing).where(Listing.id > 0).order_by(Listing.id.desc()).limit(2)).all()
+    new = db.session.scalars(
+        db.select(Listing).where(Listing.id > 0).order_by(Listing.id.desc()).limit(2)
+    ).all()
     assert _count(Listing) == before + 2
     for listing in new:
         assert listing.live_revision_id is None
-        [rev] = db.session.scalars(db.select(ListingRevision).filter_by(listing_id=listing.id)).all()
+        [rev] = db.session.scalars(
+            db.select(ListingRevision).filter_by(listing_id=listing.id)
+        ).all()
         assert rev.state == "draft"
     mobile = next(listing for listing in new if listing.service_type_code == "mobile_crisis")
     rev = db.session.scalar(db.select(ListingRevision).filter_by(listing_id=mobile.id))
@@ -101,27 +122,42 @@ def test_good_listing_file_imports_drafts_never_live(admin_client, users):
 
 def test_listing_rows_are_checked_against_the_rules(admin_client, users):
     org = users.provider.organization.legal_name
-    content = LISTING_HEADER + (
-        f"{org},bhcc,No Address Center,,,,,,573-555-0112,,,\r\n"  # a BHCC needs a site address
-        f"{org},bhcc,Wrong County,,1 Main St,Columbia,65201,29510,573-555-0113,,,\r\n"  # ZIP not in county
-        f"Nobody Inc,nosuch,X,,,,,,573-555-0114,,,\r\n"  # unknown org and type
-        f"{org},mobile_crisis,No Counties,,,,,,573-555-0115,,,\r\n"  # mobile crisis needs counties
-        f"{org},mobile_crisis,Bad FIPS,,,,,,573-555-0116,29999,,\r\n"
+    content = (
+        LISTING_HEADER
+        + (
+            f"{org},bhcc,No Address Center,,,,,,573-555-0112,,,\r\n"  # a BHCC needs a site address
+            f"{org},bhcc,Wrong County,,1 Main St,Columbia,65201,29510,573-555-0113,,,\r\n"  # ZIP not in county
+            f"Nobody Inc,nosuch,X,,,,,,573-555-0114,,,\r\n"  # unknown org and type
+            f"{org},mobile_crisis,No Counties,,,,,,573-555-0115,,,\r\n"  # mobile crisis needs counties
+            f"{org},mobile_crisis,Bad FIPS,,,,,,573-555-0116,29999,,\r\n"
+        )
     )
     result = check_csv(content.encode(), "listings")
     found = {(e.line, e.column) for e in result.errors}
-    assert found == {(2, "address_1"), (3, "zip"), (4, "organization"), (4, "service_type"),
-                     (5, "counties_served"), (6, "counties_served")}
+    assert found == {
+        (2, "address_1"),
+        (3, "zip"),
+        (4, "organization"),
+        (4, "service_type"),
+        (5, "counties_served"),
+        (6, "counties_served"),
+    }
     assert not result.rows
 
 
 def test_formula_cells_are_refused_without_error(admin_client):
-    content = ORG_HEADER + '"=HYPERLINK(""http://evil.example"",""x"")",,,,,,,\r\nSafe Org,@sum,,,,,+1 573 555 0117,\r\n'
+    content = (
+        ORG_HEADER
+        + '"=HYPERLINK(""http://evil.example"",""x"")",,,,,,,\r\nSafe Org,@sum,,,,,+1 573 555 0117,\r\n'
+    )
     resp = upload(admin_client, "organizations", content)
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200 and "Nothing was saved" in html
     result = check_csv(content.encode(), "organizations")
-    assert {(e.line, e.column) for e in result.errors} == {(2, "legal_name"), (3, "dba")}  # the phone's + is fine
+    assert {(e.line, e.column) for e in result.errors} == {
+        (2, "legal_name"),
+        (3, "dba"),
+    }  # the phone's + is fine
     assert "formula" in result.errors[0].message
 
 
@@ -145,4 +181,8 @@ def test_not_utf8_and_wrong_header_are_explained(admin_client):
     result = check_csv("legal_name\r\nCaf\xe9\r\n".encode("latin-1"), "organizations")
     assert "UTF-8" in result.errors[0].message
     result = check_csv(b"name,colour\r\nx,y\r\n", "organizations")
-    assert {(e.line, e.column) for e in result.errors} == {(1, "name"), (1, "colour"), (1, "legal_name")}
+    assert {(e.line, e.column) for e in result.errors} == {
+        (1, "name"),
+        (1, "colour"),
+        (1, "legal_name"),
+    }

@@ -59,7 +59,12 @@ def test_admin_onboards_an_organization_and_its_first_user(live_app, smtp_server
         invitee.fill("input[name=confirm]", "cedar trees grow slowly on bluffs")
         invitee.click("input[type=submit], button[type=submit]")
         invitee.wait_for_url(re.compile(r".*/login$"))
-        browser_sign_in(invitee, server.url, "first.user@cedarbluff.example.org", "cedar trees grow slowly on bluffs")
+        browser_sign_in(
+            invitee,
+            server.url,
+            "first.user@cedarbluff.example.org",
+            "cedar trees grow slowly on bluffs",
+        )
         invitee.wait_for_url(re.compile(r".*/portal/$"))
         assert "Cedar Bluff Crisis Services" in invitee.locator("h1").inner_text()
         assert "Your organization has no listings yet." in invitee.content()

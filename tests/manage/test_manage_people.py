@@ -21,10 +21,18 @@ def _link_path(message) -> str:
 
 def test_admin_invites_a_provider_user_who_sets_a_password(app, admin_client, users, mail_to_smtp):
     org = users.provider.organization
-    resp = post_form(admin_client, "/manage/people/invite", {
-        "email": "New.Person@Example.org", "name": "New Person", "role": "provider",
-        "organization_id": str(org.id), "is_org_admin": "y",
-    }, token_url="/manage/people/invite")
+    resp = post_form(
+        admin_client,
+        "/manage/people/invite",
+        {
+            "email": "New.Person@Example.org",
+            "name": "New Person",
+            "role": "provider",
+            "organization_id": str(org.id),
+            "is_org_admin": "y",
+        },
+        token_url="/manage/people/invite",
+    )
     assert resp.status_code == 302, resp.get_data(as_text=True)
     user = users.get("new.person@example.org")
     assert user.role == "provider" and user.organization_id == org.id and user.is_org_admin
@@ -33,31 +41,72 @@ def test_admin_invites_a_provider_user_who_sets_a_password(app, admin_client, us
     assert msg["To"] == "new.person@example.org"
     path = _link_path(msg)
     invitee = app.test_client()
-    resp = post_form(invitee, path, {"password": "a long river of quiet words", "confirm": "a long river of quiet words"}, token_url=path)
+    resp = post_form(
+        invitee,
+        path,
+        {"password": "a long river of quiet words", "confirm": "a long river of quiet words"},
+        token_url=path,
+    )
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/login")
     assert invitee.get(path).status_code == 404  # one time only
-    assert sign_in(invitee, "new.person@example.org", "a long river of quiet words").headers["Location"].endswith("/portal/")
-    assert db.session.scalar(db.select(AuditEvent).filter_by(action="user.invite", object_id=str(user.id))) is not None
+    assert (
+        sign_in(invitee, "new.person@example.org", "a long river of quiet words")
+        .headers["Location"]
+        .endswith("/portal/")
+    )
+    assert (
+        db.session.scalar(
+            db.select(AuditEvent).filter_by(action="user.invite", object_id=str(user.id))
+        )
+        is not None
+    )
 
 
 def test_invitation_form_errors_sit_next_to_fields(admin_client, users):
-    resp = post_form(admin_client, "/manage/people/invite", {
-        "email": "not-an-email", "name": "", "role": "reviewer", "organization_id": str(users.provider.organization_id),
-    }, token_url="/manage/people/invite")
+    resp = post_form(
+        admin_client,
+        "/manage/people/invite",
+        {
+            "email": "not-an-email",
+            "name": "",
+            "role": "reviewer",
+            "organization_id": str(users.provider.organization_id),
+        },
+        token_url="/manage/people/invite",
+    )
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
-    assert 'id="email-error"' in html and 'id="name-error"' in html and 'id="organization_id-error"' in html
-    existing = post_form(admin_client, "/manage/people/invite", {
-        "email": "reviewer@demo.test", "name": "Dup", "role": "reviewer", "organization_id": "",
-    }, token_url="/manage/people/invite")
+    assert (
+        'id="email-error"' in html
+        and 'id="name-error"' in html
+        and 'id="organization_id-error"' in html
+    )
+    existing = post_form(
+        admin_client,
+        "/manage/people/invite",
+        {
+            "email": "reviewer@demo.test",
+            "name": "Dup",
+            "role": "reviewer",
+            "organization_id": "",
+        },
+        token_url="/manage/people/invite",
+    )
     assert "already has an account" in existing.get_data(as_text=True)
 
 
 def test_invitation_link_expires(app, users):
     from models.people import invite_user
 
-    _user, token = invite_user(email="late@example.org", name="Late", role="reviewer", organization=None,
-                               is_org_admin=False, by=users.admin, ttl=timedelta(hours=72))
+    _user, token = invite_user(
+        email="late@example.org",
+        name="Late",
+        role="reviewer",
+        organization=None,
+        is_org_admin=False,
+        by=users.admin,
+        ttl=timedelta(hours=72),
+    )
     inv = db.session.scalar(db.select(Invitation).filter_by(email="late@example.org"))
     inv.expires_at = utcnow() - timedelta(minutes=1)
     db.session.commit()
@@ -86,20 +135,33 @@ def test_role_change_ends_sessions_and_is_audited(app, admin_client, users):
     sign_in(victim, "reviewer2@demo.test")
     assert victim.get("/review/").status_code == 200
     target = users.get("reviewer2@demo.test")
-    resp = post_form(admin_client, f"/manage/people/{target.id}/edit", {
-        "name": target.name, "role": "admin", "organization_id": "",
-    }, token_url=f"/manage/people/{target.id}")
+    resp = post_form(
+        admin_client,
+        f"/manage/people/{target.id}/edit",
+        {
+            "name": target.name,
+            "role": "admin",
+            "organization_id": "",
+        },
+        token_url=f"/manage/people/{target.id}",
+    )
     assert resp.status_code == 302
     assert users.get("reviewer2@demo.test").role == "admin"
     assert victim.get("/review/").status_code == 302
-    ev = db.session.scalar(db.select(AuditEvent).filter_by(action="user.change_role", object_id=str(target.id)))
+    ev = db.session.scalar(
+        db.select(AuditEvent).filter_by(action="user.change_role", object_id=str(target.id))
+    )
     assert ev.before["role"] == "reviewer" and ev.after["role"] == "admin"
 
 
 def test_admin_cannot_demote_or_deactivate_themselves(admin_client, users):
     me = users.admin
-    resp = post_form(admin_client, f"/manage/people/{me.id}/edit", {"name": me.name, "role": "reviewer", "organization_id": ""},
-                     token_url=f"/manage/people/{me.id}")
+    resp = post_form(
+        admin_client,
+        f"/manage/people/{me.id}/edit",
+        {"name": me.name, "role": "reviewer", "organization_id": ""},
+        token_url=f"/manage/people/{me.id}",
+    )
     assert resp.status_code == 400 and "own role" in resp.get_data(as_text=True)
     post_form(admin_client, f"/manage/people/{me.id}/deactivate")
     assert users.admin.is_active
@@ -119,19 +181,30 @@ def test_second_factor_reset_needs_reauthentication(app, admin_client, users):
     _age_session(admin_client, 10)  # not a fresh sign-in any more
     page = admin_client.get(url).get_data(as_text=True)
     assert 'name="password"' in page and 'name="code"' in page
-    wrong = post_form(admin_client, url, {"password": "not my password", "code": totp_now()}, token_url=url)
+    wrong = post_form(
+        admin_client, url, {"password": "not my password", "code": totp_now()}, token_url=url
+    )
     assert wrong.status_code == 400
     assert users.reviewer.totp_enabled_at is not None
     admin = users.admin
     admin.totp_last_counter = None
     db.session.commit()
-    ok = post_form(admin_client, url, {"password": "demo-password", "code": totp_now()}, token_url=url)
+    ok = post_form(
+        admin_client, url, {"password": "demo-password", "code": totp_now()}, token_url=url
+    )
     assert ok.status_code == 302
     reviewer = users.reviewer
     assert reviewer.totp_enabled_at is None and reviewer.totp_secret is None
     # their next sign-in asks them to enrol a new authenticator after the password
     c = app.test_client()
-    resp = c.post("/login", data={"email": "reviewer@demo.test", "password": "demo-password", "csrf_token": page_token(c, "/login")})
+    resp = c.post(
+        "/login",
+        data={
+            "email": "reviewer@demo.test",
+            "password": "demo-password",
+            "csrf_token": page_token(c, "/login"),
+        },
+    )
     assert resp.headers["Location"].endswith("/login/setup-2fa")
 
 
@@ -145,17 +218,32 @@ def test_second_factor_reset_after_a_fresh_sign_in_asks_nothing_more(admin_clien
 
 def test_forgot_password_answers_the_same_and_does_not_bypass_totp(app, users, mail_to_smtp):
     c = app.test_client()
-    known = post_form(c, "/forgot", {"email": "reviewer@demo.test"}, token_url="/forgot").get_data(as_text=True)
-    unknown = post_form(c, "/forgot", {"email": "nobody@nowhere.example"}, token_url="/forgot").get_data(as_text=True)
+    known = post_form(c, "/forgot", {"email": "reviewer@demo.test"}, token_url="/forgot").get_data(
+        as_text=True
+    )
+    unknown = post_form(
+        c, "/forgot", {"email": "nobody@nowhere.example"}, token_url="/forgot"
+    ).get_data(as_text=True)
     strip = lambda html: re.sub(r'value="[^"]+"', "", html)  # noqa: E731 - CSRF tokens differ
     assert strip(known) == strip(unknown)
     [msg] = mail_to_smtp.wait_for(1)
     assert msg["To"] == "reviewer@demo.test"
     path = _link_path(msg)
-    resp = post_form(c, path, {"password": "another calm sentence here", "confirm": "another calm sentence here"}, token_url=path)
+    resp = post_form(
+        c,
+        path,
+        {"password": "another calm sentence here", "confirm": "another calm sentence here"},
+        token_url=path,
+    )
     assert resp.status_code == 302
-    login = c.post("/login", data={"email": "reviewer@demo.test", "password": "another calm sentence here",
-                                   "csrf_token": page_token(c, "/login")})
+    login = c.post(
+        "/login",
+        data={
+            "email": "reviewer@demo.test",
+            "password": "another calm sentence here",
+            "csrf_token": page_token(c, "/login"),
+        },
+    )
     assert login.headers["Location"].endswith("/login/verify")  # still asks for the code
     assert c.get("/review/").status_code == 302
 
@@ -173,7 +261,12 @@ def test_people_list_search_and_csv(admin_client):
 def test_org_admin_invites_and_removes_a_colleague(app, users, mail_to_smtp):
     c = app.test_client()
     sign_in(c, "provider@demo.test")
-    resp = post_form(c, "/portal/colleagues", {"email": "helper@example.org", "name": "Helper"}, token_url="/portal/colleagues")
+    resp = post_form(
+        c,
+        "/portal/colleagues",
+        {"email": "helper@example.org", "name": "Helper"},
+        token_url="/portal/colleagues",
+    )
     assert resp.status_code == 302
     new = users.get("helper@example.org")
     assert new.organization_id == users.provider.organization_id and new.role == "provider"
@@ -193,6 +286,9 @@ def test_org_admin_invites_and_removes_a_colleague(app, users, mail_to_smtp):
 def test_reset_links_are_limited_per_hour(users):
     from models.people import MAX_RESETS_PER_HOUR, request_password_reset
 
-    sent = [request_password_reset("provider@demo.test", ttl=timedelta(hours=1)) for _ in range(MAX_RESETS_PER_HOUR + 2)]
+    sent = [
+        request_password_reset("provider@demo.test", ttl=timedelta(hours=1))
+        for _ in range(MAX_RESETS_PER_HOUR + 2)
+    ]
     assert [s is not None for s in sent] == [True] * MAX_RESETS_PER_HOUR + [False, False]
     assert request_password_reset("nobody@nowhere.example", ttl=timedelta(hours=1)) is None

@@ -20,7 +20,9 @@ def demo_build(app, tmp_path_factory):
         ctx = demo_context(tmp_path_factory.mktemp("release-1"))
         db.session.remove()
         ctx.records = copy.deepcopy(ctx.records)
-        hostile = next(r for r in ctx.records if r["service_type"] == "bhcc" and not r["exclude_from_print"])
+        hostile = next(
+            r for r in ctx.records if r["service_type"] == "bhcc" and not r["exclude_from_print"]
+        )
         hostile["description"] = HOSTILE
         fetched: list[str] = []
         original = AssetsOnlyFetcher.fetch
@@ -34,8 +36,12 @@ def demo_build(app, tmp_path_factory):
             write_pdfs(ctx)
     statewide = ctx.out_dir / "pdf" / "directory.pdf"
     return SimpleNamespace(
-        ctx=ctx, out=ctx.out_dir, hostile=hostile, fetched=fetched,
-        statewide=statewide, text=pdf_text(statewide),
+        ctx=ctx,
+        out=ctx.out_dir,
+        hostile=hostile,
+        fetched=fetched,
+        statewide=statewide,
+        text=pdf_text(statewide),
     )
 
 

@@ -9,7 +9,7 @@ import pypdf
 
 HOSTILE = (
     '<img src="http://169.254.169.254/latest/meta-data/"> '
-    '<style>body{display:none}</style> <b>bold?</b> '
+    "<style>body{display:none}</style> <b>bold?</b> "
     '<link rel="stylesheet" href="https://evil.example/x.css"> url(file:///etc/passwd)'
 )
 

@@ -32,7 +32,7 @@ def test_listings_excluded_from_print_are_left_out(demo_build):
 
 def test_every_county_is_in_the_index(demo_build):
     text = flat(demo_build.text)
-    index = text[text.index("County index For each county"):]
+    index = text[text.index("County index For each county") :]
     counties = demo_build.ctx.reference["counties"]
     assert len(counties) == 115
     assert [c["name"] for c in counties if c["name"] not in index] == []
@@ -47,7 +47,12 @@ def test_structure_cover_contents_and_page_numbers(demo_build):
     assert "Data approved by DMH as of" in text
     assert "How to get help now" in text and "Call or text 988" in text and "911" in text
     assert "DEMO DATA – fictional" in text
-    for pillar in ("Someone to contact", "Someone to respond", "A safe place for help", "Partners and liaisons"):
+    for pillar in (
+        "Someone to contact",
+        "Someone to respond",
+        "A safe place for help",
+        "Partners and liaisons",
+    ):
         assert pillar in text
     assert f"Page 2 of {pages}" in text and f"Page {pages} of {pages}" in text
     contents = flat(reader.pages[2].extract_text())
@@ -82,15 +87,20 @@ def test_provider_html_is_printed_as_text_and_nothing_remote_is_fetched(demo_bui
     assert flat(HOSTILE) in text
     assert flat(demo_build.hostile["name"]) in text
     assert demo_build.fetched, "the stylesheet goes through the fetcher"
-    assert all(u.startswith("file://") and "/templates/pdf/assets/" in u for u in demo_build.fetched)
+    assert all(
+        u.startswith("file://") and "/templates/pdf/assets/" in u for u in demo_build.fetched
+    )
 
 
 def test_one_pdf_per_type_and_region_with_inputs(demo_build):
     ctx = demo_build.ctx
     names = {p.name for p in (demo_build.out / "pdf").glob("*.pdf")}
     types = {r["service_type"] for r in printed(ctx.records)}
-    expected = {"directory.pdf"} | {f"type-{t}.pdf" for t in types} | {
-        f"region-{g['slug']}.pdf" for g in ctx.reference["regions"]}
+    expected = (
+        {"directory.pdf"}
+        | {f"type-{t}.pdf" for t in types}
+        | {f"region-{g['slug']}.pdf" for g in ctx.reference["regions"]}
+    )
     assert names == expected
     inputs = json.loads((demo_build.out / "pdf" / "inputs.json").read_text())
     assert set(inputs) == {f"pdf/{n}" for n in names}
@@ -115,30 +125,52 @@ def test_region_pdf_holds_the_listings_serving_its_counties(demo_build):
 def test_unchanged_build_reuses_every_pdf(app, demo_build, tmp_path, render_spy):
     from tasks.publishing.pdf import write_pdfs
 
-    ctx = demo_context(tmp_path, number=2, records=copy.deepcopy(demo_build.ctx.records),
-                       reference=demo_build.ctx.reference, previous_dir=demo_build.out)
+    ctx = demo_context(
+        tmp_path,
+        number=2,
+        records=copy.deepcopy(demo_build.ctx.records),
+        reference=demo_build.ctx.reference,
+        previous_dir=demo_build.out,
+    )
     write_pdfs(ctx)
     assert render_spy == []
     for pdf in (demo_build.out / "pdf").glob("*.pdf"):
         again = tmp_path / "pdf" / pdf.name
         assert again.read_bytes() == pdf.read_bytes()
-    assert (tmp_path / "pdf" / "inputs.json").read_text() == (demo_build.out / "pdf" / "inputs.json").read_text()
+    assert (tmp_path / "pdf" / "inputs.json").read_text() == (
+        demo_build.out / "pdf" / "inputs.json"
+    ).read_text()
 
 
-def test_changed_listing_rerenders_only_the_pdfs_that_print_it(app, demo_build, tmp_path, render_spy):
+def test_changed_listing_rerenders_only_the_pdfs_that_print_it(
+    app, demo_build, tmp_path, render_spy
+):
     from tasks.publishing.pdf import write_pdfs
 
     records = copy.deepcopy(demo_build.ctx.records)
-    changed = next(r for r in records if r["service_type"] == "sobering_center" and not r["exclude_from_print"])
+    changed = next(
+        r for r in records if r["service_type"] == "sobering_center" and not r["exclude_from_print"]
+    )
     changed["phones"][0]["number"] = "+15735559999"
-    ctx = demo_context(tmp_path, number=2, records=records,
-                       reference=demo_build.ctx.reference, previous_dir=demo_build.out)
+    ctx = demo_context(
+        tmp_path,
+        number=2,
+        records=records,
+        reference=demo_build.ctx.reference,
+        previous_dir=demo_build.out,
+    )
     write_pdfs(ctx)
     site = (changed.get("address") or {}).get("county_fips")
     covers = {c["fips"] for c in changed["counties"]} | ({site} if site else set())
-    regions = {f"pdf/region-{g['slug']}.pdf" for g in ctx.reference["regions"] if covers & set(g["counties"])}
+    regions = {
+        f"pdf/region-{g['slug']}.pdf"
+        for g in ctx.reference["regions"]
+        if covers & set(g["counties"])
+    }
     assert regions
-    assert sorted(render_spy) == sorted({"pdf/directory.pdf", "pdf/type-sobering_center.pdf"} | regions)
+    assert sorted(render_spy) == sorted(
+        {"pdf/directory.pdf", "pdf/type-sobering_center.pdf"} | regions
+    )
     assert "(573) 555-9999" in pdf_text(tmp_path / "pdf" / "directory.pdf")
     before = json.loads((demo_build.out / "pdf" / "inputs.json").read_text())
     after = json.loads((tmp_path / "pdf" / "inputs.json").read_text())

@@ -14,15 +14,18 @@ def fetcher():
     return AssetsOnlyFetcher()
 
 
-@pytest.mark.parametrize("url", [
-    "http://169.254.169.254/",
-    "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
-    "https://example.org/logo.png",
-    "ftp://example.org/x",
-    "file:///etc/passwd",
-    "file://otherhost/work/templates/pdf/assets/directory.css",
-    "gopher://example.org/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/",
+        "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        "https://example.org/logo.png",
+        "ftp://example.org/x",
+        "file:///etc/passwd",
+        "file://otherhost/work/templates/pdf/assets/directory.css",
+        "gopher://example.org/",
+    ],
+)
 def test_refuses_network_and_outside_files(fetcher, url, caplog):
     from tasks.publishing.pdf import RefusedURL
 
@@ -59,9 +62,11 @@ def test_an_http_image_in_rendered_html_is_refused_not_fetched(app, tmp_path, ca
     from tasks.publishing.pdf import AssetsOnlyFetcher, render_document
 
     fetcher = AssetsOnlyFetcher()
-    html = ('<html lang="en"><head><title>t</title></head><body><p>x</p>'
-            '<img src="http://169.254.169.254/latest/meta-data/" alt="probe">'
-            '<img src="file:///etc/passwd" alt="probe2"></body></html>')
+    html = (
+        '<html lang="en"><head><title>t</title></head><body><p>x</p>'
+        '<img src="http://169.254.169.254/latest/meta-data/" alt="probe">'
+        '<img src="file:///etc/passwd" alt="probe2"></body></html>'
+    )
     with caplog.at_level(logging.WARNING, logger="tasks.publishing.pdf"):
         pages = render_document(html, tmp_path / "probe.pdf", fetcher)
     assert pages == 1

@@ -31,7 +31,11 @@ def fake_render(monkeypatch):
     return rendered
 
 
-URLS = ["/manage/pdf-previews", "/manage/pdf-previews/" + "a" * 32, "/manage/pdf-previews/" + "a" * 32 + "/directory.pdf"]
+URLS = [
+    "/manage/pdf-previews",
+    "/manage/pdf-previews/" + "a" * 32,
+    "/manage/pdf-previews/" + "a" * 32 + "/directory.pdf",
+]
 
 
 @pytest.mark.parametrize("url", URLS)
@@ -48,7 +52,11 @@ def test_providers_and_reviewers_are_refused(login, who, app, monkeypatch):
     with app.test_request_context():
         token = new_preview("admin@demo.test")
     client = login(who)
-    for url in ["/manage/pdf-previews", f"/manage/pdf-previews/{token}", f"/manage/pdf-previews/{token}/directory.pdf"]:
+    for url in [
+        "/manage/pdf-previews",
+        f"/manage/pdf-previews/{token}",
+        f"/manage/pdf-previews/{token}/directory.pdf",
+    ]:
         assert client.get(url).status_code == 403
     # the permission check itself answers, not the CSRF check in front of it
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
@@ -108,7 +116,9 @@ def test_queued_preview_page_refreshes_without_script(login, app):
     assert resp.headers["Location"].endswith(f"/manage/pdf-previews/{token}")
 
 
-@pytest.mark.parametrize("tail", ["nope", "a" * 32, "a" * 32 + "/directory.pdf", "a" * 32 + "/..%2F..%2Fsecret.pdf"])
+@pytest.mark.parametrize(
+    "tail", ["nope", "a" * 32, "a" * 32 + "/directory.pdf", "a" * 32 + "/..%2F..%2Fsecret.pdf"]
+)
 def test_unknown_tokens_and_names_are_404(login, tail):
     client = login("admin")
     assert client.get(f"/manage/pdf-previews/{tail}").status_code == 404

@@ -112,17 +112,24 @@ def provider(sign_in_as):
 
 @pytest.fixture
 def bluestem(app):
-    return db.session.scalar(db.select(Organization).filter_by(dba="Bluestem Valley Behavioral Health"))
+    return db.session.scalar(
+        db.select(Organization).filter_by(dba="Bluestem Valley Behavioral Health")
+    )
 
 
 @pytest.fixture
 def gateway(app):
-    return db.session.scalar(db.select(Organization).filter_by(dba="Gateway Riverbend Crisis Services"))
+    return db.session.scalar(
+        db.select(Organization).filter_by(dba="Gateway Riverbend Crisis Services")
+    )
 
 
 def listing_named(name: str) -> Listing:
     rev = db.session.scalar(
-        db.select(ListingRevision).where(ListingRevision.name == name).order_by(ListingRevision.id.desc()).limit(1)
+        db.select(ListingRevision)
+        .where(ListingRevision.name == name)
+        .order_by(ListingRevision.id.desc())
+        .limit(1)
     )
     assert rev is not None, name
     return rev.listing
@@ -150,9 +157,17 @@ def page_errors(html: str) -> list[str]:
     """The messages of the page's error summary and of every field error, as text."""
     import re
 
-    found = re.findall(r'<div id="[^"]*-error" class="invalid-feedback d-block">(.*?)</div>', html, re.S)
-    found += re.findall(r'<div class="invalid-feedback d-block group-error">(.*?)</div>', html, re.S)
-    summary = re.search(r'<div class="alert alert-danger" role="alert" tabindex="-1" id="form-errors">(.*?)</div>', html, re.S)
+    found = re.findall(
+        r'<div id="[^"]*-error" class="invalid-feedback d-block">(.*?)</div>', html, re.S
+    )
+    found += re.findall(
+        r'<div class="invalid-feedback d-block group-error">(.*?)</div>', html, re.S
+    )
+    summary = re.search(
+        r'<div class="alert alert-danger" role="alert" tabindex="-1" id="form-errors">(.*?)</div>',
+        html,
+        re.S,
+    )
     if summary:
         found += re.findall(r"<li>(.*?)</li>", summary.group(1), re.S)
     return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", m)).strip() for m in found]

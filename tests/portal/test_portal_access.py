@@ -39,23 +39,39 @@ def objects_of(org, actor) -> dict[str, list[int]]:
     (the states in which the owner could change them, so only the org check can refuse)."""
     listings = db.session.scalars(db.select(Listing).where(Listing.organization_id == org.id)).all()
     revisions = db.session.scalars(
-        db.select(ListingRevision).join(Listing, ListingRevision.listing_id == Listing.id).where(Listing.organization_id == org.id)
+        db.select(ListingRevision)
+        .join(Listing, ListingRevision.listing_id == Listing.id)
+        .where(Listing.organization_id == org.id)
     ).all()
-    cert = wf.submit_certification(org, "bhcc", actor, listings=[lst for lst in listings if lst.service_type_code == "bhcc"])
+    cert = wf.submit_certification(
+        org, "bhcc", actor, listings=[lst for lst in listings if lst.service_type_code == "bhcc"]
+    )
     stored = files.write_file(make_pdf())
-    doc = attach_document(cert, type_code="application", original_filename="other-org.pdf", storage_name=stored.storage_name,
-                          content_type="application/pdf", size=stored.size, sha256=stored.sha256, by=actor)
+    doc = attach_document(
+        cert,
+        type_code="application",
+        original_filename="other-org.pdf",
+        storage_name=stored.storage_name,
+        content_type="application/pdf",
+        size=stored.size,
+        sha256=stored.sha256,
+        by=actor,
+    )
     # an editable draft and a submitted revision, so edit/submit/withdraw would be allowed for the owner
     with_live = [lst for lst in listings if lst.live_revision_id and lst.open_revision is None]
     draft = wf.save_draft(with_live[0], dict(with_live[0].live_revision.data), actor)
-    certs = db.session.scalars(db.select(Certification).where(Certification.organization_id == org.id)).all()
+    certs = db.session.scalars(
+        db.select(Certification).where(Certification.organization_id == org.id)
+    ).all()
     db.session.commit()
     return {
         "listing_id": [lst.id for lst in listings],
         "revision_id": [r.id for r in revisions] + [draft.id],
         "certification_id": [c.id for c in certs],
         "document_id": [doc.id],
-        "user_id": list(db.session.scalars(db.select(User.id).where(User.organization_id == org.id))),
+        "user_id": list(
+            db.session.scalars(db.select(User.id).where(User.organization_id == org.id))
+        ),
     }
 
 
@@ -82,8 +98,14 @@ def test_another_organizations_objects_answer_404_or_403(app, provider, other_or
 
     token = read_form(token_page, "cert-form")["csrf_token"]
     before_events = db.session.scalar(db.select(db.func.count(AuditEvent.id)))
-    before_revs = {r.id: (r.state, r.lock_version) for r in db.session.scalars(
-        db.select(ListingRevision).where(ListingRevision.id.in_(other_org_objects["revision_id"])))}
+    before_revs = {
+        r.id: (r.state, r.lock_version)
+        for r in db.session.scalars(
+            db.select(ListingRevision).where(
+                ListingRevision.id.in_(other_org_objects["revision_id"])
+            )
+        )
+    }
     checked = 0
     for rule in portal_rules(app):
         id_args = [a for a in rule.arguments if ARGUMENT_KINDS[a] is not None]
@@ -98,19 +120,37 @@ def test_another_organizations_objects_answer_404_or_403(app, provider, other_or
                         resp = provider.get(url)
                         resp.close()
                     else:
-                        resp = provider.post(url, data={"csrf_token": token, "note": "x", "type_code": "application",
-                                                        "file": (io.BytesIO(make_pdf()), "a.pdf")},
-                                             content_type="multipart/form-data")
+                        resp = provider.post(
+                            url,
+                            data={
+                                "csrf_token": token,
+                                "note": "x",
+                                "type_code": "application",
+                                "file": (io.BytesIO(make_pdf()), "a.pdf"),
+                            },
+                            content_type="multipart/form-data",
+                        )
                     assert resp.status_code in (403, 404), (method, url, resp.status_code)
                     checked += 1
     assert checked >= 50
     # nothing changed on the other organization's side
     assert db.session.scalar(db.select(db.func.count(AuditEvent.id))) == before_events
     db.session.expire_all()
-    after_revs = {r.id: (r.state, r.lock_version) for r in db.session.scalars(
-        db.select(ListingRevision).where(ListingRevision.id.in_(other_org_objects["revision_id"])))}
+    after_revs = {
+        r.id: (r.state, r.lock_version)
+        for r in db.session.scalars(
+            db.select(ListingRevision).where(
+                ListingRevision.id.in_(other_org_objects["revision_id"])
+            )
+        )
+    }
     assert after_revs == before_revs
-    assert db.session.scalar(db.select(db.func.count(Document.id)).where(Document.organization_id == gateway.id)) == 1
+    assert (
+        db.session.scalar(
+            db.select(db.func.count(Document.id)).where(Document.organization_id == gateway.id)
+        )
+        == 1
+    )
 
 
 def test_the_same_routes_answer_for_the_owner(app, sign_in_as, other_org_objects):
@@ -133,4 +173,8 @@ def test_pages_of_the_portal_need_a_signed_in_provider(app, client, users):
             assert resp.status_code == 302 and "/login" in resp.headers["Location"], rule.rule
     # DMH staff use their own pages; the portal's area rule refuses them
     assert not can(users.reviewer, "use_portal")
-    assert can(users.reviewer, "download", db.session.scalars(db.select(Document)).first() or Document(organization_id=1))
+    assert can(
+        users.reviewer,
+        "download",
+        db.session.scalars(db.select(Document)).first() or Document(organization_id=1),
+    )

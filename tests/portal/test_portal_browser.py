@@ -41,7 +41,10 @@ def test_provider_journey(live_server, page):
     page.select_option("#type_code", "bhcc")
     page.get_by_role("button", name="Submit to DMH").click()
     page.wait_for_url(re.compile(r".*/portal/certifications/\d+$"))
-    page.set_input_files("#file", files=[{"name": "application.pdf", "mimeType": "application/pdf", "buffer": make_pdf()}])
+    page.set_input_files(
+        "#file",
+        files=[{"name": "application.pdf", "mimeType": "application/pdf", "buffer": make_pdf()}],
+    )
     page.select_option("#type_code", "application")
     page.get_by_role("button", name="Upload").click()
     page.wait_for_url(re.compile(r".*/portal/certifications/\d+$"))

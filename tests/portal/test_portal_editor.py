@@ -31,7 +31,9 @@ def cbhl(app):
 
 
 def revision_count(listing_id: int) -> int:
-    return db.session.scalar(db.select(db.func.count(ListingRevision.id)).where(ListingRevision.listing_id == listing_id))
+    return db.session.scalar(
+        db.select(db.func.count(ListingRevision.id)).where(ListingRevision.listing_id == listing_id)
+    )
 
 
 def test_save_creates_the_one_draft_and_keeps_the_live_version_public(provider, cbhl):
@@ -57,7 +59,12 @@ def test_save_creates_the_one_draft_and_keeps_the_live_version_public(provider, 
     assert cbhl.open_revision.id == rev.id
     # the diff shows what changes, against the live version
     page = provider.get(f"/portal/listings/{cbhl.id}/changes").get_data(as_text=True)
-    assert "Phone numbers" in page and "(573) 555-0142" in page and "Friday" in page and "Description" in page
+    assert (
+        "Phone numbers" in page
+        and "(573) 555-0142" in page
+        and "Friday" in page
+        and "Description" in page
+    )
     assert "Website" not in page  # unchanged fields are not listed
     # submitting freezes it; the live version stays public and unchanged in the published set
     form = read_form(page, f"/portal/revisions/{rev.id}/submit")
@@ -65,7 +72,10 @@ def test_save_creates_the_one_draft_and_keeps_the_live_version_public(provider, 
     resp = provider.post(f"/portal/revisions/{rev.id}/submit", data=form)
     assert resp.status_code == 302
     db.session.expire_all()
-    assert cbhl.open_revision.state == "submitted" and cbhl.open_revision.provider_note == "New direct line."
+    assert (
+        cbhl.open_revision.state == "submitted"
+        and cbhl.open_revision.provider_note == "New direct line."
+    )
     published = {lst.id: lst for lst in published_listings(today())}
     assert cbhl.id in published and published[cbhl.id].live_revision_id == live_id
     assert "+15735550142" not in str(published[cbhl.id].live_revision.data)
@@ -78,26 +88,33 @@ def test_save_creates_the_one_draft_and_keeps_the_live_version_public(provider, 
     form = read_form(detail, f"/portal/revisions/{rev.id}/withdraw")
     assert provider.post(f"/portal/revisions/{rev.id}/withdraw", data=form).status_code == 302
     db.session.expire_all()
-    assert cbhl.open_revision is None and db.session.get(ListingRevision, rev.id).state == "withdrawn"
+    assert (
+        cbhl.open_revision is None and db.session.get(ListingRevision, rev.id).state == "withdrawn"
+    )
     assert eligibility(cbhl, today()).is_public
 
 
-@pytest.mark.parametrize("name, value, message", [
-    ("phones-0-number", "555-01", "phone number"),
-    ("chat_url", "javascript:alert(1)", "https://"),
-    ("website", "ftp://example.org", "https://"),
-    ("email", "intake@", "e-mail address is not valid"),
-    ("hours_mon-0-opens", "8am", "time like 08:00"),
-    ("hours_mon-0-closes", "", "both the opening and the closing"),
-    ("hours_tue-0-closes", "07:00", "closes before it opens"),
-    ("min_age", "130", "Ages run from 0 to 120"),
-    ("max_age", "abc", "integer"),
-    ("name", "x" * 201, "200 characters"),
-    ("name", "", "Give the service a name"),
-    ("counties", "99999", "Choose from the list"),
-    ("closures-0-date", "2026-02-30", "date"),
-])
-def test_bad_input_gets_a_message_next_to_the_field_and_nothing_is_stored(provider, cbhl, name, value, message):
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("phones-0-number", "555-01", "phone number"),
+        ("chat_url", "javascript:alert(1)", "https://"),
+        ("website", "ftp://example.org", "https://"),
+        ("email", "intake@", "e-mail address is not valid"),
+        ("hours_mon-0-opens", "8am", "time like 08:00"),
+        ("hours_mon-0-closes", "", "both the opening and the closing"),
+        ("hours_tue-0-closes", "07:00", "closes before it opens"),
+        ("min_age", "130", "Ages run from 0 to 120"),
+        ("max_age", "abc", "integer"),
+        ("name", "x" * 201, "200 characters"),
+        ("name", "", "Give the service a name"),
+        ("counties", "99999", "Choose from the list"),
+        ("closures-0-date", "2026-02-30", "date"),
+    ],
+)
+def test_bad_input_gets_a_message_next_to_the_field_and_nothing_is_stored(
+    provider, cbhl, name, value, message
+):
     before = revision_count(cbhl.id), db.session.scalar(db.select(db.func.count(AuditEvent.id)))
     fields = editor_fields(provider, cbhl.id)
     set_field(fields, name, value)
@@ -112,7 +129,10 @@ def test_bad_input_gets_a_message_next_to_the_field_and_nothing_is_stored(provid
     if name not in ("counties",):
         assert f'aria-describedby="{field_id}-error"' in html or f'id="{field_id}-error"' in html
     db.session.expire_all()
-    assert (revision_count(cbhl.id), db.session.scalar(db.select(db.func.count(AuditEvent.id)))) == before
+    assert (
+        revision_count(cbhl.id),
+        db.session.scalar(db.select(db.func.count(AuditEvent.id))),
+    ) == before
 
 
 def test_ages_out_of_order_and_rule_messages_show_in_the_editor(provider, cbhl):
@@ -192,14 +212,18 @@ def test_changes_requested_comments_show_next_to_their_fields_and_resubmit(provi
     rev = wf.save_draft(cbhl, data, users.provider)
     wf.submit_revision(rev, users.provider, "New line")
     wf.claim(rev, users.reviewer)
-    wf.add_comment(users.reviewer, "This is a fax number; give the voice line.", revision=rev, field="phones")
+    wf.add_comment(
+        users.reviewer, "This is a fax number; give the voice line.", revision=rev, field="phones"
+    )
     wf.request_changes(rev, users.reviewer, "Please fix the phone.")
     db.session.commit()
     dashboard = provider.get("/portal/").get_data(as_text=True)
     assert "DMH asked for changes." in dashboard
-    assert dashboard.index(CBHL) < dashboard.index("Bluestem Crisis Stabilization House")  # needs attention first
+    assert dashboard.index(CBHL) < dashboard.index(
+        "Bluestem Crisis Stabilization House"
+    )  # needs attention first
     html = provider.get(f"/portal/listings/{cbhl.id}/edit").get_data(as_text=True)
-    group = html[html.index('id="group-phones"'):html.index('id="group-hours"')]
+    group = html[html.index('id="group-phones"') : html.index('id="group-hours"')]
     assert "This is a fax number; give the voice line." in group
     fields = read_form(html, "listing-editor")
     set_field(fields, "phones-0-kind", "voice")
@@ -212,8 +236,15 @@ def test_changes_requested_comments_show_next_to_their_fields_and_resubmit(provi
     assert provider.post(f"/portal/revisions/{rev.id}/submit", data=form).status_code == 302
     db.session.expire_all()
     rev = db.session.get(ListingRevision, rev.id)
-    assert rev.state == "submitted" and rev.data["phones"][0] == {"number": "+15735550167", "kind": "voice", "description": ""}
-    assert db.session.scalar(db.select(ReviewComment).filter_by(revision_id=rev.id)).resolved_at is not None
+    assert rev.state == "submitted" and rev.data["phones"][0] == {
+        "number": "+15735550167",
+        "kind": "voice",
+        "description": "",
+    }
+    assert (
+        db.session.scalar(db.select(ReviewComment).filter_by(revision_id=rev.id)).resolved_at
+        is not None
+    )
 
 
 def test_no_changes_attestation_records_who_and_when(provider, cbhl, users):
@@ -224,7 +255,9 @@ def test_no_changes_attestation_records_who_and_when(provider, cbhl, users):
     db.session.expire_all()
     assert cbhl.verified_at > before and cbhl.verified_by_id == users.provider.id
     assert cbhl.open_revision is None  # no review needed
-    event = db.session.scalars(db.select(AuditEvent).filter_by(action="listing.attest").order_by(AuditEvent.id.desc())).first()
+    event = db.session.scalars(
+        db.select(AuditEvent).filter_by(action="listing.attest").order_by(AuditEvent.id.desc())
+    ).first()
     assert event.object_id == str(cbhl.id) and event.actor_id == users.provider.id
 
 
@@ -237,7 +270,9 @@ def test_new_listing_goes_through_review_before_it_is_public(provider, bluestem)
     set_field(fields, "is_24_7", "y")
     resp = provider.post("/portal/listings/new/mobile_crisis", data=fields)
     assert resp.status_code == 302, page_errors(resp.get_data(as_text=True))
-    lst = db.session.scalars(db.select(Listing).where(Listing.organization_id == bluestem.id).order_by(Listing.id.desc())).first()
+    lst = db.session.scalars(
+        db.select(Listing).where(Listing.organization_id == bluestem.id).order_by(Listing.id.desc())
+    ).first()
     assert lst.live_revision_id is None and lst.open_revision.state == "draft"
     assert not eligibility(lst, today()).is_public
     page = provider.get(f"/portal/listings/{lst.id}/changes").get_data(as_text=True)
@@ -250,7 +285,9 @@ def test_new_listing_goes_through_review_before_it_is_public(provider, bluestem)
     assert lst.id not in {x.id for x in published_listings(today())}
     reasons = eligibility(lst, today()).reasons
     assert "No version of this listing has been approved yet." in reasons
-    assert "No version of this listing has been approved yet." in provider.get("/portal/").get_data(as_text=True)
+    assert "No version of this listing has been approved yet." in provider.get("/portal/").get_data(
+        as_text=True
+    )
 
 
 def test_new_mobile_team_with_an_address_is_refused(provider):
@@ -267,15 +304,25 @@ def test_new_mobile_team_with_an_address_is_refused(provider):
     set_field(fields, "county_fips", "29019")
     resp = provider.post("/portal/listings/new/mobile_crisis", data=fields)
     assert resp.status_code == 422
-    assert any("leave the site address empty" in e for e in page_errors(resp.get_data(as_text=True)))
+    assert any(
+        "leave the site address empty" in e for e in page_errors(resp.get_data(as_text=True))
+    )
 
 
 def test_new_sobering_center_needs_ccbho_and_nonviolent(sign_in_as):
     client = sign_in_as("staff@heartland.demo.test")  # Heartland holds no CCBHO certification
     page = client.get("/portal/listings/new/sobering_center").get_data(as_text=True)
     fields = read_form(page, "listing-editor")
-    for name, value in {"name": "Heartland Sobering Center", "phones-0-number": "573 555 0150", "address_1": "9 Demo Rd",
-                        "city": "Rolla", "postal_code": "65401", "county_fips": "29161", "max_stay_hours": "23", "is_24_7": "y"}.items():
+    for name, value in {
+        "name": "Heartland Sobering Center",
+        "phones-0-number": "573 555 0150",
+        "address_1": "9 Demo Rd",
+        "city": "Rolla",
+        "postal_code": "65401",
+        "county_fips": "29161",
+        "max_stay_hours": "23",
+        "is_24_7": "y",
+    }.items():
         set_field(fields, name, value)
     resp = client.post("/portal/listings/new/sobering_center", data=fields)
     assert resp.status_code == 422
@@ -287,12 +334,23 @@ def test_new_sobering_center_needs_ccbho_and_nonviolent(sign_in_as):
 def test_coordinates_come_from_the_zip_when_not_given(provider, bluestem):
     page = provider.get("/portal/listings/new/crisis_residential").get_data(as_text=True)
     fields = read_form(page, "listing-editor")
-    for name, value in {"name": "Bluestem Respite House", "phones-0-number": "573 555 0151", "address_1": "9 Demo Rd",
-                        "city": "Columbia", "postal_code": "65201", "county_fips": "29019", "is_24_7": "y"}.items():
+    for name, value in {
+        "name": "Bluestem Respite House",
+        "phones-0-number": "573 555 0151",
+        "address_1": "9 Demo Rd",
+        "city": "Columbia",
+        "postal_code": "65201",
+        "county_fips": "29019",
+        "is_24_7": "y",
+    }.items():
         set_field(fields, name, value)
     resp = provider.post("/portal/listings/new/crisis_residential", data=fields)
     assert resp.status_code == 302, page_errors(resp.get_data(as_text=True))
-    lst = db.session.scalars(db.select(Listing).where(Listing.organization_id == bluestem.id).order_by(Listing.id.desc())).first()
+    lst = db.session.scalars(
+        db.select(Listing).where(Listing.organization_id == bluestem.id).order_by(Listing.id.desc())
+    ).first()
     data = lst.open_revision.data
-    assert data["latitude"] == pytest.approx(38.95, abs=0.2) and data["longitude"] == pytest.approx(-92.33, abs=0.2)
+    assert data["latitude"] == pytest.approx(38.95, abs=0.2) and data["longitude"] == pytest.approx(
+        -92.33, abs=0.2
+    )
     assert lst.open_revision.county_fips == "29019"

@@ -20,7 +20,9 @@ def live_data(name: str) -> tuple[Listing, dict]:
 
 
 def first_live(type_code: str, org_name: str | None = None) -> Listing:
-    q = db.select(Listing).where(Listing.service_type_code == type_code, Listing.live_revision_id.is_not(None))
+    q = db.select(Listing).where(
+        Listing.service_type_code == type_code, Listing.live_revision_id.is_not(None)
+    )
     if org_name:
         q = q.join(Organization).where(Organization.dba == org_name)
     return db.session.scalars(q.order_by(Listing.id)).first()
@@ -32,7 +34,12 @@ def problems(lst: Listing, data: dict, org=None, type_code=None) -> dict[str, li
 
 
 def weekly(opens: str, closes: str) -> dict:
-    return {"is_24_7": False, "weekly": {d: [[opens, closes]] for d in DAYS}, "closures": [], "notes": ""}
+    return {
+        "is_24_7": False,
+        "weekly": {d: [[opens, closes]] for d in DAYS},
+        "closures": [],
+        "notes": "",
+    }
 
 
 def test_every_demo_live_listing_meets_its_rules(app):
@@ -52,7 +59,9 @@ def test_bhcc_must_be_open_around_the_clock(app):
     assert "hours" not in problems(lst, data)
 
 
-@pytest.mark.parametrize("stay, ok", [(23, True), (1, True), (24, False), (72, False), (None, False)])
+@pytest.mark.parametrize(
+    "stay, ok", [(23, True), (1, True), (24, False), (72, False), (None, False)]
+)
 def test_bhcc_max_stay_at_most_23_hours(app, stay, ok):
     lst = first_live("bhcc")
     data = copy.deepcopy(lst.live_revision.data)
@@ -85,7 +94,9 @@ def test_sobering_center_needs_an_active_ccbho_organization(app):
     lst = first_live("sobering_center")
     data = copy.deepcopy(lst.live_revision.data)
     assert problems(lst, data) == {}
-    heartland = db.session.scalar(db.select(Organization).filter_by(dba="Heartland Lifeline Network"))  # holds no CCBHO
+    heartland = db.session.scalar(
+        db.select(Organization).filter_by(dba="Heartland Lifeline Network")
+    )  # holds no CCBHO
     msg = " ".join(problems(lst, data, org=heartland)["service_type"])
     assert "Certified Community Behavioral Health Organization" in msg
 
@@ -96,7 +107,9 @@ def test_sobering_center_ccbho_must_be_active_today(app, bluestem):
     from models import Certification, today
 
     lst = first_live("sobering_center", bluestem.dba)
-    ccbho = db.session.scalar(db.select(Certification).filter_by(organization_id=bluestem.id, type_code="ccbho"))
+    ccbho = db.session.scalar(
+        db.select(Certification).filter_by(organization_id=bluestem.id, type_code="ccbho")
+    )
     ccbho.expires_on = today() - timedelta(days=1)
     db.session.flush()
     assert "service_type" in problems(lst, copy.deepcopy(lst.live_revision.data))
@@ -142,7 +155,14 @@ def test_mobile_team_has_counties_and_no_walk_in_address(app):
     data["counties"] = []
     assert "counties" in problems(lst, data)
     data = copy.deepcopy(lst.live_revision.data)
-    data["address"] = {"address_1": "1 Demo St", "address_2": "", "city": "Columbia", "state": "MO", "postal_code": "65201", "county_fips": "29019"}
+    data["address"] = {
+        "address_1": "1 Demo St",
+        "address_2": "",
+        "city": "Columbia",
+        "state": "MO",
+        "postal_code": "65201",
+        "county_fips": "29019",
+    }
     assert "leave the site address empty" in " ".join(problems(lst, data)["address"])
     data["address"] = None
     data["walk_in"] = True
@@ -156,7 +176,14 @@ def test_liaison_is_a_role_without_a_facility(app):
     lst = first_live("cbhl")
     data = copy.deepcopy(lst.live_revision.data)
     assert problems(lst, data) == {}
-    data["address"] = {"address_1": "1 Demo St", "address_2": "", "city": "Columbia", "state": "MO", "postal_code": "65201", "county_fips": "29019"}
+    data["address"] = {
+        "address_1": "1 Demo St",
+        "address_2": "",
+        "city": "Columbia",
+        "state": "MO",
+        "postal_code": "65201",
+        "county_fips": "29019",
+    }
     assert "a role, not a facility" in " ".join(problems(lst, data)["address"])
     data["address"] = None
     data["phones"], data["email"] = [], ""
@@ -176,11 +203,16 @@ def test_liaison_is_a_role_without_a_facility(app):
 def test_address_zip_must_lie_in_the_county(app):
     lst = first_live("bhcc")
     data = copy.deepcopy(lst.live_revision.data)
-    data["address"] = dict(data["address"], postal_code="63101", county_fips="29019")  # St. Louis ZIP, Boone County
+    data["address"] = dict(
+        data["address"], postal_code="63101", county_fips="29019"
+    )  # St. Louis ZIP, Boone County
     assert "not in the chosen county" in " ".join(problems(lst, data)["address"])
 
 
-@pytest.mark.parametrize("lo, hi, ok", [(0, 120, True), (18, None, True), (18, 17, False), (-1, None, False), (None, 121, False)])
+@pytest.mark.parametrize(
+    "lo, hi, ok",
+    [(0, 120, True), (18, None, True), (18, 17, False), (-1, None, False), (None, 121, False)],
+)
 def test_ages(app, lo, hi, ok):
     lst = first_live("bhcc")
     data = copy.deepcopy(lst.live_revision.data)
@@ -188,14 +220,17 @@ def test_ages(app, lo, hi, ok):
     assert ("ages" not in problems(lst, data)) is ok
 
 
-@pytest.mark.parametrize("spans, ok", [
-    ([["08:00", "12:00"], ["13:00", "17:00"]], True),
-    ([["22:00", "24:00"]], True),
-    ([["17:00", "08:00"]], False),
-    ([["08:00", "08:00"]], False),
-    ([["08:00", "12:00"], ["11:00", "17:00"]], False),
-    ([["8am", "5pm"]], False),
-])
+@pytest.mark.parametrize(
+    "spans, ok",
+    [
+        ([["08:00", "12:00"], ["13:00", "17:00"]], True),
+        ([["22:00", "24:00"]], True),
+        ([["17:00", "08:00"]], False),
+        ([["08:00", "08:00"]], False),
+        ([["08:00", "12:00"], ["11:00", "17:00"]], False),
+        ([["8am", "5pm"]], False),
+    ],
+)
 def test_hours_are_consistent(app, spans, ok):
     lst = first_live("cit_council")
     data = copy.deepcopy(lst.live_revision.data)
@@ -208,13 +243,18 @@ def test_hours_are_consistent(app, spans, ok):
 
 def test_submit_refuses_a_revision_that_breaks_a_rule(app, users, bluestem):
     lst = next(
-        x for x in db.session.scalars(
-            db.select(Listing).where(Listing.organization_id == bluestem.id, Listing.live_revision_id.is_not(None)).order_by(Listing.id)
+        x
+        for x in db.session.scalars(
+            db.select(Listing)
+            .where(Listing.organization_id == bluestem.id, Listing.live_revision_id.is_not(None))
+            .order_by(Listing.id)
         )
         if x.open_revision is None and x.service_type_code == "crisis_residential"
     )
     data = copy.deepcopy(lst.live_revision.data)
-    data["hours"] = weekly("09:00", "17:00")  # written around the editor: a crisis residential unit is 24/7
+    data["hours"] = weekly(
+        "09:00", "17:00"
+    )  # written around the editor: a crisis residential unit is 24/7
     rev = wf.save_draft(lst, data, users.provider)
     with pytest.raises(ListingRuleError) as exc:
         wf.submit_revision(rev, users.provider)

@@ -2,7 +2,13 @@ from tests.portal.conftest import editor_fields, listing_named, page_errors
 
 
 def test_pages_render(provider):
-    for url in ["/portal/", "/portal/listings/new", "/portal/listings/new/bhcc", "/portal/certifications", "/portal/certifications/new"]:
+    for url in [
+        "/portal/",
+        "/portal/listings/new",
+        "/portal/listings/new/bhcc",
+        "/portal/certifications",
+        "/portal/certifications/new",
+    ]:
         resp = provider.get(url)
         assert resp.status_code == 200, (url, resp.get_data(as_text=True)[:2000])
     lst = listing_named("Community Behavioral Health Liaison — Central")

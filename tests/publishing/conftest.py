@@ -155,15 +155,36 @@ def start_worker(live_app, tmp_path):
         import redis
 
         # Redis DB 3 belongs to the publishing tests: start from an empty queue
-        redis.Redis.from_url(REDIS_URL).delete("celery", "unacked", "unacked_index", "unacked_mutex")
+        redis.Redis.from_url(REDIS_URL).delete(
+            "celery", "unacked", "unacked_index", "unacked_mutex"
+        )
         log = tmp_path / f"worker-{len(started)}.log"
         env = live_env(live_app, CELERY_BROKER_URL=REDIS_URL, **env_extra)
-        args = [sys.executable, "-m", "celery", "-A", app_module, "worker", "--pool=solo", "--concurrency=1",
-                "--loglevel=INFO", "--without-heartbeat", "--without-mingle", "--without-gossip"]
+        args = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            app_module,
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--loglevel=INFO",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+        ]
         if beat:
             args += ["-B", "-s", str(tmp_path / "beat-schedule")]
         with log.open("wb") as out:
-            proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                args,
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         w = Worker(proc, log)
         started.append(w)
         return w
@@ -173,7 +194,9 @@ def start_worker(live_app, tmp_path):
         w.stop()
 
 
-def wait_until(predicate, timeout: float, what: str, worker: Worker | None = None, every: float = 0.2):
+def wait_until(
+    predicate, timeout: float, what: str, worker: Worker | None = None, every: float = 0.2
+):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()

@@ -12,8 +12,11 @@ from tests.publishing.conftest import load_json
 
 
 def change_a_listing(text: str) -> Listing:
-    lst = db.session.scalar(db.select(Listing).where(Listing.live_revision_id.is_not(None), Listing.is_suspended.is_(False))
-                            .order_by(Listing.id))
+    lst = db.session.scalar(
+        db.select(Listing)
+        .where(Listing.live_revision_id.is_not(None), Listing.is_suspended.is_(False))
+        .order_by(Listing.id)
+    )
     data = dict(lst.live_revision.data)
     data["description"] = text
     lst.live_revision.data = data
@@ -40,7 +43,9 @@ def run_delivery(webhook_id: int, number: int, monkeypatch) -> tuple[dict, list[
     return res.result, countdowns
 
 
-def test_webhook_is_signed_and_retried_with_backoff_until_delivered(app, build, receiver, monkeypatch):
+def test_webhook_is_signed_and_retried_with_backoff_until_delivered(
+    app, build, receiver, monkeypatch
+):
     from tasks.publish import SIGNATURE_HEADER, after_publish
 
     hook_target = receiver(fail_first=3)
@@ -48,10 +53,15 @@ def test_webhook_is_signed_and_retried_with_backoff_until_delivered(app, build, 
     db.session.add(hook)
     db.session.commit()
     result = build()
-    after_publish(result)  # queued after the release; in tests the first attempt runs at once and fails (503)
+    after_publish(
+        result
+    )  # queued after the release; in tests the first attempt runs at once and fails (503)
     assert result.status == "published" and len(hook_target.requests) == 1
     final, countdowns = run_delivery(hook.id, result.number, monkeypatch)
-    assert final["status"] == "delivered" and countdowns == [10, 20]  # exponential backoff between attempts
+    assert final["status"] == "delivered" and countdowns == [
+        10,
+        20,
+    ]  # exponential backoff between attempts
     assert len(hook_target.requests) == 4
     last = hook_target.requests[-1]
     body = last["body"]
@@ -62,9 +72,15 @@ def test_webhook_is_signed_and_retried_with_backoff_until_delivered(app, build, 
     assert payload["release"] == result.number
     assert payload["manifest_url"].endswith(f"/feeds/releases/{result.number}/manifest.json")
     assert len(payload["changes"]["added"]) > 40
-    attempts = db.session.scalars(db.select(WebhookDelivery).filter_by(webhook_id=hook.id).order_by(WebhookDelivery.id)).all()
+    attempts = db.session.scalars(
+        db.select(WebhookDelivery).filter_by(webhook_id=hook.id).order_by(WebhookDelivery.id)
+    ).all()
     assert [(a.ok, a.status_code, a.will_retry) for a in attempts] == [
-        (False, 503, True), (False, 503, True), (False, 503, True), (True, 204, False)]
+        (False, 503, True),
+        (False, 503, True),
+        (False, 503, True),
+        (True, 204, False),
+    ]
 
 
 def test_webhook_gives_up_and_never_blocks_publishing(app, build, receiver, monkeypatch):
@@ -80,28 +96,47 @@ def test_webhook_gives_up_and_never_blocks_publishing(app, build, receiver, monk
     assert final["status"] == "failed"
     assert countdowns[:4] == [10, 20, 40, 80] and len(countdowns) == WEBHOOK_MAX_RETRIES
     rows = db.session.scalars(db.select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
-    assert len(rows) == WEBHOOK_MAX_RETRIES + 1 and not any(r.ok for r in rows) and not rows[-1].will_retry
+    assert (
+        len(rows) == WEBHOOK_MAX_RETRIES + 1
+        and not any(r.ok for r in rows)
+        and not rows[-1].will_retry
+    )
     assert backoff_seconds(20) == 3600
 
 
-def test_admin_release_pages_publish_now_download_and_rollback(app, client, staff_login, releases_dir):
+def test_admin_release_pages_publish_now_download_and_rollback(
+    app, client, staff_login, releases_dir
+):
     staff_login("admin")
     page = client.get("/manage/releases")
-    assert page.status_code == 200 and "No release has been published yet" in page.get_data(as_text=True)
+    assert page.status_code == 200 and "No release has been published yet" in page.get_data(
+        as_text=True
+    )
     resp = post(client, "/manage/releases/publish", form_url="/manage/releases")
     assert resp.status_code == 302 and "/manage/releases/runs/" in resp.headers["Location"]
     run_page = client.get(resp.headers["Location"]).get_data(as_text=True)
     first = db.session.scalar(db.select(Release).order_by(Release.number.desc()))
-    assert first is not None, [(r.id, r.status, r.error, r.release_number) for r in db.session.scalars(db.select(PublishRun))]
-    assert f"Release <a href=\"/manage/releases/{first.number}\">{first.number}</a> is now current" in run_page
-    assert db.session.scalar(db.select(PublishRun).order_by(PublishRun.id.desc())).triggered_by_id is not None
+    assert first is not None, [
+        (r.id, r.status, r.error, r.release_number)
+        for r in db.session.scalars(db.select(PublishRun))
+    ]
+    assert (
+        f'Release <a href="/manage/releases/{first.number}">{first.number}</a> is now current'
+        in run_page
+    )
+    assert (
+        db.session.scalar(db.select(PublishRun).order_by(PublishRun.id.desc())).triggered_by_id
+        is not None
+    )
     change_a_listing("A change worth a second release.")
     post(client, "/manage/releases/publish", form_url="/manage/releases")
     second = db.session.scalar(db.select(Release).order_by(Release.number.desc()))
     assert second.number == first.number + 1
     history = client.get("/manage/releases").get_data(as_text=True)
     assert f"Roll back to {first.number}" in history
-    admin_name = db.session.get(PublishRun, db.session.scalar(db.select(db.func.max(PublishRun.id)))).triggered_by_id
+    admin_name = db.session.get(
+        PublishRun, db.session.scalar(db.select(db.func.max(PublishRun.id)))
+    ).triggered_by_id
     assert admin_name is not None
     detail = client.get(f"/manage/releases/{first.number}").get_data(as_text=True)
     assert f"/feeds/releases/{first.number}/hsds/services.json" in detail
@@ -117,14 +152,35 @@ def test_webhook_form_errors_and_delivery_log(app, client, staff_login):
     staff_login("admin")
     resp = post(client, "/manage/webhooks", {"url": "ftp://example.org", "secret": "short"})
     text = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and "Enter a full http:// or https:// address." in text and "at least 16 characters" in text
+    assert (
+        resp.status_code == 200
+        and "Enter a full http:// or https:// address." in text
+        and "at least 16 characters" in text
+    )
     assert db.session.scalar(db.select(db.func.count(Webhook.id))) == 0
-    resp = post(client, "/manage/webhooks", {"url": "https://county.example.org/hook", "secret": "x" * 20, "description": "County site"})
+    resp = post(
+        client,
+        "/manage/webhooks",
+        {
+            "url": "https://county.example.org/hook",
+            "secret": "x" * 20,
+            "description": "County site",
+        },
+    )
     assert resp.status_code == 302
     hook = db.session.scalar(db.select(Webhook))
     hook_id = hook.id
-    db.session.add(WebhookDelivery(webhook_id=hook_id, release_number=3, attempt=1, status_code=500, ok=False,
-                                   error="HTTP 500 Internal Server Error", will_retry=True))
+    db.session.add(
+        WebhookDelivery(
+            webhook_id=hook_id,
+            release_number=3,
+            attempt=1,
+            status_code=500,
+            ok=False,
+            error="HTTP 500 Internal Server Error",
+            will_retry=True,
+        )
+    )
     db.session.commit()
     log = client.get(f"/manage/webhooks/{hook_id}").get_data(as_text=True)
     assert "HTTP 500 Internal Server Error" in log and "failed, will retry" in log

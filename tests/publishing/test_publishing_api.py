@@ -24,7 +24,9 @@ def published(build, releases_dir):
 
 def get_json(client, url, **kw):
     resp = client.get(url, **kw)
-    return resp, (json.loads(resp.get_data()) if resp.status_code != 304 and resp.get_data() else None)
+    return resp, (
+        json.loads(resp.get_data()) if resp.status_code != 304 and resp.get_data() else None
+    )
 
 
 def test_schemathesis_against_the_strict_hsds_openapi(app, published, releases_dir):
@@ -35,7 +37,9 @@ def test_schemathesis_against_the_strict_hsds_openapi(app, published, releases_d
     schema = schemathesis.openapi.from_path(str(STRICT))
     services = load_json(releases_dir / "current" / "hsds" / "services.json")
     taxes = load_json(releases_dir / "current" / "hsds" / "taxonomies.json")
-    sal = next(s["service_at_locations"][0]["id"] for s in services if s.get("service_at_locations"))
+    sal = next(
+        s["service_at_locations"][0]["id"] for s in services if s.get("service_at_locations")
+    )
     real_ids = {
         "/services/{id}": services[0]["id"],
         "/organizations/{id}": services[0]["organization"]["id"],
@@ -55,13 +59,22 @@ def test_schemathesis_against_the_strict_hsds_openapi(app, published, releases_d
             resp = case.call_and_validate(base_url=base, app=app, checks=checks, headers=plain)
             assert resp.status_code == 200, (op.path, resp.text[:300])
 
-        @settings(max_examples=15, deadline=None, database=None, phases=[Phase.generate],
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=15,
+            deadline=None,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=op.as_strategy())
         def run(case):
             calls["n"] += 1
             resp = case.call_and_validate(base_url=base, app=app, checks=checks, headers=plain)
-            assert resp.status_code in (200, 400, 404), (case.formatted_path, resp.status_code, resp.text[:300])
+            assert resp.status_code in (200, 400, 404), (
+                case.formatted_path,
+                resp.status_code,
+                resp.text[:300],
+            )
 
         run()
     assert calls["n"] >= 11
@@ -70,10 +83,15 @@ def test_schemathesis_against_the_strict_hsds_openapi(app, published, releases_d
 def test_root_links_profile_and_openapi(client, published):
     resp, body = get_json(client, "/api/hsds/")
     assert resp.status_code == 200 and body["version"] == "3.0"
-    assert body["profile"].endswith("/api/hsds/profile") and body["openapi_url"].endswith("/api/hsds/openapi.json")
+    assert body["profile"].endswith("/api/hsds/profile") and body["openapi_url"].endswith(
+        "/api/hsds/openapi.json"
+    )
     _, profile = get_json(client, "/api/hsds/profile")
     assert "mo_dmh_certification_status" in profile["service"]["properties"]
-    assert "mo_dmh_max_stay_hours" in profile["service"]["properties"] and "mo_dmh_capacity" in profile["service"]["properties"]
+    assert (
+        "mo_dmh_max_stay_hours" in profile["service"]["properties"]
+        and "mo_dmh_capacity" in profile["service"]["properties"]
+    )
     _, openapi = get_json(client, "/api/hsds/openapi.json")
     assert openapi["openapi"].startswith("3.1") and "/services" in openapi["paths"]
     for path, item in openapi["paths"].items():
@@ -83,18 +101,41 @@ def test_root_links_profile_and_openapi(client, published):
 def test_paging_edges(client, published):
     _, body = get_json(client, "/api/hsds/services?per_page=10")
     total = body["total_items"]
-    assert body["size"] == 10 and body["first_page"] and not body["last_page"] and body["total_pages"] == -(-total // 10)
+    assert (
+        body["size"] == 10
+        and body["first_page"]
+        and not body["last_page"]
+        and body["total_pages"] == -(-total // 10)
+    )
     last = body["total_pages"]
     _, lastp = get_json(client, f"/api/hsds/services?per_page=10&page={last}")
-    assert lastp["last_page"] and lastp["size"] == total - 10 * (last - 1) and lastp["page_number"] == last
+    assert (
+        lastp["last_page"]
+        and lastp["size"] == total - 10 * (last - 1)
+        and lastp["page_number"] == last
+    )
     _, past = get_json(client, f"/api/hsds/services?per_page=10&page={last + 1}")
-    assert past["contents"] == [] and past["size"] == 0 and past["total_items"] == total and not past["empty"]
+    assert (
+        past["contents"] == []
+        and past["size"] == 0
+        and past["total_items"] == total
+        and not past["empty"]
+    )
     _, huge = get_json(client, "/api/hsds/services?per_page=1000000")
     assert huge["size"] == total and huge["total_pages"] == 1 and huge["last_page"]
-    for bad, param in [("page=0", "page"), ("page=-1", "page"), ("page=abc", "page"), ("per_page=0", "per_page"),
-                       ("per_page=1.5", "per_page"), ("minimal=maybe", "minimal"), ("modified_after=yesterday", "modified_after"),
-                       ("organization_id=not-a-uuid", "organization_id"), ("county=12345", "county"),
-                       ("service_type=spa", "service_type"), ("format=xml", "format")]:
+    for bad, param in [
+        ("page=0", "page"),
+        ("page=-1", "page"),
+        ("page=abc", "page"),
+        ("per_page=0", "per_page"),
+        ("per_page=1.5", "per_page"),
+        ("minimal=maybe", "minimal"),
+        ("modified_after=yesterday", "modified_after"),
+        ("organization_id=not-a-uuid", "organization_id"),
+        ("county=12345", "county"),
+        ("service_type=spa", "service_type"),
+        ("format=xml", "format"),
+    ]:
         resp, err = get_json(client, f"/api/hsds/services?{bad}")
         assert resp.status_code == 400 and err["error"]["parameter"] == param, bad
     _, empty = get_json(client, "/api/hsds/services?search=zzzzqqqq")
@@ -102,9 +143,19 @@ def test_paging_edges(client, published):
 
 
 def test_unknown_ids_are_404_json(client, published):
-    for path in ("services", "organizations", "service_at_locations", "taxonomies", "taxonomy_terms"):
+    for path in (
+        "services",
+        "organizations",
+        "service_at_locations",
+        "taxonomies",
+        "taxonomy_terms",
+    ):
         resp, body = get_json(client, f"/api/hsds/{path}/00000000-0000-0000-0000-000000000000")
-        assert resp.status_code == 404 and resp.mimetype == "application/json" and body["error"]["status"] == 404
+        assert (
+            resp.status_code == 404
+            and resp.mimetype == "application/json"
+            and body["error"]["status"] == 404
+        )
     resp, body = get_json(client, "/feeds/current/nope.json")
     assert resp.status_code == 404 and body["error"]["status"] == 404
     resp, _ = get_json(client, "/feeds/releases/999/manifest.json")
@@ -119,16 +170,25 @@ def test_filters_combine(client, published, releases_dir):
     _, body = get_json(client, "/api/hsds/services?service_type=mobile_crisis&per_page=500")
     assert {s["id"] for s in body["contents"]} == {s["id"] for s in mobile}
     county = mobile[0]["service_areas"][0]["uri"].rsplit(":", 1)[1]
-    _, body = get_json(client, f"/api/hsds/services?service_type=mobile_crisis&county={county}&per_page=500")
-    assert body["contents"] and all(county in [a["uri"][-5:] for a in next(s for s in mobile if s["id"] == c["id"])["service_areas"]]
-                                    for c in body["contents"])
+    _, body = get_json(
+        client, f"/api/hsds/services?service_type=mobile_crisis&county={county}&per_page=500"
+    )
+    assert body["contents"] and all(
+        county
+        in [a["uri"][-5:] for a in next(s for s in mobile if s["id"] == c["id"])["service_areas"]]
+        for c in body["contents"]
+    )
     org = mobile[0]["organization"]["id"]
     _, body = get_json(client, f"/api/hsds/services?organization_id={org}&per_page=500")
     assert body["contents"] and all(c["organization_id"] == org for c in body["contents"])
-    term = next(a for a in mobile[0]["attributes"] if a["link_type"] == "service_type")["taxonomy_term"]
+    term = next(a for a in mobile[0]["attributes"] if a["link_type"] == "service_type")[
+        "taxonomy_term"
+    ]
     _, by_term = get_json(client, f"/api/hsds/services?taxonomy_term_id={term['id']}&per_page=500")
     assert by_term["total_items"] == len(mobile)
-    _, by_tax = get_json(client, f"/api/hsds/services?taxonomy_id={term['taxonomy_id']}&per_page=500")
+    _, by_tax = get_json(
+        client, f"/api/hsds/services?taxonomy_id={term['taxonomy_id']}&per_page=500"
+    )
     assert by_tax["total_items"] == len(services)
     _, found = get_json(client, "/api/hsds/services?search=" + mobile[0]["name"].split()[0])
     assert mobile[0]["id"] in {c["id"] for c in found["contents"]}
@@ -139,8 +199,11 @@ def test_filters_combine(client, published, releases_dir):
 
 
 def test_modified_after(client, build, releases_dir):
-    lst = db.session.scalar(db.select(Listing).where(Listing.live_revision_id.is_not(None), Listing.is_suspended.is_(False))
-                            .order_by(Listing.id))
+    lst = db.session.scalar(
+        db.select(Listing)
+        .where(Listing.live_revision_id.is_not(None), Listing.is_suspended.is_(False))
+        .order_by(Listing.id)
+    )
     lst.verified_at = utcnow() + timedelta(days=1)
     db.session.commit()
     build()
@@ -152,8 +215,12 @@ def test_modified_after(client, build, releases_dir):
 
 
 def test_etag_304_last_modified_gzip_and_cors(client, published):
-    for url in ("/api/hsds/services?page=1", "/feeds/current/hsds/services.json", f"/feeds/releases/{published.number}/listings.csv",
-                "/feeds/current/manifest.json"):
+    for url in (
+        "/api/hsds/services?page=1",
+        "/feeds/current/hsds/services.json",
+        f"/feeds/releases/{published.number}/listings.csv",
+        "/feeds/current/manifest.json",
+    ):
         first = client.get(url)
         assert first.status_code == 200, url
         etag = first.headers["ETag"]
@@ -165,7 +232,13 @@ def test_etag_304_last_modified_gzip_and_cors(client, published):
         since = client.get(url, headers={"If-Modified-Since": first.headers["Last-Modified"]})
         assert since.status_code == 304
         # If-None-Match wins over If-Modified-Since (RFC 9110)
-        other = client.get(url, headers={"If-None-Match": '"other"', "If-Modified-Since": first.headers["Last-Modified"]})
+        other = client.get(
+            url,
+            headers={
+                "If-None-Match": '"other"',
+                "If-Modified-Since": first.headers["Last-Modified"],
+            },
+        )
         assert other.status_code == 200
         other.close()
         zipped = client.get(url, headers={"Accept-Encoding": "gzip"})

@@ -36,29 +36,52 @@ def test_every_service_validates_against_the_hsds_compiled_schema(build, release
 def test_hsds_mapping_of_24_7_counties_and_dmh_terms(build, releases_dir):
     build()
     services = load_json(current(releases_dir) / "hsds" / "services.json")
-    always = [s for s in services if any(a["taxonomy_term"]["code"] == "open_24_7" for a in s.get("attributes", []))]
+    always = [
+        s
+        for s in services
+        if any(a["taxonomy_term"]["code"] == "open_24_7" for a in s.get("attributes", []))
+    ]
     assert always
     sched = always[0]["schedules"][0]
-    assert (sched["freq"], sched["byday"], sched["opens_at"], sched["closes_at"]) == ("WEEKLY", "MO,TU,WE,TH,FR,SA,SU", "00:00:00", "23:59:59")
+    assert (sched["freq"], sched["byday"], sched["opens_at"], sched["closes_at"]) == (
+        "WEEKLY",
+        "MO,TU,WE,TH,FR,SA,SU",
+        "00:00:00",
+        "23:59:59",
+    )
     mobile = next(s for s in services if s["mo_dmh_service_type"] == "mobile_crisis")
-    assert mobile["service_areas"] and all(a["uri"].startswith("urn:us-fips:29") for a in mobile["service_areas"])
+    assert mobile["service_areas"] and all(
+        a["uri"].startswith("urn:us-fips:29") for a in mobile["service_areas"]
+    )
     type_attr = [a for a in mobile["attributes"] if a["link_type"] == "service_type"]
     assert type_attr[0]["taxonomy_term"]["code"] == "mobile_crisis"
     assert type_attr[0]["taxonomy_term"]["taxonomy_detail"]["name"] == "MO DMH Crisis Service Type"
     certified = [s for s in services if s.get("mo_dmh_certification_status")]
-    assert certified and all(s["mo_dmh_certification_expires"] >= today().isoformat() for s in certified
-                             if "mo_dmh_certification_expires" in s)
+    assert certified and all(
+        s["mo_dmh_certification_expires"] >= today().isoformat()
+        for s in certified
+        if "mo_dmh_certification_expires" in s
+    )
 
 
 def test_tabular_package_passes_frictionless(build, releases_dir):
     build()
     package = current(releases_dir) / "hsds" / "datapackage.json"
-    proc = subprocess.run([sys.executable, "-m", "frictionless", "validate", "--json", str(package)],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "frictionless", "validate", "--json", str(package)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     report = json.loads(proc.stdout)
-    assert report["valid"], json.dumps([t["errors"][:3] for t in report["tasks"] if not t["valid"]])[:2000]
+    assert report["valid"], json.dumps(
+        [t["errors"][:3] for t in report["tasks"] if not t["valid"]]
+    )[:2000]
     # our columns are HSDS 3.0's columns (plus the profile's mo_dmh_ extensions)
-    spec = {r["path"]: {f["name"]: f["type"] for f in r["schema"]["fields"]} for r in load_json(HSDS / "datapackage.json")["resources"]}
+    spec = {
+        r["path"]: {f["name"]: f["type"] for f in r["schema"]["fields"]}
+        for r in load_json(HSDS / "datapackage.json")["resources"]
+    }
     ours = load_json(package)
     for res in ours["resources"]:
         for f in res["schema"]["fields"]:
@@ -69,7 +92,9 @@ def test_tabular_package_passes_frictionless(build, releases_dir):
 def test_ids_are_stable_across_releases(build, releases_dir):
     build()
     first = {s["id"]: s for s in load_json(current(releases_dir) / "hsds" / "services.json")}
-    lst = db.session.scalar(db.select(Listing).where(Listing.live_revision_id.is_not(None)).order_by(Listing.id))
+    lst = db.session.scalar(
+        db.select(Listing).where(Listing.live_revision_id.is_not(None)).order_by(Listing.id)
+    )
     data = dict(lst.live_revision.data)
     data["description"] = data.get("description", "") + " Updated."
     lst.live_revision.data = data
@@ -81,6 +106,7 @@ def test_ids_are_stable_across_releases(build, releases_dir):
 
     def ids(doc):
         out = set()
+
         def walk(x):
             if isinstance(x, dict):
                 if "id" in x:
@@ -90,6 +116,7 @@ def test_ids_are_stable_across_releases(build, releases_dir):
             elif isinstance(x, list):
                 for v in x:
                     walk(v)
+
         walk(doc)
         return out
 
@@ -106,20 +133,34 @@ def test_draft_suspended_and_expired_listings_are_absent_live_version_present(bu
     draft_only = db.session.scalar(db.select(Listing).where(Listing.live_revision_id.is_(None)))
     suspended = db.session.scalar(db.select(Listing).where(Listing.is_suspended.is_(True)))
     assert draft_only is not None and suspended is not None
-    pending = next(lst for lst in db.session.scalars(db.select(Listing).where(Listing.live_revision_id.is_not(None),
-                                                                             Listing.is_suspended.is_(False)))
-                   if lst.open_revision is not None and lst.open_revision.data.get("phones") != lst.live_revision.data.get("phones"))
+    pending = next(
+        lst
+        for lst in db.session.scalars(
+            db.select(Listing).where(
+                Listing.live_revision_id.is_not(None), Listing.is_suspended.is_(False)
+            )
+        )
+        if lst.open_revision is not None
+        and lst.open_revision.data.get("phones") != lst.live_revision.data.get("phones")
+    )
     # a listing whose required certification expired yesterday
     result = build()
     first = {s["id"] for s in load_json(current(releases_dir) / "hsds" / "services.json")}
     expiring = next(
-        lst for lst in db.session.scalars(db.select(Listing).where(Listing.live_revision_id.is_not(None)))
-        if lst.uuid in first and lst.service_type.required_certification_code and lst.id != pending.id
+        lst
+        for lst in db.session.scalars(
+            db.select(Listing).where(Listing.live_revision_id.is_not(None))
+        )
+        if lst.uuid in first
+        and lst.service_type.required_certification_code
+        and lst.id != pending.id
     )
-    for c in db.session.scalars(db.select(Certification).where(
-        Certification.organization_id == expiring.organization_id,
-        Certification.type_code.in_(expiring.service_type.required_certification_codes()),
-    )):
+    for c in db.session.scalars(
+        db.select(Certification).where(
+            Certification.organization_id == expiring.organization_id,
+            Certification.type_code.in_(expiring.service_type.required_certification_codes()),
+        )
+    ):
         c.expires_on = today() - timedelta(days=1)
     db.session.commit()
     result = build()
@@ -136,26 +177,48 @@ def test_draft_suspended_and_expired_listings_are_absent_live_version_present(bu
 
 
 def test_listings_csv_neutralises_formulas_and_keeps_numbers(build, releases_dir):
-    lst = db.session.scalar(db.select(Listing).where(Listing.live_revision_id.is_not(None), Listing.is_suspended.is_(False))
-                            .order_by(Listing.id.desc()))
+    lst = db.session.scalar(
+        db.select(Listing)
+        .where(Listing.live_revision_id.is_not(None), Listing.is_suspended.is_(False))
+        .order_by(Listing.id.desc())
+    )
     data = dict(lst.live_revision.data)
-    data.update(name="=HYPERLINK(\"http://evil.example\")", description="@SUM(1+1)", accessibility="-2+3",
-                latitude=38.5, longitude=-92.25)
+    data.update(
+        name='=HYPERLINK("http://evil.example")',
+        description="@SUM(1+1)",
+        accessibility="-2+3",
+        latitude=38.5,
+        longitude=-92.25,
+    )
     lst.live_revision.data = data
     db.session.commit()
     build()
     raw = (current(releases_dir) / "listings.csv").read_text(encoding="utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(raw)))
     row = next(r for r in rows if r["id"] == lst.uuid)
-    assert row["name"].startswith("'=") and row["description"].startswith("'@") and row["accessibility"].startswith("'-")
+    assert (
+        row["name"].startswith("'=")
+        and row["description"].startswith("'@")
+        and row["accessibility"].startswith("'-")
+    )
     assert row["longitude"] == "-92.25" and row["latitude"] == "38.5"  # numbers are not prefixed
     for r in rows:
         for col, value in r.items():
-            if value and col not in ("latitude", "longitude", "minimum_age", "maximum_age", "capacity", "max_stay_hours"):
+            if value and col not in (
+                "latitude",
+                "longitude",
+                "minimum_age",
+                "maximum_age",
+                "capacity",
+                "max_stay_hours",
+            ):
                 assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), (col, value)
     geo = load_json(current(releases_dir) / "listings.geojson")
     assert geo["type"] == "FeatureCollection"
-    assert all(f["geometry"]["type"] == "Point" and len(f["geometry"]["coordinates"]) == 2 for f in geo["features"])
+    assert all(
+        f["geometry"]["type"] == "Point" and len(f["geometry"]["coordinates"]) == 2
+        for f in geo["features"]
+    )
 
 
 def test_manifest_lists_every_file_with_size_hash_and_gzip(build, releases_dir):
@@ -166,14 +229,24 @@ def test_manifest_lists_every_file_with_size_hash_and_gzip(build, releases_dir):
     folder = releases_dir / "releases" / str(result.number)
     manifest = load_json(folder / "manifest.json")
     assert manifest["release"] == result.number and manifest["counts"]["services"] > 40
-    on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and not p.name.endswith(".gz")}
+    on_disk = {
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and not p.name.endswith(".gz")
+    }
     assert set(manifest["files"]) == on_disk - {"manifest.json"}
     for rel, meta in manifest["files"].items():
         data = (folder / rel).read_bytes()
         assert meta["bytes"] == len(data) and meta["sha256"] == hashlib.sha256(data).hexdigest()
         assert gzip.decompress((folder / (rel + ".gz")).read_bytes()) == data
-    assert {"hsds/services.json", "hsds/datapackage.json", "listings.geojson", "listings.csv", "changes.json",
-            "changes.atom"} <= set(manifest["files"])
+    assert {
+        "hsds/services.json",
+        "hsds/datapackage.json",
+        "listings.geojson",
+        "listings.csv",
+        "changes.json",
+        "changes.atom",
+    } <= set(manifest["files"])
 
 
 def test_publishing_twice_without_change_makes_one_release(build, releases_dir):
@@ -181,9 +254,18 @@ def test_publishing_twice_without_change_makes_one_release(build, releases_dir):
     db.session.commit()
     first = build()
     second = build()
-    assert first.status == "published" and second.status == "unchanged" and second.number == first.number
+    assert (
+        first.status == "published"
+        and second.status == "unchanged"
+        and second.number == first.number
+    )
     assert db.session.scalar(db.select(db.func.count(Release.id))) == 1
-    assert db.session.scalar(db.select(db.func.count(OutboxEvent.id)).where(OutboxEvent.processed_at.is_(None))) == 0
+    assert (
+        db.session.scalar(
+            db.select(db.func.count(OutboxEvent.id)).where(OutboxEvent.processed_at.is_(None))
+        )
+        == 0
+    )
 
 
 def test_a_build_killed_halfway_leaves_current_intact(build, releases_dir, monkeypatch):
@@ -191,7 +273,9 @@ def test_a_build_killed_halfway_leaves_current_intact(build, releases_dir, monke
 
     first = build()
     before = (releases_dir / "current" / "manifest.json").read_bytes()
-    lst = db.session.scalar(db.select(Listing).where(Listing.live_revision_id.is_not(None)).order_by(Listing.id))
+    lst = db.session.scalar(
+        db.select(Listing).where(Listing.live_revision_id.is_not(None)).order_by(Listing.id)
+    )
     data = dict(lst.live_revision.data)
     data["description"] = "Changed so that the next build is a new release."
     lst.live_revision.data = data
@@ -204,7 +288,9 @@ def test_a_build_killed_halfway_leaves_current_intact(build, releases_dir, monke
     with pytest.raises(RuntimeError, match="halfway"):
         build()
     assert (releases_dir / "current" / "manifest.json").read_bytes() == before
-    assert list(releases_dir.glob(".build-*"))  # the partial folder is left for the next build to clean
+    assert list(
+        releases_dir.glob(".build-*")
+    )  # the partial folder is left for the next build to clean
     monkeypatch.undo()
     again = build()
     assert again.status == "published" and again.number == first.number + 1
@@ -216,7 +302,9 @@ def test_keeps_the_last_n_releases_and_rolls_back(app, build, releases_dir, monk
     from tasks.publishing.builder import available_numbers, current_number, rollback_to
 
     monkeypatch.setitem(app.config, "RELEASES_KEEP", 2)
-    lst = db.session.scalar(db.select(Listing).where(Listing.live_revision_id.is_not(None)).order_by(Listing.id))
+    lst = db.session.scalar(
+        db.select(Listing).where(Listing.live_revision_id.is_not(None)).order_by(Listing.id)
+    )
     numbers = []
     for i in range(3):
         data = dict(lst.live_revision.data)

@@ -11,13 +11,16 @@ def pending_bluestem() -> ListingRevision:
     """The demo's oldest unclaimed item: Bluestem's BHCC with a new front-desk phone."""
     return db.session.scalar(
         db.select(ListingRevision).where(
-            ListingRevision.state == "submitted", ListingRevision.provider_note.like("New front-desk number%")
+            ListingRevision.state == "submitted",
+            ListingRevision.provider_note.like("New front-desk number%"),
         )
     )
 
 
 def live_listing(org_dba: str | None = None) -> Listing:
-    stmt = db.select(Listing).where(Listing.live_revision_id.is_not(None), Listing.is_suspended.is_(False))
+    stmt = db.select(Listing).where(
+        Listing.live_revision_id.is_not(None), Listing.is_suspended.is_(False)
+    )
     listings = db.session.scalars(stmt.order_by(Listing.id)).all()
     for lst in listings:
         if lst.open_revision is None and (org_dba is None or lst.organization.name == org_dba):
@@ -27,12 +30,15 @@ def live_listing(org_dba: str | None = None) -> Listing:
 
 def pending_certification() -> Certification:
     return db.session.scalar(
-        db.select(Certification).where(Certification.status == "submitted").order_by(Certification.id)
+        db.select(Certification)
+        .where(Certification.status == "submitted")
+        .order_by(Certification.id)
     )
 
 
-
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+CSRF_RE = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
 
 
 def csrf_of(client, url: str) -> str:

@@ -16,19 +16,37 @@ def sample_args(app, users):
     rev = pending_bluestem()
     cert = pending_certification()
     doc = Document(
-        organization_id=cert.organization_id, certification_id=cert.id, type_code=db.session.scalar(
+        organization_id=cert.organization_id,
+        certification_id=cert.id,
+        type_code=db.session.scalar(
             db.select(db.text("code")).select_from(db.text("document_type")).limit(1)
         ),
-        original_filename="survey.pdf", storage_name="access-test-doc", content_type="application/pdf",
-        size=10, sha256="0" * 64,
+        original_filename="survey.pdf",
+        storage_name="access-test-doc",
+        content_type="application/pdf",
+        size=10,
+        sha256="0" * 64,
     )
     db.session.add(doc)
     db.session.commit()
-    return {"item_id": rev.id, "kind": "revisions", "listing_id": rev.listing_id, "doc_id": doc.id, "cert_id": cert.id}
+    return {
+        "item_id": rev.id,
+        "kind": "revisions",
+        "listing_id": rev.listing_id,
+        "doc_id": doc.id,
+        "cert_id": cert.id,
+    }
 
 
 # endpoints of admin/review/views.py (coverage and dashboard modules bring their own tests)
-MINE = ("review.index", "review.queue", "review.revision", "review.certification", "review.listing_history", "review.compare")
+MINE = (
+    "review.index",
+    "review.queue",
+    "review.revision",
+    "review.certification",
+    "review.listing_history",
+    "review.compare",
+)
 
 
 def review_rules(app):

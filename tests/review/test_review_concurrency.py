@@ -82,7 +82,9 @@ def test_exactly_one_of_two_concurrent_decisions_wins(live_app):
         t.join(60)
     assert not errors, errors
     assert outcome["first"] == "approved"
-    assert outcome["second"].startswith("This revision was already decided by Riley Reviewer (demo)")
+    assert outcome["second"].startswith(
+        "This revision was already decided by Riley Reviewer (demo)"
+    )
     assert "(approved)" in outcome["second"]
     with live_app.app_context():
         rev = db.session.get(ListingRevision, rev_id)

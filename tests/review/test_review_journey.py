@@ -47,7 +47,10 @@ def test_reviewer_requests_changes_then_approves(live_server, page, browser):
 
     phones.locator("a.comment-on-field").click()
     assert page.locator("#comment-form select[name=field]").input_value() == "phones"
-    page.fill("#comment-form textarea[name=body]", "This rings the front desk only after 5 pm; give the 24/7 line.")
+    page.fill(
+        "#comment-form textarea[name=body]",
+        "This rings the front desk only after 5 pm; give the 24/7 line.",
+    )
     page.click("#comment-form button[type=submit], #comment-form input[type=submit]")
     page.wait_for_url(re.compile(rf".*/review/revisions/{rev_id}#field-phones$"))
     assert "24/7 line" in page.locator("#field-phones").inner_text()
@@ -61,7 +64,11 @@ def test_reviewer_requests_changes_then_approves(live_server, page, browser):
     with app.app_context():
         rev = db.session.get(ListingRevision, rev_id)
         assert rev.state == "changes_requested"
-        (comment,) = db.session.scalars(db.select(ReviewComment).where(ReviewComment.revision_id == rev_id, ReviewComment.resolved_at.is_(None)))
+        (comment,) = db.session.scalars(
+            db.select(ReviewComment).where(
+                ReviewComment.revision_id == rev_id, ReviewComment.resolved_at.is_(None)
+            )
+        )
         assert comment.field == "phones" and "24/7 line" in comment.body
         db.session.remove()
 
@@ -107,7 +114,9 @@ def test_reviewer_requests_changes_then_approves(live_server, page, browser):
     with app.app_context():
         rev = db.session.get(ListingRevision, rev_id)
         assert rev.state == "submitted" and rev.provider_note == "Now the 24/7 line."
-        assert rev.data["phones"] == [{"number": FIXED_NUMBER, "kind": "voice", "description": "24/7 line"}]
+        assert rev.data["phones"] == [
+            {"number": FIXED_NUMBER, "kind": "voice", "description": "24/7 line"}
+        ]
         db.session.remove()
 
     page.goto(live_server.url + f"/review/revisions/{rev_id}")
@@ -120,5 +129,7 @@ def test_reviewer_requests_changes_then_approves(live_server, page, browser):
     with app.app_context():
         rev = db.session.get(ListingRevision, rev_id)
         assert rev.state == "approved" and rev.listing.live_revision_id == rev_id
-        assert rev.listing.live_revision.data["phones"] == [{"number": FIXED_NUMBER, "kind": "voice", "description": "24/7 line"}]
+        assert rev.listing.live_revision.data["phones"] == [
+            {"number": FIXED_NUMBER, "kind": "voice", "description": "24/7 line"}
+        ]
         db.session.remove()

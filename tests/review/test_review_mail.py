@@ -15,14 +15,23 @@ def test_eager_celery_settings_are_the_real_names(app):
     assert celery_app.conf.task_eager_propagates is True
 
 
-def test_request_changes_mails_the_organization_with_the_field_comment(client, login, send, mail_to_smtp, users):
+def test_request_changes_mails_the_organization_with_the_field_comment(
+    client, login, send, mail_to_smtp, users
+):
     rev = pending_bluestem()
-    wf.add_comment(users.reviewer, "This is the fax line; give the voice number.", revision=rev, field="phones")
+    wf.add_comment(
+        users.reviewer, "This is the fax line; give the voice number.", revision=rev, field="phones"
+    )
     db.session.commit()
     rev_id, version = rev.id, rev.lock_version
     login("reviewer")
     page = f"/review/revisions/{rev_id}"
-    resp = send(client, f"{page}/decision", {"decision": "request_changes", "note": "See the comment.", "lock_version": version}, form_url=page)
+    resp = send(
+        client,
+        f"{page}/decision",
+        {"decision": "request_changes", "note": "See the comment.", "lock_version": version},
+        form_url=page,
+    )
     assert resp.status_code == 302
     (msg,) = mail_to_smtp.wait_for(1)
     to = msg["To"]
@@ -45,7 +54,9 @@ def test_suspension_and_reinstatement_are_mailed(client, login, send, mail_to_sm
     assert resp.status_code == 302
     send(client, f"{page}/reinstate", {"reason": "Working again."}, form_url=page)
     first, second = mail_to_smtp.wait_for(2)
-    assert "suspended" in first["Subject"] and "Phone disconnected." in first.get_body().get_content()
+    assert (
+        "suspended" in first["Subject"] and "Phone disconnected." in first.get_body().get_content()
+    )
     assert "reinstated" in second["Subject"] and "Working again." in second.get_body().get_content()
 
 
@@ -55,6 +66,11 @@ def test_a_refused_decision_sends_nothing(client, login, send, mail_to_smtp):
     rev_id, version = rev.id, rev.lock_version
     login("reviewer")
     page = f"/review/revisions/{rev_id}"
-    send(client, f"{page}/decision", {"decision": "request_changes", "lock_version": version}, form_url=page)
+    send(
+        client,
+        f"{page}/decision",
+        {"decision": "request_changes", "lock_version": version},
+        form_url=page,
+    )
     assert db.session.get(ListingRevision, rev_id).state == "submitted"
     assert mail_to_smtp.messages == []

@@ -29,13 +29,16 @@ def test_new_listing_shows_every_field(client, login):
     from models import ListingRevision
 
     rev_id = db.session.scalar(
-        db.select(ListingRevision.id).join(Listing, Listing.id == ListingRevision.listing_id)
+        db.select(ListingRevision.id)
+        .join(Listing, Listing.id == ListingRevision.listing_id)
         .where(Listing.live_revision_id.is_(None), ListingRevision.state == "submitted")
     )
     db.session.commit()
     login("reviewer")
     html = text_of(client.get(f"/review/revisions/{rev_id}"))
-    assert "Every field of the new listing" in html and "Maximum stay" in html and "72 hours" in html
+    assert (
+        "Every field of the new listing" in html and "Maximum stay" in html and "72 hours" in html
+    )
 
 
 def test_field_comment_and_empty_comment(client, login, send):
@@ -45,19 +48,37 @@ def test_field_comment_and_empty_comment(client, login, send):
     page = f"/review/revisions/{rev_id}"
     resp = send(client, f"{page}/comments", {"field": "phones", "body": ""}, form_url=page)
     assert resp.status_code == 422 and 'id="body-error"' in text_of(resp)
-    resp = send(client, f"{page}/comments", {"field": "hours", "body": "Are you open on holidays?"}, form_url=page)
+    resp = send(
+        client,
+        f"{page}/comments",
+        {"field": "hours", "body": "Are you open on holidays?"},
+        form_url=page,
+    )
     assert resp.status_code == 302
     c = db.session.scalar(db.select(ReviewComment).where(ReviewComment.revision_id == rev_id))
     assert c.field == "hours"
     html = text_of(client.get(page))
     assert "Comments on fields that did not change" in html and "Are you open on holidays?" in html
-    assert db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "comment.add").order_by(AuditEvent.id.desc())).after["field"] == "hours"
+    assert (
+        db.session.scalar(
+            db.select(AuditEvent)
+            .where(AuditEvent.action == "comment.add")
+            .order_by(AuditEvent.id.desc())
+        ).after["field"]
+        == "hours"
+    )
 
 
 def cert_form(cert, **over):
-    data = {"lock_version": cert.lock_version, "status": "certified", "certificate_number": "DMH-2026-77",
-            "effective_on": date.today().isoformat(), "expires_on": (date.today() + timedelta(days=730)).isoformat(),
-            "conditions": "", "note": ""}
+    data = {
+        "lock_version": cert.lock_version,
+        "status": "certified",
+        "certificate_number": "DMH-2026-77",
+        "effective_on": date.today().isoformat(),
+        "expires_on": (date.today() + timedelta(days=730)).isoformat(),
+        "conditions": "",
+        "note": "",
+    }
     data.update(over)
     return data
 
@@ -77,7 +98,9 @@ def test_certification_decision_and_its_errors(client, login, send):
     resp = send(client, f"{page}/decision", form, form_url=page)
     assert resp.status_code == 302
     cert = db.session.get(Certification, cert_id)
-    assert cert.status == "certified" and cert.certificate_number == "DMH-2026-77" and cert.verified_at
+    assert (
+        cert.status == "certified" and cert.certificate_number == "DMH-2026-77" and cert.verified_at
+    )
     # a second decision sent from the page opened before the first one is refused
     send(client, f"{page}/decision", {**form, "status": "provisional"}, form_url=page)
     assert db.session.get(Certification, cert_id).status == "certified"
@@ -86,8 +109,14 @@ def test_certification_decision_and_its_errors(client, login, send):
 
 def test_deemed_status_follows_the_accreditation(client, login, send, users):
     org = pending_certification().organization
-    cert = wf.submit_certification(org, "bhcc", users.provider, basis="deemed", accrediting_body="CARF",
-                                   accreditation_expires_on=date.today() + timedelta(days=300))
+    cert = wf.submit_certification(
+        org,
+        "bhcc",
+        users.provider,
+        basis="deemed",
+        accrediting_body="CARF",
+        accreditation_expires_on=date.today() + timedelta(days=300),
+    )
     db.session.commit()
     cert_id, form = cert.id, cert_form(cert, expires_on="")
     login("reviewer")
@@ -103,11 +132,24 @@ def add_document(app, cert) -> Document:
     name = hashlib.sha256(body + str(cert.id).encode()).hexdigest()[:32]
     Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
     (Path(app.config["UPLOAD_DIR"]) / name).write_bytes(body)
-    doc = Document(organization_id=cert.organization_id, certification_id=cert.id, type_code="fire_inspection"
-                   if db.session.scalar(db.select(db.text("count(*)")).select_from(db.text("document_type")).where(db.text("code = 'fire_inspection'"))) else
-                   db.session.scalar(db.select(db.text("code")).select_from(db.text("document_type")).limit(1)),
-                   original_filename="fire inspection.pdf", storage_name=name, content_type="application/pdf",
-                   size=len(body), sha256=hashlib.sha256(body).hexdigest())
+    doc = Document(
+        organization_id=cert.organization_id,
+        certification_id=cert.id,
+        type_code="fire_inspection"
+        if db.session.scalar(
+            db.select(db.text("count(*)"))
+            .select_from(db.text("document_type"))
+            .where(db.text("code = 'fire_inspection'"))
+        )
+        else db.session.scalar(
+            db.select(db.text("code")).select_from(db.text("document_type")).limit(1)
+        ),
+        original_filename="fire inspection.pdf",
+        storage_name=name,
+        content_type="application/pdf",
+        size=len(body),
+        sha256=hashlib.sha256(body).hexdigest(),
+    )
     db.session.add(doc)
     db.session.commit()
     return doc
@@ -131,9 +173,19 @@ def test_documents_inline_only_framed_by_this_site(app, client, login, send):
         assert "frame-ancestors 'none'" in download.headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in client.get(page).headers["Content-Security-Policy"]
 
-    resp = send(client, f"/review/documents/{doc_id}/verify", {f"doc{doc_id}-accepted": "no", f"doc{doc_id}-reason": ""}, form_url=page)
+    resp = send(
+        client,
+        f"/review/documents/{doc_id}/verify",
+        {f"doc{doc_id}-accepted": "no", f"doc{doc_id}-reason": ""},
+        form_url=page,
+    )
     assert resp.status_code == 422 and "Say why the document is rejected" in text_of(resp)
-    send(client, f"/review/documents/{doc_id}/verify", {f"doc{doc_id}-accepted": "no", f"doc{doc_id}-reason": "Expired in 2024."}, form_url=page)
+    send(
+        client,
+        f"/review/documents/{doc_id}/verify",
+        {f"doc{doc_id}-accepted": "no", f"doc{doc_id}-reason": "Expired in 2024."},
+        form_url=page,
+    )
     doc = db.session.get(Document, doc_id)
     assert doc.status == "rejected" and doc.status_reason == "Expired in 2024."
 
@@ -141,7 +193,11 @@ def test_documents_inline_only_framed_by_this_site(app, client, login, send):
 def test_suspend_reinstate_history_and_compare(client, login, send, make_revision):
     rev = make_revision("approved")
     listing_id, rev_id = rev.listing_id, rev.id
-    old_id = db.session.scalar(db.select(db.func.min(db.text("id"))).select_from(db.text("listing_revision")).where(db.text(f"listing_id = {listing_id}")))
+    old_id = db.session.scalar(
+        db.select(db.func.min(db.text("id")))
+        .select_from(db.text("listing_revision"))
+        .where(db.text(f"listing_id = {listing_id}"))
+    )
     db.session.commit()
     login("reviewer")
     page = f"/review/listings/{listing_id}"
@@ -150,7 +206,9 @@ def test_suspend_reinstate_history_and_compare(client, login, send, make_revisio
     send(client, f"{page}/suspend", {"reason": "Number disconnected."}, form_url=page)
     assert db.session.get(Listing, listing_id).is_suspended is True
     html = text_of(client.get(page))
-    assert "Number disconnected." in html and "listing.suspend" in html and "revision.approve" in html
+    assert (
+        "Number disconnected." in html and "listing.suspend" in html and "revision.approve" in html
+    )
     send(client, f"{page}/reinstate", {"reason": ""}, form_url=page)
     assert db.session.get(Listing, listing_id).is_suspended is False
     diff = text_of(client.get(f"{page}/compare?a={old_id}&b={rev_id}"))

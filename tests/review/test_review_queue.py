@@ -21,9 +21,17 @@ def add_pending(n: int) -> None:
     db.session.execute(
         insert(ListingRevision),
         [
-            {"listing_id": lid, "number": 1, "state": "submitted", "name": f"Bulk item {lid}",
-             "service_type_code": "mobile_crisis", "data": {}, "submitted_at": now, "due_at": now,
-             "lock_version": 1}
+            {
+                "listing_id": lid,
+                "number": 1,
+                "state": "submitted",
+                "name": f"Bulk item {lid}",
+                "service_type_code": "mobile_crisis",
+                "data": {},
+                "submitted_at": now,
+                "due_at": now,
+                "lock_version": 1,
+            }
             for lid in ids
         ],
     )
@@ -90,7 +98,9 @@ def test_filters(app, users):
     assert not load_page(QueueFilters(mine=True), me, None).items
     wf.claim(db.session.get(ListingRevision, bid), me)
     assert [i.obj.id for i in load_page(QueueFilters(mine=True), me, None).items] == [bid]
-    oldest_unclaimed = load_page(QueueFilters(unclaimed=True, kind="revision"), me, None).items[0].obj
+    oldest_unclaimed = (
+        load_page(QueueFilters(unclaimed=True, kind="revision"), me, None).items[0].obj
+    )
     assert oldest_unclaimed.id != bid
     boone = load_page(QueueFilters(county="29019"), me, None)
     assert bid in [i.obj.id for i in boone.items]
@@ -117,7 +127,12 @@ def test_claim_release_and_admin_assign(client, login, send, users):
     assert rev.claimed_by.email == "reviewer@demo.test" and rev.state == "in_review"
     assert "Riley Reviewer (demo) (you)" in text_of(client.get("/review/queue"))
     # a reviewer cannot assign
-    resp = send(client, f"/review/revisions/{rev_id}/assign", {"reviewer": reviewer2_id}, form_url="/review/queue")
+    resp = send(
+        client,
+        f"/review/revisions/{rev_id}/assign",
+        {"reviewer": reviewer2_id},
+        form_url="/review/queue",
+    )
     assert resp.status_code == 403
     send(client, f"/review/revisions/{rev_id}/release", {}, form_url=f"/review/revisions/{rev_id}")
     assert db.session.get(ListingRevision, rev_id).claimed_by_id is None
@@ -129,10 +144,18 @@ def test_admin_assigns_and_others_see_who_holds_it(client, login, send, users):
     reviewer2_id = users.get("reviewer2@demo.test").id
     db.session.commit()
     login("admin")
-    send(client, f"/review/revisions/{rev_id}/assign", {"reviewer": reviewer2_id}, form_url="/review/queue")
+    send(
+        client,
+        f"/review/revisions/{rev_id}/assign",
+        {"reviewer": reviewer2_id},
+        form_url="/review/queue",
+    )
     rev = db.session.get(ListingRevision, rev_id)
     assert rev.claimed_by_id == reviewer2_id
     assert "Morgan Second-Reviewer (demo)" in text_of(client.get(f"/review/revisions/{rev_id}"))
-    actions = [e.action for e in db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(3))]
+    actions = [
+        e.action
+        for e in db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(3))
+    ]
     assert "revision.assign" in actions
     assert db.session.get(User, reviewer2_id).name.startswith("Morgan")

@@ -10,7 +10,16 @@ from models import ConflictError, ListingRevision, WorkflowError, db
 from models import workflow as wf
 from models.workflow import REVISION_TRANSITIONS
 
-STATES = ["draft", "submitted", "in_review", "changes_requested", "approved", "rejected", "withdrawn", "superseded"]
+STATES = [
+    "draft",
+    "submitted",
+    "in_review",
+    "changes_requested",
+    "approved",
+    "rejected",
+    "withdrawn",
+    "superseded",
+]
 PENDING = {"submitted", "in_review"}
 
 
@@ -40,8 +49,14 @@ ALLOWED = {
     "withdraw": {s for s, targets in REVISION_TRANSITIONS.items() if "withdrawn" in targets},
     "submit": {s for s, targets in REVISION_TRANSITIONS.items() if "submitted" in targets},
 }
-RESULT = {"approve": "approved", "request_changes": "changes_requested", "reject": "rejected",
-          "claim": "in_review", "withdraw": "withdrawn", "submit": "submitted"}
+RESULT = {
+    "approve": "approved",
+    "request_changes": "changes_requested",
+    "reject": "rejected",
+    "claim": "in_review",
+    "withdraw": "withdrawn",
+    "submit": "submitted",
+}
 
 
 @pytest.mark.parametrize("state", STATES)
@@ -111,7 +126,12 @@ def test_decision_route_from_each_state(client, login, send, make_revision, user
     rev_id, version = rev.id, rev.lock_version
     login("reviewer")
     page = f"/review/revisions/{rev_id}"
-    resp = send(client, f"{page}/decision", {"decision": decision, "note": "Because.", "lock_version": version}, form_url=page)
+    resp = send(
+        client,
+        f"{page}/decision",
+        {"decision": decision, "note": "Because.", "lock_version": version},
+        form_url=page,
+    )
     after = db.session.get(ListingRevision, rev_id)
     if state in PENDING:
         assert resp.status_code == 302 and resp.headers["Location"].endswith("/review/queue")
@@ -130,7 +150,12 @@ def test_reject_without_reason_shows_the_error_by_the_field(client, login, send,
     rev_id, version = rev.id, rev.lock_version
     login("reviewer")
     page = f"/review/revisions/{rev_id}"
-    resp = send(client, f"{page}/decision", {"decision": "reject", "note": "", "lock_version": version}, form_url=page)
+    resp = send(
+        client,
+        f"{page}/decision",
+        {"decision": "reject", "note": "", "lock_version": version},
+        form_url=page,
+    )
     assert resp.status_code == 422
     html = text_of(resp)
     assert 'id="note-error"' in html and "Say why the change is rejected" in html
@@ -143,6 +168,11 @@ def test_request_changes_without_comment_is_refused(client, login, send, make_re
     rev_id, version = rev.id, rev.lock_version
     login("reviewer")
     page = f"/review/revisions/{rev_id}"
-    send(client, f"{page}/decision", {"decision": "request_changes", "lock_version": version}, form_url=page)
+    send(
+        client,
+        f"{page}/decision",
+        {"decision": "request_changes", "lock_version": version},
+        form_url=page,
+    )
     assert "at least one comment" in text_of(client.get(page))
     assert db.session.get(ListingRevision, rev_id).state == "submitted"

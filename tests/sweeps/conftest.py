@@ -44,15 +44,20 @@ def demo(app):
 
         def listing(self, name: str) -> Listing:
             return db.session.scalar(
-                db.select(Listing).join(ListingRevision, Listing.live_revision_id == ListingRevision.id)
+                db.select(Listing)
+                .join(ListingRevision, Listing.live_revision_id == ListingRevision.id)
                 .where(ListingRevision.name == name)
             )
 
         def certs(self, dba: str, type_code: str) -> list[Certification]:
             org = self.org(dba)
-            return list(db.session.scalars(
-                db.select(Certification).filter_by(organization_id=org.id, type_code=type_code).order_by(Certification.id)
-            ))
+            return list(
+                db.session.scalars(
+                    db.select(Certification)
+                    .filter_by(organization_id=org.id, type_code=type_code)
+                    .order_by(Certification.id)
+                )
+            )
 
     return Demo()
 

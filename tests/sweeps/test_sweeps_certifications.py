@@ -35,8 +35,12 @@ def sweep_on(day):
 
 
 def kinds_of(cert_id):
-    return [r.kind for r in db.session.scalars(
-        db.select(Reminder).where(Reminder.certification_id == cert_id).order_by(Reminder.id))]
+    return [
+        r.kind
+        for r in db.session.scalars(
+            db.select(Reminder).where(Reminder.certification_id == cert_id).order_by(Reminder.id)
+        )
+    ]
 
 
 def public_names(day):
@@ -68,25 +72,68 @@ def test_stage_functions_pick_the_nearest_threshold():
 
 def test_each_reminder_goes_out_once_across_repeated_sweeps(app, outbox, bluestem_bhcc):
     cert_id, expiry = bluestem_bhcc.id, bluestem_bhcc.expires_on
-    offsets = [-95, -90, -90, -89, -61, -60, -45, -30, -29, -8, -7, -3, 0, 1, 1, 2, 13, 14, 20, 30, 31, 44, 45, 60]
+    offsets = [
+        -95,
+        -90,
+        -90,
+        -89,
+        -61,
+        -60,
+        -45,
+        -30,
+        -29,
+        -8,
+        -7,
+        -3,
+        0,
+        1,
+        1,
+        2,
+        13,
+        14,
+        20,
+        30,
+        31,
+        44,
+        45,
+        60,
+    ]
     for offset in offsets:
         sweep_on(expiry + timedelta(days=offset))
     assert kinds_of(cert_id) == [
-        "expires_in_90", "expires_in_60", "expires_in_30", "expires_in_7",
-        "lapsed_1", "lapsed_14", "lapsed_30",
+        "expires_in_90",
+        "expires_in_60",
+        "expires_in_30",
+        "expires_in_7",
+        "lapsed_1",
+        "lapsed_14",
+        "lapsed_30",
     ]
-    mine = [m for m in outbox.messages() if "Behavioral Health Crisis Center certification" in m["Subject"]]
+    mine = [
+        m
+        for m in outbox.messages()
+        if "Behavioral Health Crisis Center certification" in m["Subject"]
+    ]
     assert len(mine) == 7
     assert len({m["Subject"].strip() for m in mine}) == 7
     for m in mine:
         assert set(m["To"].addresses[i].addr_spec for i in range(len(m["To"].addresses))) == {
-            "provider@demo.test", "colleague@demo.test"}
+            "provider@demo.test",
+            "colleague@demo.test",
+        }
         body = m.get_body(("plain",)).get_content()
-        assert f"http://registry.test/portal/certifications/new?renews={cert_id}" in body or "renewal" in body
+        assert (
+            f"http://registry.test/portal/certifications/new?renews={cert_id}" in body
+            or "renewal" in body
+        )
     first = next(m for m in mine if "90-day notice" in m["Subject"])
-    assert f"/portal/certifications/new?renews={cert_id}" in first.get_body(("plain",)).get_content()
-    assert all(r.delivered_at is not None and r.recipients == 2 for r in db.session.scalars(
-        db.select(Reminder).where(Reminder.certification_id == cert_id)))
+    assert (
+        f"/portal/certifications/new?renews={cert_id}" in first.get_body(("plain",)).get_content()
+    )
+    assert all(
+        r.delivered_at is not None and r.recipients == 2
+        for r in db.session.scalars(db.select(Reminder).where(Reminder.certification_id == cert_id))
+    )
 
 
 def test_a_late_first_sweep_sends_only_the_nearest_reminder(app, outbox, bluestem_bhcc):
@@ -103,28 +150,44 @@ def test_expiry_removes_the_listing_on_the_next_day(app, outbox, demo, bluestem_
     assert result.expired == [] and bluestem_bhcc.status == "certified"
     assert names <= public_names(expiry)
 
-    pending_before = db.session.scalar(db.select(db.func.count(OutboxEvent.id)).where(OutboxEvent.processed_at.is_(None)))
+    pending_before = db.session.scalar(
+        db.select(db.func.count(OutboxEvent.id)).where(OutboxEvent.processed_at.is_(None))
+    )
     result = sweep_on(expiry + timedelta(days=1))
     db.session.refresh(bluestem_bhcc)
     assert bluestem_bhcc.status == CertificationStatus.EXPIRED
     assert bluestem_bhcc.id in result.expired
     assert set(result.listings_marked) == covered
-    events = db.session.scalars(db.select(OutboxEvent).where(OutboxEvent.processed_at.is_(None)).order_by(OutboxEvent.id)).all()
+    events = db.session.scalars(
+        db.select(OutboxEvent).where(OutboxEvent.processed_at.is_(None)).order_by(OutboxEvent.id)
+    ).all()
     assert len(events) > pending_before
-    assert {e.payload["listing_id"] for e in events if e.payload.get("reason") == "certification expired"} >= covered
+    assert {
+        e.payload["listing_id"]
+        for e in events
+        if e.payload.get("reason") == "certification expired"
+    } >= covered
     assert not names & public_names(expiry + timedelta(days=1))
     # a second sweep the same day changes nothing
     again = sweep_on(expiry + timedelta(days=1))
     assert again.expired == [] and again.reminders == []
 
 
-def test_a_renewal_in_review_keeps_the_listing_public_until_the_old_expiry(app, outbox, users, bluestem_bhcc):
+def test_a_renewal_in_review_keeps_the_listing_public_until_the_old_expiry(
+    app, outbox, users, bluestem_bhcc
+):
     old = bluestem_bhcc
     expiry = old.expires_on
     names = {lst.display_name for lst in old.listings}
     with freeze_time(at(expiry - timedelta(days=5))):
-        renewal = wf.submit_certification(old.organization, "bhcc", users.provider, listings=list(old.listings), renews=old,
-                                          note="Renewal: survey done.")
+        renewal = wf.submit_certification(
+            old.organization,
+            "bhcc",
+            users.provider,
+            listings=list(old.listings),
+            renews=old,
+            note="Renewal: survey done.",
+        )
         wf.claim(renewal, users.reviewer)
         db.session.commit()
     for offset in range(-5, 1):
@@ -147,8 +210,14 @@ def test_a_renewal_in_review_keeps_the_listing_public_until_the_old_expiry(app, 
 
     # approved: listings return, and no further lapse reminders
     with freeze_time(at(expiry + timedelta(days=3))):
-        wf.decide_certification(renewal, users.reviewer, "certified", certificate_number="DEMO-BHCC-RENEWED",
-                                effective_on=expiry + timedelta(days=3), expires_on=expiry + timedelta(days=3 * 365))
+        wf.decide_certification(
+            renewal,
+            users.reviewer,
+            "certified",
+            certificate_number="DEMO-BHCC-RENEWED",
+            effective_on=expiry + timedelta(days=3),
+            expires_on=expiry + timedelta(days=3 * 365),
+        )
         db.session.commit()
     for offset in (3, 14, 30):
         sweep_on(expiry + timedelta(days=offset))
@@ -156,14 +225,24 @@ def test_a_renewal_in_review_keeps_the_listing_public_until_the_old_expiry(app, 
     assert kinds_of(old.id) == ["lapsed_1"]
 
 
-def test_a_renewal_approved_before_expiry_keeps_the_listing_without_a_gap(app, outbox, users, bluestem_bhcc):
+def test_a_renewal_approved_before_expiry_keeps_the_listing_without_a_gap(
+    app, outbox, users, bluestem_bhcc
+):
     old = bluestem_bhcc
     expiry = old.expires_on
     names = {lst.display_name for lst in old.listings}
     with freeze_time(at(expiry - timedelta(days=10))):
-        renewal = wf.submit_certification(old.organization, "bhcc", users.provider, listings=list(old.listings), renews=old)
-        wf.decide_certification(renewal, users.reviewer, "certified", certificate_number="DEMO-BHCC-NEXT",
-                                effective_on=expiry + timedelta(days=1), expires_on=expiry + timedelta(days=1096))
+        renewal = wf.submit_certification(
+            old.organization, "bhcc", users.provider, listings=list(old.listings), renews=old
+        )
+        wf.decide_certification(
+            renewal,
+            users.reviewer,
+            "certified",
+            certificate_number="DEMO-BHCC-NEXT",
+            effective_on=expiry + timedelta(days=1),
+            expires_on=expiry + timedelta(days=1096),
+        )
         db.session.commit()
     for offset in (-7, 0, 1, 2, 14, 30):
         sweep_on(expiry + timedelta(days=offset))
@@ -193,19 +272,27 @@ def test_a_deemed_certification_follows_its_accreditation(app, outbox, demo):
     assert any(f"{accredited_until:%B %-d, %Y}" in s for s in sent)
 
 
-def test_an_organization_scope_certification_lapse_marks_every_listing_that_needs_it(app, outbox, demo):
+def test_an_organization_scope_certification_lapse_marks_every_listing_that_needs_it(
+    app, outbox, demo
+):
     (ccbho,) = [c for c in demo.certs("Bluestem Valley Behavioral Health", "ccbho")]
     sobering = demo.listing("Bluestem Sobering Support Center")
     assert sobering.display_name in public_names(ccbho.expires_on)
     result = sweep_on(ccbho.expires_on + timedelta(days=1))
     assert ccbho.id in result.expired
     assert sobering.id in result.listings_marked
-    assert db.session.scalar(db.select(OutboxEvent).where(
-        OutboxEvent.processed_at.is_(None), OutboxEvent.payload["listing_id"].as_integer() == sobering.id))
+    assert db.session.scalar(
+        db.select(OutboxEvent).where(
+            OutboxEvent.processed_at.is_(None),
+            OutboxEvent.payload["listing_id"].as_integer() == sobering.id,
+        )
+    )
     assert sobering.display_name not in public_names(ccbho.expires_on + timedelta(days=1))
 
 
-def test_verification_sweep_reminds_then_flags_stale_and_attestation_clears_it(app, outbox, demo, users):
+def test_verification_sweep_reminds_then_flags_stale_and_attestation_clears_it(
+    app, outbox, demo, users
+):
     stale = demo.listing("Community Behavioral Health Liaison — Northwest")
     assert stale.stale_since is None
     verified = stale.verified_at
@@ -220,8 +307,17 @@ def test_verification_sweep_reminds_then_flags_stale_and_attestation_clears_it(a
         result = run_verification_sweep(day)
     db.session.refresh(stale)
     assert stale.id in result.flagged_stale and stale.stale_since is not None
-    assert db.session.scalar(db.select(db.func.count(Reminder.id)).where(Reminder.listing_id == stale.id)) == 1
-    mails = [m for m in outbox.messages() if "Community Behavioral Health Liaison — Northwest" in m["Subject"]]
+    assert (
+        db.session.scalar(
+            db.select(db.func.count(Reminder.id)).where(Reminder.listing_id == stale.id)
+        )
+        == 1
+    )
+    mails = [
+        m
+        for m in outbox.messages()
+        if "Community Behavioral Health Liaison — Northwest" in m["Subject"]
+    ]
     assert len(mails) == 1
     assert mails[0]["To"].addresses[0].addr_spec.endswith("demo.test")
     with freeze_time(at(day)):
@@ -236,7 +332,12 @@ def test_verification_sweep_reminds_then_flags_stale_and_attestation_clears_it(a
     with freeze_time(at(next_cycle)):
         result = run_verification_sweep(next_cycle)
     assert stale.id not in result.flagged_stale
-    assert db.session.scalar(db.select(db.func.count(Reminder.id)).where(Reminder.listing_id == stale.id)) == 2
+    assert (
+        db.session.scalar(
+            db.select(db.func.count(Reminder.id)).where(Reminder.listing_id == stale.id)
+        )
+        == 2
+    )
 
 
 def test_a_sweep_that_cannot_take_its_lock_does_nothing(app, outbox, bluestem_bhcc):
@@ -270,7 +371,10 @@ def test_sweeps_are_celery_tasks_with_late_acks_on_the_beat(app):
     from tasks.schedule import beat_schedule
     from tasks.sweeps import sweep_certifications, sweep_verification
 
-    assert sweep_certifications.name == "registry.sweep_certifications" and sweep_certifications.acks_late
+    assert (
+        sweep_certifications.name == "registry.sweep_certifications"
+        and sweep_certifications.acks_late
+    )
     assert sweep_verification.name == "registry.sweep_verification" and sweep_verification.acks_late
     tasks = {e["task"] for e in beat_schedule(app.config).values()}
     assert {"registry.sweep_certifications", "registry.sweep_verification"} <= tasks

@@ -46,8 +46,12 @@ def sweep_day(live_app):
     from models import Certification, Organization, db
 
     with live_app.app_context():
-        org = db.session.scalar(db.select(Organization).filter_by(dba="Bluestem Valley Behavioral Health"))
-        cert = db.session.scalar(db.select(Certification).filter_by(organization_id=org.id, type_code="bhcc"))
+        org = db.session.scalar(
+            db.select(Organization).filter_by(dba="Bluestem Valley Behavioral Health")
+        )
+        cert = db.session.scalar(
+            db.select(Certification).filter_by(organization_id=org.id, type_code="bhcc")
+        )
         day = cert.expires_on + timedelta(days=1)
         db.session.remove()
     return day
@@ -81,7 +85,9 @@ def test_two_concurrent_sweeps_send_no_duplicate_mail(live_app, smtp_server):
     for name in ("certifications", "verification"):
         runs = [r for r in results if r.sweep == name]
         assert len(runs) == 2
-        assert any(r.skipped or (not r.reminders and not r.expired and not r.flagged_stale) for r in runs)
+        assert any(
+            r.skipped or (not r.reminders and not r.expired and not r.flagged_stale) for r in runs
+        )
 
 
 def test_unique_reminder_rows_alone_prevent_duplicates(live_app, smtp_server, monkeypatch):

@@ -23,8 +23,12 @@ from models.snapshot import build_records
 from tasks.publishing.context import BuildContext, reference_snapshot
 from tasks.publishing.coverage import write_coverage
 
-COUNTIES = [{"fips": "29001", "name": "Adair County"}, {"fips": "29003", "name": "Andrew County"},
-            {"fips": "29005", "name": "Atchison County"}, {"fips": "29007", "name": "Audrain County"}]
+COUNTIES = [
+    {"fips": "29001", "name": "Adair County"},
+    {"fips": "29003", "name": "Andrew County"},
+    {"fips": "29005", "name": "Atchison County"},
+    {"fips": "29007", "name": "Audrain County"},
+]
 REGIONS = [
     {"name": "North", "layer": "test layer", "counties": ["29001", "29003"]},
     {"name": "South", "layer": "test layer", "counties": ["29005", "29007"]},
@@ -34,9 +38,13 @@ REGIONS = [
 
 def rec(id_, stype, *, counties=(), site=None, name=None):
     return {
-        "id": id_, "name": name or id_, "service_type": stype, "organization": {"name": "Org"},
+        "id": id_,
+        "name": name or id_,
+        "service_type": stype,
+        "organization": {"name": "Org"},
         "counties": [{"fips": f, "role": r} for f, r in counties],
-        "address": {"county_fips": site} if site else None, "phones": [{"number": "+15735550100", "kind": "voice"}],
+        "address": {"county_fips": site} if site else None,
+        "phones": [{"number": "+15735550100", "kind": "voice"}],
     }
 
 
@@ -46,8 +54,16 @@ def by_fips(coverage):
 
 def test_988_primary_and_backup_counties_are_counted_by_role():
     records = [
-        rec("a", "988_center", counties=[("29001", "primary"), ("29003", "primary"), ("29005", "backup")]),
-        rec("b", "988_center", counties=[("29005", "primary"), ("29001", "backup"), ("29003", "backup")]),
+        rec(
+            "a",
+            "988_center",
+            counties=[("29001", "primary"), ("29003", "primary"), ("29005", "backup")],
+        ),
+        rec(
+            "b",
+            "988_center",
+            counties=[("29005", "primary"), ("29001", "backup"), ("29003", "backup")],
+        ),
         rec("statewide", "988_center", counties=[(c["fips"], "backup") for c in COUNTIES]),
     ]
     cov = by_fips(compute_coverage(records, COUNTIES, REGIONS, "test layer"))
@@ -55,7 +71,9 @@ def test_988_primary_and_backup_counties_are_counted_by_role():
     assert [r.id for r in cov["29001"].backup_988] == ["b", "statewide"]
     assert [r.id for r in cov["29005"].primary_988] == ["b"]
     assert [r.id for r in cov["29005"].backup_988] == ["a", "statewide"]
-    assert cov["29007"].primary_988 == [] and [r.id for r in cov["29007"].backup_988] == ["statewide"]
+    assert cov["29007"].primary_988 == [] and [r.id for r in cov["29007"].backup_988] == [
+        "statewide"
+    ]
     assert Gap.NO_988_PRIMARY in cov["29007"].gaps
     assert Gap.NO_988_PRIMARY not in cov["29001"].gaps
     assert sum(len(c.primary_988) for c in cov.values()) == 3
@@ -65,7 +83,11 @@ def test_988_primary_and_backup_counties_are_counted_by_role():
 def test_a_county_without_a_mobile_team_is_a_gap_and_crisis_centers_count_per_region():
     records = [
         rec("988", "988_center", counties=[(c["fips"], "primary") for c in COUNTIES]),
-        rec("team", "mobile_crisis", counties=[("29001", "served"), ("29003", "served"), ("29005", "served")]),
+        rec(
+            "team",
+            "mobile_crisis",
+            counties=[("29001", "served"), ("29003", "served"), ("29005", "served")],
+        ),
         rec("bhcc", "bhcc", site="29001"),
         rec("urgent", "urgent_bhcc", site="29003", counties=[("29005", "served")]),
         rec("sober", "sobering_center", site="29007"),
@@ -115,7 +137,10 @@ def test_demo_coverage_matches_a_hand_count_for_three_counties(demo_coverage):
     assert names(boone.primary_988) == ["Bluestem Valley 988 Crisis Line"]
     assert names(boone.backup_988) == ["Heartland Statewide Backup Crisis Line"]
     assert names(boone.mobile_teams) == ["Bluestem Valley Mobile Crisis Team — West"]
-    assert names(boone.crisis_centers) == ["Bluestem Youth Crisis Center", "Central Behavioral Health Crisis Center"]
+    assert names(boone.crisis_centers) == [
+        "Bluestem Youth Crisis Center",
+        "Central Behavioral Health Crisis Center",
+    ]
     assert names(boone.sobering_centers) == ["Bluestem Sobering Support Center"]
     # Central region: both Boone centers, Capital City Urgent (Cole) and the West Central
     # center sited in Pettis County, which the demo's planning regions put in Central
@@ -147,12 +172,19 @@ def test_coverage_page_map_has_115_named_county_shapes(login, demo_coverage):
     resp = client.get("/review/coverage")
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
-    shapes = re.findall(r"<path class=\"county ([\w-]+)\" data-fips=\"(\d{5})\" d=\"[^\"]+\" aria-label=\"([^\"]+)\"><title>([^<]+)</title></path>", html)
+    shapes = re.findall(
+        r"<path class=\"county ([\w-]+)\" data-fips=\"(\d{5})\" d=\"[^\"]+\" aria-label=\"([^\"]+)\"><title>([^<]+)</title></path>",
+        html,
+    )
     assert len(shapes) == 115 == len(re.findall(r"<path\b", html))
     assert len({fips for _c, fips, _l, _t in shapes}) == 115
     labelled = {fips: (cls, label, title) for cls, fips, label, title in shapes}
     cls, label, title = labelled["29227"]
-    assert cls == "county-gap" and label.startswith("Worth County: gap") and "No mobile crisis team" in title
+    assert (
+        cls == "county-gap"
+        and label.startswith("Worth County: gap")
+        and "No mobile crisis team" in title
+    )
     assert labelled["29019"][0] != "county-gap" and labelled["29019"][1].startswith("Boone County:")
     assert labelled["29186"][1].startswith("Ste. Genevieve County")
     assert 'href="#county-29227"' in html and 'id="county-29227"' in html
@@ -173,7 +205,7 @@ def test_coverage_csv_is_spreadsheet_safe_and_gaps_first(login, demo_coverage):
     assert rows[0][:4] == ["County", "FIPS", "Region", "Gaps"]
     assert len(rows) == 116
     gap_rows = [r for r in rows[1:] if r[3]]
-    assert rows[1:len(gap_rows) + 1] == gap_rows
+    assert rows[1 : len(gap_rows) + 1] == gap_rows
     worth = next(r for r in rows if r[1] == "29227")
     assert "No mobile crisis team" in worth[3]
     for row in rows:
@@ -182,12 +214,14 @@ def test_coverage_csv_is_spreadsheet_safe_and_gaps_first(login, demo_coverage):
 
 
 def test_spreadsheet_safe_neutralises_formulas():
-    assert spreadsheet_safe("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
+    assert spreadsheet_safe('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
     assert spreadsheet_safe("+1 573") == "'+1 573"
     assert spreadsheet_safe("-2") == "'-2"
     assert spreadsheet_safe("@SUM") == "'@SUM"
     assert spreadsheet_safe("Boone County") == "Boone County"
-    cov = compute_coverage([rec("x", "mobile_crisis", name="=cmd()", counties=[("29001", "served")])], COUNTIES)
+    cov = compute_coverage(
+        [rec("x", "mobile_crisis", name="=cmd()", counties=[("29001", "served")])], COUNTIES
+    )
     cells = [c for row in coverage_csv_rows(cov) for c in row]
     assert "'=cmd() (Org)" in cells
 
@@ -208,8 +242,13 @@ def test_anonymous_users_are_sent_to_sign_in(client):
 def test_write_coverage_writes_coverage_json_from_the_build_context(app, tmp_path):
     ref = reference_snapshot()
     records = build_records(today())
-    ctx = BuildContext(records=records, reference=ref, number=7, created_at=datetime(2026, 11, 27, tzinfo=UTC),
-                       out_dir=tmp_path / "release")
+    ctx = BuildContext(
+        records=records,
+        reference=ref,
+        number=7,
+        created_at=datetime(2026, 11, 27, tzinfo=UTC),
+        out_dir=tmp_path / "release",
+    )
     assert write_coverage(ctx) is None
     doc = json.loads((tmp_path / "release" / "coverage.json").read_text())
     assert doc["release"] == 7 and doc["region_layer"] == "demo planning region"
@@ -219,8 +258,13 @@ def test_write_coverage_writes_coverage_json_from_the_build_context(app, tmp_pat
     assert doc["summary"]["counties_with_gaps"] == sum(1 for c in doc["counties"] if c["gaps"])
     assert doc["summary"]["gaps"]["no_mobile_team"] >= 1
     # only the context is read: records without mobile teams make every county a gap
-    ctx2 = BuildContext(records=[r for r in records if r["service_type"] != "mobile_crisis"], reference=ref,
-                        number=8, created_at=datetime(2026, 11, 27, tzinfo=UTC), out_dir=tmp_path / "r2")
+    ctx2 = BuildContext(
+        records=[r for r in records if r["service_type"] != "mobile_crisis"],
+        reference=ref,
+        number=8,
+        created_at=datetime(2026, 11, 27, tzinfo=UTC),
+        out_dir=tmp_path / "r2",
+    )
     write_coverage(ctx2)
     doc2 = json.loads((tmp_path / "r2" / "coverage.json").read_text())
     assert doc2["summary"]["gaps"]["no_mobile_team"] == 115

@@ -20,8 +20,16 @@ def test_median_and_nearest_rank_percentile():
 
 def test_dashboard_shows_backlog_turnaround_expiring_stale_and_last_release(login, demo):
     now = utcnow()
-    db.session.add(Release(number=41, content_hash="a" * 64, trigger="nightly", created_at=now - timedelta(days=3)))
-    db.session.add(Release(number=42, content_hash="b" * 64, trigger="changes", created_at=now - timedelta(hours=5)))
+    db.session.add(
+        Release(
+            number=41, content_hash="a" * 64, trigger="nightly", created_at=now - timedelta(days=3)
+        )
+    )
+    db.session.add(
+        Release(
+            number=42, content_hash="b" * 64, trigger="changes", created_at=now - timedelta(hours=5)
+        )
+    )
     stale = demo.listing("Community Behavioral Health Liaison — Northwest")
     stale.stale_since = now - timedelta(days=2)
     db.session.commit()
@@ -35,12 +43,18 @@ def test_dashboard_shows_backlog_turnaround_expiring_stale_and_last_release(logi
     assert counts["stale"] == "1" and f'data-listing="{stale.id}"' in html
     bluestem_bhcc = demo.certs("Bluestem Valley Behavioral Health", "bhcc")[0]
     assert f'data-certification="{bluestem_bhcc.id}"' in html
-    expiring = [c for c in db.session.scalars(db.select(Certification))
-                if c.status in ("certified", "provisional", "conditional") and c.effective_expiry
-                and today() <= c.effective_expiry <= today() + timedelta(days=90)]
+    expiring = [
+        c
+        for c in db.session.scalars(db.select(Certification))
+        if c.status in ("certified", "provisional", "conditional")
+        and c.effective_expiry
+        and today() <= c.effective_expiry <= today() + timedelta(days=90)
+    ]
     assert counts["expiring"] == str(len(expiring))
     # backlog per state, as a chart and as a table
-    submitted = db.session.scalar(db.select(db.func.count(ListingRevision.id)).where(ListingRevision.state == "submitted"))
+    submitted = db.session.scalar(
+        db.select(db.func.count(ListingRevision.id)).where(ListingRevision.state == "submitted")
+    )
     assert re.search(rf'data-backlog="revision:submitted">{submitted}<', html)
     total = int(counts["backlog"])
     cells = [int(n) for n in re.findall(r'data-backlog="[\w:]+">(\d+)<', html)]
@@ -57,11 +71,17 @@ def test_dashboard_shows_backlog_turnaround_expiring_stale_and_last_release(logi
 
 def test_turnaround_counts_decisions_in_the_window(login, demo):
     # demo approvals happened at load time (today): all within 30 days, each a decision
-    decided = db.session.scalar(db.select(db.func.count(ListingRevision.id)).where(
-        ListingRevision.state.in_(["approved", "changes_requested", "rejected", "superseded"]),
-        ListingRevision.decided_at >= utcnow() - timedelta(days=30)))
+    decided = db.session.scalar(
+        db.select(db.func.count(ListingRevision.id)).where(
+            ListingRevision.state.in_(["approved", "changes_requested", "rejected", "superseded"]),
+            ListingRevision.decided_at >= utcnow() - timedelta(days=30),
+        )
+    )
     client = login("reviewer")
     html = client.get("/review/dashboard").get_data(as_text=True)
-    row = re.search(r"<th scope=\"row\">Listing reviews</th><td>last 30 days</td><td class=\"text-end\">(\d+)</td>", html)
+    row = re.search(
+        r"<th scope=\"row\">Listing reviews</th><td>last 30 days</td><td class=\"text-end\">(\d+)</td>",
+        html,
+    )
     assert row and int(row.group(1)) == decided
     assert db.session.scalar(db.select(db.func.count(Listing.id))) > 0

@@ -23,25 +23,39 @@ from models.reminder import AFTER_LAPSE, BEFORE_EXPIRY, ReminderKind
 from models.snapshot import build_records
 from tasks.sweeps import run_certification_sweep, run_verification_sweep
 
-ORDER = [BEFORE_EXPIRY[d] for d in sorted(BEFORE_EXPIRY, reverse=True)] + [AFTER_LAPSE[d] for d in sorted(AFTER_LAPSE)]
+ORDER = [BEFORE_EXPIRY[d] for d in sorted(BEFORE_EXPIRY, reverse=True)] + [
+    AFTER_LAPSE[d] for d in sorted(AFTER_LAPSE)
+]
 ACTIVE = {s.value for s in ACTIVE_STATUSES}
 
 
 def check_published(day):
     """No published listing lacks an active, unexpired certification it needs."""
     records = build_records(day)
-    listings = {lst.id: lst for lst in db.session.scalars(db.select(Listing).where(Listing.id.in_([r["listing_id"] for r in records])))}
+    listings = {
+        lst.id: lst
+        for lst in db.session.scalars(
+            db.select(Listing).where(Listing.id.in_([r["listing_id"] for r in records]))
+        )
+    }
     certs_by_org = defaultdict(list)
     for c in db.session.scalars(db.select(Certification)):
         certs_by_org[c.organization_id].append(c)
     for r in records:
         lst = listings[r["listing_id"]]
         for code in lst.service_type.required_certification_codes():
-            holding = [c for c in certs_by_org[lst.organization_id]
-                       if c.type_code == code and c.status in ACTIVE and c.is_active_on(day)]
-            assert holding, f"{r['name']} is published on {day} without an active {code} certification"
+            holding = [
+                c
+                for c in certs_by_org[lst.organization_id]
+                if c.type_code == code and c.status in ACTIVE and c.is_active_on(day)
+            ]
+            assert holding, (
+                f"{r['name']} is published on {day} without an active {code} certification"
+            )
         for c in r["certifications"]:
-            assert c["status"] in ACTIVE and (c["expires_on"] is None or c["expires_on"] >= day.isoformat()), (day, r["name"], c)
+            assert c["status"] in ACTIVE and (
+                c["expires_on"] is None or c["expires_on"] >= day.isoformat()
+            ), (day, r["name"], c)
     # and the sweep left nothing active past its expiry
     for certs in certs_by_org.values():
         for c in certs:
@@ -85,9 +99,12 @@ def test_a_simulated_year(app, outbox, login):
         assert kinds == sorted(kinds, key=ORDER.index)
         assert all(r.due_on >= r.anchor_on - timedelta(days=90) for r in rows)
     # Bluestem's BHCC certification (20 days left at the start): 30- and 7-day notices, then lapse notices
-    bluestem = db.session.scalar(db.select(Certification).where(Certification.certificate_number == "DEMO-BHCC-2023-0001"))
-    assert [r.kind for r in sorted(per_cert[(bluestem.id, bluestem.expires_on)], key=lambda r: r.due_on)] == [
-        "expires_in_30", "expires_in_7", "lapsed_1", "lapsed_14", "lapsed_30"]
+    bluestem = db.session.scalar(
+        db.select(Certification).where(Certification.certificate_number == "DEMO-BHCC-2023-0001")
+    )
+    assert [
+        r.kind for r in sorted(per_cert[(bluestem.id, bluestem.expires_on)], key=lambda r: r.due_on)
+    ] == ["expires_in_30", "expires_in_7", "lapsed_1", "lapsed_14", "lapsed_30"]
     # re-verification: one reminder per listing and cycle
     reverify = [(r.listing_id, r.anchor_on) for r in reminders if r.listing_id]
     assert len(reverify) == len(set(reverify)) >= 1
@@ -97,15 +114,24 @@ def test_a_simulated_year(app, outbox, login):
         client = login("reviewer")
         html = client.get("/review/dashboard").get_data(as_text=True)
         counts = dict(re.findall(r'data-count="(\w+)">#?(\d+)<', html))
-        stale = db.session.scalar(db.select(db.func.count(Listing.id)).where(Listing.stale_since.is_not(None)))
-        expiring = sum(1 for c in db.session.scalars(db.select(Certification))
-                       if c.status in ACTIVE and c.effective_expiry is not None
-                       and last <= c.effective_expiry <= last + timedelta(days=90))
-        backlog = (
-            db.session.scalar(db.select(db.func.count(ListingRevision.id)).where(
-                ListingRevision.state.in_(["submitted", "in_review", "changes_requested"])))
-            + db.session.scalar(db.select(db.func.count(Certification.id)).where(
-                Certification.status.in_(["submitted", "in_review", "on_hold"])))
+        stale = db.session.scalar(
+            db.select(db.func.count(Listing.id)).where(Listing.stale_since.is_not(None))
+        )
+        expiring = sum(
+            1
+            for c in db.session.scalars(db.select(Certification))
+            if c.status in ACTIVE
+            and c.effective_expiry is not None
+            and last <= c.effective_expiry <= last + timedelta(days=90)
+        )
+        backlog = db.session.scalar(
+            db.select(db.func.count(ListingRevision.id)).where(
+                ListingRevision.state.in_(["submitted", "in_review", "changes_requested"])
+            )
+        ) + db.session.scalar(
+            db.select(db.func.count(Certification.id)).where(
+                Certification.status.in_(["submitted", "in_review", "on_hold"])
+            )
         )
         assert int(counts["stale"]) == stale >= 1
         assert int(counts["expiring"]) == expiring

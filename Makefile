@@ -8,7 +8,7 @@ PORT ?= 5000
 export FLASK_APP := admin
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: install run test lint fmt bench migrate demo demo-code clean
+.PHONY: install system-deps test-deps run test lint fmt bench migrate demo demo-code clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+# Debian packages (deploy/debian-packages.txt): WeasyPrint's libraries for everything, plus
+# Chromium and faketime for the tests. Installed with apt-get when possible, else one clear line.
+system-deps:
+	@scripts/system-deps runtime
+
+test-deps:
+	@scripts/system-deps test || echo "make test: browser tests will be skipped without Chromium"
+
+install: system-deps $(STAMP)
 
 migrate: install
 	$(PY) -m flask db upgrade
@@ -33,7 +41,7 @@ run: demo
 	@echo
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
 
-test: install
+test: install test-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install

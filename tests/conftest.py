@@ -34,6 +34,8 @@ PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def _pg_admin_url() -> str | None:
+    if os.environ.get("TEST_BACKEND") == "sqlite":
+        return None
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
         return url.rsplit("/", 1)[0] + "/postgres"
@@ -45,7 +47,11 @@ def _pg_admin_url() -> str | None:
 
 
 PG_ADMIN = _pg_admin_url()
-if PG_ADMIN is None and os.environ.get("REQUIRE_SERVICES") == "1":
+if (
+    PG_ADMIN is None
+    and os.environ.get("REQUIRE_SERVICES") == "1"
+    and os.environ.get("TEST_BACKEND") != "sqlite"
+):
     raise pytest.UsageError(
         "REQUIRE_SERVICES=1 but no PostgreSQL answers on 127.0.0.1:5432 (or TEST_DATABASE_URL)."
     )
@@ -500,6 +506,23 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "live: uses its own committed database copy (no outer transaction)"
     )
+    config.addinivalue_line(
+        "markers",
+        "postgres(reason): needs a PostgreSQL-only feature (row or advisory locks, triggers, real "
+        "concurrency); skipped with that reason on the SQLite backend",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if BACKEND == "postgresql":
+        return
+    for item in items:
+        marker = item.get_closest_marker("postgres")
+        if marker is not None:
+            why = marker.kwargs.get("reason") or (
+                marker.args[0] if marker.args else "needs PostgreSQL"
+            )
+            item.add_marker(pytest.mark.skip(reason=f"PostgreSQL only: {why}"))
 
 
 __all__ = ["create_engine"]

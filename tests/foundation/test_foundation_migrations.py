@@ -8,11 +8,9 @@ import uuid
 import psycopg
 import pytest
 
-from tests.conftest import BACKEND, pg_exec, pg_url, run_flask
+from tests.conftest import pg_exec, pg_url, run_flask
 
-pytestmark = pytest.mark.skipif(
-    BACKEND != "postgresql", reason="needs PostgreSQL (REQUIRE_SERVICES=1 makes this an error)"
-)
+pytestmark = pytest.mark.postgres(reason="migrations are checked against PostgreSQL's catalogue")
 
 KEY_TABLES = [
     "county",

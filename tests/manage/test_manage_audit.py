@@ -12,11 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from models import AuditEvent, db
-from tests.conftest import BACKEND, run_flask
+from tests.conftest import run_flask
 
-pytestmark = pytest.mark.skipif(
-    BACKEND != "postgresql", reason="the append-only trigger exists on PostgreSQL"
-)
+pytestmark = pytest.mark.postgres(reason="the append-only trigger exists on PostgreSQL")
 
 
 def _tamper(event_id: int) -> None:

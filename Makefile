@@ -37,7 +37,7 @@ run: demo
 	@echo
 	@echo "  Crisis Services Registry: http://localhost:$(PORT)/"
 	@echo "  Demo logins (password demo-password): provider@demo.test, reviewer@demo.test, admin@demo.test"
-	@echo "  Staff second factor: TOTP secret JBSWY3DPEHPK3PXP (any authenticator app, or: make demo-code)"
+	@echo "  Staff second factor: TOTP secret JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP (any authenticator app, or: make demo-code)"
 	@echo
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
 

@@ -59,7 +59,8 @@ def defaults(var_dir: Path) -> dict[str, Any]:
         "MAIL_USE_SSL": False,
         "MAIL_FROM": "Crisis Services Registry <registry@example.org>",
         "PORT": 5000,
-        "PUBLIC_BASE_URL": "http://localhost:5000",
+        # empty: derived from PORT in finish() (http://localhost:<PORT>)
+        "PUBLIC_BASE_URL": "",
         # how many reverse proxies (nginx) sit in front of the app and set X-Forwarded-*;
         # 0 trusts none, so throttling by address cannot be dodged with a forged header
         "TRUSTED_PROXIES": 0,
@@ -136,6 +137,14 @@ def finish(c) -> None:
             "In production SECRET_KEY must be set to a random value of at least 32 characters "
             "(for example: python -c 'import secrets; print(secrets.token_hex(32))')."
         )
+    if not c.get("PUBLIC_BASE_URL"):
+        if production:
+            raise ConfigError(
+                "In production PUBLIC_BASE_URL must be set to the address people and feed "
+                "readers use (for example https://registry.dmh.mo.gov)."
+            )
+        c["PUBLIC_BASE_URL"] = f"http://localhost:{int(c['PORT'])}"
+    c["PUBLIC_BASE_URL"] = c["PUBLIC_BASE_URL"].rstrip("/")
     c["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(c["DATABASE_URL"])
     c.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     if c["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

@@ -30,7 +30,9 @@ from models.geo import county_centroids, zips_by_county
 from models.reference_load import load_reference_data
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - documented demo login
-DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"  # noqa: S105 - documented demo second factor
+# 160 bits, so pyotp accepts it with its default checks
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105 - documented demo second factor
+DEMO_STAFF = ("admin@demo.test", "reviewer@demo.test", "reviewer2@demo.test")
 MARKER_ORG = "Bluestem Valley Behavioral Health"
 
 KC_METRO = ["29095", "29047", "29165", "29037", "29177"]
@@ -114,6 +116,10 @@ def load_demo() -> bool:
     """Load the demo data; returns False when it was already there."""
     load_reference_data()
     if db.session.scalar(db.select(Organization).filter_by(legal_name=MARKER_ORG)):
+        # a database loaded by an earlier version may hold the older, shorter demo secret
+        for u in db.session.scalars(db.select(User).where(User.email.in_(DEMO_STAFF))):
+            if u.totp_secret and u.totp_secret != DEMO_TOTP_SECRET:
+                u.totp_secret = DEMO_TOTP_SECRET
         return False
     b = Builder()
     centroids = county_centroids()

@@ -25,7 +25,7 @@ from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
-DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 DEMO_PASSWORD = "demo-password"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -62,13 +62,29 @@ def test_production_switches_by_environment_variables(env):
     env.setenv("DATABASE_URL", "postgres://registry@db:5432/registry")
     env.setenv("CELERY_BROKER_URL", "redis://redis:6379/0")
     env.setenv("MAIL_PORT", "587")
+    env.setenv("PUBLIC_BASE_URL", "https://registry.example.org/")
     c = loaded().config
+    assert c["PUBLIC_BASE_URL"] == "https://registry.example.org"
     assert c["IS_PRODUCTION"] is True
     assert c["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://registry@db:5432/registry"
     assert c["CELERY_BROKER_URL"] == "redis://redis:6379/0"
     assert c["MAIL_PORT"] == 587
     assert c["SESSION_COOKIE_SECURE"] is True and c["SESSION_COOKIE_NAME"].startswith("__Host-")
     assert c["PREFERRED_URL_SCHEME"] == "https"
+
+
+def test_public_base_url_follows_the_port_unless_set(env):
+    env.setenv("PORT", "8080")
+    assert loaded().config["PUBLIC_BASE_URL"] == "http://localhost:8080"
+    env.setenv("PUBLIC_BASE_URL", "http://registry.local:9000")
+    assert loaded().config["PUBLIC_BASE_URL"] == "http://registry.local:9000"
+
+
+def test_production_refuses_a_missing_public_base_url(env):
+    env.setenv("REGISTRY_ENV", "production")
+    env.setenv("SECRET_KEY", "s" * 64)
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL must be set"):
+        loaded()
 
 
 @pytest.mark.parametrize("secret", [None, "", DEV_SECRET, "short-secret"])

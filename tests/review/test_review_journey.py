@@ -14,7 +14,7 @@ from review_helpers import pending_bluestem
 from models import ListingRevision, ReviewComment, db
 from tests.conftest import browser_sign_in, totp_now
 
-DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 FIXED_NUMBER = "+15735550199"
 
 

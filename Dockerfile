@@ -1,12 +1,13 @@
 # The registry's one image: web (gunicorn), Celery worker and beat all run from it.
 FROM python:3.11-slim
 
-# WeasyPrint's system libraries (Pango, HarfBuzz, fonts) and curl for health checks.
+# WeasyPrint's system libraries and fonts: the "runtime" group of deploy/debian-packages.txt
+# (the one list `make install` uses too), plus curl for health checks.
+COPY deploy/debian-packages.txt /tmp/debian-packages.txt
 RUN apt-get update \
- && apt-get install -y --no-install-recommends \
-      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 libfontconfig1 \
-      fonts-dejavu-core fonts-liberation shared-mime-info curl \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get install -y --no-install-recommends curl \
+      $(awk '$1 == "runtime" {print $2}' /tmp/debian-packages.txt) \
+ && rm -rf /var/lib/apt/lists/* /tmp/debian-packages.txt
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -34,4 +35,4 @@ USER registry
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD curl -fsS "http://127.0.0.1:${PORT}/healthz" || exit 1
-CMD ["sh", "-c", "exec gunicorn --workers 3 --threads 4 --bind 0.0.0.0:${PORT} --forwarded-allow-ips='*' --access-logfile - 'admin:create_app()'"]
+CMD ["sh", "-c", "exec gunicorn --workers 3 --threads 4 --bind 0.0.0.0:${PORT} --forwarded-allow-ips='*' --no-control-socket --access-logfile - 'admin:create_app()'"]

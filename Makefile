@@ -34,6 +34,8 @@ demo: migrate
 	$(PY) -m flask demo load
 
 run: demo
+	@# an initial release, so every /feeds/current/... link works as soon as the URL is printed
+	@$(PY) -m flask publish
 	@echo
 	@echo "  Crisis Services Registry: http://localhost:$(PORT)/"
 	@echo "  Demo logins (password demo-password): provider@demo.test, reviewer@demo.test, admin@demo.test"

@@ -30,11 +30,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+# Loggers that speak at INFO about their own internals; at INFO the log keeps one line per
+# request (gunicorn's access log) and one per job (Celery's "Task ... succeeded").
+QUIET_LOGGERS = ("alembic.runtime.plugins", "weasyprint", "fontTools", "celery.worker.strategy")
+
+
 def configure_logging(app: Flask) -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def register_extensions(app: Flask) -> None:

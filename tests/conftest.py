@@ -30,6 +30,19 @@ DEMO_PASSWORD = "demo-password"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
+def _cheap_password_hashing() -> None:
+    """argon2id at production parameters costs ~0.2 s per sign-in; the suite signs in hundreds
+    of times. Tests hash cheaply; test_foundation_security checks the production parameters."""
+    from argon2 import PasswordHasher
+
+    from models import user
+
+    user.use_password_hasher(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+_cheap_password_hashing()
+
+
 # ------------------------------------------------------------------ which database
 
 

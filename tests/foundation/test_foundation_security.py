@@ -158,8 +158,29 @@ def test_csrf_is_on_in_tests(app):
 # ------------------------------------------------------------------ password hashing
 
 
-def test_password_hashes_are_argon2id_with_asvs_parameters(users):
+@pytest.fixture
+def production_hashing():
+    """The suite hashes cheaply (tests/conftest.py); these tests use production's hasher."""
+    from models import user
+
+    saved = user.password_hasher
+    user.use_password_hasher(user.PRODUCTION_HASHER)
+    yield
+    user.use_password_hasher(saved)
+
+
+def test_the_app_hashes_with_production_parameters_outside_the_test_suite():
+    import subprocess
+    import sys
+
+    probe = "import models.user as u; print(u.password_hasher is u.PRODUCTION_HASHER)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
+
+
+def test_password_hashes_are_argon2id_with_asvs_parameters(users, production_hashing):
     for user in (users.provider, users.reviewer, users.admin):
+        user.set_password(DEMO_PASSWORD)
         params = extract_parameters(user.password_hash)
         assert params.type is Type.ID
         # OWASP ASVS 5.0 appendix C: t=1 needs m >= 46 MiB; t=2 needs 19 MiB; t>=3 needs 12 MiB
@@ -170,7 +191,7 @@ def test_password_hashes_are_argon2id_with_asvs_parameters(users):
         assert user.check_password(DEMO_PASSWORD) and not user.check_password(DEMO_PASSWORD + "x")
 
 
-def test_weak_hashes_are_upgraded_at_the_next_sign_in(client, users):
+def test_weak_hashes_are_upgraded_at_the_next_sign_in(client, users, production_hashing):
     from argon2 import PasswordHasher
 
     weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)

@@ -786,7 +786,7 @@ def load_demo() -> bool:
         ozark_988,
         lambda d: d.update(languages=["en", "es", "vi"]),
         state="in_review",
-        days_ago=6,
+        days_ago=8,  # overdue on any weekday: 7 days always hold 5 business days
         note="Vietnamese interpreters now on staff.",
     )
     muddy_cit = of("Big Muddy Behavioral Partners", "cit_council")[0]

@@ -5,6 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 5000
+# test processes (pytest-xdist); 0 runs the suite in one process
+TEST_WORKERS ?= auto
 export FLASK_APP := admin
 export PYTHONPATH := $(CURDIR)
 
@@ -44,7 +46,7 @@ run: demo
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
 
 test: install test-deps
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=10 $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -45,10 +45,14 @@ def configure_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from models.base import configure_sqlite
+
     from . import security
     from .extensions import bootstrap, csrf, db, login_manager, migrate
 
     db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True)
     csrf.init_app(app)
     bootstrap.init_app(app)

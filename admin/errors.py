@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from models import db
@@ -23,6 +24,11 @@ MESSAGES = {
     405: ("Not allowed", "That action is not available here."),
     413: ("File too large", "The file is larger than the registry accepts."),
     429: ("Too many requests", "Please wait a little and try again."),
+    503: (
+        "The registry is busy",
+        "Another change was being saved at the same moment, so nothing of yours was saved. "
+        "Please try again.",
+    ),
     500: (
         "Something went wrong",
         "The registry hit an error. Nothing was saved. The team has been told; please try again.",
@@ -45,6 +51,10 @@ def render_error(code: int, detail: str | None = None):
     ), code
 
 
+def is_write_conflict(e: Exception) -> bool:
+    return isinstance(e, OperationalError) and "database is locked" in str(e.orig or e)
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(e):
@@ -63,6 +73,12 @@ def register(app: Flask) -> None:
     def unhandled(e: Exception):
         if isinstance(e, HTTPException):
             return http_error(e)
+        if is_write_conflict(e):
+            # SQLite (the embedded default) refuses a write on a snapshot another writer changed
+            log.info("write conflict on %s %s; answered 503", request.method, request.path)
+            db.session.rollback()
+            response, code = render_error(503)
+            return response, code, {"Retry-After": "2"}
         log.exception("unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
         return render_error(500)

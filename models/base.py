@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, date, datetime
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator
+from sqlalchemy import JSON, DateTime, Engine, MetaData, String, TypeDecorator, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -26,6 +26,32 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """SQLite (the embedded default): SQLAlchemy owns transactions, so BEGIN, SAVEPOINT and
+    ROLLBACK mean what they mean on PostgreSQL (pysqlite's own handling defers BEGIN to the
+    first write and breaks savepoints). With BEGIN before the first read, SQLite's transactions
+    are serializable: a transaction that read a snapshot another writer has since changed cannot
+    write ("database is locked", answered as a busy page, nothing saved) — two decisions or two
+    audit appends at once never both land. Readers do not block the writer (WAL); the writer
+    lock is waited for (pysqlite's `timeout`, 30 s, see admin/config.py). Work that must queue rather than fail takes the writer lock
+    as it begins (`sqlite_begin="IMMEDIATE"`, see models/locks.py)."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        immediate = connection.get_execution_options().get("sqlite_begin") == "IMMEDIATE"
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
 
 # JSON on SQLite, JSONB on PostgreSQL.
 JSONType = JSON().with_variant(JSONB(), "postgresql")

@@ -22,7 +22,7 @@ import click
 from celery import shared_task
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import case, func, or_, text, update
+from sqlalchemy import case, func, or_, update
 
 from models import (
     ACTIVE_STATUSES,
@@ -41,6 +41,7 @@ from models import (
     utcnow,
 )
 from models.certification import PENDING_STATUSES
+from models.locks import begin_writing, try_transaction_lock
 from models.reminder import (
     AFTER_LAPSE,
     BEFORE_EXPIRY,
@@ -83,11 +84,7 @@ class SweepResult:
 
 
 def _try_lock(key: int) -> bool:
-    """Transaction-scoped advisory lock (released by the commit). SQLite has one writer at a
-    time anyway, so there it is always granted."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return True
-    return bool(db.session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))
+    return try_transaction_lock(key)
 
 
 def expiry_sql():
@@ -395,6 +392,7 @@ def _message(reminder: Reminder) -> tuple[int, str, str, dict]:
 def deliver_reminder(reminder_id: int) -> str:
     """Send one claimed reminder. The row is locked while sending, so a second delivery of the
     same task waits and then finds it delivered."""
+    begin_writing()
     reminder = db.session.scalar(
         db.select(Reminder).where(Reminder.id == reminder_id).with_for_update()
     )

@@ -90,6 +90,10 @@ def test_two_concurrent_sweeps_send_no_duplicate_mail(live_app, smtp_server):
         )
 
 
+@pytest.mark.postgres(
+    reason="without the lock, SQLite refuses the second writer outright (its transactions are "
+    "serializable); the test above covers SQLite"
+)
 def test_unique_reminder_rows_alone_prevent_duplicates(live_app, smtp_server, monkeypatch):
     """Even with the advisory lock out of the way, the claims and conditional updates let
     exactly one run win each reminder and each expiry."""

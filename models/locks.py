@@ -1,0 +1,31 @@
+"""Transaction-scoped locks that serialise one kind of work (a sweep, an audit append, sending
+one reminder).
+
+PostgreSQL: an advisory lock or a row lock held until the transaction ends. SQLite, the embedded
+default, has one writer at a time: the lock is the writer lock itself, taken as the transaction
+begins (BEGIN IMMEDIATE), so a second run waits for the first and then sees what it did."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from .base import db
+
+
+def begin_writing() -> None:
+    """On SQLite, begin the session's transaction holding the writer lock, so work that reads
+    and then writes waits for other writers instead of failing on a stale snapshot. PostgreSQL
+    needs nothing here (use row locks). Call it before the transaction's first statement."""
+    session = db.session()
+    if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+def try_transaction_lock(key: int) -> bool:
+    """Take the lock named `key` for the current transaction, or return False at once when
+    another transaction holds it (PostgreSQL). Call it first in a fresh transaction."""
+    session = db.session()
+    if session.get_bind().dialect.name == "postgresql":
+        return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))
+    begin_writing()
+    return True

@@ -41,6 +41,7 @@ from models import (
     today,
     utcnow,
 )
+from models.locks import begin_writing
 from models.snapshot import build_records
 
 from .context import BuildContext, reference_snapshot
@@ -249,7 +250,16 @@ def writers() -> list:
     return list(WRITERS)
 
 
+def _write_now() -> None:
+    """End the build's read transaction and begin a writing one. A build reads for a long time;
+    on SQLite a transaction that read before another writer committed cannot write at all, so
+    each write of the build starts afresh (and holds the writer lock only for that write)."""
+    db.session.commit()
+    begin_writing()
+
+
 def _commit_run(run: PublishRun, **changes) -> None:
+    _write_now()
     for k, v in changes.items():
         setattr(run, k, v)
     db.session.commit()
@@ -313,6 +323,7 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
     chash = content_hash(records, reference)
     cur = current_number(root)
     if cur is not None and read_manifest(cur).get("content_hash") == chash:
+        _write_now()
         drain_outbox_events(last_event, release_id=None)
         _commit_run(
             run,
@@ -350,6 +361,7 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
     os.rename(out_dir, final)
     fsync_path(root / "releases")
     step(len(steps) + 2, "recording the release")
+    _write_now()
     release = Release(
         number=number,
         created_at=ctx.created_at,

@@ -57,21 +57,35 @@ def path_of(doc: Document) -> Path:
     return upload_dir() / doc.storage_name
 
 
-def send_document(doc: Document):
-    """The file as a download: attachment, its checked content type, no sniffing, sandboxed."""
+# A stored file is provider-supplied content: it never runs anything in the registry's origin.
+DOWNLOAD_CSP = "sandbox; default-src 'none'"
+# Inline (a PDF in the reviewer's frame): Chromium's PDF viewer does not render under `sandbox`,
+# so the file may be framed by this site only, and may load and run nothing itself.
+INLINE_CSP = "default-src 'none'; object-src 'none'; frame-ancestors 'self'"
+
+
+def send_document(doc: Document, *, inline: bool = False):
+    """The one way a stored document leaves the registry (portal, review, manage): the path
+    guard, the checked content type, no sniffing, not cached. By default an attachment under a
+    sandbox CSP; `inline` (PDFs only) shows it in a frame of this site."""
     path = path_of(doc)
     if not path.is_file():
         abort(404)
+    inline = inline and doc.content_type == "application/pdf"
     response = send_file(
         path,
         mimetype=doc.content_type,
-        as_attachment=True,
+        as_attachment=not inline,
         download_name=doc.original_filename,
         conditional=False,
         etag=False,
         max_age=0,
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     response.headers["Cache-Control"] = "private, no-store"
+    if inline:
+        response.headers["Content-Security-Policy"] = INLINE_CSP
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    else:
+        response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
     return response

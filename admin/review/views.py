@@ -4,9 +4,7 @@ e-mail after the commit → redirect."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -41,8 +39,8 @@ from models import (
 from models import workflow as wf
 from models.fields import FIELD_LABELS, FIELDS, diff
 
+from .. import documents as files
 from ..access import load_or_404, requires
-from ..security import csp
 from . import bp
 from .notify import Notice, open_comments
 from .queue import QueueFilters, filter_choices, load_page, reviewers
@@ -540,26 +538,9 @@ def certification_decision(item_id: int):
 @bp.get("/documents/<int:doc_id>")
 @requires("review")
 def document(doc_id: int):
-    """The stored file, as an attachment; `?inline=1` shows a PDF in the review page's frame.
-    Only that inline response may be framed, and only by this site."""
+    """The stored file, as an attachment; `?inline=1` shows a PDF in the review page's frame."""
     doc = _load_document(doc_id, "download")
-    path = Path(current_app.config["UPLOAD_DIR"]) / doc.storage_name
-    if not path.is_file():
-        abort(404)
-    inline = request.args.get("inline") == "1" and doc.content_type == "application/pdf"
-    response = send_file(
-        path,
-        mimetype=doc.content_type,
-        as_attachment=not inline,
-        download_name=doc.original_filename,
-        conditional=True,
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    if inline:
-        response.headers["Content-Security-Policy"] = csp(extra_frame_ancestors="'self'")
-        response.headers["X-Frame-Options"] = "SAMEORIGIN"
-    return response
+    return files.send_document(doc, inline=request.args.get("inline") == "1")
 
 
 @bp.post("/documents/<int:doc_id>/verify")

@@ -166,12 +166,26 @@ def test_documents_inline_only_framed_by_this_site(app, client, login, send):
     with client.get(f"/review/documents/{doc_id}?inline=1") as inline:
         assert inline.status_code == 200 and inline.data.startswith(b"%PDF")
         assert inline.headers["Content-Disposition"].startswith("inline")
-        assert "frame-ancestors 'self'" in inline.headers["Content-Security-Policy"]
+        # framed by this site only, and the file itself may load or run nothing
+        csp = inline.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'self'" in csp and "default-src 'none'" in csp
+        assert "script-src" not in csp
         assert inline.headers["X-Frame-Options"] == "SAMEORIGIN"
+        assert inline.headers["X-Content-Type-Options"] == "nosniff"
+        assert inline.headers["Cache-Control"] == "private, no-store"
     with client.get(f"/review/documents/{doc_id}") as download:
+        # the same headers as the portal's download: one home for serving documents
         assert download.headers["Content-Disposition"].startswith("attachment")
-        assert "frame-ancestors 'none'" in download.headers["Content-Security-Policy"]
+        assert download.headers["Content-Security-Policy"] == "sandbox; default-src 'none'"
+        assert download.headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in client.get(page).headers["Content-Security-Policy"]
+    # a storage name that is not ours is never joined to a path, even where a file exists
+    outside = Path(app.config["UPLOAD_DIR"]).parent / "outside.pdf"
+    outside.write_bytes(b"%PDF-1.4 not an upload")
+    db.session.get(Document, doc_id).storage_name = "../outside.pdf"
+    db.session.commit()
+    assert client.get(f"/review/documents/{doc_id}").status_code == 404
+    assert client.get(f"/review/documents/{doc_id}?inline=1").status_code == 404
 
     resp = send(
         client,

@@ -38,6 +38,26 @@ def revoke_sessions(user_id: int) -> int:
     ).rowcount
 
 
+def organization_recipients(organization_id: int) -> list[str]:
+    """Who hears from the registry about an organization (decisions, reminders): its active
+    provider accounts that have accepted their invitation (set a password); the organization's
+    main e-mail when it has none. The one recipient rule of every e-mail to an organization."""
+    emails = db.session.scalars(
+        db.select(User.email)
+        .where(
+            User.organization_id == organization_id,
+            User.role == Role.PROVIDER.value,
+            User.is_active.is_(True),
+            User.password_hash.is_not(None),
+        )
+        .order_by(User.email)
+    ).all()
+    if emails:
+        return list(emails)
+    org = db.session.get(Organization, organization_id)
+    return [org.email] if org is not None and org.email else []
+
+
 def find_by_email(email: str) -> User | None:
     return db.session.scalar(db.select(User).filter_by(email=(email or "").strip().lower()))
 

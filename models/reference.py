@@ -78,6 +78,11 @@ region_county = Table(
 )
 
 
+def county_names() -> dict[str, str]:
+    """FIPS code → name of every county area (the one lookup the pages, diffs and feeds use)."""
+    return dict(db.session.execute(db.select(County.fips, County.name)).all())
+
+
 class Region(TimestampMixin, db.Model):
     """A named set of counties in one layer (DMH service area, Highway Patrol troop, ERE region...)."""
 

@@ -14,7 +14,7 @@ from .certification import Certification
 from .eligibility import CertificationIndex, eligibility
 from .fields import hours_lines
 from .listing import Listing, ListingRevision
-from .reference import County, ServiceType
+from .reference import ServiceType, county_names
 
 
 def _iso(value) -> str | None:
@@ -112,7 +112,7 @@ def build_records(day: date) -> list[dict[str, Any]]:
     """Records of every listing eligible on `day`, ordered by service type and name."""
     from sqlalchemy.orm import selectinload
 
-    county_names = dict(db.session.execute(db.select(County.fips, County.name)).all())
+    names = county_names()
     listings = db.session.scalars(
         db.select(Listing)
         .where(Listing.live_revision_id.is_not(None))
@@ -130,6 +130,6 @@ def build_records(day: date) -> list[dict[str, Any]]:
             if c.is_active_on(day)
             and c.type_code in lst.service_type.required_certification_codes()
         ]
-        records.append(listing_record(lst, county_names, relevant))
+        records.append(listing_record(lst, names, relevant))
     records.sort(key=lambda r: (r["sort_order"], r["name"].lower(), r["id"]))
     return records

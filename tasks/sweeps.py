@@ -32,8 +32,6 @@ from models import (
     Listing,
     Organization,
     OrganizationStatus,
-    Role,
-    User,
     db,
     mark_changed,
     record,
@@ -42,6 +40,7 @@ from models import (
 )
 from models.certification import PENDING_STATUSES
 from models.locks import begin_writing, try_transaction_lock
+from models.people import organization_recipients
 from models.reminder import (
     AFTER_LAPSE,
     BEFORE_EXPIRY,
@@ -323,23 +322,6 @@ def _dispatch(reminder_ids: list[int]) -> None:
 # ------------------------------------------------------------------ e-mail
 
 
-def recipients_of(organization_id: int) -> list[str]:
-    """The organization's active provider accounts; its main e-mail if it has none."""
-    emails = db.session.scalars(
-        db.select(User.email)
-        .where(
-            User.organization_id == organization_id,
-            User.role == Role.PROVIDER.value,
-            User.is_active.is_(True),
-        )
-        .order_by(User.email)
-    ).all()
-    if emails:
-        return list(emails)
-    org = db.session.get(Organization, organization_id)
-    return [org.email] if org is not None and org.email else []
-
-
 def _message(reminder: Reminder) -> tuple[int, str, str, dict]:
     """(organization id, subject, template, context) of a reminder's e-mail."""
     kind = ReminderKind(reminder.kind)
@@ -401,7 +383,7 @@ def deliver_reminder(reminder_id: int) -> str:
         return ""
     try:
         organization_id, subject, template, context = _message(reminder)
-        to = recipients_of(organization_id)
+        to = organization_recipients(organization_id)
         where = send_mail(to, subject, template, **context) if to else ""
     except Exception:
         db.session.rollback()
@@ -475,7 +457,6 @@ def sweep_verification_command(day):
 __all__ = [
     "SweepResult",
     "deliver_reminder",
-    "recipients_of",
     "run_certification_sweep",
     "run_verification_sweep",
     "sweep_certifications",

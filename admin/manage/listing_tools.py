@@ -5,16 +5,15 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
 from typing import Any
 
 from flask import Response, request
 from sqlalchemy import tuple_
 
 from models import db
+from models.export import safe_cell
 
 PER_PAGE = 50
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def after_id() -> int | None:
@@ -39,23 +38,6 @@ def keyset_page(query, model, sort_expr, *, per_page: int = PER_PAGE, descending
     more = len(rows) > per_page
     rows = rows[:per_page]
     return rows, (rows[-1].id if more and rows else None)
-
-
-def safe_cell(value: Any) -> Any:
-    """A cell no spreadsheet will run as a formula: text starting with = + - @ tab or CR gets a
-    leading apostrophe; numbers stay numbers; dates become ISO text."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | float):
-        return value
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    text = str(value)
-    if text.startswith(FORMULA_START):
-        return "'" + text
-    return text
 
 
 def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:

@@ -41,6 +41,7 @@ from models.eligibility import CertificationIndex
 from models.fields import DAYS, FIELD_LABELS, FIELDS, diff, display_value
 from models.listing import OPEN_STATES
 from models.listing_rules import ListingRuleError, check_revision
+from models.reference import county_names
 
 from .. import documents as files
 from ..access import load_or_404, requires
@@ -51,10 +52,6 @@ EXPIRY_WARNING_DAYS = 90
 
 def _org():
     return current_user.organization
-
-
-def _county_names() -> dict[str, str]:
-    return {c.fips: c.name for c in db.session.scalars(db.select(County))}
 
 
 # ------------------------------------------------------------------ dashboard
@@ -240,7 +237,7 @@ def listing_detail(listing_id: int):
         .where(ListingRevision.listing_id == listing.id)
         .order_by(ListingRevision.number.desc())
     ).all()
-    names = _county_names()
+    names = county_names()
     return render_template(
         "portal/listing_detail.html",
         listing=listing,
@@ -307,7 +304,7 @@ def listing_changes(listing_id: int):
         flash("There are no unsubmitted changes to this listing.", "info")
         return redirect(url_for("portal.listing_detail", listing_id=listing.id))
     live = listing.live_revision
-    changes = diff(live.data if live else None, rev.data, _county_names())
+    changes = diff(live.data if live else None, rev.data, county_names())
     problems = check_revision(rev) if rev.is_editable else {}
     return render_template(
         "portal/listing_changes.html",

@@ -8,24 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from models import ReviewComment, Role, User, db
+from models import ReviewComment, db
 from models.fields import FIELD_LABELS
+from models.people import organization_recipients
 from tasks.mail import deliver_mail
-
-
-def recipients(organization_id: int) -> list[str]:
-    """The organization's active provider accounts."""
-    return list(
-        db.session.scalars(
-            db.select(User.email)
-            .where(
-                User.organization_id == organization_id,
-                User.role == Role.PROVIDER.value,
-                User.is_active.is_(True),
-            )
-            .order_by(User.email)
-        )
-    )
 
 
 def open_comments(revision_id: int) -> list[dict[str, str]]:
@@ -53,7 +39,7 @@ class Notice:
 
     def prepare(self) -> Notice:
         """Resolve the recipients inside the transaction (before the commit)."""
-        self.to = recipients(self.organization_id)
+        self.to = organization_recipients(self.organization_id)
         return self
 
     def send(self) -> None:

@@ -24,7 +24,6 @@ from forms.review import (
 from models import (
     AuditEvent,
     Certification,
-    County,
     Document,
     Listing,
     ListingRevision,
@@ -38,6 +37,7 @@ from models import (
 )
 from models import workflow as wf
 from models.fields import FIELD_LABELS, FIELDS, diff
+from models.reference import county_names
 
 from .. import documents as files
 from ..access import load_or_404, requires
@@ -61,10 +61,6 @@ def _load_document(doc_id: int, action: str) -> Document:
     if action != "download" and not can(current_user, action, doc):
         abort(403)
     return doc
-
-
-def county_names() -> dict[str, str]:
-    return dict(db.session.execute(db.select(County.fips, County.name)).all())
 
 
 def _item_url(kind: str, item) -> str:

@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 
 from flask import current_app
 
+from models.export import safe_cell
 from models.fields import COST_MODELS, LANGUAGES, POPULATIONS, format_phone
 
 from .context import BuildContext
@@ -102,23 +103,6 @@ def write_geojson(ctx: BuildContext) -> None:
     ctx.path("listings.geojson").write_bytes(
         dump_json({"type": "FeatureCollection", "features": features})
     )
-
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> Any:
-    """Spreadsheet-safe: a text cell never begins a formula; numbers stay numbers."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | float):
-        return value
-    text = str(value)
-    if text.startswith(FORMULA_START):
-        return "'" + text
-    return text
 
 
 LISTING_COLUMNS = [

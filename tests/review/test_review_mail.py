@@ -74,3 +74,56 @@ def test_a_refused_decision_sends_nothing(client, login, send, mail_to_smtp):
     )
     assert db.session.get(ListingRevision, rev_id).state == "submitted"
     assert mail_to_smtp.messages == []
+
+
+def test_decisions_and_reminders_reach_the_same_people_never_a_pending_invitee(
+    client, login, send, mail_to_smtp, users
+):
+    """One recipient rule: active provider accounts that accepted their invitation; the
+    organization's main e-mail when it has none."""
+    from datetime import timedelta
+
+    from models import Organization
+    from models.people import invite_user, organization_recipients
+
+    rev = pending_bluestem()
+    org = db.session.get(Organization, rev.listing.organization_id)
+    invite_user(
+        email="not-yet@demo.test",
+        name="Invited, not accepted",
+        role="provider",
+        organization=org,
+        is_org_admin=False,
+        by=users.admin,
+        ttl=timedelta(days=7),
+    )
+    db.session.commit()
+    assert organization_recipients(org.id) == ["colleague@demo.test", "provider@demo.test"]
+    rev_id, version = rev.id, rev.lock_version
+    login("reviewer")
+    page = f"/review/revisions/{rev_id}"
+    resp = send(
+        client,
+        f"{page}/decision",
+        {"decision": "approve", "note": "", "lock_version": version},
+        form_url=page,
+    )
+    assert resp.status_code == 302
+    (msg,) = mail_to_smtp.wait_for(1)
+    assert "not-yet@demo.test" not in msg["To"]
+    assert "provider@demo.test" in msg["To"]
+
+    # an organization whose only account has not accepted yet: its main e-mail
+    lone = Organization(legal_name="Lone Org", email="office@lone.test")
+    db.session.add(lone)
+    db.session.flush()
+    invite_user(
+        email="lone@lone.test",
+        name="Lone",
+        role="provider",
+        organization=lone,
+        is_org_admin=True,
+        by=users.admin,
+        ttl=timedelta(days=7),
+    )
+    assert organization_recipients(lone.id) == ["office@lone.test"]

@@ -69,10 +69,6 @@ class CountyCoverage:
     gaps: list[str] = field(default_factory=list)
 
     @property
-    def has_gap(self) -> bool:
-        return bool(self.gaps)
-
-    @property
     def gap_labels(self) -> list[str]:
         return [GAP_LABELS[g] for g in self.gaps]
 

@@ -192,10 +192,6 @@ class ListingRevision(TimestampMixin, db.Model):
     )
 
     @property
-    def is_open(self) -> bool:
-        return self.state in {s.value for s in OPEN_STATES}
-
-    @property
     def is_editable(self) -> bool:
         return self.state in {s.value for s in EDITABLE_STATES}
 

@@ -25,7 +25,6 @@ from .certification import (
 )
 from .fields import empty_data
 from .listing import (
-    OPEN_STATES,
     PENDING_REVIEW_STATES,
     CountyRole,
     Listing,
@@ -271,11 +270,6 @@ def withdraw_revision(rev: ListingRevision, by: User) -> ListingRevision:
         after={"state": rev.state},
     )
     return rev
-
-
-def reopen_withdrawn(listing: Listing, rev: ListingRevision, by: User) -> ListingRevision:
-    """Start a new draft from a withdrawn or rejected revision's content."""
-    return save_draft(listing, copy.deepcopy(rev.data), by, service_type_code=rev.service_type_code)
 
 
 # ------------------------------------------------------------------ review
@@ -745,7 +739,3 @@ def verify_document(doc: Document, reviewer: User, accepted: bool, reason: str =
         after={"status": doc.status, "reason": reason},
     )
     return doc
-
-
-def open_revision_states() -> list[str]:
-    return [s.value for s in OPEN_STATES]

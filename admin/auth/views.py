@@ -61,11 +61,6 @@ def _remember_next():
         session["next"] = nxt
 
 
-def _pop_next(user) -> str:
-    nxt = session.pop("next", None)
-    return nxt if is_safe_next(nxt) else landing_url_for(user)
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:

@@ -15,7 +15,6 @@ from typing import Any
 from models.fields import COST_MODELS, LANGUAGES, POPULATIONS, REFERRAL_SOURCES
 
 NAMESPACE = uuid.UUID("6d0f4c9e-3a52-5b8e-9a61-0c3e2f7b5d11")
-HSDS_VERSION = "3.0"
 
 # phone kinds of the registry -> RFC 6350 types HSDS names
 PHONE_TYPES = {

@@ -45,6 +45,7 @@ def configure_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from models import context
     from models.base import configure_sqlite
 
     from . import security
@@ -62,7 +63,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = None  # sessions are checked server-side (security.py)
     login_manager.user_loader(security.load_user)
+    context.configure(review_sla_business_days=int(app.config["REVIEW_SLA_BUSINESS_DAYS"]))
     security.register_security_headers(app)
+    security.register_client_address(app)
     security.trust_proxies(app)
 
 

@@ -130,6 +130,19 @@ def trust_proxies(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
+def register_client_address(app: Flask) -> None:
+    """Tell the domain (models/context.py) which address a request came from, for the audit log."""
+    from models.context import client_address
+
+    @app.before_request
+    def _client_address_in():
+        client_address.set(request.remote_addr or "")
+
+    @app.teardown_request
+    def _client_address_out(_exc=None):
+        client_address.set("")
+
+
 def register_security_headers(app: Flask) -> None:
     @app.after_request
     def security_headers(response):

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import has_request_context, request
 from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import JSONType, UTCDateTime, db, utcnow
+from .context import client_address
 
 GENESIS_HASH = "0" * 64
 # arbitrary constant: the advisory lock that serialises appends to the chain on PostgreSQL
@@ -90,9 +90,7 @@ def record(
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_CHAIN_LOCK})
     prev = db.session.scalar(db.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-    ip = ""
-    if has_request_context():
-        ip = request.remote_addr or ""
+    ip = client_address.get()
     actor_id = getattr(actor, "id", None)
     event = AuditEvent(
         at=utcnow(),

@@ -9,7 +9,6 @@ import copy
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import current_app, has_app_context
 from sqlalchemy import update
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -23,6 +22,7 @@ from .certification import (
     Document,
     DocumentStatus,
 )
+from .context import settings
 from .fields import empty_data
 from .listing import (
     PENDING_REVIEW_STATES,
@@ -94,10 +94,6 @@ DECISION_STATUSES = (
     CS.SUSPENDED,
     CS.REVOKED,
 )
-
-
-def _config(key: str, default: Any) -> Any:
-    return current_app.config.get(key, default) if has_app_context() else default
 
 
 def _check(table: dict[str, set[str]], current: str, target: str, what: str) -> None:
@@ -231,7 +227,7 @@ def submit_revision(rev: ListingRevision, by: User, note: str = "") -> ListingRe
     rev.state = RS.SUBMITTED.value
     rev.submitted_at = now
     rev.submitted_by_id = by.id
-    rev.due_at = add_business_days(now, int(_config("REVIEW_SLA_BUSINESS_DAYS", 5)))
+    rev.due_at = add_business_days(now, settings.review_sla_business_days)
     rev.decided_at = None
     rev.decided_by_id = None
     rev.claimed_by_id = None
@@ -581,7 +577,7 @@ def submit_certification(
         provider_note=note,
         submitted_at=now,
         submitted_by_id=by.id,
-        due_at=add_business_days(now, int(_config("REVIEW_SLA_BUSINESS_DAYS", 5))),
+        due_at=add_business_days(now, settings.review_sla_business_days),
     )
     cert.listings = list(listings)
     db.session.add(cert)

@@ -104,7 +104,7 @@ def register(app: Flask) -> None:
 
 
 def _register_sweeps(app: Flask) -> None:
-    from tasks.sweeps import sweep_cli
+    from .sweeps_cli import sweep_cli
 
     app.cli.add_command(sweep_cli)
 

@@ -16,6 +16,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    case,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -193,4 +195,17 @@ class Document(TimestampMixin, db.Model):
             "(status = 'pending') = (verified_at IS NULL)", name="verified_iff_decided"
         ),
         CheckConstraint("status <> 'rejected' OR status_reason <> ''", name="rejection_has_reason"),
+    )
+
+
+def expiry_sql():
+    """SQL twin of Certification.effective_expiry (deemed status follows the accreditation)."""
+    return func.coalesce(
+        Certification.expires_on,
+        case(
+            (
+                Certification.basis == CertificationBasis.DEEMED.value,
+                Certification.accreditation_expires_on,
+            )
+        ),
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -368,3 +369,29 @@ DOCUMENT_TYPES = [
     dict(code="insurance", name="Certificate of insurance", has_expiry=True),
     dict(code="other", name="Other supporting document"),
 ]
+
+
+def reference_snapshot() -> dict[str, Any]:
+    """Reference data as of the build: counties, regions and service types (explains a release)."""
+    counties = [
+        {"fips": c.fips, "name": c.name}
+        for c in db.session.scalars(db.select(County).order_by(County.fips))
+    ]
+    regions = [
+        {"slug": r.slug, "name": r.name, "layer": r.layer, "counties": sorted(r.fips_set)}
+        for r in db.session.scalars(db.select(Region).order_by(Region.layer, Region.name))
+    ]
+    types = [
+        {
+            "code": t.code,
+            "name": t.name,
+            "short_name": t.short_name,
+            "pillar": t.pillar,
+            "pillar_title": t.pillar_title,
+            "sort_order": t.sort_order,
+            "description": t.description,
+            "rule_citation": t.rule_citation,
+        }
+        for t in db.session.scalars(db.select(ServiceType).order_by(ServiceType.sort_order))
+    ]
+    return {"counties": counties, "regions": regions, "service_types": types}

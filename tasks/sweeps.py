@@ -18,16 +18,13 @@ import smtplib
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-import click
 from celery import shared_task
 from flask import current_app
-from flask.cli import AppGroup
-from sqlalchemy import case, func, or_, update
+from sqlalchemy import or_, update
 
 from models import (
     ACTIVE_STATUSES,
     Certification,
-    CertificationBasis,
     CertificationStatus,
     Listing,
     Organization,
@@ -38,7 +35,7 @@ from models import (
     today,
     utcnow,
 )
-from models.certification import PENDING_STATUSES
+from models.certification import PENDING_STATUSES, expiry_sql
 from models.locks import begin_writing, try_transaction_lock
 from models.people import organization_recipients
 from models.reminder import (
@@ -84,19 +81,6 @@ class SweepResult:
 
 def _try_lock(key: int) -> bool:
     return try_transaction_lock(key)
-
-
-def expiry_sql():
-    """SQL twin of Certification.effective_expiry (deemed status follows the accreditation)."""
-    return func.coalesce(
-        Certification.expires_on,
-        case(
-            (
-                Certification.basis == CertificationBasis.DEEMED.value,
-                Certification.accreditation_expires_on,
-            )
-        ),
-    )
 
 
 def _affected_listings(cert: Certification) -> list[Listing]:
@@ -412,54 +396,11 @@ def sweep_verification(day: str | None = None) -> dict:
     return run_verification_sweep(_parse_day(day)).as_dict()
 
 
-sweep_cli = AppGroup("sweep", help="Run the daily sweeps now (they also run from Celery beat).")
-
-
-def _date_option(f):
-    return click.option(
-        "--date",
-        "day",
-        type=click.DateTime(formats=["%Y-%m-%d"]),
-        default=None,
-        help="Sweep as of this day (YYYY-MM-DD); default today (UTC).",
-    )(f)
-
-
-def _echo(result: SweepResult) -> None:
-    if result.skipped:
-        click.echo(
-            f"{result.sweep} sweep for {result.on}: another run is in progress; nothing done"
-        )
-        return
-    parts = [f"{len(result.reminders)} reminders"]
-    if result.sweep == "certifications":
-        parts.insert(0, f"{len(result.expired)} certifications expired")
-        parts.insert(1, f"{len(set(result.listings_marked))} listings marked for the next release")
-    else:
-        parts.append(f"{len(result.flagged_stale)} listings flagged stale")
-    click.echo(f"{result.sweep} sweep for {result.on}: " + ", ".join(parts))
-
-
-@sweep_cli.command("certifications")
-@_date_option
-def sweep_certifications_command(day):
-    """Expire lapsed certifications and send due renewal reminders."""
-    _echo(run_certification_sweep(day.date() if day else None))
-
-
-@sweep_cli.command("verification")
-@_date_option
-def sweep_verification_command(day):
-    """Remind about listings not verified for a year; flag them stale after the grace period."""
-    _echo(run_verification_sweep(day.date() if day else None))
-
-
 __all__ = [
     "SweepResult",
     "deliver_reminder",
     "run_certification_sweep",
     "run_verification_sweep",
     "sweep_certifications",
-    "sweep_cli",
     "sweep_verification",
 ]

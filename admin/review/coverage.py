@@ -17,8 +17,8 @@ from models.coverage import (
     county_map,
     coverage_csv_rows,
 )
+from models.reference import reference_snapshot
 from models.snapshot import build_records
-from tasks.publishing.context import reference_snapshot
 
 from ..access import requires
 from . import bp

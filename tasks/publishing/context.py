@@ -8,13 +8,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from models import County, Region, ServiceType, db
+from models.reference import reference_snapshot
 
 
 @dataclass
 class BuildContext:
     records: list[dict[str, Any]]  # models.snapshot.build_records(day)
-    reference: dict[str, Any]  # see reference_snapshot()
+    reference: dict[str, Any]  # models.reference.reference_snapshot()
     number: int  # the release number being built (or a preview number)
     created_at: datetime
     out_dir: Path  # temporary folder; the writer creates its files under it
@@ -32,27 +32,4 @@ class BuildContext:
         return p
 
 
-def reference_snapshot() -> dict[str, Any]:
-    """Reference data as of the build: counties, regions and service types (explains a release)."""
-    counties = [
-        {"fips": c.fips, "name": c.name}
-        for c in db.session.scalars(db.select(County).order_by(County.fips))
-    ]
-    regions = [
-        {"slug": r.slug, "name": r.name, "layer": r.layer, "counties": sorted(r.fips_set)}
-        for r in db.session.scalars(db.select(Region).order_by(Region.layer, Region.name))
-    ]
-    types = [
-        {
-            "code": t.code,
-            "name": t.name,
-            "short_name": t.short_name,
-            "pillar": t.pillar,
-            "pillar_title": t.pillar_title,
-            "sort_order": t.sort_order,
-            "description": t.description,
-            "rule_citation": t.rule_citation,
-        }
-        for t in db.session.scalars(db.select(ServiceType).order_by(ServiceType.sort_order))
-    ]
-    return {"counties": counties, "regions": regions, "service_types": types}
+__all__ = ["BuildContext", "reference_snapshot"]

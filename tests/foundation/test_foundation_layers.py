@@ -6,10 +6,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from tests.conftest import sign_in
-
 from models import AuditEvent, db
 from models.audit import record
+from tests.conftest import sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,3 +49,29 @@ def test_audit_events_carry_the_request_address_and_jobs_none(app, client):
     # outside a request (a job, a command) the address is empty, not the last request's
     job_event = record("test.job", actor="sweep", object_type="test")
     assert job_event.ip == ""
+
+
+def imported_names(path: Path) -> list[tuple[str, str]]:
+    tree = ast.parse(path.read_text())
+    return [
+        (node.module, alias.name)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module
+        for alias in node.names
+    ]
+
+
+def test_admin_uses_only_public_names_of_tasks_and_tasks_hold_no_commands():
+    private = [
+        f"{path.relative_to(ROOT)}: {module}.{name}"
+        for path in sorted((ROOT / "admin").rglob("*.py"))
+        for module, name in imported_names(path)
+        if module.startswith("tasks") and name.startswith("_")
+    ]
+    assert private == []
+    commands = [
+        str(path.relative_to(ROOT))
+        for path in sorted((ROOT / "tasks").rglob("*.py"))
+        if {"flask.cli", "click"} & imported_modules(path)
+    ]
+    assert commands == []

@@ -28,19 +28,27 @@ def publish_command(rollback: int | None):
             raise click.BadParameter(str(exc), param_hint="--rollback") from exc
         click.echo(f"current release is now {rollback}")
         return
-    bar_state = {"bar": None, "done": 0}
+    bar_state = {"bar": None, "done": 0, "phase": ""}
 
     def progress(step: int, total: int, label: str) -> None:
+        # two phases: the feeds (then public), the printed directories
+        phase = "printing" if label.startswith("printing") else "publishing"
+        if bar_state["bar"] is not None and phase != bar_state["phase"]:
+            bar_state["bar"].__exit__(None, None, None)
+            bar_state.update(bar=None, done=0)
+            if phase == "printing":
+                click.echo("feeds published; printing the directories", err=True)
         if bar_state["bar"] is None:
             bar_state["bar"] = click.progressbar(
                 length=total,
-                label="publishing",
+                label=phase,
                 show_pos=True,
                 file=click.get_text_stream("stderr"),
             )
             bar_state["bar"].__enter__()
+            bar_state["phase"] = phase
         bar = bar_state["bar"]
-        bar.label = f"publishing: {label[:40]:<40}"
+        bar.label = f"{phase}: {label.removeprefix('printing ')[:40]:<40}"
         bar.update(step - bar_state["done"])
         bar_state["done"] = step
 

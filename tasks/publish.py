@@ -22,6 +22,7 @@ from flask import current_app
 from models import OutboxEvent, ReleaseTrigger, Webhook, WebhookDelivery, db, utcnow
 
 from .publishing.builder import BuildResult, build_release
+from .publishing.printing import resume_print
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,8 @@ def publish_pending() -> dict:
         db.select(db.func.count(OutboxEvent.id)).where(OutboxEvent.processed_at.is_(None))
     )
     if not waiting:
-        return {"status": "idle", "number": None}
+        printed = resume_print()  # a print whose worker died
+        return {"status": "idle" if printed is None else f"print {printed}", "number": None}
     result = run_build(ReleaseTrigger.CHANGES.value)
     return {"status": result.status, "number": result.number}
 

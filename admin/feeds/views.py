@@ -21,6 +21,7 @@ from typing import Any
 from flask import Response, current_app, request, send_file
 from werkzeug.security import safe_join
 
+from tasks.publishing.printing import print_files
 from tasks.publishing.profile import (
     DEFAULT_PER_PAGE,
     MAX_PER_PAGE,
@@ -57,7 +58,7 @@ class ApiError(Exception):
         self.status, self.detail, self.parameter = status, detail, parameter
 
 
-TITLES = {400: "Bad request", 404: "Not found", 503: "No release yet"}
+TITLES = {400: "Bad request", 404: "Not found", 503: "Not available yet"}
 
 
 def error_response(status: int, detail: str, parameter: str | None = None) -> Response:
@@ -129,7 +130,32 @@ def answer_304(etag: str, last_modified: datetime, cache_control: str) -> Respon
 # ------------------------------------------------------------------ release files
 
 
-def serve_file(number: int, relpath: str, cache_control: str):
+def print_pending(parsed: ParsedRelease, relpath: str) -> bool:
+    return (
+        relpath.startswith("pdf/")
+        and (parsed.manifest.get("print") or {}).get("status") == "pending"
+    )
+
+
+def print_not_ready(number: int, relpath: str, current: bool) -> Response:
+    """A printed file of a release whose print is still being rendered: under `current`, the
+    same file of the newest release whose print is ready (a redirect, never cached); else 503."""
+    if current:
+        root = release_path(number).parent
+        for n in sorted((int(p.name) for p in root.iterdir() if p.name.isdigit()), reverse=True):
+            files = print_files(root / str(n)) if n < number else None
+            if files and relpath in files:
+                resp = Response(status=302, headers={"Location": f"/feeds/releases/{n}/{relpath}"})
+                resp.headers["Cache-Control"] = "no-store"
+                return resp
+    resp = error_response(
+        503, f"The printed directories of release {number} are being prepared; try again shortly."
+    )
+    resp.headers["Retry-After"] = "60"
+    return resp
+
+
+def serve_file(number: int, relpath: str, cache_control: str, *, current: bool = False):
     parsed = get_release(number)
     if parsed is None:
         raise ApiError(404, f"release {number} is not available")
@@ -137,6 +163,12 @@ def serve_file(number: int, relpath: str, cache_control: str):
         sha = parsed.manifest_sha256
     else:
         meta = parsed.manifest.get("files", {}).get(relpath)
+        if meta is None:
+            # the printed directories join the release when rendered (printing.py)
+            printed = print_files(parsed.path)
+            meta = (printed or {}).get(relpath)
+            if meta is None and printed is None and print_pending(parsed, relpath):
+                return print_not_ready(number, relpath, current)
         if meta is None:
             raise ApiError(404, f"release {number} has no file {relpath!r}")
         sha = meta["sha256"]
@@ -176,7 +208,7 @@ def current_file(relpath: str):
     number = current_number()
     if number is None:
         raise ApiError(503, "No release has been published yet.")
-    return serve_file(number, relpath, POLLING)
+    return serve_file(number, relpath, POLLING, current=True)
 
 
 @bp.get("/feeds/releases/<int:number>/<path:relpath>")

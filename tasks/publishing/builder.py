@@ -4,12 +4,14 @@ Layout under RELEASES_DIR:
     releases/<number>/...   immutable, complete releases
     current -> releases/<n> the served release (a symlink, swapped atomically)
     .build-*/               a build in progress (deleted by the next build if it crashed)
+    .print-*/               printed directories being rendered (printing.py)
 
 A build: take the one build lock, read the live data once, hash it; identical to the current
 release's content -> nothing new. Otherwise run every writer into a temporary folder, gzip
 every file, write the manifest last, fsync files and folders, rename the folder into
 releases/<number>/, record the Release row, then swap `current`. A crash anywhere before the
-swap leaves `current` on the previous, intact release."""
+swap leaves `current` on the previous, intact release. The printed directories (PDF) follow,
+outside the lock, into the same release (printing.py): feeds never wait for print."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,7 @@ from models.locks import begin_writing
 from models.snapshot import build_records
 
 from .context import BuildContext, reference_snapshot
+from .printing import manifest_entry, print_files, print_release, print_wanted
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,7 @@ class BuildResult:
     number: int | None = None  # the new release (published) or the current one (unchanged)
     run_id: int | None = None
     changes: dict[str, Any] | None = None
+    context: BuildContext | None = field(default=None, repr=False)  # kept for the print phase
 
 
 # ------------------------------------------------------------------ paths
@@ -169,6 +173,7 @@ def write_manifest(ctx: BuildContext, chash: str, files: dict[str, dict[str, Any
         "counts": counts_of(ctx),
         "changes": {k: len(ctx.changes.get(k, [])) for k in ("added", "changed", "removed")},
         "files": files,
+        "print": manifest_entry(),
     }
     data = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
     path = ctx.out_dir / "manifest.json"
@@ -282,7 +287,7 @@ def build_release(
         db.session.commit()
     try:
         with build_lock(root):
-            return _build_locked(root, run, day or today(), progress)
+            result = _build_locked(root, run, day or today(), progress)
     except BuildBusy:
         _commit_run(
             run,
@@ -302,6 +307,39 @@ def build_release(
                 error=f"{type(exc).__name__}: {exc}"[:2000],
             )
         raise
+    if result.context is not None and print_wanted():
+        _print(root, result.context, run, progress)
+    return result
+
+
+def _print(root: Path, ctx: BuildContext, run: PublishRun, progress: Progress | None) -> None:
+    """The printed directories of a release whose feeds are already public (printing.py).
+    A failure is logged and recorded on the run; the feeds stay published, the beat retries."""
+    label = f"release {ctx.number} is current"
+
+    def step(i: int, total: int, key: str) -> None:
+        _commit_run(run, step_label=f"{label}; printing {key} ({i}/{total})")
+        if progress:
+            progress(i, total, f"printing {key}")
+
+    try:
+        outcome = print_release(root, ctx, step)
+    except Exception as exc:
+        log.exception("printed directories of release %s failed", ctx.number)
+        db.session.rollback()
+        _commit_run(
+            run,
+            step_label=f"{label}; printed directories failed (retried by the beat)",
+            error=f"printing: {type(exc).__name__}: {exc}"[:2000],
+        )
+        return
+    if outcome == "printed":
+        release = db.session.scalar(db.select(Release).filter_by(number=ctx.number))
+        files = print_files(root / "releases" / str(ctx.number)) or {}
+        if release is not None:
+            _write_now()
+            release.files = {**(release.files or {}), **files}
+    _commit_run(run, step_label=f"{label}; printed directories {outcome}")
 
 
 def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | None) -> BuildResult:
@@ -397,7 +435,11 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
     dropped = prune(root, int(current_app.config.get("RELEASES_KEEP", 10)))
     log.info("published release %s (%s services); pruned %s", number, len(records), dropped)
     return BuildResult(
-        PublishRunStatus.PUBLISHED.value, number=number, run_id=run.id, changes=ctx.changes
+        PublishRunStatus.PUBLISHED.value,
+        number=number,
+        run_id=run.id,
+        changes=ctx.changes,
+        context=ctx,
     )
 
 

@@ -1,6 +1,7 @@
 """The writers of a release. Each is `writer(ctx) -> None` and writes its files under
 `ctx.out_dir`; the builder runs them in the order of WRITERS, then gzips every file and writes
-the manifest. Other areas append their writer here with one import line."""
+the manifest. Other areas append their writer here with one import line. The printed
+directories are not among them: they follow the feeds (printing.py)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,12 @@ from datetime import UTC
 from typing import Any
 from xml.sax.saxutils import escape
 
-from flask import current_app
-
 from models.export import safe_cell
 from models.fields import COST_MODELS, LANGUAGES, POPULATIONS, format_phone
 
 from .context import BuildContext
 from .coverage import write_coverage
 from .hsds import service_document, taxonomies, term_index
-from .pdf import write_pdfs
 from .profile import EXTENSION_CSV_TYPES
 from .tabular import write_tabular
 
@@ -278,13 +276,6 @@ def write_changes(ctx: BuildContext) -> None:
     ctx.path("changes.atom").write_text(feed, encoding="utf-8")
 
 
-def write_printed_directories(ctx: BuildContext) -> None:
-    """The PDF directories (tasks.publishing.pdf). PUBLISH_PDFS=false leaves them out, for test
-    suites that build many releases and do not look at the PDFs."""
-    if current_app.config.get("PUBLISH_PDFS", True):
-        write_pdfs(ctx)
-
-
 WRITERS: list[Writer] = [
     write_hsds_json,
     write_hsds_tabular,
@@ -292,5 +283,4 @@ WRITERS: list[Writer] = [
     write_listings_csv,
     write_changes,
     write_coverage,
-    write_printed_directories,
 ]

@@ -1,0 +1,96 @@
+"""Feeds before print: how long until a release's feeds are public, against the whole release
+with its printed directories, measured in the same build ("publish now" at 1,000 listings).
+
+    PYTHONPATH=$PWD .venv/bin/python bench/feeds_first.py [--size 1000]
+
+Creates and drops its own database (registry_bench_<pid>) on 127.0.0.1:5432. The release's
+feeds are public at the moment the first printed directory starts rendering (`current` has
+switched; checked below), so the ratio is what a downstream site waits, against what it
+waited when the release went public only after its PDFs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from publish import ADMIN, grow_to, make_app  # noqa: E402 - the generator of bench/publish.py
+
+
+def one_release(app, root: Path) -> tuple[float, float, int]:
+    from models import Listing, db
+    from tasks.publishing.builder import build_release, current_number
+
+    marks: dict[str, float] = {}
+
+    def progress(step: int, total: int, label: str) -> None:
+        if label.startswith("printing") and "feeds" not in marks:
+            marks["feeds"] = time.perf_counter()
+            marks["current"] = current_number(root)
+
+    with app.app_context():
+        lst = db.session.scalar(
+            db.select(Listing).where(Listing.live_revision_id.is_not(None)).limit(1)
+        )
+        data = dict(lst.live_revision.data)
+        data["description"] = f"bench {time.time()}"
+        lst.live_revision.data = data
+        db.session.commit()
+        t = time.perf_counter()
+        result = build_release("manual", progress=progress)
+        total = time.perf_counter() - t
+        assert result.status == "published", result
+        assert marks["current"] == result.number, "the feeds were not current when print began"
+        assert (root / "releases" / str(result.number) / "print.json").exists()
+        db.session.remove()
+    return marks["feeds"] - t, total, result.number
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", type=int, default=1000)
+    args = ap.parse_args()
+    name = f"registry_bench_{os.getpid()}"
+    with psycopg.connect(ADMIN, autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name}")
+    var = Path(tempfile.mkdtemp(prefix="registry-bench-"))
+    try:
+        app = make_app(f"postgresql://postgres@127.0.0.1:5432/{name}", var)
+        app.config["PUBLISH_PDFS"] = True
+        from flask_migrate import upgrade
+
+        from admin.demo import load_demo
+        from models import db
+
+        with app.app_context():
+            upgrade()
+            load_demo()
+            db.session.commit()
+            count = grow_to(args.size)
+            db.session.remove()
+        root = var / "releases"
+        first_feeds, first_total, _ = one_release(app, root)  # every PDF rendered
+        feeds, total, _ = one_release(app, root)  # after one change: unchanged PDFs reused
+        print(
+            f"{count} listings, first release: feeds public after {first_feeds:6.2f} s, "
+            f"whole release {first_total:6.2f} s -> feeds/whole {first_feeds / first_total:5.2f}"
+        )
+        print(
+            f"{count} listings, after one change: feeds public after {feeds:6.2f} s, "
+            f"whole release {total:6.2f} s -> feeds/whole {feeds / total:5.2f}"
+        )
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        shutil.rmtree(var, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""Feeds never wait for print: a release's feed files are public before its printed
+directories render, and the PDFs join the same release afterwards without changing a file
+already written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import pytest
+
+from models import Listing, PublishRun, Release, db
+from tests.publishing.conftest import load_json
+
+
+@pytest.fixture
+def printing(app, monkeypatch):
+    """PDFs on, limited to the per-type directories of the demo (the statewide and regional
+    ones are the same code and only slower)."""
+    from tasks.publishing import pdf
+
+    real_plan = pdf.plan
+    monkeypatch.setattr(
+        pdf, "plan", lambda ctx: [d for d in real_plan(ctx) if d.kind == "type"][:3]
+    )
+    monkeypatch.setitem(app.config, "PUBLISH_PDFS", True)
+
+
+@pytest.fixture
+def renders(monkeypatch):
+    """Wraps the real renderer: runs `before_each` (if set) then renders."""
+    from tasks.publishing import pdf
+
+    real = pdf.render_document
+    state = {"calls": [], "before_each": None}
+
+    def watched(html, target, fetcher=None):
+        state["calls"].append(target.name)
+        if state["before_each"]:
+            state["before_each"](target)
+        return real(html, target, fetcher)
+
+    monkeypatch.setattr(pdf, "render_document", watched)
+    return state
+
+
+def change_a_listing(service_type: str | None = None) -> None:
+    query = db.select(Listing).where(Listing.live_revision_id.is_not(None)).order_by(Listing.id)
+    lst = db.session.scalars(query).first()
+    data = dict(lst.live_revision.data)
+    data["description"] = (data.get("description") or "") + " Updated."
+    lst.live_revision.data = data
+    db.session.commit()
+
+
+def test_feeds_are_public_before_the_printed_directories_render(
+    build, releases_dir, client, printing, renders
+):
+    seen = []
+
+    def while_printing(target):
+        seen.append(
+            {
+                "current": os.readlink(releases_dir / "current"),
+                "feed": client.get("/feeds/current/hsds/services.json").status_code,
+                "pdf": client.get(f"/feeds/current/pdf/{target.name}"),
+                "manifest": (releases_dir / "current" / "manifest.json").read_bytes(),
+            }
+        )
+
+    renders["before_each"] = while_printing
+    result = build()
+    assert result.status == "published" and len(seen) == 3
+    folder = releases_dir / "releases" / str(result.number)
+    for moment in seen:
+        assert moment["current"] == f"releases/{result.number}"
+        assert moment["feed"] == 200
+        # the first release has no earlier print to point at: not ready yet, try again
+        assert moment["pdf"].status_code == 503
+        assert moment["pdf"].headers["Retry-After"] == "60"
+        assert "being prepared" in moment["pdf"].get_json()["error"]["detail"]
+    manifest = load_json(folder / "manifest.json")
+    assert manifest["print"] == {"status": "pending", "manifest": "print.json"}
+    assert not any(name.startswith("pdf/") for name in manifest["files"])
+    # nothing written before the print changed; the print is described by its own file
+    assert (folder / "manifest.json").read_bytes() == seen[0]["manifest"]
+    printed = load_json(folder / "print.json")
+    assert printed["release"] == result.number
+    pdfs = {k for k in printed["files"] if k.endswith(".pdf")}
+    assert len(pdfs) == 3 and "pdf/inputs.json" in printed["files"]
+    for rel, meta in printed["files"].items():
+        data = (folder / rel).read_bytes()
+        assert meta["sha256"] == hashlib.sha256(data).hexdigest() and meta["bytes"] == len(data)
+    resp = client.get(f"/feeds/current/{sorted(pdfs)[0]}")
+    assert resp.status_code == 200 and resp.data.startswith(b"%PDF")
+    assert client.get(f"/feeds/releases/{result.number}/{sorted(pdfs)[0]}").status_code == 200
+    assert not list(releases_dir.glob(".print-*"))
+    # the admin's release page lists the printed files too
+    row = db.session.scalar(db.select(Release).filter_by(number=result.number))
+    assert pdfs <= set(row.files)
+    run = db.session.get(PublishRun, result.run_id)
+    assert run.status == "published" and run.step_label.endswith("printed directories printed")
+
+
+def test_while_a_release_prints_current_pdfs_point_at_the_last_printed_release(
+    build, releases_dir, client, printing, renders
+):
+    first = build()
+    renders["calls"].clear()
+    change_a_listing()
+    seen = []
+
+    def while_printing(target):
+        resp = client.get(f"/feeds/current/pdf/{target.name}")
+        seen.append(
+            (resp.status_code, resp.headers.get("Location"), resp.headers.get("Cache-Control"))
+        )
+
+    renders["before_each"] = while_printing
+    second = build()
+    assert second.number == first.number + 1
+    # only the directory whose listings changed renders again; the others are reused
+    assert 1 <= len(renders["calls"]) < 3
+    for code, location, cache in seen:
+        assert code == 302 and cache == "no-store"
+        assert location.startswith(f"/feeds/releases/{first.number}/pdf/")
+    name = renders["calls"][0]
+    assert client.get(f"/feeds/current/pdf/{name}").status_code == 200
+    # a release's own URL never redirects: before its print, 503; after, its file
+    assert client.get(f"/feeds/releases/{second.number}/pdf/{name}").status_code == 200
+
+
+def test_a_print_that_died_is_finished_by_the_beat_and_the_feeds_stay_published(
+    build, releases_dir, client, printing, renders
+):
+    from tasks.publish import publish_pending
+
+    def die(target):
+        raise OSError("worker killed while printing")
+
+    renders["before_each"] = die
+    result = build()
+    assert result.status == "published"  # the feeds are out whatever happened to print
+    folder = releases_dir / "releases" / str(result.number)
+    assert not (folder / "print.json").exists() and not list(releases_dir.glob(".print-*"))
+    run = db.session.get(PublishRun, result.run_id)
+    assert "printing: OSError" in run.error
+    assert client.get("/feeds/current/hsds/services.json").status_code == 200
+
+    renders["before_each"] = None
+    assert publish_pending() == {"status": "print printed", "number": None}
+    assert (folder / "print.json").exists()
+    assert publish_pending() == {"status": "idle", "number": None}  # nothing left to do
+
+
+def test_with_printing_off_the_manifest_says_so(build, releases_dir):
+    result = build()
+    manifest = json.loads((releases_dir / "current" / "manifest.json").read_bytes())
+    assert manifest["print"] == {"status": "off"}
+    assert not (releases_dir / "releases" / str(result.number) / "print.json").exists()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from models import ReleaseTrigger
+from models import PublishRunStatus, ReleaseTrigger
 
 
 @click.command("publish")
@@ -57,9 +57,9 @@ def publish_command(rollback: int | None):
     finally:
         if bar_state["bar"] is not None:
             bar_state["bar"].__exit__(None, None, None)
-    if result.status == "published":
+    if result.status == PublishRunStatus.PUBLISHED:
         click.echo(f"published release {result.number}")
-    elif result.status == "unchanged":
+    elif result.status == PublishRunStatus.UNCHANGED:
         click.echo(f"unchanged: release {result.number} is current")
     else:
         click.echo("another build is running; nothing done")

@@ -47,6 +47,8 @@ ACTIVE_STATUSES = (
     CertificationStatus.CONDITIONAL,
 )
 PENDING_STATUSES = (CertificationStatus.SUBMITTED, CertificationStatus.IN_REVIEW)
+# statuses in which the organization may still withdraw it or add documents
+OPEN_STATUSES = (*PENDING_STATUSES, CertificationStatus.ON_HOLD)
 # statuses a reviewer has decided (verified_at is set exactly for these)
 VERIFIED_STATUSES = (
     CertificationStatus.PROVISIONAL,

@@ -56,6 +56,8 @@ OPEN_STATES = (
 )
 EDITABLE_STATES = (RevisionState.DRAFT, RevisionState.CHANGES_REQUESTED)
 PENDING_REVIEW_STATES = (RevisionState.SUBMITTED, RevisionState.IN_REVIEW)
+# states the provider may withdraw from (in review, a reviewer is working on it)
+WITHDRAWABLE_STATES = (RevisionState.SUBMITTED, RevisionState.CHANGES_REQUESTED)
 DECIDED_STATES = (
     RevisionState.APPROVED,
     RevisionState.CHANGES_REQUESTED,

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .certification import Certification, Document
-from .listing import Listing, ListingRevision
+from .certification import OPEN_STATUSES, Certification, Document
+from .listing import WITHDRAWABLE_STATES, Listing, ListingRevision
 from .organization import Organization
 from .user import Role, User
 
@@ -84,7 +84,7 @@ RULES: dict[tuple[str, type | None], Rule] = {
     ("edit", ListingRevision): lambda u, t: member_of_active_org(u, t) and t.is_editable,
     ("submit", ListingRevision): lambda u, t: member_of_active_org(u, t) and t.is_editable,
     ("withdraw", ListingRevision): lambda u, t: (
-        member_of_active_org(u, t) and t.state in ("submitted", "changes_requested")
+        member_of_active_org(u, t) and t.state in WITHDRAWABLE_STATES
     ),
     ("decide", ListingRevision): lambda u, t: is_staff(u) and t.is_pending_review,
     ("claim", ListingRevision): lambda u, t: is_staff(u) and t.is_pending_review,
@@ -93,10 +93,10 @@ RULES: dict[tuple[str, type | None], Rule] = {
     # certifications and documents
     ("view", Certification): lambda u, t: is_staff(u) or same_org(u, t),
     ("withdraw", Certification): lambda u, t: (
-        member_of_active_org(u, t) and t.status in ("submitted", "in_review", "on_hold")
+        member_of_active_org(u, t) and t.status in OPEN_STATUSES
     ),
     ("upload", Certification): lambda u, t: (
-        member_of_active_org(u, t) and t.status in ("submitted", "in_review", "on_hold")
+        member_of_active_org(u, t) and t.status in OPEN_STATUSES
     ),
     ("decide", Certification): lambda u, t: is_staff(u),
     ("claim", Certification): lambda u, t: is_staff(u),

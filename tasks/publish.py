@@ -19,7 +19,15 @@ from celery import shared_task
 from celery.exceptions import Retry
 from flask import current_app
 
-from models import OutboxEvent, ReleaseTrigger, Webhook, WebhookDelivery, db, utcnow
+from models import (
+    OutboxEvent,
+    PublishRunStatus,
+    ReleaseTrigger,
+    Webhook,
+    WebhookDelivery,
+    db,
+    utcnow,
+)
 
 from .publishing.builder import BuildResult, build_release
 from .publishing.printing import resume_print
@@ -33,7 +41,7 @@ WEBHOOK_TIMEOUT_SECONDS = 10
 
 def after_publish(result: BuildResult) -> None:
     """Queue one delivery per active webhook. Never raises: deliveries never block publishing."""
-    if result.status != "published" or result.number is None:
+    if result.status != PublishRunStatus.PUBLISHED or result.number is None:
         return
     try:
         ids = db.session.scalars(db.select(Webhook.id).where(Webhook.is_active.is_(True))).all()

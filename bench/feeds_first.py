@@ -4,7 +4,7 @@ with its printed directories, measured in the same build ("publish now" at 1,000
     PYTHONPATH=$PWD .venv/bin/python bench/feeds_first.py [--size 1000]
 
 Creates and drops its own database (registry_bench_<pid>) on 127.0.0.1:5432. The release's
-feeds are public at the moment the first printed directory starts rendering (`current` has
+feeds are public at the builder's last feed step, "release <n> is current" (`current` has
 switched; checked below), so the ratio is what a downstream site waits, against what it
 waited when the release went public only after its PDFs."""
 
@@ -31,7 +31,7 @@ def one_release(app, root: Path) -> tuple[float, float, int]:
     marks: dict[str, float] = {}
 
     def progress(step: int, total: int, label: str) -> None:
-        if label.startswith("printing") and "feeds" not in marks:
+        if label.endswith("is current") and "feeds" not in marks:  # the feeds' last step
             marks["feeds"] = time.perf_counter()
             marks["current"] = current_number(root)
 

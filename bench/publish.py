@@ -1,4 +1,4 @@
-"""Release build benchmark (feeds only, no PDF) for 1,000 and 10,000 generated listings on
+"""Release build benchmark (feeds only: PUBLISH_PDFS off, checked) for 1,000 and 10,000 generated listings on
 PostgreSQL, against a baseline measured in the same run: one query fetching the same rows and
 `json.dumps` of equivalent dicts.
 
@@ -139,34 +139,44 @@ def baseline(app) -> float:
     return elapsed
 
 
-def build(app) -> tuple[float, int, float]:
-    from tasks.publishing import writers
-    from tasks.publishing.builder import build_release
+def build(app) -> tuple[float, int, float, list[tuple[str, float]]]:
+    """One feeds-only release (PUBLISH_PDFS off: no printed directories, checked). Returns
+    (seconds, release number, peak RSS in MB, seconds per step)."""
+    from tasks.publishing.builder import build_release, writers
 
-    feeds_only = [w for w in writers.WRITERS if "pdf" not in w.__name__]
-    saved = list(writers.WRITERS)
-    writers.WRITERS[:] = feeds_only
-    try:
-        with app.app_context():
-            from models import Listing, db
+    app.config["PUBLISH_PDFS"] = False
+    marks: list[tuple[str, float]] = []
+    with app.app_context():
+        from models import Listing, db
 
-            # force a new release: touch one listing so the content hash differs
-            lst = db.session.scalar(
-                db.select(Listing).where(Listing.live_revision_id.is_not(None)).limit(1)
-            )
-            data = dict(lst.live_revision.data)
-            data["description"] = f"bench {time.time()}"
-            lst.live_revision.data = data
-            db.session.commit()
-            t = time.perf_counter()
-            result = build_release("manual")
-            elapsed = time.perf_counter() - t
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-            assert result.status == "published", result
-            db.session.remove()
-    finally:
-        writers.WRITERS[:] = saved
-    return elapsed, result.number, peak / 1e6
+        # force a new release: touch one listing so the content hash differs
+        lst = db.session.scalar(
+            db.select(Listing).where(Listing.live_revision_id.is_not(None)).limit(1)
+        )
+        data = dict(lst.live_revision.data)
+        data["description"] = f"bench {time.time()}"
+        lst.live_revision.data = data
+        db.session.commit()
+        t = time.perf_counter()
+        result = build_release(
+            "manual", progress=lambda i, n, label: marks.append((label, time.perf_counter()))
+        )
+        elapsed = time.perf_counter() - t
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        assert result.status == "published", result
+        db.session.remove()
+    # what ran: every feed writer, no printed directory
+    ran = [label for label, _ in marks]
+    for w in writers():
+        assert w.__name__.removeprefix("write_").replace("_", " ") in ran, w.__name__
+    folder = Path(app.config["RELEASES_DIR"]) / "releases" / str(result.number)
+    manifest = json.loads((folder / "manifest.json").read_bytes())
+    assert manifest["print"] == {"status": "off"} and not (folder / "pdf").exists()
+    steps, last = [], t
+    for label, at in marks:
+        steps.append((label, at - last))
+        last = at
+    return elapsed, result.number, peak / 1e6, steps
 
 
 def main() -> None:
@@ -195,12 +205,22 @@ def main() -> None:
                 count = grow_to(n)
                 db.session.remove()
             base = min(baseline(app) for _ in range(3))
-            elapsed, number, peak = build(app)
+            elapsed, number, peak, steps = build(app)
             results[n] = (count, elapsed, base, peak)
             print(
                 f"{count:>6} listings: build {elapsed:6.2f} s ({count / elapsed:7.0f} listings/s, peak RSS of the process "
                 f"{peak:6.0f} MB) | "
                 f"baseline {base:6.3f} s | build/baseline {elapsed / base:5.1f}x",
+                flush=True,
+            )
+            # each step's time is the time until the next step began
+            labels = [label for label, _ in steps]
+            spans = [seconds for _, seconds in steps[1:]] + [0.0]
+            print(
+                "        steps: "
+                + ", ".join(
+                    f"{label} {span:.2f} s" for label, span in zip(labels, spans, strict=True)
+                ),
                 flush=True,
             )
         if len(sizes) >= 2:

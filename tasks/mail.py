@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import smtplib
 import uuid
 from email.message import EmailMessage
@@ -20,13 +21,24 @@ from jinja2 import TemplateNotFound
 log = logging.getLogger(__name__)
 
 
+# every character str.splitlines() breaks at, plus the other C0/C1 controls and tab
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def header_value(text: str) -> str:
+    """A header value that cannot break the message: any line break (CR, LF, VT, FF, the
+    separators U+001C-U+001E, NEL, U+2028, U+2029) or other control character becomes one space.
+    Every header the registry writes goes through here."""
+    return " ".join(_BREAKS.sub(" ", str(text)).split())
+
+
 def build_message(to: list[str], subject: str, template: str, **context) -> EmailMessage:
     cfg = current_app.config
     context.setdefault("base_url", cfg["PUBLIC_BASE_URL"].rstrip("/"))
     msg = EmailMessage()
-    msg["From"] = cfg["MAIL_FROM"]
-    msg["To"] = ", ".join(to)
-    msg["Subject"] = subject.replace("\r", " ").replace("\n", " ")
+    msg["From"] = header_value(cfg["MAIL_FROM"])
+    msg["To"] = header_value(", ".join(to))
+    msg["Subject"] = header_value(subject)
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain="registry.example.org")
     msg.set_content(render_template(f"emails/{template}.txt", **context))
@@ -74,4 +86,35 @@ def send_mail(to: list[str] | str, subject: str, template: str, **context) -> st
     max_retries=8,
 )
 def deliver_mail(to: list[str], subject: str, template: str, context: dict) -> str:
-    return send_mail(to, subject, template, **context)
+    """Send one e-mail. Network and SMTP errors are retried; any other failure (which a retry
+    cannot fix) is recorded in the audit log as `mail.failed` for the admins, never dropped
+    silently, and does not fail the caller."""
+    try:
+        return send_mail(to, subject, template, **context)
+    except TemplateNotFound as exc:  # an OSError to Python, but no retry brings the file back
+        failure = exc
+    except (OSError, smtplib.SMTPException):
+        raise
+    except Exception as exc:  # noqa: BLE001 - recorded below
+        failure = exc
+    log.error("mail %r could not be built or sent (%r); recorded as mail.failed", template, failure)
+    record_failure(to, subject, template, failure)
+    return ""
+
+
+def record_failure(to: list[str], subject: str, template: str, exc: Exception) -> None:
+    from models import db
+    from models.audit import record
+
+    record(
+        "mail.failed",
+        actor="mail",
+        object_type="mail",
+        object_id=template,
+        after={
+            "subject": header_value(subject)[:300],
+            "recipients": len(to),
+            "error": f"{type(exc).__name__}: {exc}"[:500],
+        },
+    )
+    db.session.commit()

@@ -127,3 +127,44 @@ def test_decisions_and_reminders_reach_the_same_people_never_a_pending_invitee(
         ttl=timedelta(days=7),
     )
     assert organization_recipients(lone.id) == ["office@lone.test"]
+
+
+def test_a_line_separator_in_a_listing_name_cannot_lose_the_decision_email(
+    client, login, send, mail_to_smtp
+):
+    rev = pending_bluestem()
+    rev.name = "Bluestem\u2028Crisis\vLine\x85Now"
+    db.session.commit()
+    rev_id, version = rev.id, rev.lock_version
+    login("reviewer")
+    page = f"/review/revisions/{rev_id}"
+    resp = send(
+        client,
+        f"{page}/decision",
+        {"decision": "approve", "note": "", "lock_version": version},
+        form_url=page,
+    )
+    assert resp.status_code == 302
+    (msg,) = mail_to_smtp.wait_for(1)
+    assert "Bluestem Crisis Line Now" in msg["Subject"]
+
+
+def test_header_values_fold_every_line_break():
+    from tasks.mail import header_value
+
+    breaks = "\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029\x00\t"
+    assert header_value(f"a{breaks}b") == "a b"
+    assert all(ch not in header_value("x" + ch + "y") for ch in breaks)
+    assert header_value("Crisis line: 988") == "Crisis line: 988"
+
+
+def test_a_mail_that_cannot_be_built_is_recorded_for_admins_not_dropped(app):
+    from models import AuditEvent
+    from tasks.mail import deliver_mail
+
+    assert deliver_mail.delay(["x@demo.test"], "Subject", "no_such_template", {}).get() == ""
+    event = db.session.scalar(
+        db.select(AuditEvent).filter_by(action="mail.failed").order_by(AuditEvent.id.desc())
+    )
+    assert event is not None and event.object_id == "no_such_template"
+    assert "TemplateNotFound" in event.after["error"] and event.after["recipients"] == 1

@@ -21,6 +21,32 @@ def begin_writing() -> None:
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
+def write_afresh() -> None:
+    """Commit what the session holds and begin a writing transaction. For work that read for a
+    while (a password check, a release build) and now writes: on SQLite a transaction that read
+    before another writer committed cannot write at all, so the writes start afresh, holding
+    the writer lock only for themselves."""
+    db.session.commit()
+    begin_writing()
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit lock key for a name (PostgreSQL advisory locks take a bigint)."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def transaction_lock(key: int) -> None:
+    """Take the lock named `key` for the current transaction, waiting for whoever holds it.
+    Call it first in a fresh transaction (on SQLite it is the writer lock)."""
+    session = db.session()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    else:
+        begin_writing()
+
+
 def try_transaction_lock(key: int) -> bool:
     """Take the lock named `key` for the current transaction, or return False at once when
     another transaction holds it (PostgreSQL). Call it first in a fresh transaction."""

@@ -254,3 +254,26 @@ def login_blocked_until(
         if len(times) >= limit:
             return times[-1] + window
     return None
+
+
+def reserve_login_attempt(
+    email: str, ip: str, *, max_per_account: int, max_per_ip: int, window: timedelta
+) -> tuple[LoginAttempt | None, datetime | None]:
+    """Check the throttle and count this attempt in one step, before any password or code is
+    checked: (the attempt, recorded as a failure until `succeeded` is set, None) or (None, the
+    time sign-in opens again). Attempts on one account are serialised by a lock, so of any
+    number sent at once exactly as many are checked as the limit allows. Commits an attempt;
+    a refusal leaves the transaction (and the lock) open for the caller to record and commit."""
+    from .locks import lock_key, transaction_lock
+
+    db.session.commit()  # end the request's reads: the lock must start the transaction
+    transaction_lock(lock_key(f"login:{email}"))
+    until = login_blocked_until(
+        email, ip, max_per_account=max_per_account, max_per_ip=max_per_ip, window=window
+    )
+    if until is not None:
+        return None, until  # the lock stays held until the caller commits its audit event
+    attempt = LoginAttempt(email=email, ip=ip, succeeded=False)
+    db.session.add(attempt)
+    db.session.commit()
+    return attempt, None

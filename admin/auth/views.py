@@ -10,10 +10,12 @@ from datetime import timedelta
 import segno
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from sqlalchemy import or_, update
 
 from forms.auth import LoginForm, SetPasswordForm, TotpForm
 from models import Invitation, InvitationPurpose, LoginAttempt, User, db, record, utcnow
-from models.user import dummy_password_check, login_blocked_until
+from models.locks import begin_writing, write_afresh
+from models.user import dummy_password_check, reserve_login_attempt
 
 from ..security import end_session, is_safe_next, revoke_all_sessions, start_session
 from . import bp
@@ -43,16 +45,16 @@ def index():
     return redirect(url_for("auth.login"))
 
 
-def _throttle_check(email: str):
+def _reserve_attempt(email: str):
+    """(this attempt, counted as a failure until it succeeds, None) or (None, blocked until)."""
     cfg = current_app.config
-    until = login_blocked_until(
+    return reserve_login_attempt(
         email,
         request.remote_addr or "",
         max_per_account=int(cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"]),
         max_per_ip=int(cfg["LOGIN_MAX_FAILURES_PER_IP"]),
         window=timedelta(minutes=int(cfg["LOGIN_WINDOW_MINUTES"])),
     )
-    return until
 
 
 def _remember_next():
@@ -69,8 +71,8 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
-        until = _throttle_check(email)
-        if until is not None:
+        attempt, until = _reserve_attempt(email)
+        if attempt is None:
             minutes = max(1, math.ceil((until - utcnow()).total_seconds() / 60))
             record("auth.login_throttled", actor=email, object_type="user", after={"email": email})
             db.session.commit()
@@ -81,8 +83,8 @@ def login():
             ), 429
         user = db.session.scalar(db.select(User).filter_by(email=email))
         ok = user.check_password(form.password.data) if user else (dummy_password_check() or False)
+        write_afresh()  # the password check read; what follows writes
         if not ok or not user.can_sign_in:
-            db.session.add(LoginAttempt(email=email, ip=request.remote_addr or "", succeeded=False))
             record(
                 "auth.login_failed",
                 actor=email,
@@ -104,17 +106,21 @@ def login():
             session["pending_at"] = int(time.time())
             if next_saved:
                 session["next"] = next_saved
-            db.session.commit()  # a rehash on check_password may need saving
+            attempt.succeeded = True  # the password was right; the code is its own attempt
+            db.session.commit()  # (and a rehash on check_password may need saving)
             if user.totp_enabled_at is None:
                 return redirect(url_for("auth.totp_setup"))
             return redirect(url_for("auth.totp_verify"))
-        return _finish_login(user)
+        return _finish_login(user, attempt)
     return render_template("auth/login.html", form=form)
 
 
-def _finish_login(user: User):
+def _finish_login(user: User, attempt: LoginAttempt | None = None):
     nxt = session.get("next")
-    db.session.add(LoginAttempt(email=user.email, ip=request.remote_addr or "", succeeded=True))
+    if attempt is not None:
+        attempt.succeeded = True
+    else:
+        db.session.add(LoginAttempt(email=user.email, ip=request.remote_addr or "", succeeded=True))
     start_session(user)
     record("auth.login", actor=user, target=user, organization_id=user.organization_id)
     db.session.commit()
@@ -139,11 +145,25 @@ def _check_code(user: User, code: str, secret: str) -> bool:
     for drift in (0, -1, 1):
         counter = otp.timecode(utcnow()) + drift
         if otp.verify(code, for_time=now + drift * otp.interval, valid_window=0):
-            if user.totp_last_counter is not None and counter <= user.totp_last_counter:
-                return False
-            user.totp_last_counter = counter
-            return True
+            return _consume_step(user, counter)
     return False
+
+
+def _consume_step(user: User, counter: int) -> bool:
+    """Use up a TOTP time step in one conditional UPDATE: of any number of requests sending
+    the same code at once, exactly one changes the row (the others find it changed, after
+    PostgreSQL's row lock or SQLite's writer lock), so one code opens one session."""
+    changed = db.session.execute(
+        update(User)
+        .where(
+            User.id == user.id,
+            or_(User.totp_last_counter.is_(None), User.totp_last_counter < counter),
+        )
+        .values(totp_last_counter=counter)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.expire(user, ["totp_last_counter"])
+    return changed == 1
 
 
 @bp.route("/login/verify", methods=["GET", "POST"])
@@ -154,18 +174,16 @@ def totp_verify():
         return redirect(url_for("auth.login"))
     form = TotpForm()
     if form.validate_on_submit():
-        until = _throttle_check(user.email)
-        if until is not None:
+        attempt, _until = _reserve_attempt(user.email)
+        begin_writing()  # checking the code consumes its time step: a write
+        if attempt is None:
             return render_template(
                 "auth/totp_verify.html",
                 form=form,
                 throttled="Too many wrong codes. Try again in 15 minutes.",
             ), 429
         if _check_code(user, form.code.data, user.totp_secret):
-            return _finish_login(user)
-        db.session.add(
-            LoginAttempt(email=user.email, ip=request.remote_addr or "", succeeded=False)
-        )
+            return _finish_login(user, attempt)
         record("auth.totp_failed", actor=user, target=user)
         db.session.commit()
         form.code.errors.append(

@@ -43,7 +43,7 @@ from models import (
     today,
     utcnow,
 )
-from models.locks import begin_writing
+from models.locks import write_afresh
 from models.snapshot import build_records
 
 from .context import BuildContext, reference_snapshot
@@ -255,16 +255,8 @@ def writers() -> list:
     return list(WRITERS)
 
 
-def _write_now() -> None:
-    """End the build's read transaction and begin a writing one. A build reads for a long time;
-    on SQLite a transaction that read before another writer committed cannot write at all, so
-    each write of the build starts afresh (and holds the writer lock only for that write)."""
-    db.session.commit()
-    begin_writing()
-
-
 def _commit_run(run: PublishRun, **changes) -> None:
-    _write_now()
+    write_afresh()
     for k, v in changes.items():
         setattr(run, k, v)
     db.session.commit()
@@ -337,7 +329,7 @@ def _print(root: Path, ctx: BuildContext, run: PublishRun, progress: Progress | 
         release = db.session.scalar(db.select(Release).filter_by(number=ctx.number))
         files = print_files(root / "releases" / str(ctx.number)) or {}
         if release is not None:
-            _write_now()
+            write_afresh()
             release.files = {**(release.files or {}), **files}
     _commit_run(run, step_label=f"{label}; printed directories {outcome}")
 
@@ -361,7 +353,7 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
     chash = content_hash(records, reference)
     cur = current_number(root)
     if cur is not None and read_manifest(cur).get("content_hash") == chash:
-        _write_now()
+        write_afresh()
         drain_outbox_events(last_event, release_id=None)
         _commit_run(
             run,
@@ -399,7 +391,7 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
     os.rename(out_dir, final)
     fsync_path(root / "releases")
     step(len(steps) + 2, "recording the release")
-    _write_now()
+    write_afresh()
     release = Release(
         number=number,
         created_at=ctx.created_at,

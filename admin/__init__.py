@@ -66,6 +66,7 @@ def register_extensions(app: Flask) -> None:
     context.configure(review_sla_business_days=int(app.config["REVIEW_SLA_BUSINESS_DAYS"]))
     security.register_security_headers(app)
     security.register_client_address(app)
+    app.session_interface = security.RegistrySessionInterface()
     security.trust_proxies(app)
 
 

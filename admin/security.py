@@ -12,6 +12,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import login_user, logout_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -130,6 +131,30 @@ def trust_proxies(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
+# Public, cacheable responses: the feeds, the HSDS API and the health check. They never read or
+# write the session, so a shared cache can never store one person's cookie with them.
+PUBLIC_PATHS = ("/feeds/", "/api/", "/healthz")
+
+
+def is_public_path(path: str) -> bool:
+    return path.startswith(PUBLIC_PATHS) or path == "/api"
+
+
+class RegistrySessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, except that public paths get an empty session that is
+    never saved: no `Set-Cookie`, no `Vary: Cookie`, and no signed-in user behind them."""
+
+    def open_session(self, app: Flask, request):
+        if is_public_path(request.path):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session, response) -> None:
+        if is_public_path(request.path):
+            return
+        super().save_session(app, session, response)
+
+
 def register_client_address(app: Flask) -> None:
     """Tell the domain (models/context.py) which address a request came from, for the audit log."""
     from models.context import client_address
@@ -156,6 +181,6 @@ def register_security_headers(app: Flask) -> None:
         if app.config.get("IS_PRODUCTION"):
             h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         # pages for signed-in people are never cached by shared caches or the back button
-        if session.get("sid") and "Cache-Control" not in h:
+        if not is_public_path(request.path) and session.get("sid") and "Cache-Control" not in h:
             h["Cache-Control"] = "no-store"
         return response

@@ -251,3 +251,41 @@ def test_etag_304_last_modified_gzip_and_cors(client, published):
 def test_no_release_yet_is_a_json_503(client, releases_dir):
     resp, body = get_json(client, "/api/hsds/services")
     assert resp.status_code == 503 and body["error"]["status"] == 503
+
+
+def test_public_responses_never_carry_a_session_cookie(app, client, login, published):
+    """A signed-in browser fetching the feeds or the API gets cacheable answers with no
+    Set-Cookie and no `Vary: Cookie`, on every public route; its own pages still get both."""
+    login("provider")
+    # the session cookie really is sent by this client (a signed-in page refreshes it)
+    assert client.get("/portal/").status_code == 200
+    services = json.loads(client.get("/api/hsds/services").get_data())["contents"]
+    examples = {
+        "relpath": "manifest.json",
+        "number": str(published.number),
+        "ident": None,  # per endpoint below
+        "rest": "no-such-endpoint",
+    }
+    idents = {"feeds.api_service": services[0]["id"]}
+    for kind in ("organizations", "service_at_locations", "taxonomies", "taxonomy_terms"):
+        listed = json.loads(client.get(f"/api/hsds/{kind}").get_data()).get("contents") or []
+        idents[f"feeds.api_{kind.removesuffix('s') if kind != 'taxonomies' else 'taxonomy'}"] = (
+            listed[0]["id"] if listed else "00000000-0000-0000-0000-000000000000"
+        )
+    public = [
+        r for r in app.url_map.iter_rules() if r.rule.startswith(("/feeds/", "/api", "/healthz"))
+    ]
+    assert len(public) >= 15
+    for rule in public:
+        args = {a: (idents[rule.endpoint] if a == "ident" else examples[a]) for a in rule.arguments}
+        url = rule.rule
+        for a, v in args.items():
+            url = url.replace(f"<path:{a}>", v).replace(f"<int:{a}>", v).replace(f"<{a}>", v)
+        resp = client.get(url)
+        assert resp.status_code < 500, url
+        assert "Set-Cookie" not in resp.headers, url
+        assert "cookie" not in resp.headers.get("Vary", "").lower(), url
+        if resp.status_code == 200 and url != "/healthz":
+            assert "public" in resp.headers.get("Cache-Control", ""), url
+    page = client.get("/portal/")
+    assert page.status_code == 200 and "Cookie" in page.headers.get("Vary", "")

@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
+from forms.base import RegistryForm
 from models.user import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 from .validators import not_common_password
 
 
-class LoginForm(FlaskForm):
+class LoginForm(RegistryForm):
     email = EmailField(
         "E-mail",
         validators=[DataRequired(), Length(max=254)],
@@ -26,7 +26,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField("Sign in")
 
 
-class TotpForm(FlaskForm):
+class TotpForm(RegistryForm):
     code = StringField(
         "6-digit code from your authenticator app",
         validators=[
@@ -43,7 +43,7 @@ class TotpForm(FlaskForm):
     submit = SubmitField("Verify")
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(RegistryForm):
     password = PasswordField(
         "New password",
         validators=[
@@ -69,7 +69,7 @@ class SetPasswordForm(FlaskForm):
             raise ValidationError("This password is too common; choose another.")
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(RegistryForm):
     email = EmailField(
         "E-mail",
         validators=[DataRequired(), Length(max=254)],

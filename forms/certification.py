@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from forms.base import RegistryForm
 
 from .listing import MultiCheckboxField, as_choices
 from .validators import sniff_upload, upload_filename
@@ -20,7 +21,7 @@ ACCREDITING_BODIES = [
 ]
 
 
-class CertificationForm(FlaskForm):
+class CertificationForm(RegistryForm):
     type_code = SelectField(
         "Certification",
         validators=[DataRequired(message="Choose the certification you apply for.")],
@@ -106,7 +107,7 @@ class CertificationForm(FlaskForm):
                 )
 
 
-class DocumentForm(FlaskForm):
+class DocumentForm(RegistryForm):
     file = FileField("File (PDF, PNG or JPEG)")
     type_code = SelectField(
         "Document type", validators=[DataRequired(message="Choose what the document is.")]

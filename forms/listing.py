@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -27,6 +26,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from forms.base import RegistryForm
 from models.fields import (
     CAPACITY_UNITS,
     COST_MODELS,
@@ -142,7 +142,7 @@ class ClosureForm(Form):
     note = StringField("Note (e.g. Thanksgiving)", validators=[Length(max=80)])
 
 
-class ListingForm(FlaskForm):
+class ListingForm(RegistryForm):
     lock_version = HiddenField()
 
     name = StringField(

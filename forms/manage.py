@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -22,6 +21,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
+from forms.base import RegistryForm
 from models.identifiers import (
     normalise_ein,
     normalise_email,
@@ -51,7 +51,7 @@ def _normalising(fn):
     return validator
 
 
-class OrganizationForm(FlaskForm):
+class OrganizationForm(RegistryForm):
     legal_name = StringField("Legal name", validators=[DataRequired(), Length(max=200)])
     dba = StringField(
         "Doing business as",
@@ -106,7 +106,7 @@ class OrganizationForm(FlaskForm):
         }
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(RegistryForm):
     reason = TextAreaField(
         "Reason", validators=[Optional(), Length(max=1000)], render_kw={"rows": 2}
     )
@@ -134,7 +134,7 @@ class _MembershipMixin:
             raise ValidationError("Only provider users can be organization administrators.")
 
 
-class InviteForm(_MembershipMixin, FlaskForm):
+class InviteForm(_MembershipMixin, RegistryForm):
     email = EmailField(
         "E-mail", validators=[DataRequired(), Length(max=254), _normalising(normalise_email)]
     )
@@ -150,7 +150,7 @@ class InviteForm(_MembershipMixin, FlaskForm):
     submit = SubmitField("Send invitation")
 
 
-class MembershipForm(_MembershipMixin, FlaskForm):
+class MembershipForm(_MembershipMixin, RegistryForm):
     name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
     role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
     organization_id = SelectField(
@@ -160,7 +160,7 @@ class MembershipForm(_MembershipMixin, FlaskForm):
     submit = SubmitField("Save changes")
 
 
-class ReauthForm(FlaskForm):
+class ReauthForm(RegistryForm):
     """The admin proves it is them before a sensitive change (second-factor reset)."""
 
     password = PasswordField(
@@ -183,7 +183,7 @@ def _choices(enum_cls):
     return as_choices((v, v.replace("_", " ")) for v in enum_cls.values())
 
 
-class ServiceTypeForm(FlaskForm):
+class ServiceTypeForm(RegistryForm):
     code = StringField(
         "Code",
         validators=[DataRequired(), Regexp(CODE_RE, message=CODE_MESSAGE)],
@@ -274,7 +274,7 @@ class ServiceTypeForm(FlaskForm):
         }
 
 
-class CertificationTypeForm(FlaskForm):
+class CertificationTypeForm(RegistryForm):
     code = StringField("Code", validators=[DataRequired(), Regexp(CODE_RE, message=CODE_MESSAGE)])
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     rule_citation = StringField(
@@ -311,7 +311,7 @@ class CertificationTypeForm(FlaskForm):
         }
 
 
-class DocumentTypeForm(FlaskForm):
+class DocumentTypeForm(RegistryForm):
     code = StringField("Code", validators=[DataRequired(), Regexp(CODE_RE, message=CODE_MESSAGE)])
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     description = TextAreaField(
@@ -328,7 +328,7 @@ class DocumentTypeForm(FlaskForm):
         }
 
 
-class RegionForm(FlaskForm):
+class RegionForm(RegistryForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     slug = StringField(
         "Short name (in addresses and file names)",
@@ -381,7 +381,7 @@ class RegionForm(FlaskForm):
         }
 
 
-class ImportForm(FlaskForm):
+class ImportForm(RegistryForm):
     kind = SelectField(
         "What the file holds",
         choices=as_choices(
@@ -396,11 +396,11 @@ class ImportForm(FlaskForm):
     submit = SubmitField("Check the file (nothing is saved)")
 
 
-class ImportConfirmForm(FlaskForm):
+class ImportConfirmForm(RegistryForm):
     submit = SubmitField("Import all rows")
 
 
-class AuditSearchForm(FlaskForm):
+class AuditSearchForm(RegistryForm):
     class Meta:
         csrf = False  # a GET search form
 

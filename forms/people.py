@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from forms.base import RegistryForm
 from models.identifiers import normalise_email
 
 
-class InviteColleagueForm(FlaskForm):
+class InviteColleagueForm(RegistryForm):
     email = EmailField("Colleague's e-mail", validators=[DataRequired(), Length(max=254)])
     name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
     is_org_admin = BooleanField("Can also invite and remove colleagues")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -21,6 +20,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from forms.base import RegistryForm
 from models.fields import FIELD_LABELS
 
 
@@ -46,7 +46,7 @@ KIND_CHOICES = options(KIND_PAIRS)
 CERT_STATUS_CHOICES = options(CERT_STATUS_PAIRS)
 
 
-class QueueFilterForm(FlaskForm):
+class QueueFilterForm(RegistryForm):
     """GET form: no CSRF token (it changes nothing). Choices are filled by the view."""
 
     class Meta:
@@ -65,7 +65,7 @@ class QueueFilterForm(FlaskForm):
     after = HiddenField()
 
 
-class CommentForm(FlaskForm):
+class CommentForm(RegistryForm):
     field = SelectField("About", choices=[], default="")
     body = TextAreaField(
         "Comment",
@@ -81,7 +81,7 @@ class CommentForm(FlaskForm):
         )
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(RegistryForm):
     lock_version = HiddenField(validators=[DataRequired()])
     decision = RadioField(
         "Decision",
@@ -110,12 +110,12 @@ class DecisionForm(FlaskForm):
             raise ValidationError("Say why the change is rejected; the provider will read it.")
 
 
-class AssignForm(FlaskForm):
+class AssignForm(RegistryForm):
     reviewer = SelectField("Assign to", choices=[], coerce=int, validators=[InputRequired()])
     submit = SubmitField("Assign")
 
 
-class CertificationDecisionForm(FlaskForm):
+class CertificationDecisionForm(RegistryForm):
     lock_version = HiddenField(validators=[DataRequired()])
     status = SelectField("Status", choices=CERT_STATUS_CHOICES, validators=[InputRequired()])
     certificate_number = StringField("Certificate number", validators=[Optional(), Length(max=80)])
@@ -195,7 +195,7 @@ class CertificationDecisionForm(FlaskForm):
             raise ValidationError("Give a reason; the provider will be told.")
 
 
-class DocumentVerifyForm(FlaskForm):
+class DocumentVerifyForm(RegistryForm):
     accepted = RadioField(
         "Verdict",
         choices=options([("yes", "Accept"), ("no", "Reject")]),
@@ -209,7 +209,7 @@ class DocumentVerifyForm(FlaskForm):
             raise ValidationError("Say why the document is rejected.")
 
 
-class SuspendForm(FlaskForm):
+class SuspendForm(RegistryForm):
     reason = TextAreaField(
         "Reason (the provider is told)",
         validators=[DataRequired(message="Say why."), Length(max=2000)],
@@ -218,12 +218,12 @@ class SuspendForm(FlaskForm):
     submit = SubmitField("Suspend listing")
 
 
-class ReinstateForm(FlaskForm):
+class ReinstateForm(RegistryForm):
     reason = TextAreaField("Note (optional)", validators=[Length(max=2000)], render_kw={"rows": 2})
     submit = SubmitField("Reinstate listing")
 
 
-class CompareForm(FlaskForm):
+class CompareForm(RegistryForm):
     class Meta:
         csrf = False
 

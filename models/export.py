@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from .text import publishable
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -20,7 +22,7 @@ def safe_cell(value: Any) -> Any:
         return value
     if isinstance(value, datetime | date):
         return value.isoformat()
-    text = str(value)
+    text = publishable(str(value))
     if text.startswith(FORMULA_START):
         return "'" + text
     return text

@@ -30,6 +30,7 @@ from .identifiers import (
 )
 from .organization import Organization
 from .reference import County, CoverageKind, FieldRule, ServiceType
+from .text import normalise, problem
 from .user import User
 
 MAX_ROWS = 5000
@@ -64,6 +65,7 @@ LISTING_COLUMNS = [
 ]
 LISTING_REQUIRED = {"organization", "service_type", "name", "phone"}
 
+MULTI_LINE_COLUMNS = {"description"}  # the text policy allows line breaks only here
 KINDS = {"organizations": ORGANIZATION_COLUMNS, "listings": LISTING_COLUMNS}
 REQUIRED = {"organizations": ORGANIZATION_REQUIRED, "listings": LISTING_REQUIRED}
 
@@ -181,7 +183,12 @@ def check_csv(raw: bytes, kind: str) -> CheckResult:
         )
         errors: list[RowError] = []
         for col, value in row.items():
-            if len(value) > MAX_CELL_CHARS:
+            multi_line = col in MULTI_LINE_COLUMNS
+            row[col] = value = normalise(value, multi_line=multi_line)
+            why = problem(value, multi_line=multi_line)
+            if why:
+                errors.append(RowError(line, col, why))
+            elif len(value) > MAX_CELL_CHARS:
                 errors.append(RowError(line, col, f"Longer than {MAX_CELL_CHARS} characters."))
             elif _is_formula(value, col):
                 errors.append(

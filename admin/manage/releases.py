@@ -7,10 +7,10 @@ import logging
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from forms.base import RegistryForm
 from models import (
     PublishRun,
     PublishRunStatus,
@@ -31,7 +31,7 @@ from . import bp
 log = logging.getLogger(__name__)
 
 
-class WebhookForm(FlaskForm):
+class WebhookForm(RegistryForm):
     url = StringField(
         "Address (URL)",
         validators=[DataRequired(message="Enter the address to notify."), Length(max=500)],

@@ -11,6 +11,8 @@ import io
 import json
 from typing import Any
 
+from models.text import publishable
+
 from .context import BuildContext
 
 S, N, D, DT, T = "string", "number", "date", "datetime", "time"
@@ -330,7 +332,7 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return publishable(str(value))
 
 
 def rows(

@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape
 
 from models.export import safe_cell
 from models.fields import COST_MODELS, LANGUAGES, POPULATIONS, format_phone
+from models.text import publishable
 
 from .context import BuildContext
 from .coverage import write_coverage
@@ -246,7 +247,7 @@ def write_changes(ctx: BuildContext) -> None:
     entries = []
     for kind in ("added", "changed", "removed"):
         for sid in changes[kind]:
-            title = f"{kind.capitalize()}: {names.get(sid, sid)}"
+            title = publishable(f"{kind.capitalize()}: {names.get(sid, sid)}")
             link = (
                 f"{base}/api/hsds/services/{sid}"
                 if kind != "removed"

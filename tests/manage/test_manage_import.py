@@ -186,3 +186,11 @@ def test_not_utf8_and_wrong_header_are_explained(admin_client):
         (1, "colour"),
         (1, "legal_name"),
     }
+
+
+def test_csv_import_applies_the_same_policy(admin_client):
+    header = "legal_name,dba,ein,npi,website,email,phone,contact_name\r\n"
+    content = header + "Bad\x00Org,,,,,,,\r\nGood\u202eOrg,,,,,,,\r\nFine Org,,,,,,,\r\n"
+    result = check_csv(content.encode(), "organizations")
+    assert {(e.line, e.column) for e in result.errors} == {(2, "legal_name"), (3, "legal_name")}
+    assert [r["legal_name"] for r in result.rows] == ["Fine Org"]

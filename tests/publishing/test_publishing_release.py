@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 import jsonschema
@@ -318,3 +319,26 @@ def test_keeps_the_last_n_releases_and_rolls_back(app, build, releases_dir, monk
         assert current_number() == numbers[-2]
         with pytest.raises(ValueError):
             rollback_to(numbers[0])
+
+
+def test_the_feeds_stay_well_formed_even_with_a_nul_in_the_database(app, build, releases_dir):
+    """A value stored before the policy (or by hand) cannot break the Atom feed or a CSV."""
+    lst = db.session.scalar(
+        db.select(Listing).where(Listing.live_revision_id.is_not(None)).order_by(Listing.id)
+    )
+    rev = lst.live_revision
+    data = dict(rev.data)
+    # PostgreSQL refuses NUL in text itself; the embedded SQLite default stores it
+    nul = "\x00" if db.engine.dialect.name == "sqlite" else ""
+    data["name"] = f"Bad{nul}\x01Name\x1b[31m"
+    rev.data = data
+    rev.name = data["name"]
+    db.session.commit()
+    result = build()
+    folder = releases_dir / "releases" / str(result.number)
+    ET.fromstring((folder / "changes.atom").read_bytes())  # noqa: S314 - our own output
+    for path in [folder / "listings.csv", *sorted((folder / "hsds").glob("*.csv"))]:
+        text = path.read_text(encoding="utf-8")
+        assert not {"\x00", "\x01", "\x1b"} & set(text), path.name
+        list(csv.reader(io.StringIO(text)))
+    assert "BadName[31m" in (folder / "listings.csv").read_text(encoding="utf-8")

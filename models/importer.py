@@ -216,6 +216,7 @@ class _Context:
     def __init__(self, kind: str):
         self.kind = kind
         self.seen_names: dict[str, int] = {}
+        self.seen_listings: dict[tuple, int] = {}  # (org, type, "name"|"address", value) -> line
         self.orgs = {o.legal_name.lower(): o for o in db.session.scalars(db.select(Organization))}
         if kind == "listings":
             self.types = {t.code: t for t in db.session.scalars(db.select(ServiceType))}
@@ -264,6 +265,31 @@ class _Context:
             if len(out[col]) > limit:
                 errors.append(RowError(line, col, f"At most {limit} characters."))
         return out
+
+    def _duplicates(self, org, st, name: str, address: tuple, line: int, errors) -> None:
+        """The same organization and service type with the same name, or at the same address,
+        earlier in the file: one listing typed twice, which would make two drafts."""
+        if org is None or st is None:
+            return
+        street = " ".join(address[0].casefold().split())
+        keys = [("name", " ".join(name.casefold().split()), "name", "Same name")]
+        if street:
+            where = (street, address[1].casefold().strip(), address[2].strip())
+            keys.append(("address", where, "address_1", "Same address"))
+        for kind, value, col, what in keys:
+            if not value:
+                continue
+            key = (org.id, st.code, kind, value)
+            first = self.seen_listings.setdefault(key, line)
+            if first != line:
+                errors.append(
+                    RowError(
+                        line,
+                        col,
+                        f"{what}, organization and service type as line {first}: "
+                        "the same listing twice? Remove one of the rows.",
+                    )
+                )
 
     def _fips(self, value: str, line: int, col: str, errors: list[RowError]) -> str | None:
         v = value.strip()
@@ -324,6 +350,7 @@ class _Context:
         street, city, zip_code, county = (
             row.get(k, "") for k in ("address_1", "city", "zip", "county_fips")
         )
+        self._duplicates(org, st, name, (street, city, zip_code), line, errors)
         has_address = any((street, city, zip_code, county))
         if st is not None and st.site_address_rule == FieldRule.REQUIRED and not has_address:
             errors.append(RowError(line, "address_1", f"A {st.short_name} needs a site address."))

@@ -194,3 +194,21 @@ def test_csv_import_applies_the_same_policy(admin_client):
     result = check_csv(content.encode(), "organizations")
     assert {(e.line, e.column) for e in result.errors} == {(2, "legal_name"), (3, "legal_name")}
     assert [r["legal_name"] for r in result.rows] == ["Fine Org"]
+
+
+def test_duplicate_listing_rows_are_flagged_in_the_dry_run(admin_client, users):
+    org = users.provider.organization.legal_name
+    row = f"{org},bhcc,Twin Center,,1 Main St,Columbia,65201,29019,573-555-0112,,,\r\n"
+    content = (
+        LISTING_HEADER
+        + row
+        + row  # the very same row
+        + f"{org},bhcc,twin  center,,9 Other Rd,Columbia,65201,29019,573-555-0113,,,\r\n"  # same name
+        + f"{org},bhcc,Other Name,,1 MAIN ST,Columbia,65201,29019,573-555-0114,,,\r\n"  # same address
+        + f"{org},mobile_crisis,Twin Center,,,,,,573-555-0115,29019,,\r\n"  # another type: fine
+    )
+    result = check_csv(content.encode(), "listings")
+    found = {(e.line, e.column) for e in result.errors}
+    assert found == {(3, "name"), (3, "address_1"), (4, "name"), (5, "address_1")}
+    assert "as line 2" in next(e.message for e in result.errors if e.line == 3)
+    assert len(result.rows) == 2

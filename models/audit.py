@@ -123,11 +123,26 @@ class ChainReport:
         return self.broken_id is None
 
 
-def verify_chain(batch: int = 2000) -> ChainReport:
-    """Walk the chain in id order; report the first event whose link or content does not match."""
+def chain_head() -> dict[str, Any]:
+    """The chain's length and newest link, to be written down outside the database (each
+    release's manifest, the nightly checkpoint): deleting the newest events then shows."""
+    last = db.session.scalar(db.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+    count = db.session.scalar(db.select(db.func.count(AuditEvent.id))) or 0
+    return {
+        "events": count,
+        "last_id": last.id if last else 0,
+        "hash": last.hash if last else GENESIS_HASH,
+    }
+
+
+def verify_chain(batch: int = 2000, anchor: dict[str, Any] | None = None) -> ChainReport:
+    """Walk the chain in id order; report the first event whose link or content does not match.
+    With an `anchor` (a `chain_head()` written down earlier), also report a chain that no longer
+    reaches it: its newest events were deleted."""
     prev = GENESIS_HASH
     checked = 0
     last_id = 0
+    reached = anchor is None or not anchor.get("last_id")
     while True:
         rows = db.session.scalars(
             db.select(AuditEvent)
@@ -136,7 +151,7 @@ def verify_chain(batch: int = 2000) -> ChainReport:
             .limit(batch)
         ).all()
         if not rows:
-            return ChainReport(checked)
+            break
         for ev in rows:
             if ev.prev_hash != prev:
                 return ChainReport(
@@ -144,7 +159,21 @@ def verify_chain(batch: int = 2000) -> ChainReport:
                 )
             if ev.compute_hash() != ev.hash:
                 return ChainReport(checked, ev.id, "its content does not match its hash")
+            if anchor is not None and ev.id == anchor.get("last_id"):
+                if ev.hash != anchor.get("hash") or checked + 1 != anchor.get("events"):
+                    return ChainReport(
+                        checked, ev.id, f"it does not match the anchor of {anchor.get('source')}"
+                    )
+                reached = True
             prev = ev.hash
             checked += 1
             last_id = ev.id
         db.session.expunge_all()
+    if not reached:
+        return ChainReport(
+            checked,
+            anchor["last_id"],
+            f"the chain is truncated: {anchor.get('source')} recorded {anchor['events']} events up "
+            f"to #{anchor['last_id']}, only {checked} remain (the newest is #{last_id or 'none'})",
+        )
+    return ChainReport(checked)

@@ -26,10 +26,12 @@ from models import (
     Webhook,
     WebhookDelivery,
     db,
+    today,
     utcnow,
 )
 
-from .publishing.builder import BuildResult, build_release
+from .audit_anchor import write_checkpoint
+from .publishing.builder import BuildResult, build_release, releases_root
 from .publishing.printing import resume_print
 
 log = logging.getLogger(__name__)
@@ -93,8 +95,10 @@ def publish_pending() -> dict:
 
 @shared_task(name="registry.publish_nightly", ignore_result=True)
 def publish_nightly() -> dict:
-    """Beat, nightly: a full build; eligibility is re-evaluated for the new day."""
+    """Beat, nightly: a full build; eligibility is re-evaluated for the new day. Also writes
+    the day's audit checkpoint (tasks/audit_anchor.py), whether or not a release was made."""
     result = run_build(ReleaseTrigger.NIGHTLY.value)
+    write_checkpoint(releases_root(), today())
     return {"status": result.status, "number": result.number}
 
 

@@ -43,6 +43,7 @@ from models import (
     today,
     utcnow,
 )
+from models.audit import chain_head
 from models.locks import write_afresh
 from models.snapshot import build_records
 
@@ -174,6 +175,7 @@ def write_manifest(ctx: BuildContext, chash: str, files: dict[str, dict[str, Any
         "changes": {k: len(ctx.changes.get(k, [])) for k in ("added", "changed", "removed")},
         "files": files,
         "print": manifest_entry(),
+        "audit": chain_head(),  # the audit chain's head, written down outside the database
     }
     data = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
     path = ctx.out_dir / "manifest.json"

@@ -20,29 +20,6 @@ HSDS = ROOT.parent / "shared" / "hsds-3.0"  # the HSDS 3.0 specification beside 
 REDIS_URL = "redis://127.0.0.1:6379/3"
 
 
-@pytest.fixture
-def releases_dir(app, tmp_path):
-    """Point the (session) app at an empty releases folder for one test."""
-    saved = app.config["RELEASES_DIR"]
-    d = tmp_path / "releases"
-    d.mkdir()
-    app.config["RELEASES_DIR"] = str(d)
-    yield d
-    app.config["RELEASES_DIR"] = saved
-
-
-@pytest.fixture
-def build(app, releases_dir):
-    """Run the release builder in the test's transaction; returns the BuildResult."""
-    from tasks.publishing.builder import build_release
-
-    def _build(trigger: str = "manual", **kw):
-        with app.app_context():
-            return build_release(trigger, **kw)
-
-    return _build
-
-
 def load_json(path: Path):
     return json.loads(path.read_bytes())
 

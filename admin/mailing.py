@@ -1,21 +1,21 @@
-"""E-mails with one-time links, queued after the commit (never before: a rolled-back
-invitation must not arrive)."""
+"""E-mails with one-time links. Each is queued in the transaction that creates its link
+(`queue_*`, before the commit: a rolled-back invitation never arrives, a committed one always
+does); the caller hands it to a worker after the commit with `tasks.mail.relay`."""
 
 from __future__ import annotations
 
 from flask import current_app, url_for
 
-from models import User
-from tasks.mail import deliver_mail
+from models import OutgoingMail, User, queue_mail
 
 
 def _link(endpoint: str, token: str) -> str:
     return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(endpoint, token=token)
 
 
-def send_invitation(user: User, token: str, invited_by: User) -> None:
+def queue_invitation(user: User, token: str, invited_by: User) -> OutgoingMail | None:
     hours = int(current_app.config["INVITATION_TTL_HOURS"])
-    deliver_mail.delay(
+    return queue_mail(
         [user.email],
         "You are invited to the Missouri Crisis Services Registry",
         "invitation",
@@ -31,9 +31,9 @@ def send_invitation(user: User, token: str, invited_by: User) -> None:
     )
 
 
-def send_password_reset(user: User, token: str) -> None:
+def queue_password_reset(user: User, token: str) -> OutgoingMail | None:
     minutes = int(current_app.config["PASSWORD_RESET_TTL_MINUTES"])
-    deliver_mail.delay(
+    return queue_mail(
         [user.email],
         "Reset your Crisis Services Registry password",
         "password_reset",

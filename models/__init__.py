@@ -23,6 +23,7 @@ from .listing import (
 )
 from .listing_rules import ListingRuleError, check_listing
 from .organization import Organization, OrganizationStatus
+from .outgoing_mail import OutgoingMail, queue_mail
 from .policy import can
 from .reference import (
     CertificationScope,
@@ -81,6 +82,7 @@ __all__ = [
     "Organization",
     "OrganizationStatus",
     "OutboxEvent",
+    "OutgoingMail",
     "OutboxKind",
     "Pillar",
     "PublishRun",
@@ -110,6 +112,7 @@ __all__ = [
     "published_listings",
     "record",
     "region_county",
+    "queue_mail",
     "today",
     "utcnow",
     "verify_chain",

@@ -1,7 +1,9 @@
 """E-mail: real SMTP when MAIL_SERVER is set, else `.eml` files in var/outbox/ (development).
 
-`send_mail` renders templates/emails/<name>.txt (and .html if present) and delivers at once;
-`deliver_mail` is the task form, used after a commit so a slow SMTP server never blocks a page."""
+`send_mail` renders templates/emails/<name>.txt (and .html if present) and delivers at once.
+Requests never send: they queue an `OutgoingMail` row in their own transaction
+(models/outgoing_mail.py) and `relay` it after the commit to `send_outgoing_mail`, so a slow
+SMTP server never blocks a page and a broker outage never loses a message."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import logging
 import re
 import smtplib
 import uuid
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -77,29 +80,100 @@ def send_mail(to: list[str] | str, subject: str, template: str, **context) -> st
     return where
 
 
+CLAIM_TIMEOUT = timedelta(minutes=10)  # a worker that claimed a message and died
+
+
+def relay(mail) -> None:
+    """After the commit: hand a queued message to a worker. A broker outage is logged, never
+    raised: the message is in the database and the beat relays it (`relay_outgoing_mail`)."""
+    if mail is None:
+        return
+    try:
+        send_outgoing_mail.delay(mail.id)
+    except Exception:  # noqa: BLE001 - the request already succeeded; the beat retries
+        log.warning(
+            "could not hand mail %s to a worker; the beat relays it", mail.id, exc_info=True
+        )
+
+
+@shared_task(name="registry.relay_outgoing_mail", ignore_result=True)
+def relay_outgoing_mail() -> int:
+    """Beat, every minute: hand every unsent message to a worker (a claim makes a message
+    sent once even if it is handed over twice). Returns how many were handed over."""
+    from models import OutgoingMail, db, utcnow
+
+    stale = utcnow() - CLAIM_TIMEOUT
+    ids = db.session.scalars(
+        db.select(OutgoingMail.id)
+        .where(
+            OutgoingMail.sent_at.is_(None),
+            OutgoingMail.failed_at.is_(None),
+            (OutgoingMail.claimed_at.is_(None)) | (OutgoingMail.claimed_at < stale),
+        )
+        .order_by(OutgoingMail.id)
+    ).all()
+    db.session.rollback()
+    for mail_id in ids:
+        send_outgoing_mail.delay(mail_id)
+    return len(ids)
+
+
 @shared_task(
-    name="registry.deliver_mail",
+    name="registry.send_outgoing_mail",
     ignore_result=True,
+    acks_late=True,
     autoretry_for=(OSError, smtplib.SMTPException),
     retry_backoff=True,
     retry_backoff_max=600,
     max_retries=8,
 )
-def deliver_mail(to: list[str], subject: str, template: str, context: dict) -> str:
-    """Send one e-mail. Network and SMTP errors are retried; any other failure (which a retry
-    cannot fix) is recorded in the audit log as `mail.failed` for the admins, never dropped
-    silently, and does not fail the caller."""
+def send_outgoing_mail(mail_id: int) -> str:
+    """Send one queued message: claim it (so a second hand-over does nothing), send, mark it
+    sent. Network and SMTP errors release the claim and retry; any other failure (which a retry
+    cannot fix) marks it failed and records `mail.failed` in the audit log for the admins."""
+    from models import OutgoingMail, db, utcnow
+    from models.locks import begin_writing, write_afresh
+
+    db.session.rollback()
+    begin_writing()
+    mail = db.session.get(OutgoingMail, mail_id, with_for_update=True)
+    now = utcnow()
+    busy = (
+        mail is not None and mail.claimed_at is not None and mail.claimed_at > now - CLAIM_TIMEOUT
+    )
+    if mail is None or mail.sent_at or mail.failed_at or busy:
+        db.session.rollback()
+        return ""
+    mail.claimed_at = now
+    mail.attempts += 1
+    db.session.commit()
+    failure: Exception | None = None
     try:
-        return send_mail(to, subject, template, **context)
+        where = send_mail(mail.recipients, mail.subject, mail.template, **mail.context)
     except TemplateNotFound as exc:  # an OSError to Python, but no retry brings the file back
         failure = exc
     except (OSError, smtplib.SMTPException):
+        write_afresh()
+        mail.claimed_at = None
+        db.session.commit()
         raise
     except Exception as exc:  # noqa: BLE001 - recorded below
         failure = exc
-    log.error("mail %r could not be built or sent (%r); recorded as mail.failed", template, failure)
-    record_failure(to, subject, template, failure)
-    return ""
+    write_afresh()
+    if failure is not None:
+        log.error(
+            "mail %s (%r) cannot be sent: %r; recorded as mail.failed",
+            mail_id,
+            mail.template,
+            failure,
+        )
+        mail.failed_at = utcnow()
+        mail.error = f"{type(failure).__name__}: {failure}"[:2000]
+        record_failure(mail.recipients, mail.subject, mail.template, failure)
+        return ""
+    mail.sent_at = utcnow()
+    db.session.commit()
+    return where
 
 
 def record_failure(to: list[str], subject: str, template: str, exc: Exception) -> None:

@@ -13,6 +13,11 @@ def beat_schedule(config) -> dict:
             "task": "registry.housekeeping",
             "schedule": timedelta(hours=1),
         },
+        # e-mail queued by requests whose hand-over to a worker failed (broker outage)
+        "relay-outgoing-mail": {
+            "task": "registry.relay_outgoing_mail",
+            "schedule": timedelta(minutes=1),
+        },
         "publish-pending": {
             "task": "registry.publish_pending",
             "schedule": timedelta(minutes=float(config.get("PUBLISH_INTERVAL_MINUTES", 3))),

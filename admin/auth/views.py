@@ -286,15 +286,16 @@ def forgot_password():
     """Send a reset link. The answer is the same whether or not the address has an account."""
     from forms.auth import ForgotPasswordForm
     from models.people import request_password_reset
+    from tasks.mail import relay
 
-    from ..mailing import send_password_reset
+    from ..mailing import queue_password_reset
 
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         ttl = timedelta(minutes=int(current_app.config["PASSWORD_RESET_TTL_MINUTES"]))
         found = request_password_reset(form.email.data, ttl=ttl)
+        mail = queue_password_reset(*found) if found is not None else None
         db.session.commit()
-        if found is not None:
-            send_password_reset(*found)
+        relay(mail)
         return render_template("auth/forgot.html", form=None, sent=True)
     return render_template("auth/forgot.html", form=form, sent=False)

@@ -31,10 +31,11 @@ from models.people import (
     reset_second_factor,
 )
 from models.user import login_blocked_until
+from tasks.mail import relay
 
 from ..access import requires
 from ..auth.views import _check_code
-from ..mailing import send_invitation
+from ..mailing import queue_invitation
 from . import bp
 from .listing_tools import csv_response, keyset_page
 
@@ -159,8 +160,9 @@ def person_invite():
         except WorkflowError as exc:
             form.email.errors.append(str(exc))
         else:
+            mail = queue_invitation(user, token, current_user)
             db.session.commit()
-            send_invitation(user, token, current_user)
+            relay(mail)
             flash(f"Invitation sent to {user.email}.", "success")
             return redirect(url_for("manage.person", user_id=user.id))
     return render_template("manage/person_invite.html", form=form)
@@ -281,8 +283,9 @@ def person_resend_invitation(user_id: int):
     except WorkflowError as exc:
         flash(str(exc), "warning")
         return redirect(url_for("manage.person", user_id=user.id))
+    mail = queue_invitation(user, token, current_user)
     db.session.commit()
-    send_invitation(user, token, current_user)
+    relay(mail)
     flash(
         f"A new invitation is on its way to {user.email}; earlier links no longer work.", "success"
     )

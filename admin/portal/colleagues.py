@@ -12,9 +12,10 @@ from flask_wtf import FlaskForm
 from forms.people import InviteColleagueForm
 from models import AuditEvent, User, WorkflowError, can, db
 from models.people import deactivate_user, invite_user
+from tasks.mail import relay
 
 from ..access import requires
-from ..mailing import send_invitation
+from ..mailing import queue_invitation
 from . import bp
 
 HISTORY_LIMIT = 100
@@ -71,8 +72,9 @@ def colleague_invite():
                 else "This e-mail already has an account. Ask DMH to move it to your organization."
             )
         else:
+            mail = queue_invitation(user, token, current_user)
             db.session.commit()
-            send_invitation(user, token, current_user)
+            relay(mail)
             flash(f"Invitation sent to {user.email}.", "success")
             return redirect(url_for("portal.colleagues"))
     people = db.session.scalars(

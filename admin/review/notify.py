@@ -1,17 +1,18 @@
 """E-mail to a provider organization about a review outcome.
 
-A view builds the notice before it commits and calls `send()` after the commit: the task is
-enqueued only once the decision is durable, so a rolled-back decision never mails anyone."""
+A view prepares the notice before it commits (the message is queued in the same transaction
+as the decision: a rolled-back decision never mails anyone, a committed one always does) and
+calls `send()` after the commit to hand it to a worker."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from models import ReviewComment, db
+from models import OutgoingMail, ReviewComment, db, queue_mail
 from models.fields import FIELD_LABELS
 from models.people import organization_recipients
-from tasks.mail import deliver_mail
+from tasks.mail import relay
 
 
 def open_comments(revision_id: int) -> list[dict[str, str]]:
@@ -36,12 +37,14 @@ class Notice:
     template: str
     context: dict[str, Any] = field(default_factory=dict)
     to: list[str] = field(default_factory=list)
+    mail: OutgoingMail | None = None
 
     def prepare(self) -> Notice:
-        """Resolve the recipients inside the transaction (before the commit)."""
+        """Resolve the recipients and queue the message inside the transaction."""
         self.to = organization_recipients(self.organization_id)
+        self.mail = queue_mail(self.to, self.subject, self.template, self.context)
         return self
 
     def send(self) -> None:
-        if self.to:
-            deliver_mail.delay(self.to, self.subject, self.template, self.context)
+        """After the commit: hand the queued message to a worker (never raises)."""
+        relay(self.mail)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from review_helpers import pending_bluestem
 
 from models import ListingRevision, db
@@ -159,12 +160,93 @@ def test_header_values_fold_every_line_break():
 
 
 def test_a_mail_that_cannot_be_built_is_recorded_for_admins_not_dropped(app):
-    from models import AuditEvent
-    from tasks.mail import deliver_mail
+    from models import AuditEvent, OutgoingMail, queue_mail
+    from tasks.mail import relay
 
-    assert deliver_mail.delay(["x@demo.test"], "Subject", "no_such_template", {}).get() == ""
+    mail = queue_mail(["x@demo.test"], "Subject", "no_such_template", {})
+    db.session.commit()
+    relay(mail)  # eager in tests: sent (or not) at once, in the task's own session
+    db.session.expire_all()
+    row = db.session.get(OutgoingMail, mail.id)
+    assert row.sent_at is None and row.failed_at is not None
+    assert "TemplateNotFound" in row.error and row.attempts == 1
     event = db.session.scalar(
         db.select(AuditEvent).filter_by(action="mail.failed").order_by(AuditEvent.id.desc())
     )
     assert event is not None and event.object_id == "no_such_template"
     assert "TemplateNotFound" in event.after["error"] and event.after["recipients"] == 1
+    # the beat does not hand a failed message over again
+    from tasks.mail import relay_outgoing_mail
+
+    assert relay_outgoing_mail() == 0
+
+
+@pytest.mark.live
+def test_a_broker_outage_delays_the_decision_email_and_loses_nothing(app, var_dir, smtp_server):
+    """With the broker unreachable the reviewer's approval answers as usual (no 500, no false
+    "nothing was saved"); the e-mail waits in the database and the beat's relay sends it once
+    the broker is back."""
+    from flask import request_started
+
+    from models import OutgoingMail
+    from tests.conftest import (
+        _fresh_request_globals,
+        clone_database,
+        csrf_from,
+        make_test_app,
+        sign_in,
+    )
+
+    url = clone_database(app, var_dir)
+    mail_cfg = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_server.port}
+    down = make_test_app(
+        url,
+        var_dir / "broker-down",
+        SQLALCHEMY_RECORD_QUERIES=False,
+        CELERY_ALWAYS_EAGER=False,
+        CELERY_BROKER_URL="redis://127.0.0.1:9/0",  # nothing listens on the discard port
+        **mail_cfg,
+    )
+    request_started.connect(_fresh_request_globals, down)
+    try:
+        with down.app_context():
+            rev = pending_bluestem()
+            rev_id, version = rev.id, rev.lock_version
+            db.session.remove()
+        client = down.test_client()
+        with down.app_context():
+            assert sign_in(client, "reviewer@demo.test").status_code == 302
+            db.session.remove()
+        page = f"/review/revisions/{rev_id}"
+        token = csrf_from(client.get(page).get_data(as_text=True))
+        resp = client.post(
+            f"{page}/decision",
+            data={"decision": "approve", "note": "", "lock_version": version, "csrf_token": token},
+        )
+        assert resp.status_code in (302, 303), resp.get_data(as_text=True)[:500]
+        follow = client.get(resp.headers["Location"]).get_data(as_text=True)
+        assert "Decision recorded: approved" in follow
+        with down.app_context():
+            assert db.session.get(ListingRevision, rev_id).state == "approved"
+            (waiting,) = db.session.scalars(db.select(OutgoingMail)).all()
+            assert waiting.sent_at is None and waiting.failed_at is None
+            db.session.remove()
+        assert smtp_server.messages == []
+    finally:
+        app.extensions["celery"].set_default()  # the session app's (eager) Celery again
+
+    # the broker is back: a worker's beat relays what waited, once
+    up = make_test_app(url, var_dir / "broker-up", SQLALCHEMY_RECORD_QUERIES=False, **mail_cfg)
+    try:
+        from tasks.mail import relay_outgoing_mail
+
+        with up.app_context():
+            assert relay_outgoing_mail() == 1
+            (msg,) = smtp_server.wait_for(1)
+            assert "approved" in msg["Subject"] and "provider@demo.test" in msg["To"]
+            assert db.session.scalars(db.select(OutgoingMail)).one().sent_at is not None
+            assert relay_outgoing_mail() == 0
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        app.extensions["celery"].set_default()

@@ -87,10 +87,26 @@ def publish_pending() -> dict:
         db.select(db.func.count(OutboxEvent.id)).where(OutboxEvent.processed_at.is_(None))
     )
     if not waiting:
+        reap_dead_runs_now()
         printed = resume_print()  # a print whose worker died
         return {"status": "idle" if printed is None else f"print {printed}", "number": None}
     result = run_build(ReleaseTrigger.CHANGES.value)
     return {"status": result.status, "number": result.number}
+
+
+def reap_dead_runs_now() -> None:
+    """Between builds: mark runs whose worker died as failed (only if no build is running)."""
+    from models.locks import write_afresh
+
+    from .publishing.builder import BuildBusy, build_lock, reap_dead_runs
+
+    try:
+        with build_lock(releases_root()):
+            write_afresh()
+            reap_dead_runs()
+            db.session.commit()
+    except BuildBusy:
+        pass
 
 
 @shared_task(name="registry.publish_nightly", ignore_result=True)

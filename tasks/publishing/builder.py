@@ -26,7 +26,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -336,8 +336,41 @@ def _print(root: Path, ctx: BuildContext, run: PublishRun, progress: Progress | 
     _commit_run(run, step_label=f"{label}; printed directories {outcome}")
 
 
+def reap_dead_runs(except_id: int | None = None) -> int:
+    """Only while holding the build lock: no other build can be running, so a run that started
+    building and still says "running" died with its worker (kill -9, a lost machine). Mark it
+    failed, so the progress page never shows a dead run as running; a run queued for an hour
+    and never started is marked too. Returns how many; the caller commits."""
+    now = utcnow()
+    dead = db.session.scalars(
+        db.select(PublishRun).where(
+            PublishRun.status == PublishRunStatus.RUNNING.value,
+            PublishRun.id != (except_id or 0),
+            (PublishRun.total_steps > 0) | (PublishRun.started_at < now - timedelta(hours=1)),
+        )
+    ).all()
+    for r in dead:
+        started = r.total_steps > 0
+        r.status = PublishRunStatus.FAILED.value
+        r.finished_at = now
+        r.step_label = (
+            f"stopped at step {r.step}/{r.total_steps} ({r.step_label})"
+            if started
+            else "never started"
+        )
+        r.error = (
+            "the build stopped: its worker died or was killed; a later build publishes the changes"
+            if started
+            else "the build was queued but never started (no worker took it)"
+        )
+    return len(dead)
+
+
 def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | None) -> BuildResult:
     clean_stale_builds(root)
+    write_afresh()
+    reap_dead_runs(except_id=run.id)
+    db.session.commit()
     steps = writers()
     total = len(steps) + 3
 

@@ -342,3 +342,28 @@ def test_the_feeds_stay_well_formed_even_with_a_nul_in_the_database(app, build, 
         assert not {"\x00", "\x01", "\x1b"} & set(text), path.name
         list(csv.reader(io.StringIO(text)))
     assert "BadName[31m" in (folder / "listings.csv").read_text(encoding="utf-8")
+
+
+def test_a_run_whose_worker_died_is_marked_failed_never_left_running(build, releases_dir):
+    from models import PublishRun
+    from tasks.publish import publish_pending
+
+    def dead_run(**kw) -> int:
+        run = PublishRun(trigger="manual", status="running", **kw)
+        db.session.add(run)
+        db.session.commit()
+        return run.id
+
+    died = dead_run(step=7, total_steps=10, step_label="printed directories")
+    queued = dead_run()  # queued, not started: left alone (a worker may still take it)
+    result = build()
+    assert result.status == "published"
+    run = db.session.get(PublishRun, died)
+    assert run.status == "failed" and run.finished_at is not None
+    assert "worker died" in run.error and run.step_label.startswith("stopped at step 7/10")
+    assert db.session.get(PublishRun, queued).status == "running"
+    assert db.session.get(PublishRun, result.run_id).status == "published"
+    # between builds the beat does the same
+    again = dead_run(step=2, total_steps=10, step_label="hsds json")
+    assert publish_pending()["status"] == "idle"
+    assert db.session.get(PublishRun, again).status == "failed"

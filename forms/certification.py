@@ -125,6 +125,7 @@ class DocumentForm(RegistryForm):
         self.content: bytes = b""
         self.content_type = ""
         self.filename = ""
+        self.too_large = False
 
     def validate_file(self, field):
         storage = field.data
@@ -133,6 +134,7 @@ class DocumentForm(RegistryForm):
         try:
             self.filename = upload_filename(storage.filename)
             data = storage.read(self.max_bytes + 1)
+            self.too_large = len(data) > self.max_bytes
             self.content_type = sniff_upload(data, self.filename, self.max_bytes)
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc

@@ -58,7 +58,7 @@ class ApiError(Exception):
         self.status, self.detail, self.parameter = status, detail, parameter
 
 
-TITLES = {400: "Bad request", 404: "Not found", 503: "Not available yet"}
+TITLES = {400: "Bad request", 404: "Not found", 414: "Query too long", 503: "Not available yet"}
 
 
 def error_response(status: int, detail: str, parameter: str | None = None) -> Response:
@@ -77,6 +77,20 @@ def error_response(status: int, detail: str, parameter: str | None = None) -> Re
 @bp.errorhandler(ApiError)
 def api_error(e: ApiError):
     return error_response(e.status, e.detail, e.parameter)
+
+
+# Longer queries are refused here, as JSON, well below the server's own request-line limit
+# (gunicorn --limit-request-line 8190), whose answer would be an HTML page.
+MAX_QUERY_CHARS = 2048
+
+
+@bp.before_request
+def refuse_long_queries():
+    if len(request.query_string) > MAX_QUERY_CHARS:
+        return error_response(
+            414, f"The query is longer than {MAX_QUERY_CHARS} characters; shorten it."
+        )
+    return None
 
 
 @bp.after_request

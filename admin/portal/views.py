@@ -513,7 +513,8 @@ def upload_document(certification_id: int):
     cert = load_or_404(Certification, certification_id, "upload")
     form = _document_form()
     if not form.validate_on_submit():
-        return _render_certification(cert, form, 422)
+        # too large answers 413 (as a body over the request limit does), else 422
+        return _render_certification(cert, form, 413 if form.too_large else 422)
     stored = files.write_file(form.content)
     try:
         attach_document(
@@ -551,8 +552,11 @@ def upload_too_large(exc):
     if request.endpoint == "portal.upload_document" and cert_id and current_user.is_authenticated:
         cert = db.session.get(Certification, cert_id)
         if cert is not None and can(current_user, "view", cert):
-            flash(message, "danger")
-            return redirect(url_for("portal.certification_detail", certification_id=cert.id))
+            # the page again, the message next to the file field, and the status the README
+            # promises (the body was not read, so the other fields start empty)
+            form = _document_form(formdata=None)
+            form.file.errors = [message]
+            return _render_certification(cert, form, 413)
     return render_template(
         "errors/error.html", code=413, title="File too large", message=message
     ), 413

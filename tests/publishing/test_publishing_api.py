@@ -289,3 +289,21 @@ def test_public_responses_never_carry_a_session_cookie(app, client, login, publi
             assert "public" in resp.headers.get("Cache-Control", ""), url
     page = client.get("/portal/")
     assert page.status_code == 200 and "Cookie" in page.headers.get("Vary", "")
+
+
+def test_a_very_long_query_is_a_json_414(client, published):
+    resp = client.get("/api/hsds/services?q=" + "x" * 5000)
+    assert resp.status_code == 414 and resp.is_json
+    assert "longer than 2048" in resp.get_json()["error"]["detail"]
+    assert client.get("/api/hsds/services?page=1").status_code == 200
+
+
+def test_the_web_server_passes_long_request_lines_to_the_app():
+    """gunicorn's default request-line limit (4094) would answer an HTML 414 before the app's
+    JSON one; every way of running the web server raises it."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for name in ("Procfile", "Dockerfile", "docker-compose.yml"):
+        text = (root / name).read_text()
+        assert "--limit-request-line 8190" in text, name

@@ -17,6 +17,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder="static",
     )
+    from .requests import RegistryRequest
+
+    app.request_class = RegistryRequest
     load_config(app, config)
     configure_logging(app)
     register_extensions(app)

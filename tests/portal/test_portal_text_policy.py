@@ -83,3 +83,21 @@ def test_whatever_the_policy_accepts_every_writer_can_carry(value):
         buf = io.StringIO()
         csv.writer(buf).writerow([publishable(text)])
         assert "\x00" not in buf.getvalue()
+
+
+def test_a_form_that_is_not_utf8_is_refused_not_stored_as_percent_text(provider):
+    lst = listing_named(CBHL)
+    before = revisions(lst.id)
+    fields = editor_fields(provider, lst.id)
+    from urllib.parse import urlencode
+
+    body = urlencode({k: v for k, v in fields.items() if k != "name"}, doseq=True)
+    body += "&name=Crisis%ED%A0%80Line"  # a lone surrogate: not UTF-8
+    resp = provider.post(
+        f"/portal/listings/{lst.id}/edit",
+        data=body.encode(),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert resp.status_code == 400
+    assert "not sent as UTF-8" in resp.get_data(as_text=True)
+    assert revisions(lst.id) == before

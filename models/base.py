@@ -121,6 +121,10 @@ def check_in(column: str, enum_cls: type[StrEnum]) -> str:
     return f"{column} IN ({values})"
 
 
+class NoChangesError(Exception):
+    """Saving content identical to what is already there: nothing to save, not an error."""
+
+
 class WorkflowError(Exception):
     """A state change that the workflow does not allow from the object's current state."""
 

@@ -136,6 +136,27 @@ def empty_data() -> dict[str, Any]:
     }
 
 
+# multi-valued fields whose order means nothing: stored sorted, compared as sets
+SET_FIELDS = ("populations", "languages", "referral_sources")
+
+
+def canonical(data: dict[str, Any]) -> dict[str, Any]:
+    """The same content, one way: set-like lists sorted, counties by FIPS code. Saving, the diff
+    and the "no changes" check all compare this, so ticking the same boxes is never a change."""
+    out = dict(data)
+    for key in SET_FIELDS:
+        if isinstance(out.get(key), list):
+            out[key] = sorted(set(out[key]))
+    if isinstance(out.get("counties"), list):
+        out["counties"] = sorted(
+            out["counties"],
+            key=lambda c: (
+                (c.get("fips", ""), c.get("role", "")) if isinstance(c, dict) else ("", "")
+            ),
+        )
+    return out
+
+
 # ------------------------------------------------------------------ display
 
 
@@ -291,6 +312,8 @@ def diff(
 ) -> list[FieldChange]:
     """Fields whose displayed value differs; every non-empty field for a new listing."""
     out = []
+    after = canonical(after)
+    before = canonical(before) if before is not None else None
     for spec in FIELDS:
         new = display_value(spec.key, after, county_names)
         if before is None:

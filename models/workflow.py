@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit
-from .base import ConflictError, WorkflowError, db, utcnow
+from .base import ConflictError, NoChangesError, WorkflowError, db, utcnow
 from .certification import (
     ACTIVE_STATUSES,
     Certification,
@@ -23,7 +23,7 @@ from .certification import (
     DocumentStatus,
 )
 from .context import settings
-from .fields import empty_data
+from .fields import canonical, empty_data
 from .listing import (
     PENDING_REVIEW_STATES,
     CountyRole,
@@ -128,9 +128,14 @@ def _sync_counties(rev: ListingRevision) -> None:
     rev.counties = [RevisionCounty(county_fips=f, role=r) for f, r in sorted(wanted)]
 
 
-def _apply_data(rev: ListingRevision, data: dict[str, Any], service_type_code: str) -> None:
+def _full_data(data: dict[str, Any]) -> dict[str, Any]:
     full = empty_data()
     full.update(copy.deepcopy(data))
+    return canonical(full)
+
+
+def _apply_data(rev: ListingRevision, data: dict[str, Any], service_type_code: str) -> None:
+    full = _full_data(data)
     rev.data = full
     rev.name = full["name"]
     rev.service_type_code = service_type_code
@@ -165,10 +170,23 @@ def save_draft(
 ) -> ListingRevision:
     """Create or update the listing's one open draft.
 
-    Raises ConflictError when `expected_version` (the version the editor loaded) is stale, and
-    WorkflowError when the open revision is waiting for review (withdraw it first)."""
+    Raises ConflictError when `expected_version` (the version the editor loaded) is stale,
+    WorkflowError when the open revision is waiting for review (withdraw it first), and
+    NoChangesError when the content is what the draft (or, without one, the live version)
+    already holds: an unchanged form makes no draft."""
     rev = listing.open_revision
     stype = service_type_code or (rev.service_type_code if rev else listing.service_type_code)
+    base = rev or listing.live_revision
+    if (
+        base is not None
+        and (rev is None or rev.is_editable)
+        and stype == base.service_type_code
+        and _full_data(data) == _full_data(base.data)
+    ):
+        raise NoChangesError(
+            "No changes to save: the form matches the "
+            + ("draft." if rev is not None else "live listing.")
+        )
     if rev is None:
         number = (
             db.session.scalar(

@@ -35,6 +35,7 @@ from models import (
     utcnow,
 )
 from models import workflow as wf
+from models.base import NoChangesError
 from models.certification import ACTIVE_STATUSES
 from models.documents import attach_document
 from models.eligibility import CertificationIndex
@@ -286,6 +287,10 @@ def edit_listing(listing_id: int):
         db.session.rollback()
         form.conflict = str(exc)
         return _render_editor(form, st, listing=listing, rev=rev, status=409)
+    except NoChangesError as exc:
+        db.session.rollback()
+        flash(str(exc), "info")
+        return redirect(url_for("portal.listing_detail", listing_id=listing.id))
     except WorkflowError as exc:
         db.session.rollback()
         flash(str(exc), "warning")

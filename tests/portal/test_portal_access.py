@@ -59,7 +59,8 @@ def objects_of(org, actor) -> dict[str, list[int]]:
     )
     # an editable draft and a submitted revision, so edit/submit/withdraw would be allowed for the owner
     with_live = [lst for lst in listings if lst.live_revision_id and lst.open_revision is None]
-    draft = wf.save_draft(with_live[0], dict(with_live[0].live_revision.data), actor)
+    changed = dict(with_live[0].live_revision.data, description="Changed for the access test.")
+    draft = wf.save_draft(with_live[0], changed, actor)
     certs = db.session.scalars(
         db.select(Certification).where(Certification.organization_id == org.id)
     ).all()

@@ -1,0 +1,55 @@
+"""Saving an unchanged form makes no draft, and the order of a set (referral sources,
+languages, populations, counties) is never a change."""
+
+from __future__ import annotations
+
+from models import ListingRevision, db
+from models.fields import diff
+from models.reference import county_names
+from tests.portal.conftest import editor_fields, listing_named, page_errors, set_field
+
+CBHL = "Community Behavioral Health Liaison — Central"
+
+
+def revisions(listing_id: int) -> int:
+    return db.session.scalar(
+        db.select(db.func.count(ListingRevision.id)).where(ListingRevision.listing_id == listing_id)
+    )
+
+
+def test_saving_an_unchanged_form_makes_no_draft(provider):
+    lst = listing_named(CBHL)
+    before = revisions(lst.id)
+    resp = provider.post(f"/portal/listings/{lst.id}/edit", data=editor_fields(provider, lst.id))
+    assert resp.status_code == 302
+    page = provider.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "No changes to save: the form matches the live listing." in page
+    assert revisions(lst.id) == before and lst.open_revision is None
+
+    # with a draft: saving it again unchanged is not a new version either
+    fields = editor_fields(provider, lst.id)
+    set_field(fields, "description", "A real change.")
+    resp = provider.post(f"/portal/listings/{lst.id}/edit", data=fields)
+    assert resp.status_code == 302, page_errors(resp.get_data(as_text=True))
+    db.session.expire_all()
+    draft = lst.open_revision
+    version = draft.lock_version
+    resp = provider.post(f"/portal/listings/{lst.id}/edit", data=editor_fields(provider, lst.id))
+    assert resp.status_code == 302
+    assert "No changes to save: the form matches the draft." in provider.get(
+        resp.headers["Location"]
+    ).get_data(as_text=True)
+    db.session.expire_all()
+    assert lst.open_revision.id == draft.id and lst.open_revision.lock_version == version
+
+
+def test_the_order_of_a_set_is_not_a_change():
+    lst = listing_named(CBHL)
+    live = dict(lst.live_revision.data)
+    live["referral_sources"] = ["schools", "law_enforcement", "family"]
+    reordered = dict(live, referral_sources=["family", "law_enforcement", "schools"])
+    reordered["languages"] = list(reversed(live.get("languages") or []))
+    reordered["counties"] = list(reversed(live.get("counties") or []))
+    assert diff(live, reordered, county_names()) == []
+    changed = dict(reordered, referral_sources=["family"])
+    assert [c.key for c in diff(live, changed, county_names())] == ["referral_sources"]

@@ -1,0 +1,33 @@
+"""Every button has one colour: a caller's variant replaces the default primary, so a button
+is never both filled and outlined (text and background the same colour, unreadable)."""
+
+from __future__ import annotations
+
+import re
+
+from review_helpers import pending_bluestem, pending_certification
+
+from models import db
+
+COLOURS = re.compile(
+    r"\bbtn-(?:outline-)?(?:primary|secondary|success|danger|warning|info|light|dark|link)\b"
+)
+
+
+def buttons(html: str) -> list[str]:
+    return re.findall(r'<(?:input|button)[^>]*class="([^"]*\bbtn\b[^"]*)"', html)
+
+
+def test_review_pages_buttons_have_exactly_one_colour(client, login):
+    rev_id, cert_id = pending_bluestem().id, pending_certification().id
+    db.session.commit()
+    login("reviewer")
+    for url in (f"/review/revisions/{rev_id}", f"/review/certifications/{cert_id}"):
+        html = client.get(url).get_data(as_text=True)
+        found = buttons(html)
+        assert found, url
+        for classes in found:
+            assert len(COLOURS.findall(classes)) == 1, (url, classes)
+        add_comment = re.search(r'<input[^>]*value="Add comment"[^>]*>', html)
+        assert add_comment and "btn-outline-primary" in add_comment.group(), url
+        assert "btn-primary" not in add_comment.group().replace("btn-outline-primary", ""), url

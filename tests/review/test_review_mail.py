@@ -193,6 +193,7 @@ def test_a_broker_outage_delays_the_decision_email_and_loses_nothing(app, var_di
         _fresh_request_globals,
         clone_database,
         csrf_from,
+        drop_database,
         make_test_app,
         sign_in,
     )
@@ -233,6 +234,9 @@ def test_a_broker_outage_delays_the_decision_email_and_loses_nothing(app, var_di
             db.session.remove()
         assert smtp_server.messages == []
     finally:
+        with down.app_context():
+            db.session.remove()
+            db.engine.dispose()
         app.extensions["celery"].set_default()  # the session app's (eager) Celery again
 
     # the broker is back: a worker's beat relays what waited, once
@@ -246,7 +250,9 @@ def test_a_broker_outage_delays_the_decision_email_and_loses_nothing(app, var_di
             assert "approved" in msg["Subject"] and "provider@demo.test" in msg["To"]
             assert db.session.scalars(db.select(OutgoingMail)).one().sent_at is not None
             assert relay_outgoing_mail() == 0
+    finally:
+        with up.app_context():
             db.session.remove()
             db.engine.dispose()
-    finally:
         app.extensions["celery"].set_default()
+        drop_database(url)

@@ -211,3 +211,13 @@ def expiry_sql():
             )
         ),
     )
+
+
+def open_renewal(cert: Certification) -> Certification | None:
+    """The renewal of `cert` DMH is still deciding, if any (there is at most one)."""
+    return db.session.scalar(
+        db.select(Certification)
+        .where(Certification.renews_id == cert.id, Certification.status.in_(OPEN_STATUSES))
+        .order_by(Certification.id)
+        .limit(1)
+    )

@@ -16,11 +16,13 @@ from . import audit
 from .base import ConflictError, NoChangesError, WorkflowError, db, utcnow
 from .certification import (
     ACTIVE_STATUSES,
+    OPEN_STATUSES,
     Certification,
     CertificationBasis,
     CertificationStatus,
     Document,
     DocumentStatus,
+    open_renewal,
 )
 from .context import settings
 from .fields import canonical, empty_data
@@ -562,6 +564,24 @@ def reinstate(listing: Listing, by: User, reason: str = "") -> Listing:
 # ------------------------------------------------------------------ certifications
 
 
+def _check_renewable(old: Certification, organization: Organization) -> None:
+    """One open renewal per certificate, and only of a decided one."""
+    if old.organization_id != organization.id:
+        raise WorkflowError("A certification can only renew the organization's own certificate.")
+    if old.status in OPEN_STATUSES:
+        raise WorkflowError(
+            f"This certification is still {CS(old.status).label} at DMH; it can be renewed once "
+            "it is decided. Add documents to it instead."
+        )
+    pending = open_renewal(old)
+    if pending is not None:
+        when = pending.submitted_at.strftime("%B %-d, %Y") if pending.submitted_at else "earlier"
+        raise WorkflowError(
+            f"A renewal of this certificate is already with DMH (submitted {when}); add its "
+            "documents there instead of starting another."
+        )
+
+
 def submit_certification(
     organization: Organization,
     type_code: str,
@@ -581,6 +601,8 @@ def submit_certification(
             raise WorkflowError("A certification can only cover the organization's own listings.")
     if basis == CertificationBasis.DEEMED and not accrediting_body:
         raise WorkflowError("Deemed status needs the accrediting body.")
+    if renews is not None:
+        _check_renewable(renews, organization)
     now = utcnow()
     cert = Certification(
         organization=organization,

@@ -36,7 +36,7 @@ from models import (
 )
 from models import workflow as wf
 from models.base import NoChangesError
-from models.certification import ACTIVE_STATUSES
+from models.certification import ACTIVE_STATUSES, OPEN_STATUSES
 from models.documents import attach_document
 from models.eligibility import CertificationIndex
 from models.fields import DAYS, FIELD_LABELS, FIELDS, diff, display_value
@@ -49,6 +49,12 @@ from ..access import load_or_404, requires
 from . import bp
 
 EXPIRY_WARNING_DAYS = 90
+
+
+def pending_renewals(certs) -> dict[int, Certification]:
+    """Certificate id -> its renewal DMH is still deciding (one per certificate)."""
+    open_ = {s.value for s in OPEN_STATUSES}
+    return {c.renews_id: c for c in certs if c.renews_id and c.status in open_}
 
 
 def _org():
@@ -127,6 +133,7 @@ def dashboard():
         .order_by(Certification.id)
     ).all()
     cert_rows = []
+    renewing = pending_renewals(certifications)
     for c in certifications:
         expiry = c.effective_expiry
         attention = []
@@ -134,6 +141,7 @@ def dashboard():
             c.status in {s.value for s in ACTIVE_STATUSES}
             and expiry is not None
             and expiry <= day + timedelta(days=EXPIRY_WARNING_DAYS)
+            and c.id not in renewing  # a renewal is with DMH: nothing to do
         ):
             left = (expiry - day).days
             attention.append(
@@ -413,7 +421,12 @@ def certifications():
         .order_by(Certification.id.desc())
     ).all()
     return render_template(
-        "portal/certifications.html", certs=certs, day=today(), warn_days=EXPIRY_WARNING_DAYS
+        "portal/certifications.html",
+        certs=certs,
+        day=today(),
+        warn_days=EXPIRY_WARNING_DAYS,
+        renewing=pending_renewals(certs),
+        open_statuses={s.value for s in OPEN_STATUSES},
     )
 
 

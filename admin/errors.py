@@ -7,7 +7,7 @@ import logging
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 from models import db
 
@@ -67,7 +67,14 @@ def register(app: Flask) -> None:
     def http_error(e: HTTPException):
         if e.code in (301, 302, 303, 307, 308):
             return e
-        return render_error(e.code or 500, e.description if e.code not in (404, 403, 500) else None)
+        response, code = render_error(
+            e.code or 500, e.description if e.code not in (404, 403, 405, 500) else None
+        )
+        headers = {}
+        if isinstance(e, MethodNotAllowed) and e.valid_methods:
+            # RFC 9110: a 405 names the methods the resource does take
+            headers["Allow"] = ", ".join(sorted(e.valid_methods))
+        return response, code, headers
 
     @app.errorhandler(Exception)
     def unhandled(e: Exception):

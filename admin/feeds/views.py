@@ -84,12 +84,72 @@ def api_error(e: ApiError):
 MAX_QUERY_CHARS = 2048
 
 
+_PAGING = ("search", "page", "per_page", "format")
+_SERVICE_FILTERS = (
+    "taxonomy_term_id",
+    "taxonomy_id",
+    "organization_id",
+    "modified_after",
+    "county",  # DMH extension: a Missouri county FIPS code
+    "service_type",  # DMH extension: a service type code
+)
+# The parameters each API endpoint takes (HSDS 3.0's, plus the DMH extensions documented in
+# the OpenAPI file); anything else is refused by name, never silently ignored.
+API_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "feeds.api_services": (*_PAGING, *_SERVICE_FILTERS, "minimal", "full"),
+    "feeds.api_service_at_locations": (
+        *_PAGING,
+        *_SERVICE_FILTERS,
+        "full",
+        "postcode",
+        "proximity",
+    ),
+    "feeds.api_organizations": (*_PAGING, "full_service", "full"),
+    "feeds.api_organization": ("full_service",),
+    "feeds.api_taxonomies": _PAGING,
+    "feeds.api_taxonomy_terms": (*_PAGING, "taxonomy_id", "top_only", "parent_id"),
+    "feeds.api_service": (),
+    "feeds.api_service_at_location": (),
+    "feeds.api_taxonomy": (),
+    "feeds.api_taxonomy_term": (),
+}
+HINTS = {
+    "q": "use search=",
+    "keyword": "use search=",
+    "postcode": "filter by county (a FIPS code) instead",
+    "proximity": "filter by county (a FIPS code) instead",
+}
+
+
 @bp.before_request
 def refuse_long_queries():
     if len(request.query_string) > MAX_QUERY_CHARS:
         return error_response(
             414, f"The query is longer than {MAX_QUERY_CHARS} characters; shorten it."
         )
+    return None
+
+
+@bp.before_request
+def refuse_unknown_and_empty_parameters():
+    allowed = API_PARAMETERS.get(request.endpoint or "")
+    if allowed is None:
+        return None
+    for name, values in request.args.lists():
+        if name not in allowed:
+            hint = HINTS.get(name)
+            takes = ", ".join(allowed) or "no parameters"
+            return error_response(
+                400,
+                f"{name} is not a parameter of this endpoint"
+                + (f" ({hint})" if hint else "")
+                + f"; it takes: {takes}",
+                name,
+            )
+        if len(values) > 1:
+            return error_response(400, f"{name} is given more than once", name)
+        if values[0].strip() == "":
+            return error_response(400, f"{name} is empty: give a value or leave it out", name)
     return None
 
 

@@ -98,7 +98,10 @@ def profile_document(base_url: str) -> dict[str, Any]:
                 "county": "5-digit Missouri county FIPS code (29xxx); services serving or located in that county",
                 "service_type": "DMH service type code, e.g. bhcc, mobile_crisis, 988_center",
             },
-            "errors": "Bad parameters answer 400 and unknown ids 404, with {error: {status, title, detail, parameter}}.",
+            "errors": "Bad parameters answer 400 and unknown ids 404, with {error: {status, title, detail, parameter}}. "
+            "A parameter an endpoint does not take (q, keyword, postcode, proximity...), an empty value "
+            "(page=) or a parameter given twice is a 400 naming it, never silently ignored. Queries over "
+            "2048 characters answer 414; other methods than GET answer 405 with Allow.",
         },
         "feeds": {
             "current": f"{base_url}/feeds/current/manifest.json",

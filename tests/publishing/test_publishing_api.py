@@ -307,3 +307,39 @@ def test_the_web_server_passes_long_request_lines_to_the_app():
     for name in ("Procfile", "Dockerfile", "docker-compose.yml"):
         text = (root / name).read_text()
         assert "--limit-request-line 8190" in text, name
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter", "words"),
+    [
+        ("postcode=65201", "postcode", "county"),
+        ("proximity=10", "proximity", "county"),
+        ("q=crisis", "q", "use search="),
+        ("keyword=crisis", "keyword", "use search="),
+        ("page=", "page", "is empty"),
+        ("per_page=", "per_page", "is empty"),
+        ("modified_after=", "modified_after", "is empty"),
+        ("page=1&page=2", "page", "more than once"),
+        ("full_service=19540", "full_service", "not a parameter"),
+        ("minimal=19540", "minimal", "true or false"),
+    ],
+)
+def test_unknown_empty_and_bad_parameters_are_a_json_400_naming_them(
+    client, published, query, parameter, words
+):
+    resp = client.get(f"/api/hsds/services?{query}")
+    assert resp.status_code == 400, (query, resp.status_code)
+    error = resp.get_json()["error"]
+    assert error["parameter"] == parameter and words in error["detail"], error
+
+
+def test_item_endpoints_take_no_parameters_and_a_405_names_the_allowed_methods(client, published):
+    sid = json.loads(client.get("/api/hsds/services").get_data())["contents"][0]["id"]
+    assert client.get(f"/api/hsds/services/{sid}").status_code == 200
+    resp = client.get(f"/api/hsds/services/{sid}?full=true")
+    assert resp.status_code == 400 and resp.get_json()["error"]["parameter"] == "full"
+    for method in (client.post, client.put, client.delete):
+        resp = method("/api/hsds/services")
+        assert resp.status_code == 405 and resp.is_json
+        assert set(resp.headers["Allow"].split(", ")) >= {"GET", "HEAD"}
+    assert client.post("/healthz").headers["Allow"]

@@ -8,8 +8,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -237,6 +241,44 @@ def compute_changes(ctx: BuildContext) -> dict[str, Any]:
     }
 
 
+ATOM = "{http://www.w3.org/2005/Atom}"
+ATOM_KEEP_DAYS = 30  # an Atom reader polling less often than every release loses nothing
+ATOM_KEEP_AT_LEAST = 50
+ATOM_ENTRY_NAMESPACE = uuid.UUID("0b7e0f3c-52a4-5d43-9b0e-4f1d7a2c6e90")
+
+
+def atom_entry_id(service_id: str, release: int, kind: str) -> str:
+    """A valid, stable `urn:uuid:` for "service X was <kind> in release N"."""
+    return f"urn:uuid:{uuid.uuid5(ATOM_ENTRY_NAMESPACE, f'{service_id}:{release}:{kind}')}"
+
+
+def previous_atom_entries(ctx: BuildContext) -> list[dict[str, str]]:
+    """The entries of the previous release's feed (our own file), to carry forward."""
+    if not ctx.previous_dir:
+        return []
+    path = Path(ctx.previous_dir) / "changes.atom"
+    try:
+        root = ET.fromstring(path.read_bytes())  # noqa: S314 - a file this writer made
+    except (OSError, ET.ParseError):
+        return []
+    out = []
+    for e in root.findall(f"{ATOM}entry"):
+        entry_id = e.findtext(f"{ATOM}id") or ""
+        if not re.fullmatch(r"urn:uuid:[0-9a-f-]{36}", entry_id):  # older feeds' ids
+            entry_id = f"urn:uuid:{uuid.uuid5(ATOM_ENTRY_NAMESPACE, entry_id)}"
+        link = e.find(f"{ATOM}link")
+        out.append(
+            {
+                "id": entry_id,
+                "title": e.findtext(f"{ATOM}title") or "",
+                "updated": e.findtext(f"{ATOM}updated") or "",
+                "link": link.get("href", "") if link is not None else "",
+                "summary": e.findtext(f"{ATOM}summary") or "",
+            }
+        )
+    return out
+
+
 def write_changes(ctx: BuildContext) -> None:
     changes = compute_changes(ctx)
     ctx.changes = changes
@@ -247,21 +289,42 @@ def write_changes(ctx: BuildContext) -> None:
     entries = []
     for kind in ("added", "changed", "removed"):
         for sid in changes[kind]:
-            title = publishable(f"{kind.capitalize()}: {names.get(sid, sid)}")
-            link = (
-                f"{base}/api/hsds/services/{sid}"
-                if kind != "removed"
-                else f"{base}/feeds/releases/{ctx.number}/changes.json"
-            )
             entries.append(
-                "<entry>"
-                f"<id>urn:uuid:{sid}:release-{ctx.number}</id>"
-                f"<title>{escape(title)}</title>"
-                f"<updated>{updated}</updated>"
-                f'<link href="{escape(link)}"/>'
-                f"<summary>Release {ctx.number}: service {escape(sid)} {kind}.</summary>"
-                "</entry>"
+                {
+                    "id": atom_entry_id(sid, ctx.number, kind),
+                    "title": publishable(f"{kind.capitalize()}: {names.get(sid, sid)}"),
+                    "updated": updated,
+                    "link": (
+                        f"{base}/api/hsds/services/{sid}"
+                        if kind != "removed"
+                        else f"{base}/feeds/releases/{ctx.number}/changes.json"
+                    ),
+                    "summary": f"Release {ctx.number}: service {sid} {kind}.",
+                }
             )
+    # the last 30 days of changes, and never fewer than the newest 50 entries
+    cutoff = (ctx.created_at - timedelta(days=ATOM_KEEP_DAYS)).astimezone(UTC)
+    seen = {e["id"] for e in entries}
+    for old in previous_atom_entries(ctx):
+        if old["id"] in seen:
+            continue
+        seen.add(old["id"])
+        try:
+            recent = datetime.fromisoformat(old["updated"].replace("Z", "+00:00")) >= cutoff
+        except ValueError:
+            recent = False
+        if recent or len(entries) < ATOM_KEEP_AT_LEAST:
+            entries.append(old)
+    body = "".join(
+        "<entry>"
+        f"<id>{escape(e['id'])}</id>"
+        f"<title>{escape(publishable(e['title']))}</title>"
+        f"<updated>{escape(e['updated'])}</updated>"
+        f'<link href="{escape(e["link"])}"/>'
+        f"<summary>{escape(publishable(e['summary']))}</summary>"
+        "</entry>"
+        for e in entries
+    )
     feed = (
         '<?xml version="1.0" encoding="utf-8"?>\n'
         '<feed xmlns="http://www.w3.org/2005/Atom">'
@@ -271,7 +334,7 @@ def write_changes(ctx: BuildContext) -> None:
         "<author><name>Missouri Department of Mental Health</name></author>"
         f'<link rel="self" href="{escape(base)}/feeds/current/changes.atom"/>'
         f'<link rel="alternate" href="{escape(base)}/feeds/releases/{ctx.number}/changes.json"/>'
-        + "".join(entries)
+        + body
         + "</feed>\n"
     )
     ctx.path("changes.atom").write_text(feed, encoding="utf-8")

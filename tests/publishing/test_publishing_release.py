@@ -367,3 +367,37 @@ def test_a_run_whose_worker_died_is_marked_failed_never_left_running(build, rele
     again = dead_run(step=2, total_steps=10, step_label="hsds json")
     assert publish_pending()["status"] == "idle"
     assert db.session.get(PublishRun, again).status == "failed"
+
+
+def test_the_atom_feed_keeps_earlier_releases_changes_with_stable_valid_ids(build, releases_dir):
+    import uuid as uuidlib
+
+    atom = "{http://www.w3.org/2005/Atom}"
+
+    def feed_entries():
+        root = ET.fromstring((current(releases_dir) / "changes.atom").read_bytes())  # noqa: S314
+        return {
+            e.findtext(f"{atom}id"): e.findtext(f"{atom}title") for e in root.iter(f"{atom}entry")
+        }
+
+    build()
+    first = feed_entries()
+    listings = db.session.scalars(
+        db.select(Listing).where(Listing.live_revision_id.is_not(None)).order_by(Listing.id)
+    ).all()[:2]
+    seen = dict(first)
+    for lst in listings:  # two more releases, one change each
+        data = dict(lst.live_revision.data)
+        data["description"] = data.get("description", "") + " Updated."
+        lst.live_revision.data = data
+        db.session.commit()
+        assert build().status == "published"
+        entries = feed_entries()
+        # an entry keeps its id from release to release, and the earlier ones are still there
+        assert set(seen) <= set(entries)
+        for entry_id in entries:
+            assert entry_id.startswith("urn:uuid:")
+            uuidlib.UUID(entry_id.removeprefix("urn:uuid:"))  # a real UUID
+        seen = entries
+    changed = [title for title in seen.values() if title.startswith("Changed: ")]
+    assert len(changed) == 2  # both releases' changes are in the latest feed

@@ -170,7 +170,7 @@ class ParsedRelease:
 
     # ---------------------------------------------------------- serialized answers
 
-    def cached(self, key: str, build) -> tuple[bytes, bytes | None]:
+    def cached(self, key: str, build) -> tuple[bytes, bytes | None, str]:
         with self.lock:
             hit = self.responses.get(key)
             if hit is not None:

@@ -301,22 +301,22 @@ def need_release() -> ParsedRelease:
 
 
 def json_answer(parsed: ParsedRelease, build) -> Response:
-    """Serialized once per (release, URL); strong ETag from the release and the normalized URL."""
+    """Serialized once per (release, URL). The strong ETag is the hash of the answer's own
+    bytes, so an object (or page) that did not change keeps its ETag across releases and a
+    conditional request still gets 304 after a new release."""
     args = sorted((k, v) for k, vs in request.args.lists() for v in vs)
     key = request.path + "?" + "&".join(f"{k}={v}" for k, v in args)
     gz = accepts_gzip()
-    tag = hashlib.sha256(
-        f"{parsed.manifest.get('content_hash', parsed.number)}|{parsed.number}|{key}".encode()
-    ).hexdigest()[:32]
-    etag = f'"{tag}{"-gz" if gz else ""}"'
-    if not_modified(etag, parsed.created_at):
-        return answer_304(etag, parsed.created_at, POLLING)
 
     def make():
         body = json.dumps(build(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        return body, gzip.compress(body, compresslevel=6, mtime=0) if len(body) > 1024 else None
+        packed = gzip.compress(body, compresslevel=6, mtime=0) if len(body) > 1024 else None
+        return body, packed, hashlib.sha256(body).hexdigest()[:32]
 
-    body, body_gz = parsed.cached(key, make)
+    body, body_gz, tag = parsed.cached(key, make)
+    etag = f'"{tag}{"-gz" if gz and body_gz is not None else ""}"'
+    if not_modified(etag, parsed.created_at):
+        return answer_304(etag, parsed.created_at, POLLING)
     resp = Response(body_gz if gz and body_gz is not None else body, mimetype="application/json")
     if gz and body_gz is not None:
         resp.headers["Content-Encoding"] = "gzip"

@@ -343,3 +343,29 @@ def test_item_endpoints_take_no_parameters_and_a_405_names_the_allowed_methods(c
         assert resp.status_code == 405 and resp.is_json
         assert set(resp.headers["Allow"].split(", ")) >= {"GET", "HEAD"}
     assert client.post("/healthz").headers["Allow"]
+
+
+def test_an_unchanged_service_keeps_its_etag_across_releases(client, build, releases_dir):
+    build()
+    services = json.loads(client.get("/api/hsds/services?per_page=100").get_data())["contents"]
+    kept_id, changed_id = services[0]["id"], services[1]["id"]
+    kept = client.get(f"/api/hsds/services/{kept_id}", headers={"Accept-Encoding": "identity"})
+    changed = client.get(
+        f"/api/hsds/services/{changed_id}", headers={"Accept-Encoding": "identity"}
+    )
+    lst = db.session.scalar(db.select(Listing).filter_by(uuid=changed_id))
+    data = dict(lst.live_revision.data)
+    data["description"] = data.get("description", "") + " Updated."
+    lst.live_revision.data = data
+    db.session.commit()
+    assert build().status == "published"
+    plain = {"Accept-Encoding": "identity"}
+    again = client.get(
+        f"/api/hsds/services/{kept_id}", headers={**plain, "If-None-Match": kept.headers["ETag"]}
+    )
+    assert again.status_code == 304  # a poller refetches nothing it already has
+    moved = client.get(
+        f"/api/hsds/services/{changed_id}",
+        headers={**plain, "If-None-Match": changed.headers["ETag"]},
+    )
+    assert moved.status_code == 200 and moved.headers["ETag"] != changed.headers["ETag"]

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .certification import OPEN_STATUSES, Certification, Document
-from .listing import WITHDRAWABLE_STATES, Listing, ListingRevision
+from .listing import WITHDRAWABLE_STATES, Listing, ListingRevision, RevisionState
 from .organization import Organization
 from .user import Role, User
 
@@ -85,6 +85,11 @@ RULES: dict[tuple[str, type | None], Rule] = {
     ("submit", ListingRevision): lambda u, t: member_of_active_org(u, t) and t.is_editable,
     ("withdraw", ListingRevision): lambda u, t: (
         member_of_active_org(u, t) and t.state in WITHDRAWABLE_STATES
+    ),
+    ("discard", ListingRevision): lambda u, t: (
+        member_of_active_org(u, t)
+        and t.state == RevisionState.DRAFT
+        and t.listing.live_revision_id is not None
     ),
     ("decide", ListingRevision): lambda u, t: is_staff(u) and t.is_pending_review,
     ("claim", ListingRevision): lambda u, t: is_staff(u) and t.is_pending_review,

@@ -266,6 +266,33 @@ def submit_revision(rev: ListingRevision, by: User, note: str = "") -> ListingRe
     return rev
 
 
+def discard_draft(rev: ListingRevision, by: User) -> None:
+    """Throw away a draft that was never submitted: the row goes (nobody reviewed it), its
+    content stays in the audit trail, the live listing stays as it is. A new listing's only
+    draft is not discarded this way (the listing would be left empty)."""
+    if rev.state != RS.DRAFT:
+        raise WorkflowError(
+            f"Only a draft can be discarded; these changes are {RS(rev.state).label}.",
+            current_state=rev.state,
+        )
+    listing = rev.listing
+    if listing.live_revision_id is None:
+        raise WorkflowError(
+            "This is the listing's first version; edit it instead, or ask DMH to remove it.",
+            current_state=rev.state,
+        )
+    audit.record(
+        "revision.discard",
+        actor=by,
+        target=rev,
+        organization_id=listing.organization_id,
+        before={"state": rev.state, "number": rev.number, "data": rev.data},
+        after=None,
+    )
+    db.session.delete(rev)
+    db.session.flush()
+
+
 def withdraw_revision(rev: ListingRevision, by: User) -> ListingRevision:
     _check(REVISION_TRANSITIONS, rev.state, RS.WITHDRAWN, "revision")
     before = rev.state

@@ -378,6 +378,21 @@ def withdraw_revision(revision_id: int):
     return redirect(url_for("portal.listing_detail", listing_id=rev.listing_id))
 
 
+@bp.post("/revisions/<int:revision_id>/discard")
+@requires("use_portal")
+def discard_draft(revision_id: int):
+    rev = load_or_404(ListingRevision, revision_id, "discard")
+    try:
+        wf.discard_draft(rev, current_user)
+        db.session.commit()
+    except WorkflowError as exc:
+        db.session.rollback()
+        flash(str(exc), "warning")
+        return redirect(url_for("portal.listing_detail", listing_id=rev.listing_id))
+    flash("Draft discarded. The live listing is unchanged.", "success")
+    return redirect(url_for("portal.listing_detail", listing_id=rev.listing_id))
+
+
 @bp.post("/listings/<int:listing_id>/attest")
 @requires("use_portal")
 def attest_listing(listing_id: int):

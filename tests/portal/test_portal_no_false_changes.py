@@ -53,3 +53,30 @@ def test_the_order_of_a_set_is_not_a_change():
     assert diff(live, reordered, county_names()) == []
     changed = dict(reordered, referral_sources=["family"])
     assert [c.key for c in diff(live, changed, county_names())] == ["referral_sources"]
+
+
+def test_a_draft_can_be_discarded_and_the_live_listing_stays(provider):
+    from models import AuditEvent
+
+    lst = listing_named(CBHL)
+    live_id = lst.live_revision_id
+    fields = editor_fields(provider, lst.id)
+    set_field(fields, "description", "A change I no longer want.")
+    assert provider.post(f"/portal/listings/{lst.id}/edit", data=fields).status_code == 302
+    db.session.expire_all()
+    draft_id = lst.open_revision.id
+    page = provider.get(f"/portal/listings/{lst.id}").get_data(as_text=True)
+    assert f'action="/portal/revisions/{draft_id}/discard"' in page and "Discard the draft" in page
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    resp = provider.post(f"/portal/revisions/{draft_id}/discard", data={"csrf_token": token})
+    assert resp.status_code == 302
+    assert "Draft discarded" in provider.get(resp.headers["Location"]).get_data(as_text=True)
+    db.session.expire_all()
+    assert lst.open_revision is None and lst.live_revision_id == live_id
+    event = db.session.scalar(
+        db.select(AuditEvent).filter_by(action="revision.discard", object_id=str(draft_id))
+    )
+    assert event is not None and event.before["data"]["description"] == "A change I no longer want."
+    # only a draft: a submitted revision is withdrawn, not discarded
+    again = provider.post(f"/portal/revisions/{draft_id}/discard", data={"csrf_token": token})
+    assert again.status_code in (403, 404)

@@ -99,6 +99,7 @@ class DecisionForm(RegistryForm):
         validators=[Length(max=4000)],
         render_kw={"rows": 3},
     )
+    override_claim = BooleanField("Yes, decide it although another reviewer holds it")
     submit = SubmitField("Record decision")
 
     def validate_lock_version(self, field):

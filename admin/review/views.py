@@ -360,6 +360,14 @@ def revision_decision(item_id: int):
                 "error",
             )
         return redirect(url_for("review.revision", item_id=rev.id)), 303
+    if rev.claimed_by_id not in (None, current_user.id) and not form.override_claim.data:
+        holder = rev.claimed_by.name if rev.claimed_by else "another reviewer"
+        form.override_claim.errors = [
+            f"{holder} holds this change. Tick the box to decide it anyway, or release it first."
+        ]
+        return render_template(
+            "review/revision.html", **_revision_context(rev, decision_form=form)
+        ), 422
     version = int(form.lock_version.data)
     note = (form.note.data or "").strip()
     listing = rev.listing

@@ -31,3 +31,27 @@ def test_review_pages_buttons_have_exactly_one_colour(client, login):
         add_comment = re.search(r'<input[^>]*value="Add comment"[^>]*>', html)
         assert add_comment and "btn-outline-primary" in add_comment.group(), url
         assert "btn-primary" not in add_comment.group().replace("btn-outline-primary", ""), url
+
+
+def test_deciding_an_item_another_reviewer_holds_asks_for_confirmation(client, login, users, send):
+    from models import ListingRevision, User
+    from models import workflow as wf
+
+    rev = pending_bluestem()
+    other = db.session.scalar(db.select(User).filter_by(email="reviewer2@demo.test"))
+    wf.claim(rev, other)
+    db.session.commit()
+    rev_id, version, holder = rev.id, rev.lock_version, other.name
+    login("reviewer")
+    page = f"/review/revisions/{rev_id}"
+    html = client.get(page).get_data(as_text=True)
+    assert 'id="held-warning"' in html and f"{holder} is reviewing this change" in html
+    data = {"decision": "approve", "note": "", "lock_version": version}
+    resp = send(client, f"{page}/decision", data, form_url=page)
+    assert resp.status_code == 422
+    assert f"{holder} holds this change" in resp.get_data(as_text=True)
+    assert db.session.get(ListingRevision, rev_id).state != "approved"
+    resp = send(client, f"{page}/decision", {**data, "override_claim": "y"}, form_url=page)
+    assert resp.status_code in (302, 303)
+    db.session.expire_all()
+    assert db.session.get(ListingRevision, rev_id).state == "approved"

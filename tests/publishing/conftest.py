@@ -98,6 +98,8 @@ def live_env(live_app, **extra) -> dict[str, str]:
         "SECRET_KEY": "test-secret-" + "x" * 32,
         "PUBLIC_BASE_URL": "http://registry.test",
         "FLASK_APP": "admin",
+        # the printed directories have their own tests (test_publishing_print.py, tests/pdf)
+        "REGISTRY_PUBLISH_PDFS": "false",
     }
     env.update(extra)
     return env

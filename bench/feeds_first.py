@@ -11,17 +11,12 @@ waited when the release went public only after its PDFs."""
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import psycopg
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from publish import ADMIN, grow_to, make_app  # noqa: E402 - the generator of bench/publish.py
+from publish import demo_app, grow_to  # noqa: E402 - the generator of bench/publish.py
 
 
 def one_release(app, root: Path) -> tuple[float, float, int]:
@@ -57,25 +52,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=1000)
     args = ap.parse_args()
-    name = f"registry_bench_{os.getpid()}"
-    with psycopg.connect(ADMIN, autocommit=True) as c:
-        c.execute(f"CREATE DATABASE {name}")
-    var = Path(tempfile.mkdtemp(prefix="registry-bench-"))
-    try:
-        app = make_app(f"postgresql://postgres@127.0.0.1:5432/{name}", var)
+    from models import db
+
+    with demo_app() as app:
         app.config["PUBLISH_PDFS"] = True
-        from flask_migrate import upgrade
-
-        from admin.demo import load_demo
-        from models import db
-
         with app.app_context():
-            upgrade()
-            load_demo()
-            db.session.commit()
             count = grow_to(args.size)
             db.session.remove()
-        root = var / "releases"
+        root = Path(app.config["RELEASES_DIR"])
         first_feeds, first_total, _ = one_release(app, root)  # every PDF rendered
         feeds, total, _ = one_release(app, root)  # after one change: unchanged PDFs reused
         print(
@@ -86,10 +70,6 @@ def main() -> None:
             f"{count} listings, after one change: feeds public after {feeds:6.2f} s, "
             f"whole release {total:6.2f} s -> feeds/whole {feeds / total:5.2f}"
         )
-    finally:
-        with psycopg.connect(ADMIN, autocommit=True) as c:
-            c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        shutil.rmtree(var, ignore_errors=True)
 
 
 if __name__ == "__main__":

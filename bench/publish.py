@@ -9,9 +9,11 @@ Creates and drops its own database (registry_bench_<pid>) on 127.0.0.1:5432."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -40,6 +42,33 @@ def make_app(db_url: str, var: Path):
             "RELEASES_KEEP": 3,
         }
     )
+
+
+@contextlib.contextmanager
+def demo_app():
+    """An app on a fresh PostgreSQL database (registry_bench_<pid>) with the demo loaded, and
+    its own var/ folder; both are removed afterwards."""
+    name = f"registry_bench_{os.getpid()}"
+    with psycopg.connect(ADMIN, autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name}")
+    var = Path(tempfile.mkdtemp(prefix="registry-bench-"))
+    try:
+        app = make_app(f"postgresql://postgres@127.0.0.1:5432/{name}", var)
+        from flask_migrate import upgrade
+
+        from admin.demo import load_demo
+        from models import db
+
+        with app.app_context():
+            upgrade()
+            load_demo()
+            db.session.commit()
+            db.session.remove()
+        yield app
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        shutil.rmtree(var, ignore_errors=True)
 
 
 def grow_to(n: int) -> int:
@@ -184,21 +213,9 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,10000")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    name = f"registry_bench_{os.getpid()}"
-    with psycopg.connect(ADMIN, autocommit=True) as c:
-        c.execute(f"CREATE DATABASE {name}")
-    var = Path(tempfile.mkdtemp(prefix="registry-bench-"))
-    try:
-        app = make_app(f"postgresql://postgres@127.0.0.1:5432/{name}", var)
-        from flask_migrate import upgrade
+    from models import db
 
-        from admin.demo import load_demo
-        from models import db
-
-        with app.app_context():
-            upgrade()
-            load_demo()
-            db.session.commit()
+    with demo_app() as app:
         results = {}
         for n in sizes:
             with app.app_context():
@@ -230,12 +247,6 @@ def main() -> None:
                 f"growth {results[b][0]}/{results[a][0]} listings: build time x{growth:.1f} "
                 f"(listings x{results[b][0] / results[a][0]:.1f})"
             )
-    finally:
-        with psycopg.connect(ADMIN, autocommit=True) as c:
-            c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        import shutil
-
-        shutil.rmtree(var, ignore_errors=True)
 
 
 if __name__ == "__main__":

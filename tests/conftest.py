@@ -293,6 +293,32 @@ def users(app):
     return Users()
 
 
+# ------------------------------------------------------------------ concurrency
+
+
+def run_at_once(fns, timeout: float = 120) -> list:
+    """Call every function in its own thread, released together by a barrier; their results
+    in order. Any exception fails the test with all of them."""
+    barrier = threading.Barrier(len(fns))
+    results: list = [None] * len(fns)
+    errors: list = []
+
+    def run(i, fn):
+        try:
+            barrier.wait(timeout=30)
+            results[i] = fn()
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(fns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
+    assert not errors, errors
+    return results
+
+
 # ------------------------------------------------------------------ releases
 
 

@@ -360,37 +360,40 @@ def submit_revision(revision_id: int):
     return redirect(url_for("portal.listing_detail", listing_id=rev.listing_id))
 
 
-@bp.post("/revisions/<int:revision_id>/withdraw")
-@requires("use_portal")
-def withdraw_revision(revision_id: int):
-    rev = load_or_404(ListingRevision, revision_id, "withdraw")
+def _run(operation, success: str, back: str):
+    """Run one domain operation for the listing page: commit and say so, or roll back and say
+    why; either way back to `back`."""
     try:
-        wf.withdraw_revision(rev, current_user)
+        operation()
         db.session.commit()
     except WorkflowError as exc:
         db.session.rollback()
         flash(str(exc), "warning")
-        return redirect(url_for("portal.listing_detail", listing_id=rev.listing_id))
-    flash(
+        return redirect(back)
+    flash(success, "success")
+    return redirect(back)
+
+
+@bp.post("/revisions/<int:revision_id>/withdraw")
+@requires("use_portal")
+def withdraw_revision(revision_id: int):
+    rev = load_or_404(ListingRevision, revision_id, "withdraw")
+    return _run(
+        lambda: wf.withdraw_revision(rev, current_user),
         "Changes withdrawn. The live listing is unchanged; edit again whenever you are ready.",
-        "success",
+        url_for("portal.listing_detail", listing_id=rev.listing_id),
     )
-    return redirect(url_for("portal.listing_detail", listing_id=rev.listing_id))
 
 
 @bp.post("/revisions/<int:revision_id>/discard")
 @requires("use_portal")
 def discard_draft(revision_id: int):
     rev = load_or_404(ListingRevision, revision_id, "discard")
-    try:
-        wf.discard_draft(rev, current_user)
-        db.session.commit()
-    except WorkflowError as exc:
-        db.session.rollback()
-        flash(str(exc), "warning")
-        return redirect(url_for("portal.listing_detail", listing_id=rev.listing_id))
-    flash("Draft discarded. The live listing is unchanged.", "success")
-    return redirect(url_for("portal.listing_detail", listing_id=rev.listing_id))
+    return _run(
+        lambda: wf.discard_draft(rev, current_user),
+        "Draft discarded. The live listing is unchanged.",
+        url_for("portal.listing_detail", listing_id=rev.listing_id),
+    )
 
 
 @bp.post("/listings/<int:listing_id>/attest")

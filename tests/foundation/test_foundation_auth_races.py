@@ -3,12 +3,16 @@ and no more passwords are checked than the throttle allows, however many arrive 
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from flask import request_started
 
-from tests.conftest import DEMO_PASSWORD, _fresh_request_globals, csrf_from, totp_now
+from tests.conftest import (
+    DEMO_PASSWORD,
+    _fresh_request_globals,
+    csrf_from,
+    run_at_once,
+    totp_now,
+)
 
 pytestmark = pytest.mark.live
 
@@ -16,27 +20,6 @@ pytestmark = pytest.mark.live
 def clients(live_app, n: int):
     request_started.connect(_fresh_request_globals, live_app)
     return [live_app.test_client() for _ in range(n)]
-
-
-def at_once(fns) -> list:
-    barrier = threading.Barrier(len(fns))
-    results: list = [None] * len(fns)
-    errors: list = []
-
-    def run(i, fn):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = fn()
-        except Exception as exc:  # reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(fns)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors, errors
-    return results
 
 
 def test_one_totp_code_sent_twenty_times_at_once_opens_one_session(live_app):
@@ -60,7 +43,7 @@ def test_one_totp_code_sent_twenty_times_at_once_opens_one_session(live_app):
     def verify(c, token):
         return lambda: c.post("/login/verify", data={"code": code, "csrf_token": token}).status_code
 
-    codes = at_once([verify(c, t) for c, t in zip(browsers, tokens, strict=True)])
+    codes = run_at_once([verify(c, t) for c, t in zip(browsers, tokens, strict=True)])
     assert codes.count(302) == 1, codes  # signed in: redirected to the landing page
     # the rest: told the code was used (200, the form again), throttled once the reserved
     # attempts reached the limit (429), or on SQLite asked to retry (503)
@@ -81,7 +64,9 @@ def test_twenty_wrong_passwords_at_once_check_exactly_the_limit(live_app):
         data = {"email": email, "password": f"wrong-guess-{i}", "csrf_token": token}
         return lambda: c.post("/login", data=data).status_code
 
-    codes = at_once([guess(c, t, i) for i, (c, t) in enumerate(zip(browsers, tokens, strict=True))])
+    codes = run_at_once(
+        [guess(c, t, i) for i, (c, t) in enumerate(zip(browsers, tokens, strict=True))]
+    )
     with live_app.app_context():
         checked = db.session.scalar(
             db.select(db.func.count(AuditEvent.id)).where(AuditEvent.action == "auth.login_failed")

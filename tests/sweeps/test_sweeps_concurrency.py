@@ -4,7 +4,6 @@ the second run."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 
@@ -12,33 +11,21 @@ import pytest
 from freezegun import freeze_time
 
 import tasks.sweeps as sweeps
+from tests.conftest import run_at_once
 
 pytestmark = pytest.mark.live
 
 
 def run_twice_at_once(live_app, day):
-    barrier = threading.Barrier(2)
-    results, errors = [], []
-
     def worker():
         try:
             with live_app.app_context():
-                barrier.wait(timeout=30)
-                results.append(sweeps.run_certification_sweep(day))
-                results.append(sweeps.run_verification_sweep(day))
-        except Exception as exc:  # surfaced by the assertion below
-            errors.append(exc)
+                return [sweeps.run_certification_sweep(day), sweeps.run_verification_sweep(day)]
         finally:
             with live_app.app_context():
                 sweeps.db.session.remove()
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors, errors
-    return results
+    return [r for pair in run_at_once([worker, worker]) for r in pair]
 
 
 def sweep_day(live_app):

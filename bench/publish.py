@@ -71,6 +71,19 @@ def demo_app():
         shutil.rmtree(var, ignore_errors=True)
 
 
+def change_one_listing() -> None:
+    """Touch one published listing, so the next build is a new release (inside an app context)."""
+    from models import Listing, db
+
+    lst = db.session.scalar(
+        db.select(Listing).where(Listing.live_revision_id.is_not(None)).limit(1)
+    )
+    data = dict(lst.live_revision.data)
+    data["description"] = f"bench {time.time()}"
+    lst.live_revision.data = data
+    db.session.commit()
+
+
 def grow_to(n: int) -> int:
     """Copy published listings (types needing no listing-scoped certificate) until n are published."""
     from sqlalchemy import bindparam, insert
@@ -176,16 +189,9 @@ def build(app) -> tuple[float, int, float, list[tuple[str, float]]]:
     app.config["PUBLISH_PDFS"] = False
     marks: list[tuple[str, float]] = []
     with app.app_context():
-        from models import Listing, db
+        from models import db
 
-        # force a new release: touch one listing so the content hash differs
-        lst = db.session.scalar(
-            db.select(Listing).where(Listing.live_revision_id.is_not(None)).limit(1)
-        )
-        data = dict(lst.live_revision.data)
-        data["description"] = f"bench {time.time()}"
-        lst.live_revision.data = data
-        db.session.commit()
+        change_one_listing()
         t = time.perf_counter()
         result = build_release(
             "manual", progress=lambda i, n, label: marks.append((label, time.perf_counter()))

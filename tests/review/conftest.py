@@ -100,3 +100,19 @@ def send():
         return client.post(url, data=data, **kw)
 
     return _send
+
+
+@pytest.fixture
+def decide(client, login, send):
+    """Commit the setup, sign in (as the reviewer by default) and record a decision on a
+    revision through its page's form. Returns the response."""
+
+    def _decide(rev, decision: str, note: str = "", *, who: str = "reviewer", **extra):
+        db.session.commit()
+        rev_id, version = rev.id, rev.lock_version
+        login(who)
+        page = f"/review/revisions/{rev_id}"
+        data = {"decision": decision, "note": note, "lock_version": version, **extra}
+        return send(client, f"{page}/decision", data, form_url=page)
+
+    return _decide

@@ -16,23 +16,13 @@ def test_eager_celery_settings_are_the_real_names(app):
     assert celery_app.conf.task_eager_propagates is True
 
 
-def test_request_changes_mails_the_organization_with_the_field_comment(
-    client, login, send, mail_to_smtp, users
-):
+def test_request_changes_mails_the_organization_with_the_field_comment(decide, mail_to_smtp, users):
     rev = pending_bluestem()
     wf.add_comment(
         users.reviewer, "This is the fax line; give the voice number.", revision=rev, field="phones"
     )
-    db.session.commit()
-    rev_id, version = rev.id, rev.lock_version
-    login("reviewer")
-    page = f"/review/revisions/{rev_id}"
-    resp = send(
-        client,
-        f"{page}/decision",
-        {"decision": "request_changes", "note": "See the comment.", "lock_version": version},
-        form_url=page,
-    )
+    rev_id = rev.id
+    resp = decide(rev, "request_changes", "See the comment.")
     assert resp.status_code == 302
     (msg,) = mail_to_smtp.wait_for(1)
     to = msg["To"]
@@ -78,7 +68,7 @@ def test_a_refused_decision_sends_nothing(client, login, send, mail_to_smtp):
 
 
 def test_decisions_and_reminders_reach_the_same_people_never_a_pending_invitee(
-    client, login, send, mail_to_smtp, users
+    decide, mail_to_smtp, users
 ):
     """One recipient rule: active provider accounts that accepted their invitation; the
     organization's main e-mail when it has none."""
@@ -100,15 +90,7 @@ def test_decisions_and_reminders_reach_the_same_people_never_a_pending_invitee(
     )
     db.session.commit()
     assert organization_recipients(org.id) == ["colleague@demo.test", "provider@demo.test"]
-    rev_id, version = rev.id, rev.lock_version
-    login("reviewer")
-    page = f"/review/revisions/{rev_id}"
-    resp = send(
-        client,
-        f"{page}/decision",
-        {"decision": "approve", "note": "", "lock_version": version},
-        form_url=page,
-    )
+    resp = decide(rev, "approve")
     assert resp.status_code == 302
     (msg,) = mail_to_smtp.wait_for(1)
     assert "not-yet@demo.test" not in msg["To"]
@@ -130,21 +112,10 @@ def test_decisions_and_reminders_reach_the_same_people_never_a_pending_invitee(
     assert organization_recipients(lone.id) == ["office@lone.test"]
 
 
-def test_a_line_separator_in_a_listing_name_cannot_lose_the_decision_email(
-    client, login, send, mail_to_smtp
-):
+def test_a_line_separator_in_a_listing_name_cannot_lose_the_decision_email(decide, mail_to_smtp):
     rev = pending_bluestem()
     rev.name = "Bluestem\u2028Crisis\vLine\x85Now"
-    db.session.commit()
-    rev_id, version = rev.id, rev.lock_version
-    login("reviewer")
-    page = f"/review/revisions/{rev_id}"
-    resp = send(
-        client,
-        f"{page}/decision",
-        {"decision": "approve", "note": "", "lock_version": version},
-        form_url=page,
-    )
+    resp = decide(rev, "approve")
     assert resp.status_code == 302
     (msg,) = mail_to_smtp.wait_for(1)
     assert "Bluestem Crisis Line Now" in msg["Subject"]

@@ -144,18 +144,10 @@ def test_decision_route_from_each_state(client, login, send, make_revision, user
         assert "already decided by" in shown or "not waiting for a decision" in shown
 
 
-def test_reject_without_reason_shows_the_error_by_the_field(client, login, send, make_revision):
+def test_reject_without_reason_shows_the_error_by_the_field(decide, make_revision):
     rev = make_revision("submitted")
-    db.session.commit()
-    rev_id, version = rev.id, rev.lock_version
-    login("reviewer")
-    page = f"/review/revisions/{rev_id}"
-    resp = send(
-        client,
-        f"{page}/decision",
-        {"decision": "reject", "note": "", "lock_version": version},
-        form_url=page,
-    )
+    rev_id = rev.id
+    resp = decide(rev, "reject")
     assert resp.status_code == 422
     html = text_of(resp)
     assert 'id="note-error"' in html and "Say why the change is rejected" in html

@@ -221,3 +221,10 @@ def open_renewal(cert: Certification) -> Certification | None:
         .order_by(Certification.id)
         .limit(1)
     )
+
+
+def renewed(certs) -> dict[int, Certification]:
+    """Certificate id -> the decided renewal that replaced it, among `certs` (one organization's
+    certifications): a renewed certificate is history, shown as "renewed", not "certified"."""
+    active = {s.value for s in ACTIVE_STATUSES}
+    return {c.renews_id: c for c in certs if c.renews_id and c.status in active}

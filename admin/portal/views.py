@@ -36,7 +36,7 @@ from models import (
 )
 from models import workflow as wf
 from models.base import NoChangesError
-from models.certification import ACTIVE_STATUSES, OPEN_STATUSES
+from models.certification import ACTIVE_STATUSES, OPEN_STATUSES, renewed
 from models.documents import attach_document
 from models.eligibility import CertificationIndex
 from models.fields import DAYS, FIELD_LABELS, FIELDS, diff, display_value
@@ -134,7 +134,10 @@ def dashboard():
     ).all()
     cert_rows = []
     renewing = pending_renewals(certifications)
+    replaced = renewed(certifications)
     for c in certifications:
+        if c.id in replaced:
+            continue  # one line per certificate lineage: its newest certificate
         expiry = c.effective_expiry
         attention = []
         if (
@@ -444,6 +447,7 @@ def certifications():
         day=today(),
         warn_days=EXPIRY_WARNING_DAYS,
         renewing=pending_renewals(certs),
+        replaced=renewed(certs),
         open_statuses={s.value for s in OPEN_STATUSES},
     )
 

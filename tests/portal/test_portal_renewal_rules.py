@@ -45,3 +45,33 @@ def test_a_second_renewal_of_the_same_certificate_is_refused(provider, bluestem)
     assert f'href="/portal/certifications/{renewal.id}">Renewal with DMH</a>' in page
     assert f'/portal/certifications/new?renews={old_id}"' not in page
     assert f'/portal/certifications/new?renews={renewal.id}"' not in page
+
+
+def test_once_a_renewal_is_certified_the_old_certificate_reads_renewed(provider, bluestem, users):
+    from datetime import timedelta
+
+    from models import today
+    from models import workflow as wf
+
+    old = certified_of(bluestem.id)
+    old_id = old.id
+    assert renew(provider, old_id).status_code == 302
+    (renewal,) = renewals_of(old_id)
+    wf.decide_certification(
+        renewal,
+        users.reviewer,
+        "certified",
+        certificate_number="DEMO-RENEWED-1",
+        effective_on=today(),
+        expires_on=today() + timedelta(days=730),
+    )
+    db.session.commit()
+    renewal_id = renewal.id
+    page = provider.get("/portal/certifications").get_data(as_text=True)
+    row = page.split(f'href="/portal/certifications/{old_id}"', 1)[1].split("</tr>", 1)[0]
+    assert ">renewed<" in row and "DEMO-RENEWED-1" in row
+    assert f'/portal/certifications/new?renews={old_id}"' not in page
+    # the dashboard shows one line per certificate lineage: the renewal, not the old one
+    dashboard = provider.get("/portal/").get_data(as_text=True)
+    assert f'href="/portal/certifications/{renewal_id}"' in dashboard
+    assert f'href="/portal/certifications/{old_id}"' not in dashboard

@@ -68,6 +68,7 @@ class ParsedRelease:
     manifest_sha256: str
     responses: OrderedDict = field(default_factory=OrderedDict)  # serialized API answers (LRU)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _history: Any = False  # not read yet
 
     # ---------------------------------------------------------- loading
 
@@ -167,6 +168,16 @@ class ParsedRelease:
             service_types=types,
             manifest_sha256=hashlib.sha256(raw_manifest).hexdigest(),
         )
+
+    def history(self) -> dict[str, Any] | None:
+        """The release history (tasks/publishing/history.py), read on first use."""
+        with self.lock:
+            if self._history is False:
+                try:
+                    self._history = json.loads((self.path / "history.json").read_bytes())
+                except (OSError, ValueError):
+                    self._history = None
+            return self._history
 
     # ---------------------------------------------------------- serialized answers
 

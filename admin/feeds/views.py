@@ -21,6 +21,7 @@ from typing import Any
 from flask import Response, current_app, request, send_file
 from werkzeug.security import safe_join
 
+from tasks.publishing.history import HistoryGap, changes_since, release_at
 from tasks.publishing.printing import print_files
 from tasks.publishing.profile import (
     DEFAULT_PER_PAGE,
@@ -58,7 +59,13 @@ class ApiError(Exception):
         self.status, self.detail, self.parameter = status, detail, parameter
 
 
-TITLES = {400: "Bad request", 404: "Not found", 414: "Query too long", 503: "Not available yet"}
+TITLES = {
+    400: "Bad request",
+    404: "Not found",
+    410: "Gone: sync in full",
+    414: "Query too long",
+    503: "Not available yet",
+}
 
 
 def error_response(status: int, detail: str, parameter: str | None = None) -> Response:
@@ -108,6 +115,7 @@ API_PARAMETERS: dict[str, tuple[str, ...]] = {
     "feeds.api_organization": ("full_service",),
     "feeds.api_taxonomies": _PAGING,
     "feeds.api_taxonomy_terms": (*_PAGING, "taxonomy_id", "top_only", "parent_id"),
+    "feeds.api_changes": ("since",),
     "feeds.api_service": (),
     "feeds.api_service_at_location": (),
     "feeds.api_taxonomy": (),
@@ -475,7 +483,7 @@ def filtered_service_ids(parsed: ParsedRelease) -> list[str]:
             continue
         if org and org != f["organization_id"]:
             continue
-        if after and (f["modified"] is None or f["modified"] < after):
+        if after and (f["modified"] is None or f["modified"] <= after):
             continue
         if county and county.strip() not in f["counties"]:
             continue
@@ -692,6 +700,41 @@ def api_taxonomy_term(ident: str):
     if ident not in parsed.terms:
         raise ApiError(404, f"no taxonomy term {ident!r}")
     return json_answer(parsed, lambda: term_doc(parsed, parsed.terms[ident]))
+
+
+FULL_SYNC = "sync in full from /feeds/current/hsds/services.json, then ask again from its release"
+
+
+@bp.get("/api/hsds/changes")
+def api_changes():
+    """Added, changed and removed service ids between any earlier release and the current one:
+    `since` is a release number (0: from nothing) or a date-time (the newest release created at
+    or before it). Read from the current release's history, so pruned releases still count."""
+    parsed = need_release()
+    raw = request.args.get("since")
+    if raw is None:
+        raise ApiError(
+            400, "since is required: a release number (0 for everything) or a date-time", "since"
+        )
+    history = parsed.history()
+    if history is None:
+        raise ApiError(410, f"release {parsed.number} carries no history; {FULL_SYNC}", "since")
+    try:
+        if re.fullmatch(r"\d{1,9}", raw.strip()):
+            since = int(raw)
+        else:
+            since = release_at(history, arg_datetime("since"))
+        changes = changes_since(history, since, parsed.number)
+    except HistoryGap as e:
+        raise ApiError(410, f"{e}; {FULL_SYNC}", "since") from None
+    times = dict(history["releases"])
+    body = {
+        "since": {"release": since, "created_at": times.get(since)},
+        "release": parsed.number,
+        "created_at": times.get(parsed.number),
+        **changes,
+    }
+    return json_answer(parsed, lambda: body)
 
 
 @bp.get("/api/hsds/<path:rest>")

@@ -26,7 +26,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ from models.audit import chain_head
 from models.locks import write_afresh
 from models.snapshot import build_records
 
-from .context import BuildContext, reference_snapshot
+from .context import BuildContext, reference_snapshot, release_clock, timestamp
 from .printing import manifest_entry, print_files, print_release, print_wanted
 
 log = logging.getLogger(__name__)
@@ -166,9 +166,7 @@ def finish_files(out_dir: Path) -> dict[str, dict[str, Any]]:
 def write_manifest(ctx: BuildContext, chash: str, files: dict[str, dict[str, Any]]) -> None:
     manifest = {
         "release": ctx.number,
-        "created_at": ctx.created_at.astimezone(UTC)
-        .isoformat(timespec="seconds")
-        .replace("+00:00", "Z"),
+        "created_at": timestamp(ctx.created_at),
         "content_hash": chash,
         "hsds_version": "3.0",
         "counts": counts_of(ctx),
@@ -411,7 +409,7 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
         records=records,
         reference=reference,
         number=number,
-        created_at=datetime.now(UTC),
+        created_at=release_clock(),
         out_dir=out_dir,
         previous_dir=(root / "releases" / str(cur)) if cur is not None else None,
         base_url=current_app.config["PUBLIC_BASE_URL"].rstrip("/"),

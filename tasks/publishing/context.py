@@ -4,7 +4,7 @@ reference data in the context were read once, at the start of the build."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,4 +32,17 @@ class BuildContext:
         return p
 
 
-__all__ = ["BuildContext", "reference_snapshot"]
+def release_clock() -> datetime:
+    """Now, to the millisecond: a release's time is written with milliseconds everywhere
+    (manifest, changes, every last_modified), so comparing the written values is exact."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def timestamp(dt: datetime) -> str:
+    """RFC 3339 in UTC with milliseconds, as HSDS writes last_modified."""
+    dt = dt.astimezone(UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+__all__ = ["BuildContext", "reference_snapshot", "release_clock", "timestamp"]

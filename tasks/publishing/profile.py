@@ -160,6 +160,68 @@ def _one_op(summary: str, schema: str) -> dict[str, Any]:
     }
 
 
+def _changes_op() -> dict[str, Any]:
+    ids = {"type": "array", "items": {"type": "string", "format": "uuid"}}
+    stamp = {"type": ["string", "null"], "format": "date-time"}
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    return {
+        "summary": "Services added, changed and removed since a release (DMH extension)",
+        "description": (
+            "Ids of the services a client holding release `since` must fetch (added, changed) "
+            "or delete (removed) to hold the current release. Covers every release since, "
+            "pruned ones included. 410 when the history does not reach back that far (or the "
+            "registry rolled back past it): sync in full."
+        ),
+        "parameters": [
+            {
+                "name": "since",
+                "in": "query",
+                "required": True,
+                "description": "A release number (0: from nothing) or an RFC 3339 date-time "
+                "(the newest release created at or before it).",
+                "schema": {"type": "string", "pattern": "^(\\d{1,9}|\\d{4}-.+)$"},
+            }
+        ],
+        "responses": {
+            "200": {
+                "description": "The ids, each list sorted",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": [
+                                "since",
+                                "release",
+                                "created_at",
+                                "added",
+                                "changed",
+                                "removed",
+                            ],
+                            "properties": {
+                                "since": {
+                                    "type": "object",
+                                    "required": ["release", "created_at"],
+                                    "properties": {
+                                        "release": {"type": "integer", "minimum": 0},
+                                        "created_at": stamp,
+                                    },
+                                },
+                                "release": {"type": "integer"},
+                                "created_at": stamp,
+                                "added": ids,
+                                "changed": ids,
+                                "removed": ids,
+                            },
+                        }
+                    }
+                },
+            },
+            "400": {"$ref": "#/components/responses/BadRequest"},
+            "410": {"description": "The history does not reach `since`", "content": error},
+        },
+    }
+
+
 def openapi_document(base_url: str) -> dict[str, Any]:
     s = HSDS_SCHEMA
     param = {
@@ -174,7 +236,10 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         ),
         "modified_after": (
             "string",
-            "Only services whose last_modified is on or after this date-time (RFC 3339).",
+            "Only services whose last_modified is after this date-time (RFC 3339). A service's "
+            "last_modified is the created_at of the release in which its published content last "
+            "changed, so a release's created_at returns exactly what changed after it; "
+            "removals are listed by /changes.",
         ),
         "taxonomy_term_id": ("string", "Only services with this taxonomy term."),
         "taxonomy_id": ("string", "Only services with any term of this taxonomy."),
@@ -280,6 +345,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 )
             },
             "/services/{id}": {"get": _one_op("One service", f"{s}/compiled/service.json")},
+            "/changes": {"get": _changes_op()},
             "/organizations": {
                 "get": _list_op(
                     "Organizations", f"{s}/compiled/organization_list.json", [*common, "full"]

@@ -21,8 +21,9 @@ from models.export import safe_cell
 from models.fields import COST_MODELS, LANGUAGES, POPULATIONS, format_phone
 from models.text import publishable
 
-from .context import BuildContext
+from .context import BuildContext, timestamp
 from .coverage import write_coverage
+from .history import write_history
 from .hsds import service_document, taxonomies, term_index
 from .profile import EXTENSION_CSV_TYPES
 from .tabular import write_tabular
@@ -44,9 +45,31 @@ def services(ctx: BuildContext) -> list[dict[str, Any]]:
         terms = term_index(taxes)
         county_names = {c["fips"]: c["name"] for c in ctx.reference.get("counties", [])}
         cached = [service_document(r, terms, county_names) for r in ctx.records]
+        carry_last_modified(ctx, cached)
         ctx._hsds_services = cached
         ctx._hsds_taxonomies = taxes
     return cached
+
+
+def _content(doc: dict[str, Any]) -> str:
+    """A service's published content: everything but the time it last changed."""
+    return json.dumps({k: v for k, v in doc.items() if k != "last_modified"}, sort_keys=True)
+
+
+def carry_last_modified(ctx: BuildContext, docs: list[dict[str, Any]]) -> None:
+    """A service's last_modified is the time of the release in which its published content
+    (nested organization, locations, phones, schedules, certification status included) last
+    changed: an unchanged service keeps the previous release's value; a new, changed or
+    returning (reinstated) one takes this release's time. So `modified_after=<a release's
+    created_at>` answers exactly what changed after that release."""
+    now = timestamp(ctx.created_at)
+    before = previous_docs(ctx) or {}
+    for doc in docs:
+        prev = before.get(doc["id"])
+        if prev is not None and prev.get("last_modified") and _content(prev) == _content(doc):
+            doc["last_modified"] = prev["last_modified"]
+        else:
+            doc["last_modified"] = now
 
 
 def write_hsds_json(ctx: BuildContext) -> None:
@@ -207,14 +230,16 @@ def write_listings_csv(ctx: BuildContext) -> None:
     ctx.path("listings.csv").write_bytes(("\ufeff" + buf.getvalue()).encode("utf-8"))
 
 
-def previous_services(ctx: BuildContext) -> dict[str, str] | None:
-    """Canonical JSON of each service of the previous release, by id (None: no previous release)."""
+def previous_docs(ctx: BuildContext) -> dict[str, dict[str, Any]] | None:
+    """Each service of the previous release, by id (None: no previous release); read once."""
     if ctx.previous_dir is None:
         return None
-    path = ctx.previous_dir / "hsds" / "services.json"
-    if not path.exists():
-        return None
-    return {d["id"]: json.dumps(d, sort_keys=True) for d in json.loads(path.read_bytes())}
+    cached = getattr(ctx, "_previous_docs", False)
+    if cached is False:
+        path = ctx.previous_dir / "hsds" / "services.json"
+        cached = {d["id"]: d for d in json.loads(path.read_bytes())} if path.exists() else None
+        ctx._previous_docs = cached
+    return cached
 
 
 def previous_number(ctx: BuildContext) -> int | None:
@@ -228,13 +253,11 @@ def previous_number(ctx: BuildContext) -> int | None:
 
 def compute_changes(ctx: BuildContext) -> dict[str, Any]:
     current = {d["id"]: json.dumps(d, sort_keys=True) for d in services(ctx)}
-    before = previous_services(ctx) or {}
+    before = {i: json.dumps(d, sort_keys=True) for i, d in (previous_docs(ctx) or {}).items()}
     return {
         "release": ctx.number,
         "previous_release": previous_number(ctx),
-        "created_at": ctx.created_at.astimezone(UTC)
-        .isoformat(timespec="seconds")
-        .replace("+00:00", "Z"),
+        "created_at": timestamp(ctx.created_at),
         "added": sorted(set(current) - set(before)),
         "changed": sorted(i for i in set(current) & set(before) if current[i] != before[i]),
         "removed": sorted(set(before) - set(current)),
@@ -346,5 +369,6 @@ WRITERS: list[Writer] = [
     write_geojson,
     write_listings_csv,
     write_changes,
+    write_history,
     write_coverage,
 ]

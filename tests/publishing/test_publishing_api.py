@@ -199,17 +199,21 @@ def test_filters_combine(client, published, releases_dir):
 
 
 def test_modified_after(client, build, releases_dir):
+    build()
+    first = load_json(releases_dir / "current" / "manifest.json")["created_at"]
     lst = db.session.scalar(
         db.select(Listing)
         .where(Listing.live_revision_id.is_not(None), Listing.is_suspended.is_(False))
         .order_by(Listing.id)
     )
-    lst.verified_at = utcnow() + timedelta(days=1)
+    lst.verified_at = utcnow() + timedelta(days=1)  # a new assured_date: its content changed
     db.session.commit()
     build()
-    cutoff = (utcnow() + timedelta(hours=12)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    _, body = get_json(client, f"/api/hsds/services?modified_after={cutoff}")
-    assert [c["id"] for c in body["contents"]] == [lst.uuid]
+    second = load_json(releases_dir / "current" / "manifest.json")["created_at"]
+    _, body = get_json(client, f"/api/hsds/services?modified_after={first}")
+    assert [(c["id"], c["last_modified"]) for c in body["contents"]] == [(lst.uuid, second)]
+    _, body = get_json(client, f"/api/hsds/services?modified_after={second}")
+    assert body["contents"] == []  # strictly after
     _, body = get_json(client, "/api/hsds/services?modified_after=2000-01-01T00:00:00Z&per_page=1")
     assert body["total_items"] > 40
 
@@ -369,3 +373,52 @@ def test_an_unchanged_service_keeps_its_etag_across_releases(client, build, rele
         headers={**plain, "If-None-Match": changed.headers["ETag"]},
     )
     assert moved.status_code == 200 and moved.headers["ETag"] != changed.headers["ETag"]
+
+
+def test_schemathesis_against_the_registrys_own_openapi(app, published, releases_dir, tmp_path):
+    """The OpenAPI file the API root links to, every operation and parameter it documents
+    (extensions included), with the HSDS schemas it names read from the local specification."""
+    import os
+
+    import schemathesis
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import (
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    from tasks.publishing.profile import HSDS_SCHEMA
+
+    served = json.loads(app.test_client().get("/api/hsds/openapi.json").get_data(as_text=True))
+    local = os.path.relpath(HSDS / "schema", tmp_path)
+    path = tmp_path / "openapi.json"
+    path.write_text(json.dumps(served).replace(HSDS_SCHEMA, local))
+    schema = schemathesis.openapi.from_path(str(path))
+    services = load_json(releases_dir / "current" / "hsds" / "services.json")
+    checks = [not_a_server_error, response_schema_conformance, status_code_conformance]
+    base = "http://registry.test/api/hsds"
+    plain = {"Accept-Encoding": "identity"}
+    operations = [r.ok() for r in schema.get_all_operations()]
+    assert {op.path for op in operations} >= {"/services", "/changes", "/service_at_locations"}
+    real = {"/services/{id}": services[0]["id"]}
+    seen = set()
+    for op in operations:
+        if op.path in real:
+            case = op.Case(path_parameters={"id": real[op.path]})
+            resp = case.call_and_validate(base_url=base, app=app, checks=checks, headers=plain)
+            assert resp.status_code == 200
+
+        @settings(
+            max_examples=25,
+            deadline=None,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=op.as_strategy())
+        def run(case):
+            resp = case.call_and_validate(base_url=base, app=app, checks=checks, headers=plain)
+            seen.add((case.operation.path, resp.status_code))
+
+        run()
+    assert ("/changes", 200) in seen and ("/services", 200) in seen

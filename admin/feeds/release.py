@@ -69,6 +69,7 @@ class ParsedRelease:
     responses: OrderedDict = field(default_factory=OrderedDict)  # serialized API answers (LRU)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _history: Any = False  # not read yet
+    _counties: dict[str, Any] | None = None
 
     # ---------------------------------------------------------- loading
 
@@ -104,8 +105,11 @@ class ParsedRelease:
                 for a in doc.get("service_areas", [])
                 if a.get("uri", "").startswith("urn:us-fips:")
             }
+            points = []
             for s in doc.get("service_at_locations", []):
                 loc = s.get("location") or {}
+                if loc.get("latitude") is not None and loc.get("longitude") is not None:
+                    points.append((s["id"], float(loc["latitude"]), float(loc["longitude"])))
                 if loc.get("external_identifier_type") == "US county FIPS":
                     counties.add(loc["external_identifier"])
                 sals[s["id"]] = {"sal": s, "service_id": sid}
@@ -130,6 +134,7 @@ class ParsedRelease:
                 "taxonomies": tax_ids,
                 "counties": counties,
                 "service_type": stype,
+                "points": points,  # (service_at_location id, latitude, longitude)
                 "modified": parse_time(doc["last_modified"]) if doc.get("last_modified") else None,
                 "text": text,
             }
@@ -168,6 +173,26 @@ class ParsedRelease:
             service_types=types,
             manifest_sha256=hashlib.sha256(raw_manifest).hexdigest(),
         )
+
+    def counties(self) -> dict[str, Any]:
+        """counties.json (tasks/publishing/counties.py) read on first use, indexed:
+        {"list": [...], "by_fips": {fips: area}, "by_zip": {zip: (fips, lat, lon)}}."""
+        with self.lock:
+            if self._counties is None:
+                try:
+                    areas = json.loads((self.path / "counties.json").read_bytes())
+                except (OSError, ValueError):
+                    areas = []
+                self._counties = {
+                    "list": areas,
+                    "by_fips": {a["fips"]: a for a in areas},
+                    "by_zip": {
+                        z["zip_code"]: (a["fips"], z["latitude"], z["longitude"])
+                        for a in areas
+                        for z in a["zip_codes"]
+                    },
+                }
+            return self._counties
 
     def history(self) -> dict[str, Any] | None:
         """The release history (tasks/publishing/history.py), read on first use."""

@@ -99,18 +99,16 @@ _SERVICE_FILTERS = (
     "modified_after",
     "county",  # DMH extension: a Missouri county FIPS code
     "service_type",  # DMH extension: a service type code
+    "postcode",  # HSDS on /service_at_locations; a documented extension on /services
+    "proximity",
 )
 # The parameters each API endpoint takes (HSDS 3.0's, plus the DMH extensions documented in
 # the OpenAPI file); anything else is refused by name, never silently ignored.
 API_PARAMETERS: dict[str, tuple[str, ...]] = {
     "feeds.api_services": (*_PAGING, *_SERVICE_FILTERS, "minimal", "full"),
-    "feeds.api_service_at_locations": (
-        *_PAGING,
-        *_SERVICE_FILTERS,
-        "full",
-        "postcode",
-        "proximity",
-    ),
+    "feeds.api_service_at_locations": (*_PAGING, *_SERVICE_FILTERS, "full"),
+    "feeds.api_counties": (*_PAGING, "postcode", "full"),
+    "feeds.api_county": (),
     "feeds.api_organizations": (*_PAGING, "full_service", "full"),
     "feeds.api_organization": ("full_service",),
     "feeds.api_taxonomies": _PAGING,
@@ -121,12 +119,7 @@ API_PARAMETERS: dict[str, tuple[str, ...]] = {
     "feeds.api_taxonomy": (),
     "feeds.api_taxonomy_term": (),
 }
-HINTS = {
-    "q": "use search=",
-    "keyword": "use search=",
-    "postcode": "filter by county (a FIPS code) instead",
-    "proximity": "filter by county (a FIPS code) instead",
-}
+HINTS = {"q": "use search=", "keyword": "use search="}
 
 
 @bp.before_request
@@ -474,9 +467,12 @@ def filtered_service_ids(parsed: ParsedRelease) -> list[str]:
             f"service_type must be one of: {', '.join(sorted(parsed.service_types))}",
             "service_type",
         )
+    near = nearness(parsed)
     out = []
     for doc in parsed.services:
         f = parsed.facets[doc["id"]]
+        if near and not near.keep(f):
+            continue
         if term and term not in f["terms"]:
             continue
         if tax and tax not in f["taxonomies"]:
@@ -492,7 +488,60 @@ def filtered_service_ids(parsed: ParsedRelease) -> list[str]:
         if words and not all(w in f["text"] for w in words):
             continue
         out.append(doc["id"])
+    if near and near.meters is not None:
+        out.sort(key=lambda sid: near.distance(parsed.facets[sid]))
     return out
+
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def meters_between(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+class Nearness:
+    """HSDS's `postcode` and `proximity`: without proximity, services whose service area covers
+    the ZIP code's county; with it, services with a location within `proximity` meters of the
+    ZIP code's centroid, nearest first (a service area does not move a building closer)."""
+
+    def __init__(self, fips: str, lat: float, lon: float, meters: int | None):
+        self.fips, self.lat, self.lon, self.meters = fips, lat, lon, meters
+
+    def point_distance(self, lat: float, lon: float) -> float:
+        return meters_between(self.lat, self.lon, lat, lon)
+
+    def distance(self, facets: dict[str, Any]) -> float:
+        return min(
+            (self.point_distance(la, lo) for _, la, lo in facets["points"]), default=math.inf
+        )
+
+    def keep(self, facets: dict[str, Any]) -> bool:
+        if self.meters is None:
+            return self.fips in facets["counties"]
+        return self.distance(facets) <= self.meters
+
+
+def nearness(parsed: ParsedRelease) -> Nearness | None:
+    raw = request.args.get("postcode")
+    meters = arg_int("proximity", 0) or None
+    if raw is None:
+        if meters is not None:
+            raise ApiError(
+                400, "proximity needs postcode: meters from that ZIP code's centroid", "proximity"
+            )
+        return None
+    code = raw.strip()
+    if not re.fullmatch(r"\d{5}", code):
+        raise ApiError(400, "postcode must be a 5-digit ZIP code such as 65201", "postcode")
+    found = parsed.counties()["by_zip"].get(code)
+    if found is None:
+        raise ApiError(400, f"postcode {code} is not a Missouri ZIP code", "postcode")
+    return Nearness(*found, meters)
 
 
 @bp.get("/api/hsds/services")
@@ -619,13 +668,19 @@ def api_service_at_locations():
     page, per_page = paging()
     check_format()
     full = arg_bool("full")
-    for unsupported in ("postcode", "proximity"):
-        if request.args.get(unsupported) not in (None, ""):
-            raise ApiError(
-                400, f"{unsupported} is not supported; filter by county (FIPS) instead", unsupported
-            )
-    service_ids = set(filtered_service_ids(parsed))
-    ids = [sal_id for sal_id, e in parsed.sals.items() if e["service_id"] in service_ids]
+    service_ids = filtered_service_ids(parsed)
+    near = nearness(parsed)
+    if near is not None and near.meters is not None:
+        # each location on its own: within reach, nearest first
+        points = sorted(
+            (near.point_distance(la, lo), sal_id)
+            for sid in service_ids
+            for sal_id, la, lo in parsed.facets[sid]["points"]
+        )
+        ids = [sal_id for d, sal_id in points if d <= near.meters]
+    else:
+        wanted = set(service_ids)
+        ids = [sal_id for sal_id, e in parsed.sals.items() if e["service_id"] in wanted]
     return json_answer(
         parsed, lambda: page_of([sal_list_item(parsed, i, full) for i in ids], page, per_page)
     )
@@ -700,6 +755,40 @@ def api_taxonomy_term(ident: str):
     if ident not in parsed.terms:
         raise ApiError(404, f"no taxonomy term {ident!r}")
     return json_answer(parsed, lambda: term_doc(parsed, parsed.terms[ident]))
+
+
+def county_item(area: dict[str, Any], full: bool) -> dict[str, Any]:
+    return area if full else {k: v for k, v in area.items() if k != "zip_codes"}
+
+
+@bp.get("/api/hsds/counties")
+def api_counties():
+    """Missouri's 115 county-level areas (DMH extension): FIPS, name, kind (county or city),
+    centroid; `full=true` adds their ZIP codes; `postcode=` answers the area holding a ZIP."""
+    parsed = need_release()
+    page, per_page = paging()
+    check_format()
+    full = arg_bool("full")
+    words = search_words()
+    table = parsed.counties()
+    areas = table["list"]
+    if request.args.get("postcode") is not None:
+        near = nearness(parsed)
+        areas = [table["by_fips"][near.fips]]
+    if words:
+        areas = [a for a in areas if all(w in (a["name"] + " " + a["kind"]).lower() for w in words)]
+    return json_answer(
+        parsed, lambda: page_of([county_item(a, full) for a in areas], page, per_page)
+    )
+
+
+@bp.get("/api/hsds/counties/<fips>")
+def api_county(fips: str):
+    parsed = need_release()
+    area = parsed.counties()["by_fips"].get(fips)
+    if area is None:
+        raise ApiError(404, f"no Missouri county with FIPS code {fips!r}")
+    return json_answer(parsed, lambda: area)
 
 
 FULL_SYNC = "sync in full from /feeds/current/hsds/services.json, then ask again from its release"

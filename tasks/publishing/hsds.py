@@ -186,6 +186,13 @@ def _primary_certification(record: dict[str, Any]) -> dict[str, Any] | None:
     return certs[0] if certs else (record.get("certifications") or [None])[0]
 
 
+def _counties_with_role(record: dict[str, Any], role: str) -> str | None:
+    """FIPS codes of the counties the service covers in `role` (988 centers: primary, backup),
+    space-separated; None when there are none."""
+    codes = [c["fips"] for c in record.get("counties") or [] if c.get("role") == role]
+    return " ".join(sorted(codes)) or None
+
+
 def _last_modified(record: dict[str, Any]) -> str | None:
     """UTC with milliseconds, as HSDS asks."""
     value = record.get("modified_at")
@@ -468,6 +475,8 @@ def service_document(
             "mo_dmh_capacity": record.get("capacity"),
             "mo_dmh_capacity_unit": record.get("capacity_unit") if record.get("capacity") else None,
             "mo_dmh_target_response_minutes": record.get("target_response_minutes"),
+            "mo_dmh_primary_counties": _counties_with_role(record, "primary"),
+            "mo_dmh_backup_counties": _counties_with_role(record, "backup"),
         }
     )
     return doc

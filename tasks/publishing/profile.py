@@ -54,6 +54,18 @@ EXTENSIONS: dict[str, dict[str, Any]] = {
         "minimum": 1,
         "description": "Target time for a mobile team to arrive, in minutes.",
     },
+    "mo_dmh_primary_counties": {
+        "type": "string",
+        "pattern": "^29\\d{3}( 29\\d{3})*$",
+        "description": "988 centers: FIPS codes (space-separated) of the counties whose 988 calls "
+        "this center answers first. Each also appears in service_areas.",
+    },
+    "mo_dmh_backup_counties": {
+        "type": "string",
+        "pattern": "^29\\d{3}( 29\\d{3})*$",
+        "description": "988 centers: FIPS codes (space-separated) of the counties whose 988 calls "
+        "this center answers when the primary center cannot.",
+    },
 }
 # the CSV type of each extension column in services.csv
 EXTENSION_CSV_TYPES = {
@@ -96,10 +108,13 @@ def profile_document(base_url: str) -> dict[str, Any]:
             "result has total_pages 0.",
             "extra_filters": {
                 "county": "5-digit Missouri county FIPS code (29xxx); services serving or located in that county",
+                "postcode": "HSDS's postcode, also on /services: services whose service area covers the ZIP code's county",
+                "proximity": "HSDS's proximity (meters from the postcode's centroid), also on /services: "
+                "services or locations within reach, nearest first",
                 "service_type": "DMH service type code, e.g. bhcc, mobile_crisis, 988_center",
             },
             "errors": "Bad parameters answer 400 and unknown ids 404, with {error: {status, title, detail, parameter}}. "
-            "A parameter an endpoint does not take (q, keyword, postcode, proximity...), an empty value "
+            "A parameter an endpoint does not take (q, keyword...), an empty value "
             "(page=) or a parameter given twice is a 400 naming it, never silently ignored. Queries over "
             "2048 characters answer 414; other methods than GET answer 405 with Allow.",
         },
@@ -113,6 +128,9 @@ def profile_document(base_url: str) -> dict[str, Any]:
                 "listings.csv",
                 "changes.json",
                 "changes.atom",
+                "history.json",
+                "counties.json",
+                "coverage.json",
                 "manifest.json",
             ],
         },
@@ -158,6 +176,45 @@ def _one_op(summary: str, schema: str) -> dict[str, Any]:
             "404": {"$ref": "#/components/responses/NotFound"},
         },
     }
+
+
+COUNTY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["fips", "name", "kind", "latitude", "longitude"],
+    "properties": {
+        "fips": {"type": "string", "pattern": "^29\\d{3}$"},
+        "name": {"type": "string"},
+        "kind": {"type": "string", "enum": ["county", "city"]},
+        "latitude": {"type": ["number", "null"]},
+        "longitude": {"type": ["number", "null"]},
+        "zip_codes": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["zip_code", "city", "latitude", "longitude"],
+                "properties": {
+                    "zip_code": {"type": "string", "pattern": "^\\d{5}$"},
+                    "city": {"type": "string"},
+                    "latitude": {"type": "number"},
+                    "longitude": {"type": "number"},
+                },
+            },
+        },
+    },
+}
+
+
+def _counties_op() -> dict[str, Any]:
+    op = _list_op(
+        "Missouri's 115 county-level areas (DMH extension)",
+        "#/components/schemas/County",
+        ["search", "page", "per_page", "postcode", "full"],
+    )
+    op["description"] = (
+        "FIPS code, name, kind ('city' for the independent City of St. Louis) and centroid; "
+        "full=true adds each area's ZIP codes; postcode= answers the one area holding that ZIP."
+    )
+    return op
 
 
 def _changes_op() -> dict[str, Any]:
@@ -247,6 +304,16 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         "minimal": ("boolean", "Only id and last_modified of each service."),
         "full": ("boolean", "Fully nested services."),
         "county": ("string", "5-digit county FIPS code (29xxx)."),
+        "postcode": (
+            "string",
+            "A Missouri ZIP code: services whose service area covers its county; with "
+            "proximity, locations within that many meters of its centroid, nearest first.",
+        ),
+        "proximity": (
+            "integer",
+            "Meters from the centroid of `postcode` (which it needs); only locations with "
+            "coordinates are within reach.",
+        ),
         "service_type": ("string", "DMH service type code."),
     }
     parameters = {
@@ -341,6 +408,8 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "full",
                         "county",
                         "service_type",
+                        "postcode",
+                        "proximity",
                     ],
                 )
             },
@@ -367,6 +436,8 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "full",
                         "county",
                         "service_type",
+                        "postcode",
+                        "proximity",
                     ],
                 )
             },
@@ -374,6 +445,14 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                 "get": _one_op(
                     "One service at a location", f"{s}/compiled/service_at_location.json"
                 )
+            },
+            "/counties": {"get": _counties_op()},
+            "/counties/{id}": {
+                "get": {
+                    **_one_op(
+                        "One county-level area, with its ZIP codes", "#/components/schemas/County"
+                    ),
+                }
             },
             "/taxonomies": {"get": _list_op("Taxonomies", f"{s}/taxonomy.json", common)},
             "/taxonomies/{id}": {"get": _one_op("One taxonomy", f"{s}/taxonomy.json")},
@@ -388,7 +467,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         },
         "components": {
             "parameters": parameters,
-            "schemas": {"Page": page, "Error": error},
+            "schemas": {"Page": page, "Error": error, "County": COUNTY_SCHEMA},
             "responses": {
                 "BadRequest": {
                     "description": "A parameter is invalid; `parameter` names it.",

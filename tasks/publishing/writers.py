@@ -22,6 +22,7 @@ from models.fields import COST_MODELS, LANGUAGES, POPULATIONS, format_phone
 from models.text import publishable
 
 from .context import BuildContext, timestamp
+from .counties import write_counties
 from .coverage import write_coverage
 from .history import write_history
 from .hsds import service_document, taxonomies, term_index
@@ -371,4 +372,5 @@ WRITERS: list[Writer] = [
     write_changes,
     write_history,
     write_coverage,
+    write_counties,
 ]

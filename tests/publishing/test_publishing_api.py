@@ -269,6 +269,7 @@ def test_public_responses_never_carry_a_session_cookie(app, client, login, publi
         "number": str(published.number),
         "ident": None,  # per endpoint below
         "rest": "no-such-endpoint",
+        "fips": "29019",
     }
     idents = {"feeds.api_service": services[0]["id"]}
     for kind in ("organizations", "service_at_locations", "taxonomies", "taxonomy_terms"):
@@ -316,8 +317,11 @@ def test_the_web_server_passes_long_request_lines_to_the_app():
 @pytest.mark.parametrize(
     ("query", "parameter", "words"),
     [
-        ("postcode=65201", "postcode", "county"),
-        ("proximity=10", "proximity", "county"),
+        ("postcode=6520", "postcode", "5-digit ZIP code"),
+        ("postcode=90210", "postcode", "not a Missouri ZIP code"),
+        ("proximity=10", "proximity", "needs postcode"),
+        ("postcode=65201&proximity=0", "proximity", "at least 1"),
+        ("postcode=65201&proximity=near", "proximity", "whole number"),
         ("q=crisis", "q", "use search="),
         ("keyword=crisis", "keyword", "use search="),
         ("page=", "page", "is empty"),
@@ -422,3 +426,62 @@ def test_schemathesis_against_the_registrys_own_openapi(app, published, releases
 
         run()
     assert ("/changes", 200) in seen and ("/services", 200) in seen
+
+
+def test_postcode_covers_the_zip_codes_county_and_proximity_is_meters_from_its_centroid(
+    client, published
+):
+    boone = "29019"  # ZIP 65201 is Columbia, Boone County
+    _, by_zip = get_json(client, "/api/hsds/services?postcode=65201&per_page=500")
+    _, by_county = get_json(client, f"/api/hsds/services?county={boone}&per_page=500")
+    assert by_zip["total_items"] == by_county["total_items"] > 0
+    assert [s["id"] for s in by_zip["contents"]] == [s["id"] for s in by_county["contents"]]
+
+    _, near = get_json(
+        client, "/api/hsds/service_at_locations?postcode=65201&proximity=40000&per_page=500"
+    )
+    _, wide = get_json(
+        client, "/api/hsds/service_at_locations?postcode=65201&proximity=400000&per_page=500"
+    )
+    assert 0 < near["total_items"] < wide["total_items"]
+    centroid = (38.9382, -92.3049)
+
+    def meters(item):
+        from admin.feeds.views import meters_between
+
+        loc = item["location"]
+        return meters_between(*centroid, loc["latitude"], loc["longitude"])
+
+    distances = [meters(i) for i in wide["contents"]]
+    assert distances == sorted(distances) and max(distances) <= 400000
+    assert all(meters(i) <= 40000 for i in near["contents"])
+    # /services takes them as a documented extension: services with a location within reach
+    _, services = get_json(client, "/api/hsds/services?postcode=65201&proximity=40000")
+    assert {s["id"] for s in services["contents"]} == {i["service"]["id"] for i in near["contents"]}
+
+
+def test_counties_resource_resolves_names_kinds_and_zip_codes(client, published):
+    _, body = get_json(client, "/api/hsds/counties?per_page=500")
+    assert body["total_items"] == 115
+    louis = [c for c in body["contents"] if c["name"].startswith("St. Louis")]
+    assert {(c["fips"], c["kind"]) for c in louis} == {("29510", "city"), ("29189", "county")}
+    assert "zip_codes" not in body["contents"][0]
+    _, one = get_json(client, "/api/hsds/counties?postcode=65201")
+    assert [c["fips"] for c in one["contents"]] == ["29019"]
+    _, boone = get_json(client, "/api/hsds/counties/29019")
+    assert "65201" in {z["zip_code"] for z in boone["zip_codes"]}
+    assert client.get("/api/hsds/counties/29999").status_code == 404
+    resp = client.get("/api/hsds/counties?postcode=abc")
+    assert resp.status_code == 400 and resp.get_json()["error"]["parameter"] == "postcode"
+
+
+def test_988_primary_and_backup_counties_are_structured(client, published):
+    _, body = get_json(client, "/api/hsds/services?county=29019&service_type=988_center&full=true")
+    roles = {
+        s["name"]: (
+            "29019" in (s.get("mo_dmh_primary_counties") or "").split(),
+            "29019" in (s.get("mo_dmh_backup_counties") or "").split(),
+        )
+        for s in body["contents"]
+    }
+    assert sorted(roles.values()) == [(False, True), (True, False)], roles

@@ -76,6 +76,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .feeds import bp as feeds_bp
+    from .help import bp as help_bp
     from .manage import bp as manage_bp
     from .portal import bp as portal_bp
     from .review import bp as review_bp
@@ -85,6 +86,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(review_bp, url_prefix="/review")
     app.register_blueprint(manage_bp, url_prefix="/manage")
     app.register_blueprint(feeds_bp)
+    app.register_blueprint(help_bp, url_prefix="/help")
 
 
 def register_errorhandlers(app: Flask) -> None:

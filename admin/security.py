@@ -131,13 +131,13 @@ def trust_proxies(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
-# Public, cacheable responses: the feeds, the HSDS API and the health check. They never read or
-# write the session, so a shared cache can never store one person's cookie with them.
-PUBLIC_PATHS = ("/feeds/", "/api/", "/healthz")
+# Public, cacheable responses: the feeds, the HSDS API, the find-help page and the health check.
+# They never read or write the session, so a shared cache can never store one person's cookie.
+PUBLIC_PATHS = ("/feeds/", "/api/", "/help/", "/healthz")
 
 
 def is_public_path(path: str) -> bool:
-    return path.startswith(PUBLIC_PATHS) or path == "/api"
+    return path.startswith(PUBLIC_PATHS) or path in ("/api", "/help")
 
 
 class RegistrySessionInterface(SecureCookieSessionInterface):

@@ -270,6 +270,7 @@ def test_public_responses_never_carry_a_session_cookie(app, client, login, publi
         "ident": None,  # per endpoint below
         "rest": "no-such-endpoint",
         "fips": "29019",
+        "filename": "help.js",
     }
     idents = {"feeds.api_service": services[0]["id"]}
     for kind in ("organizations", "service_at_locations", "taxonomies", "taxonomy_terms"):
@@ -278,7 +279,9 @@ def test_public_responses_never_carry_a_session_cookie(app, client, login, publi
             listed[0]["id"] if listed else "00000000-0000-0000-0000-000000000000"
         )
     public = [
-        r for r in app.url_map.iter_rules() if r.rule.startswith(("/feeds/", "/api", "/healthz"))
+        r
+        for r in app.url_map.iter_rules()
+        if r.rule.startswith(("/feeds/", "/api", "/healthz", "/help"))
     ]
     assert len(public) >= 15
     for rule in public:
@@ -292,6 +295,7 @@ def test_public_responses_never_carry_a_session_cookie(app, client, login, publi
         assert "cookie" not in resp.headers.get("Vary", "").lower(), url
         if resp.status_code == 200 and url != "/healthz":
             assert "public" in resp.headers.get("Cache-Control", ""), url
+        resp.close()
     page = client.get("/portal/")
     assert page.status_code == 200 and "Cookie" in page.headers.get("Vary", "")
 

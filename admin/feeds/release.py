@@ -135,6 +135,13 @@ class ParsedRelease:
                 "counties": counties,
                 "service_type": stype,
                 "points": points,  # (service_at_location id, latitude, longitude)
+                "hours": [
+                    (set((h.get("byday") or "").split(",")), h["opens_at"], h["closes_at"])
+                    for h in doc.get("schedules", [])
+                    if h.get("opens_at") and h.get("closes_at")
+                ],
+                "min_age": doc.get("minimum_age"),
+                "max_age": doc.get("maximum_age"),
                 "modified": parse_time(doc["last_modified"]) if doc.get("last_modified") else None,
                 "text": text,
             }

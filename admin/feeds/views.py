@@ -17,8 +17,9 @@ import uuid
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Response, current_app, request, send_file
+from flask import Response, current_app, g, request, send_file
 from werkzeug.security import safe_join
 
 from tasks.publishing.history import HistoryGap, changes_since, release_at
@@ -101,6 +102,9 @@ _SERVICE_FILTERS = (
     "service_type",  # DMH extension: a service type code
     "postcode",  # HSDS on /service_at_locations; a documented extension on /services
     "proximity",
+    "open_now",  # DMH extensions: open at this moment / at that date-time (US Central hours)
+    "open_at",
+    "age",  # DMH extension: serves a person of this age
 )
 # The parameters each API endpoint takes (HSDS 3.0's, plus the DMH extensions documented in
 # the OpenAPI file); anything else is refused by name, never silently ignored.
@@ -306,11 +310,19 @@ def json_answer(parsed: ParsedRelease, build) -> Response:
     bytes, so an object (or page) that did not change keeps its ETag across releases and a
     conditional request still gets 304 after a new release."""
     args = sorted((k, v) for k, vs in request.args.lists() for v in vs)
-    key = request.path + "?" + "&".join(f"{k}={v}" for k, v in args)
+    key = request.path + "?" + "&".join(f"{k}={v}" for k, v in args) + g.get("cache_vary", "")
     gz = accepts_gzip()
+    ndjson = wants_ndjson()
 
     def make():
-        body = json.dumps(build(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        answer = build()
+        if ndjson:  # HSDS's format=ndjson: every result, one JSON document per line
+            body = b"".join(
+                json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+                for item in answer["contents"]
+            )
+        else:
+            body = json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         packed = gzip.compress(body, compresslevel=6, mtime=0) if len(body) > 1024 else None
         return body, packed, hashlib.sha256(body).hexdigest()[:32]
 
@@ -318,7 +330,10 @@ def json_answer(parsed: ParsedRelease, build) -> Response:
     etag = f'"{tag}{"-gz" if gz and body_gz is not None else ""}"'
     if not_modified(etag, parsed.created_at):
         return answer_304(etag, parsed.created_at, POLLING)
-    resp = Response(body_gz if gz and body_gz is not None else body, mimetype="application/json")
+    resp = Response(
+        body_gz if gz and body_gz is not None else body,
+        mimetype="application/x-ndjson" if ndjson else "application/json",
+    )
     if gz and body_gz is not None:
         resp.headers["Content-Encoding"] = "gzip"
     return stamp(resp, etag, parsed.created_at, POLLING)
@@ -370,17 +385,22 @@ def arg_datetime(name: str) -> datetime | None:
         ) from None
 
 
+def wants_ndjson() -> bool:
+    return request.args.get("format") == "ndjson"
+
+
 def check_format() -> None:
     raw = request.args.get("format")
-    if raw not in (None, "", "json"):
-        raise ApiError(
-            400,
-            "format: only json is offered (use per_page up to the maximum, or the files under /feeds/)",
-            "format",
-        )
+    if raw not in (None, "json", "ndjson"):
+        raise ApiError(400, "format must be json (pages) or ndjson (every result)", "format")
 
 
 def paging() -> tuple[int, int]:
+    if wants_ndjson():
+        for name in ("page", "per_page"):
+            if name in request.args:
+                raise ApiError(400, f"{name} does not apply to format=ndjson (every result)", name)
+        return 1, 10**9
     page = arg_int("page", 1)
     per_page = min(arg_int("per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE)
     return page, per_page
@@ -468,10 +488,21 @@ def filtered_service_ids(parsed: ParsedRelease) -> list[str]:
             "service_type",
         )
     near = nearness(parsed)
+    moment = opening_moment()
+    age = arg_int("age", -1, minimum=0) if request.args.get("age") is not None else None
+    if age is not None and age > 130:
+        raise ApiError(400, "age must be between 0 and 130", "age")
     out = []
     for doc in parsed.services:
         f = parsed.facets[doc["id"]]
         if near and not near.keep(f):
+            continue
+        if moment and not is_open(f["hours"], *moment):
+            continue
+        if age is not None and not (
+            (f["min_age"] is None or f["min_age"] <= age)
+            and (f["max_age"] is None or age <= f["max_age"])
+        ):
             continue
         if term and term not in f["terms"]:
             continue
@@ -491,6 +522,28 @@ def filtered_service_ids(parsed: ParsedRelease) -> list[str]:
     if near and near.meters is not None:
         out.sort(key=lambda sid: near.distance(parsed.facets[sid]))
     return out
+
+
+CENTRAL = ZoneInfo("America/Chicago")  # the registry's hours are US Central time
+DAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+def opening_moment() -> tuple[str, str] | None:
+    """(day code, HH:MM:SS) in US Central time for open_now / open_at, or None."""
+    now = arg_bool("open_now")
+    at = arg_datetime("open_at")
+    if now and at:
+        raise ApiError(400, "give open_now or open_at, not both", "open_at")
+    if not (now or at):
+        return None
+    when = (at or datetime.now(UTC)).astimezone(CENTRAL)
+    if now:  # answers change with the clock: cache them per minute only
+        g.cache_vary = when.strftime("#%Y%m%d%H%M")
+    return DAY_CODES[when.weekday()], when.strftime("%H:%M:%S")
+
+
+def is_open(hours: list[tuple[set[str], str, str]], day: str, time: str) -> bool:
+    return any(day in days and opens <= time <= closes for days, opens, closes in hours)
 
 
 EARTH_RADIUS_M = 6_371_008.8

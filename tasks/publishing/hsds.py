@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from models.fields import COST_MODELS, LANGUAGES, POPULATIONS, REFERRAL_SOURCES
+from models.geo import zip_info
 
 NAMESPACE = uuid.UUID("6d0f4c9e-3a52-5b8e-9a61-0c3e2f7b5d11")
 
@@ -184,6 +185,22 @@ def _primary_certification(record: dict[str, Any]) -> dict[str, Any] | None:
     certs = [c for c in record.get("certifications") or [] if c.get("expires_on")]
     certs.sort(key=lambda c: c["expires_on"])
     return certs[0] if certs else (record.get("certifications") or [None])[0]
+
+
+def coordinates_source(record: dict[str, Any]) -> str | None:
+    """Where a location's coordinates come from: the provider ("provided", reviewed like any
+    field) or, when the provider gave none, the centroid of its ZIP code ("postal_code_centroid",
+    which several addresses share)."""
+    lat, lon = record.get("latitude"), record.get("longitude")
+    if lat is None or lon is None:
+        return None
+    info = zip_info(((record.get("address") or {}).get("postal_code")) or "")
+    if info is not None and (round(info.latitude, 5), round(info.longitude, 5)) == (
+        round(float(lat), 5),
+        round(float(lon), 5),
+    ):
+        return "postal_code_centroid"
+    return "provided"
 
 
 def _counties_with_role(record: dict[str, Any], role: str) -> str | None:
@@ -475,6 +492,8 @@ def service_document(
             "mo_dmh_capacity": record.get("capacity"),
             "mo_dmh_capacity_unit": record.get("capacity_unit") if record.get("capacity") else None,
             "mo_dmh_target_response_minutes": record.get("target_response_minutes"),
+            "mo_dmh_timezone": "America/Chicago" if record.get("hours") else None,
+            "mo_dmh_coordinates": coordinates_source(record),
             "mo_dmh_primary_counties": _counties_with_role(record, "primary"),
             "mo_dmh_backup_counties": _counties_with_role(record, "backup"),
         }

@@ -54,6 +54,20 @@ EXTENSIONS: dict[str, dict[str, Any]] = {
         "minimum": 1,
         "description": "Target time for a mobile team to arrive, in minutes.",
     },
+    "mo_dmh_timezone": {
+        "type": "string",
+        "enum": ["America/Chicago"],
+        "description": "The IANA time zone of every opens_at / closes_at of the service's "
+        "schedules (HSDS's schedule.timezone is a fixed UTC offset, which Missouri's daylight "
+        "saving time would make wrong for half the year).",
+    },
+    "mo_dmh_coordinates": {
+        "type": "string",
+        "enum": ["provided", "postal_code_centroid"],
+        "description": "Where the physical location's latitude/longitude come from: given by "
+        "the provider and reviewed by DMH, or the centroid of its ZIP code (approximate; "
+        "several addresses share it).",
+    },
     "mo_dmh_primary_counties": {
         "type": "string",
         "pattern": "^29\\d{3}( 29\\d{3})*$",
@@ -154,7 +168,14 @@ def _list_op(summary: str, item_schema: str, params: list[str]) -> dict[str, Any
                                 "contents": {"type": "array", "items": {"$ref": item_schema}}
                             },
                         }
-                    }
+                    },
+                    "application/x-ndjson": {
+                        "schema": {
+                            "type": "string",
+                            "description": "format=ndjson: every result, one JSON document "
+                            "(the same item as in contents) per line.",
+                        }
+                    },
                 },
             },
             "400": {"$ref": "#/components/responses/BadRequest"},
@@ -208,7 +229,7 @@ def _counties_op() -> dict[str, Any]:
     op = _list_op(
         "Missouri's 115 county-level areas (DMH extension)",
         "#/components/schemas/County",
-        ["search", "page", "per_page", "postcode", "full"],
+        ["search", "page", "per_page", "format", "postcode", "full"],
     )
     op["description"] = (
         "FIPS code, name, kind ('city' for the independent City of St. Louis) and centroid; "
@@ -315,6 +336,21 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             "coordinates are within reach.",
         ),
         "service_type": ("string", "DMH service type code."),
+        "format": (
+            "string",
+            "json (pages, the default) or ndjson: every result, one JSON document per line, "
+            "without page or per_page.",
+        ),
+        "open_now": (
+            "boolean",
+            "Only services open at this moment by their published hours (US Central time); "
+            "services without published hours are left out.",
+        ),
+        "open_at": (
+            "string",
+            "Only services open at this date-time (RFC 3339), by their hours in US Central time.",
+        ),
+        "age": ("integer", "Only services that serve a person of this age (years, 0-130)."),
     }
     parameters = {
         name: {
@@ -324,7 +360,8 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             "description": desc,
             "schema": {
                 "type": typ,
-                **({"format": "date-time"} if name == "modified_after" else {}),
+                **({"format": "date-time"} if name in ("modified_after", "open_at") else {}),
+                **({"enum": ["json", "ndjson"]} if name == "format" else {}),
             },
         }
         for name, (typ, desc) in param.items()
@@ -360,7 +397,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         }
         | {k: {"type": "boolean"} for k in ("first_page", "last_page", "empty")},
     }
-    common = ["search", "page", "per_page"]
+    common = ["search", "page", "per_page", "format"]
     return {
         "openapi": "3.1.0",
         "info": {
@@ -410,6 +447,9 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "service_type",
                         "postcode",
                         "proximity",
+                        "open_now",
+                        "open_at",
+                        "age",
                     ],
                 )
             },
@@ -438,6 +478,9 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "service_type",
                         "postcode",
                         "proximity",
+                        "open_now",
+                        "open_at",
+                        "age",
                     ],
                 )
             },

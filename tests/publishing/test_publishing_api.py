@@ -489,3 +489,92 @@ def test_988_primary_and_backup_counties_are_structured(client, published):
         for s in body["contents"]
     }
     assert sorted(roles.values()) == [(False, True), (True, False)], roles
+
+
+def test_format_ndjson_answers_every_result_one_document_per_line(client, published):
+    resp = client.get(
+        "/api/hsds/services?format=ndjson&full=true", headers={"Accept-Encoding": "identity"}
+    )
+    assert resp.status_code == 200 and resp.mimetype == "application/x-ndjson"
+    lines = resp.get_data(as_text=True).splitlines()
+    docs = [json.loads(line) for line in lines]
+    _, paged = get_json(client, "/api/hsds/services?full=true&per_page=500")
+    assert docs == paged["contents"] and len(docs) == paged["total_items"] > 50
+    resp = client.get("/api/hsds/services?format=ndjson&page=2")
+    assert resp.status_code == 400 and resp.get_json()["error"]["parameter"] == "page"
+    resp = client.get("/api/hsds/services?format=xml")
+    assert resp.status_code == 400 and resp.get_json()["error"]["parameter"] == "format"
+
+
+def test_open_at_follows_published_hours_in_central_time_and_age_the_ages_served(client, published):
+    _, everything = get_json(client, "/api/hsds/services?full=true&per_page=500")
+    docs = everything["contents"]
+    always = {
+        d["id"]
+        for d in docs
+        if any(
+            s.get("byday", "").count(",") == 6 and s["opens_at"] == "00:00:00"
+            for s in d.get("schedules", [])
+        )
+    }
+    office = {
+        d["id"]
+        for d in docs
+        if d.get("schedules")
+        and d["id"] not in always
+        and all(s["opens_at"] >= "07:00:00" for s in d["schedules"])
+    }
+    assert always and office
+    # Monday 2026-12-07 03:00 in Missouri is 09:00 UTC: only round-the-clock services are open
+    _, night = get_json(client, "/api/hsds/services?open_at=2026-12-07T09:00:00Z&per_page=500")
+    night_ids = {d["id"] for d in night["contents"]}
+    assert always <= night_ids and not (office & night_ids)
+    # the same instant written with its offset is the same moment
+    _, same = get_json(client, "/api/hsds/services?open_at=2026-12-07T03:00:00-06:00&per_page=500")
+    assert {d["id"] for d in same["contents"]} == night_ids
+    _, now = get_json(client, "/api/hsds/services?open_now=true&per_page=500")
+    assert always <= {d["id"] for d in now["contents"]}
+    resp = client.get("/api/hsds/services?open_now=true&open_at=2026-12-07T09:00:00Z")
+    assert resp.status_code == 400
+
+    youth = {d["id"] for d in docs if (d.get("maximum_age") or 200) < 18}
+    adults_only = {d["id"] for d in docs if (d.get("minimum_age") or 0) >= 18}
+    assert youth and adults_only
+    _, twelve = get_json(client, "/api/hsds/services?age=12&per_page=500")
+    ids = {d["id"] for d in twelve["contents"]}
+    assert youth <= ids and not (adults_only & ids)
+    for bad in ("age=-1", "age=131", "age=ten"):
+        resp = client.get(f"/api/hsds/services?{bad}")
+        assert resp.status_code == 400 and resp.get_json()["error"]["parameter"] == "age", bad
+
+
+def test_open_now_answers_are_cached_per_minute_not_per_release(client, published):
+    from freezegun import freeze_time
+
+    with freeze_time("2026-12-07T09:00:00Z"):  # Monday 3 am in Missouri
+        _, night = get_json(client, "/api/hsds/services?open_now=true&per_page=500")
+    with freeze_time("2026-12-07T16:00:00Z"):  # Monday 10 am
+        _, day = get_json(client, "/api/hsds/services?open_now=true&per_page=500")
+    assert day["total_items"] > night["total_items"]
+
+
+def test_hours_name_their_time_zone_and_coordinates_say_where_they_come_from(client, build):
+    lst = db.session.scalar(
+        db.select(Listing)
+        .where(Listing.live_revision_id.is_not(None), Listing.is_suspended.is_(False))
+        .where(Listing.service_type_code == "bhcc")
+        .order_by(Listing.id)
+    )
+    data = dict(lst.live_revision.data)
+    data["latitude"], data["longitude"] = 38.951234, -92.328765  # the provider's exact point
+    lst.live_revision.data = data
+    db.session.commit()
+    assert build().status == "published"
+    _, body = get_json(client, "/api/hsds/services?full=true&per_page=500")
+    by_id = {d["id"]: d for d in body["contents"]}
+    assert by_id[lst.uuid]["mo_dmh_coordinates"] == "provided"
+    located = [d for d in body["contents"] if d.get("mo_dmh_coordinates")]
+    assert {d["mo_dmh_coordinates"] for d in located} == {"provided", "postal_code_centroid"}
+    assert all(
+        d["mo_dmh_timezone"] == "America/Chicago" for d in body["contents"] if d.get("schedules")
+    )

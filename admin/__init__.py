@@ -66,11 +66,23 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = None  # sessions are checked server-side (security.py)
     login_manager.user_loader(security.load_user)
-    context.configure(review_sla_business_days=int(app.config["REVIEW_SLA_BUSINESS_DAYS"]))
+    context.configure(
+        review_sla_business_days=int(app.config["REVIEW_SLA_BUSINESS_DAYS"]),
+        secrets_keys=secrets_keys(app.config),
+    )
     security.register_security_headers(app)
     security.register_client_address(app)
     app.session_interface = security.RegistrySessionInterface()
     security.trust_proxies(app)
+
+
+def secrets_keys(config) -> list[bytes]:
+    """REGISTRY_SECRETS_KEY (Fernet keys, comma separated, newest first), else one derived from
+    SECRET_KEY; see models/sealed.py."""
+    from models.sealed import derive_key
+
+    given = [k.strip() for k in (config.get("SECRETS_KEY") or "").split(",") if k.strip()]
+    return [k.encode("ascii") for k in given] or [derive_key(config["SECRET_KEY"])]
 
 
 def register_blueprints(app: Flask) -> None:

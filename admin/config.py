@@ -75,6 +75,7 @@ def defaults(var_dir: Path) -> dict[str, Any]:
         "TOTP_ISSUER": "MO Crisis Services Registry",
         # workflow
         "REVIEW_SLA_BUSINESS_DAYS": 5,
+        "SECRETS_KEY": "",  # Fernet key(s) sealing webhook secrets; derived from SECRET_KEY if empty
         "REVERIFY_AFTER_DAYS": 365,
         "REVERIFY_GRACE_DAYS": 30,
         # the region layer whose regions "no crisis center in its region" counts in (coverage)

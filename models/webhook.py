@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import secrets
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -9,6 +11,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import UTCDateTime, WorkflowError, db, utcnow
+from .sealed import seal, unseal
 
 MIN_SECRET_LENGTH = 16
 
@@ -19,7 +22,7 @@ class Webhook(db.Model):
     __tablename__ = "webhook"
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(String(500))
-    secret: Mapped[str] = mapped_column(String(200))
+    sealed_secret: Mapped[str] = mapped_column("secret", Text)  # models/sealed.py
     description: Mapped[str] = mapped_column(String(200), default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -28,6 +31,20 @@ class Webhook(db.Model):
     deliveries: Mapped[list[WebhookDelivery]] = relationship(
         back_populates="webhook", order_by="WebhookDelivery.id.desc()", lazy="dynamic"
     )
+
+    def __init__(self, *, secret: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if secret is not None:
+            self.secret = secret
+
+    @property
+    def secret(self) -> str:
+        """The signing secret, opened from its sealed form (never stored in plain text)."""
+        return unseal(self.sealed_secret)
+
+    @secret.setter
+    def secret(self, plain: str) -> None:
+        self.sealed_secret = seal(plain)
 
 
 class WebhookDelivery(db.Model):
@@ -58,6 +75,19 @@ def validate_webhook_url(url: str) -> str:
     if len(url) > 500:
         raise WorkflowError("The address is longer than 500 characters.")
     return url
+
+
+def generate_webhook_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a secret: a `whsec_` secret's decoded bytes (as the Standard Webhooks
+    libraries read it), any other (older, typed-in) secret's UTF-8 bytes."""
+    if secret.startswith("whsec_"):
+        return base64.b64decode(secret.removeprefix("whsec_") + "==")
+    return secret.encode("utf-8")
 
 
 def validate_webhook_secret(secret: str) -> str:

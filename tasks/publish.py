@@ -14,10 +14,13 @@ import logging
 import time
 import urllib.error
 import urllib.request
+import uuid
+from datetime import UTC, datetime
 
 from celery import shared_task
 from celery.exceptions import Retry
 from flask import current_app
+from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from models import (
     OutboxEvent,
@@ -29,6 +32,7 @@ from models import (
     today,
     utcnow,
 )
+from models.webhook import signing_key
 
 from .audit_anchor import write_checkpoint
 from .publishing.builder import BuildResult, build_release, releases_root
@@ -37,6 +41,7 @@ from .publishing.printing import resume_print
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Registry-Signature"
+MESSAGE_NAMESPACE = uuid.UUID("5b0c8f0e-7a43-5f0e-9d61-3c2a8e4b7f12")
 WEBHOOK_MAX_RETRIES = 8
 WEBHOOK_TIMEOUT_SECONDS = 10
 
@@ -122,21 +127,47 @@ def publish_nightly() -> dict:
 
 
 def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    """The first version's X-Registry-Signature (kept beside the Standard Webhooks headers)."""
+    return "sha256=" + hmac.new(signing_key(secret), body, hashlib.sha256).hexdigest()
 
 
-def webhook_body(release_number: int) -> bytes:
+def message_id(webhook_id: int, release_number: int) -> str:
+    """The Standard Webhooks `webhook-id`: one per (subscription, release), the same on every
+    retry, so a receiver can drop a delivery it already processed."""
+    return "msg_" + uuid.uuid5(MESSAGE_NAMESPACE, f"{webhook_id}:{release_number}").hex
+
+
+def webhook_body(release_number: int, sent_at: datetime) -> bytes:
+    """A Standard Webhooks payload: type, timestamp, data. The top-level release,
+    manifest_url and changes of the first version stay for receivers written against it."""
     from models import Release
 
     release = db.session.scalar(db.select(Release).filter_by(number=release_number))
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     changes = dict(release.changes) if release is not None else {}
-    payload = {
+    data = {
         "release": release_number,
         "manifest_url": f"{base}/feeds/releases/{release_number}/manifest.json",
         "changes": {k: changes.get(k, []) for k in ("added", "changed", "removed")},
     }
+    payload = {
+        "type": "release.published",
+        "timestamp": sent_at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "data": data,
+        **data,
+    }
     return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def standard_headers(secret: str, msg_id: str, sent_at: datetime, body: bytes) -> dict[str, str]:
+    """webhook-id, webhook-timestamp and webhook-signature (v1, HMAC-SHA256 over
+    "<id>.<timestamp>.<body>"), signed with the Standard Webhooks library itself."""
+    signer = StandardWebhook(signing_key(secret))
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(sent_at.timestamp())),
+        "webhook-signature": signer.sign(msg_id, sent_at, body.decode("utf-8")),
+    }
 
 
 def backoff_seconds(retries: int) -> int:
@@ -156,7 +187,10 @@ def deliver_webhook(self, webhook_id: int, release_number: int) -> dict:
     hook = db.session.get(Webhook, webhook_id)
     if hook is None or not hook.is_active:
         return {"status": "skipped"}
-    body = webhook_body(release_number)
+    sent_at = datetime.now(UTC).replace(microsecond=0)
+    body = webhook_body(release_number, sent_at)
+    msg_id = message_id(webhook_id, release_number)
+    secret = hook.secret
     attempt = self.request.retries + 1
     started = time.monotonic()
     status_code, error = None, ""
@@ -166,7 +200,8 @@ def deliver_webhook(self, webhook_id: int, release_number: int) -> dict:
         method="POST",
         headers={
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(hook.secret, body),
+            **standard_headers(secret, msg_id, sent_at, body),
+            SIGNATURE_HEADER: sign(secret, body),  # the first version's header
             "X-Registry-Release": str(release_number),
             "X-Registry-Delivery-Attempt": str(attempt),
             "User-Agent": "mo-crisis-registry-webhook/1",

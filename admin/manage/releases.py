@@ -23,7 +23,12 @@ from models import (
     db,
     record,
 )
-from models.webhook import MIN_SECRET_LENGTH, validate_webhook_secret, validate_webhook_url
+from models.webhook import (
+    MIN_SECRET_LENGTH,
+    generate_webhook_secret,
+    validate_webhook_secret,
+    validate_webhook_url,
+)
 
 from ..access import requires
 from . import bp
@@ -38,10 +43,10 @@ class WebhookForm(RegistryForm):
         description="The downstream site's https:// address that receives a POST for each new release.",
     )
     secret = PasswordField(
-        "Shared secret",
-        validators=[DataRequired(message="Enter a secret."), Length(max=200)],
-        description=f"At least {MIN_SECRET_LENGTH} characters. Each POST carries "
-        "X-Registry-Signature: sha256=HMAC-SHA256(secret, body).",
+        "Shared secret (optional)",
+        validators=[Length(max=200)],
+        description="Leave empty and the registry makes a Standard Webhooks secret (whsec_…), "
+        f"shown once. A secret of your own needs at least {MIN_SECRET_LENGTH} characters.",
     )
     description = StringField("Who it is for", validators=[Length(max=200)])
 
@@ -154,8 +159,13 @@ def webhooks():
         except WorkflowError as exc:
             form.url.errors.append(str(exc))
             ok = False
+        generated = not (form.secret.data or "").strip()
         try:
-            secret = validate_webhook_secret(form.secret.data)
+            secret = (
+                generate_webhook_secret()
+                if generated
+                else validate_webhook_secret(form.secret.data)
+            )
         except WorkflowError as exc:
             form.secret.errors.append(str(exc))
             ok = False
@@ -170,6 +180,10 @@ def webhooks():
             db.session.flush()
             record("webhook.create", actor=current_user, target=hook, after={"url": url})
             db.session.commit()
+            if generated:  # shown on this page only: never in a flash (the session cookie)
+                return render_template(
+                    "manage/releases_webhook_created.html", hook=hook, secret=secret
+                )
             flash("Webhook added. It receives a signed POST for every new release.", "success")
             return redirect(url_for("manage.webhooks"))
     hooks = db.session.scalars(db.select(Webhook).order_by(Webhook.id)).all()

@@ -314,6 +314,7 @@ def descriptor(extensions: dict[str, str]) -> dict[str, Any]:
     return {
         "name": "mo_dmh_crisis_services",
         "title": "Missouri crisis services (HSDS 3.0 tabular form)",
+        "description": TABULAR_NOTICE,
         "profile": "tabular-data-package",
         "version": "3.0.0",
         "licenses": [
@@ -325,6 +326,13 @@ def descriptor(extensions: dict[str, str]) -> dict[str, Any]:
         ],
         "resources": resources,
     }
+
+
+TABULAR_NOTICE = (
+    "Data for programs: every value exactly as published (phone numbers begin with +, "
+    "provider text is not altered). Opened in a spreadsheet, a cell beginning with = + - or @ "
+    "may be run as a formula: for spreadsheets use listings.csv, whose cells are made safe."
+)
 
 
 def _cell(value: Any) -> str:

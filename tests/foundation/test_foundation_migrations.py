@@ -105,3 +105,24 @@ def test_demo_load_twice_leaves_the_same_data(empty_database):
     assert "nothing changed" in again
     flask_ok(["reference", "load"], env)
     assert snapshot(url) == first
+
+
+def test_migration_0004_seals_the_webhook_secrets_it_finds(empty_database):
+    url, env = empty_database
+    flask_ok(["db", "upgrade", "0003"], env)
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO webhook (url, secret, description, is_active, created_at) "
+            "VALUES ('https://county.example.org/hook', 'typed-in-secret-value', '', true, now())"
+        )
+    flask_ok(["db", "upgrade"], env)
+    with psycopg.connect(url) as conn:
+        stored = conn.execute("SELECT secret FROM webhook").fetchone()[0]
+    assert stored.startswith("fernet:") and "typed-in-secret-value" not in stored
+    from cryptography.fernet import Fernet
+
+    from admin.config import DEV_SECRET
+    from models.sealed import PREFIX, derive_key
+
+    key = derive_key(DEV_SECRET)  # the subprocess's SECRET_KEY (development default)
+    assert Fernet(key).decrypt(stored.removeprefix(PREFIX).encode()) == b"typed-in-secret-value"

@@ -280,6 +280,7 @@ PUBLIC_PREFIXES = (
     "/reset/",
     "/feeds/",
     "/api/hsds/",
+    "/help/",  # the public find-help page (a client of the public API)
     "/static/",
     "/bootstrap/static/",
 )

@@ -6,6 +6,9 @@ import hashlib
 import hmac
 import json
 
+import pytest
+from sqlalchemy import text
+
 from models import Listing, PublishRun, Release, Webhook, WebhookDelivery, db
 from tests.conftest import post
 from tests.publishing.conftest import load_json
@@ -65,11 +68,29 @@ def test_webhook_is_signed_and_retried_with_backoff_until_delivered(
     assert len(hook_target.requests) == 4
     last = hook_target.requests[-1]
     body = last["body"]
-    expected = "sha256=" + hmac.new(b"s3cret-for-the-county-site", body, hashlib.sha256).hexdigest()
-    assert last["headers"][SIGNATURE_HEADER] == expected
-    assert hmac.compare_digest(hook_target.requests[0]["headers"][SIGNATURE_HEADER], expected)
+    for delivered in hook_target.requests:  # the first version's header, on every attempt
+        expected = hmac.new(b"s3cret-for-the-county-site", delivered["body"], hashlib.sha256)
+        assert delivered["headers"][SIGNATURE_HEADER] == "sha256=" + expected.hexdigest()
+    # Standard Webhooks: the receiver verifies with the reference library and the secret;
+    # one message id across retries, a timestamp per attempt, and a tampered body fails
+    from standardwebhooks.webhooks import Webhook as Verifier
+    from standardwebhooks.webhooks import WebhookVerificationError
+
+    verifier = Verifier(b"s3cret-for-the-county-site")
+    ids = {
+        {k.lower(): v for k, v in r["headers"].items()}["webhook-id"] for r in hook_target.requests
+    }
+    assert len(ids) == 1 and ids.pop().startswith("msg_")
+    for delivered in hook_target.requests:
+        headers = {k.lower(): v for k, v in delivered["headers"].items()}
+        assert verifier.verify(delivered["body"], headers)["type"] == "release.published"
+    with pytest.raises(WebhookVerificationError):
+        verifier.verify(
+            body.replace(b"release", b"relaese"), {k.lower(): v for k, v in last["headers"].items()}
+        )
     payload = json.loads(body)
-    assert payload["release"] == result.number
+    assert payload["data"]["release"] == payload["release"] == result.number
+    assert payload["timestamp"].endswith("Z")
     assert payload["manifest_url"].endswith(f"/feeds/releases/{result.number}/manifest.json")
     assert len(payload["changes"]["added"]) > 40
     attempts = db.session.scalars(
@@ -192,3 +213,45 @@ def test_release_pages_are_for_admins_only(client, staff_login):
     staff_login("reviewer")
     assert client.get("/manage/releases").status_code == 403
     assert client.get("/manage/webhooks").status_code == 403
+
+
+def test_a_generated_secret_is_shown_once_sealed_at_rest_and_signs_as_standard_webhooks(
+    app, client, staff_login
+):
+    staff_login("admin")
+    resp = post(client, "/manage/webhooks", {"url": "https://county.example.org/hook"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "shown only once" in page
+    hook = db.session.scalar(db.select(Webhook))
+    secret = hook.secret
+    assert secret.startswith("whsec_") and secret in page
+    stored = db.session.execute(text("SELECT secret FROM webhook")).scalar_one()
+    assert stored.startswith("fernet:") and secret not in stored  # a database copy holds no secret
+    assert secret not in client.get(f"/manage/webhooks/{hook.id}").get_data(as_text=True)
+
+    from standardwebhooks.webhooks import Webhook as Verifier
+
+    from models import utcnow
+    from tasks.publish import standard_headers
+
+    body = b'{"type":"release.published"}'
+    headers = standard_headers(secret, "msg_1", utcnow().replace(microsecond=0), body)
+    assert Verifier(secret).verify(body, headers) == {"type": "release.published"}
+
+
+def test_sealed_secrets_open_only_with_a_configured_key(app):
+    from models.context import settings
+    from models.sealed import SecretUnreadable, derive_key, seal, unseal
+
+    sealed = seal("a-secret-of-twenty-chars")
+    assert unseal(sealed) == "a-secret-of-twenty-chars"
+    before = list(settings.secrets_keys)
+    try:
+        settings.secrets_keys = [derive_key("another-secret-key-" + "y" * 32)]
+        with pytest.raises(SecretUnreadable):
+            unseal(sealed)
+        settings.secrets_keys = [settings.secrets_keys[0], *before]  # rotation: new key first
+        assert unseal(sealed) == "a-secret-of-twenty-chars"
+        assert seal("x" * 20) != seal("x" * 20)  # random IV: equal secrets look different
+    finally:
+        settings.secrets_keys = before

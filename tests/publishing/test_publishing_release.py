@@ -401,3 +401,35 @@ def test_the_atom_feed_keeps_earlier_releases_changes_with_stable_valid_ids(buil
         seen = entries
     changed = [title for title in seen.values() if title.startswith("Changed: ")]
     assert len(changed) == 2  # both releases' changes are in the latest feed
+
+
+def test_tabular_csvs_stay_faithful_and_listings_csv_is_the_spreadsheet_file(
+    app, build, releases_dir
+):
+    """Decision (docs/decisions.md): the HSDS tabular package is data for programs and keeps
+    every value exactly; the package says so; listings.csv is the file for spreadsheets."""
+    from models import Listing, db
+
+    lst = db.session.scalar(
+        db.select(Listing)
+        .where(Listing.live_revision_id.is_not(None), Listing.is_suspended.is_(False))
+        .order_by(Listing.id)
+    )
+    data = dict(lst.live_revision.data)
+    data["description"] = '=HYPERLINK("http://evil.example","Click") @SUM(1)'
+    lst.live_revision.data = data
+    db.session.commit()
+    assert build().status == "published"
+    current = releases_dir / "current"
+    tabular = list(
+        csv.DictReader(io.StringIO((current / "hsds" / "services.csv").read_text("utf-8-sig")))
+    )
+    row = next(r for r in tabular if r["id"] == lst.uuid)
+    assert row["description"] == data["description"]  # faithful
+    phones = csv.DictReader(io.StringIO((current / "hsds" / "phones.csv").read_text("utf-8-sig")))
+    assert all(r["number"].startswith("+1") for r in phones)  # E.164, as HSDS has it
+    package = json.loads((current / "hsds" / "datapackage.json").read_bytes())
+    assert "listings.csv" in package["description"] and "formula" in package["description"]
+    sheet = list(csv.DictReader(io.StringIO((current / "listings.csv").read_text("utf-8-sig"))))
+    cell = next(r for r in sheet if r["id"] == lst.uuid)["description"]
+    assert cell.startswith("'=") and cell[1:] == data["description"]

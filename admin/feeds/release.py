@@ -140,6 +140,11 @@ class ParsedRelease:
                     for h in doc.get("schedules", [])
                     if h.get("opens_at") and h.get("closes_at")
                 ],
+                "closed_on": {  # holiday closures: valid for one date, no opening time
+                    h["valid_from"]
+                    for h in doc.get("schedules", [])
+                    if not h.get("opens_at") and h.get("valid_from") == h.get("valid_to")
+                },
                 "min_age": doc.get("minimum_age"),
                 "max_age": doc.get("maximum_age"),
                 "modified": parse_time(doc["last_modified"]) if doc.get("last_modified") else None,

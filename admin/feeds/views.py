@@ -497,7 +497,7 @@ def filtered_service_ids(parsed: ParsedRelease) -> list[str]:
         f = parsed.facets[doc["id"]]
         if near and not near.keep(f):
             continue
-        if moment and not is_open(f["hours"], *moment):
+        if moment and not is_open(f, *moment):
             continue
         if age is not None and not (
             (f["min_age"] is None or f["min_age"] <= age)
@@ -528,8 +528,8 @@ CENTRAL = ZoneInfo("America/Chicago")  # the registry's hours are US Central tim
 DAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 
-def opening_moment() -> tuple[str, str] | None:
-    """(day code, HH:MM:SS) in US Central time for open_now / open_at, or None."""
+def opening_moment() -> tuple[str, str, str] | None:
+    """(day code, HH:MM:SS, YYYY-MM-DD) in US Central time for open_now / open_at, or None."""
     now = arg_bool("open_now")
     at = arg_datetime("open_at")
     if now and at:
@@ -539,11 +539,13 @@ def opening_moment() -> tuple[str, str] | None:
     when = (at or datetime.now(UTC)).astimezone(CENTRAL)
     if now:  # answers change with the clock: cache them per minute only
         g.cache_vary = when.strftime("#%Y%m%d%H%M")
-    return DAY_CODES[when.weekday()], when.strftime("%H:%M:%S")
+    return DAY_CODES[when.weekday()], when.strftime("%H:%M:%S"), when.date().isoformat()
 
 
-def is_open(hours: list[tuple[set[str], str, str]], day: str, time: str) -> bool:
-    return any(day in days and opens <= time <= closes for days, opens, closes in hours)
+def is_open(facets: dict[str, Any], day: str, time: str, date: str) -> bool:
+    if date in facets["closed_on"]:
+        return False
+    return any(day in days and opens <= time <= closes for days, opens, closes in facets["hours"])
 
 
 EARTH_RADIUS_M = 6_371_008.8

@@ -134,15 +134,22 @@ def _time(hhmm: str) -> str:
 
 
 def schedules(sid: str, hours: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Weekly opening hours, then one schedule per holiday closure.
+
+    Ids stay put when hours change: a weekly schedule's id comes from the first day and slot
+    it covers (Monday's first opening), not from its times, so "Mon-Fri 8-5" becoming
+    "Mon-Fri 9-5" is an update of the same schedule. A closure is a schedule valid on that one
+    date with no opening time (the profile says so); its id comes from the date."""
     if not hours:
         return []
+    closure_list = sorted(hours.get("closures") or [], key=lambda c: c["date"])
     closures = "; ".join(
-        f"Closed {c['date']}" + (f" ({c['note']})" if c.get("note") else "")
-        for c in hours.get("closures") or []
+        f"Closed {c['date']}" + (f" ({c['note']})" if c.get("note") else "") for c in closure_list
     )
     notes = "; ".join(x for x in [hours.get("notes") or "", closures] if x)
+    out = []
     if hours.get("is_24_7"):
-        return [
+        out.append(
             _clean(
                 {
                     "id": stable_id("schedule", sid, "24x7"),
@@ -156,25 +163,40 @@ def schedules(sid: str, hours: dict[str, Any] | None) -> list[dict[str, Any]]:
                     "notes": notes,
                 }
             )
-        ]
-    by_interval: dict[tuple[str, str], list[str]] = {}
-    for day, code in DAY_CODES.items():
-        for opens, closes in (hours.get("weekly") or {}).get(day) or []:
-            by_interval.setdefault((opens, closes), []).append(code)
-    out = []
-    for (opens, closes), days in sorted(by_interval.items()):
+        )
+    else:
+        groups: dict[tuple[str, str], dict[str, Any]] = {}
+        for day, code in DAY_CODES.items():
+            for slot, (opens, closes) in enumerate((hours.get("weekly") or {}).get(day) or []):
+                group = groups.setdefault((opens, closes), {"anchor": (code, slot), "days": []})
+                group["days"].append(code)
+        for (opens, closes), group in sorted(groups.items()):
+            days = group["days"]
+            out.append(
+                _clean(
+                    {
+                        "id": stable_id("schedule", sid, *group["anchor"]),
+                        "freq": "WEEKLY",
+                        "interval": 1,
+                        "wkst": "MO",
+                        "byday": ",".join(days),
+                        "opens_at": _time(opens),
+                        "closes_at": _time(closes),
+                        "description": f"{', '.join(days)} {opens}–{closes} (US Central time)",
+                        "notes": notes,
+                    }
+                )
+            )
+    for c in closure_list:
         out.append(
             _clean(
                 {
-                    "id": stable_id("schedule", sid, opens, closes),
-                    "freq": "WEEKLY",
-                    "interval": 1,
-                    "wkst": "MO",
-                    "byday": ",".join(days),
-                    "opens_at": _time(opens),
-                    "closes_at": _time(closes),
-                    "description": f"{', '.join(days)} {opens}–{closes} (US Central time)",
-                    "notes": notes,
+                    "id": stable_id("closure", sid, c["date"]),
+                    "valid_from": c["date"],
+                    "valid_to": c["date"],
+                    "description": f"Closed on {c['date']}"
+                    + (f" ({c['note']})" if c.get("note") else ""),
+                    "notes": c.get("note"),
                 }
             )
         )

@@ -101,7 +101,9 @@ def profile_document(base_url: str) -> dict[str, Any]:
             "Only listings approved by DMH reviewers, not suspended, and whose required certification is "
             "active on the release day are published; every published service has status 'active'. "
             "Ids are UUIDs that never change for a listing. 24/7 services carry one WEEKLY schedule "
-            "MO-SU 00:00:00-23:59:59. Hours are US Central time. Counties served are service_areas whose "
+            "MO-SU 00:00:00-23:59:59. Hours are US Central time (mo_dmh_timezone). A holiday closure is a "
+            "schedule with valid_from = valid_to = that date and no opens_at/closes_at: the service is "
+            "closed that day. Counties served are service_areas whose "
             "uri is urn:us-fips:<5-digit county FIPS>. DMH's own terms are attributes of the taxonomies "
             "published at /api/hsds/taxonomies."
         ),

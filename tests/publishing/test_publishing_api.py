@@ -513,7 +513,7 @@ def test_open_at_follows_published_hours_in_central_time_and_age_the_ages_served
         d["id"]
         for d in docs
         if any(
-            s.get("byday", "").count(",") == 6 and s["opens_at"] == "00:00:00"
+            s.get("byday", "").count(",") == 6 and s.get("opens_at") == "00:00:00"
             for s in d.get("schedules", [])
         )
     }
@@ -522,7 +522,7 @@ def test_open_at_follows_published_hours_in_central_time_and_age_the_ages_served
         for d in docs
         if d.get("schedules")
         and d["id"] not in always
-        and all(s["opens_at"] >= "07:00:00" for s in d["schedules"])
+        and all(s.get("opens_at", "99") >= "07:00:00" for s in d["schedules"])
     }
     assert always and office
     # Monday 2026-12-07 03:00 in Missouri is 09:00 UTC: only round-the-clock services are open
@@ -578,3 +578,46 @@ def test_hours_name_their_time_zone_and_coordinates_say_where_they_come_from(cli
     assert all(
         d["mo_dmh_timezone"] == "America/Chicago" for d in body["contents"] if d.get("schedules")
     )
+
+
+def test_holiday_closures_are_structured_and_close_the_service_that_day(client, published):
+    _, body = get_json(client, "/api/hsds/services?full=true&per_page=500")
+    closed = [
+        (d, s)
+        for d in body["contents"]
+        for s in d.get("schedules", [])
+        if not s.get("opens_at") and s.get("valid_from")
+    ]
+    assert closed, "the demo has a Christmas closure"
+    doc, closure = closed[0]
+    day = closure["valid_from"]
+    assert closure["valid_to"] == day and "Closed on" in closure["description"]
+    weekly = [s for s in doc["schedules"] if s.get("opens_at")]
+    # at noon on the closure day the service is not open, whatever its weekly hours say
+    _, at_noon = get_json(client, f"/api/hsds/services?open_at={day}T12:00:00-06:00&per_page=500")
+    assert weekly and doc["id"] not in {d["id"] for d in at_noon["contents"]}
+
+
+def test_schedule_ids_survive_a_change_of_hours(client, build):
+    lst = db.session.scalar(
+        db.select(Listing)
+        .where(Listing.live_revision_id.is_not(None), Listing.is_suspended.is_(False))
+        .order_by(Listing.id)
+        .where(Listing.service_type_code == "cbhl")
+    )
+    assert build().status == "published"
+    before = get_json(client, f"/api/hsds/services/{lst.uuid}")[1]["schedules"]
+    data = dict(lst.live_revision.data)
+    hours = json.loads(json.dumps(data["hours"]))
+    assert not hours.get("is_24_7")
+    for day, slots in hours["weekly"].items():
+        hours["weekly"][day] = [["09:30", closes] for _, closes in slots]
+    data["hours"] = hours
+    lst.live_revision.data = data
+    db.session.commit()
+    assert build().status == "published"
+    after = get_json(client, f"/api/hsds/services/{lst.uuid}")[1]["schedules"]
+    assert [s["opens_at"] for s in after if s.get("opens_at")] != [
+        s["opens_at"] for s in before if s.get("opens_at")
+    ]
+    assert [s["id"] for s in after] == [s["id"] for s in before]  # updated, not replaced

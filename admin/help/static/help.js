@@ -91,13 +91,17 @@
     }).formatToParts(new Date());
     const get = (t) => parts.find((p) => p.type === t).value;
     const day = DAYS[["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"].indexOf(get("weekday"))];
-    return { day, time: `${get("hour")}:${get("minute")}:${get("second")}` };
+    const date = new Intl.DateTimeFormat("en-CA", { timeZone: TZ }).format(new Date());
+    return { day, date, time: `${get("hour")}:${get("minute")}:${get("second")}` };
   }
 
   function openNow(schedules) {
-    if (!schedules || !schedules.length) return null;
+    const weekly = (schedules || []).filter((s) => s.opens_at);
+    if (!weekly.length) return null;
     const now = centralNow();
-    return schedules.some((s) => (s.byday || "").split(",").includes(now.day)
+    // a holiday closure: valid on one date, no opening time
+    if ((schedules || []).some((s) => !s.opens_at && s.valid_from === now.date)) return false;
+    return weekly.some((s) => (s.byday || "").split(",").includes(now.day)
       && s.opens_at <= now.time && now.time <= s.closes_at);
   }
 
@@ -128,7 +132,8 @@
     const p = el("p");
     const open = openNow(service.schedules);
     if (open !== null) p.append(el("span", open ? "Open now" : "Closed now", open ? "open" : "closed"), " · ");
-    p.append((service.schedules || []).map((s) => s.description).filter(Boolean).join("; ") || "Hours not listed");
+    p.append((service.schedules || []).filter((s) => s.opens_at).map((s) => s.description).join("; ")
+      || "Hours not listed");
     return p;
   }
 

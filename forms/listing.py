@@ -91,6 +91,9 @@ class PhoneForm(Form):
     kind = SelectField("Kind", choices=as_choices(PHONE_KINDS.items()), default="voice")
     # not "description": a FormField's own attribute of that name would shadow it
     note = StringField("Note (optional)", validators=[Length(max=80)])
+    # the phone's lasting id, carried along so a changed number updates the same phone
+    # (models/fields.assign_phone_ids accepts only this listing's own ids)
+    pid = HiddenField()
 
     def validate_number(self, field):
         if field.data and field.data.strip():
@@ -506,6 +509,7 @@ class ListingForm(RegistryForm):
                 "number": row.number.data,
                 "kind": row.kind.data,
                 "description": (row.note.data or "").strip(),
+                **({"id": row.pid.data.strip()} if (row.pid.data or "").strip() else {}),
             }
             for row in self.phones.entries
             if (row.number.data or "").strip()
@@ -582,6 +586,7 @@ def form_values(data: dict[str, Any]) -> dict[str, Any]:
                 "number": ph.get("number", ""),
                 "kind": ph.get("kind", "voice"),
                 "note": ph.get("description", ""),
+                "pid": ph.get("id", ""),
             }
             for ph in full.get("phones") or []
         ],

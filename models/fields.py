@@ -5,8 +5,11 @@ A revision's `data` is a normalised dict with exactly these keys (see `empty_dat
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
+
+from .identifiers import phone_id
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAY_NAMES = dict(
@@ -155,6 +158,50 @@ def canonical(data: dict[str, Any]) -> dict[str, Any]:
             ),
         )
     return out
+
+
+def content(data: dict[str, Any]) -> dict[str, Any]:
+    """What a person can see and change: canonical data without the phones' stored ids, so a
+    form that only carries ids along is not a change."""
+    out = canonical(data)
+    if isinstance(out.get("phones"), list):
+        out["phones"] = [
+            {k: v for k, v in p.items() if k != "id"} if isinstance(p, dict) else p
+            for p in out["phones"]
+        ]
+    return out
+
+
+def assign_phone_ids(
+    phones: list[dict[str, Any]], before: list[dict[str, Any]], service_id: str
+) -> None:
+    """Give every phone a lasting id, so a changed number is an update of the same phone in the
+    published data, not a removal and an addition.
+
+    An id the editor carried along is kept only if it belongs to this listing's phones before
+    the save (a form cannot borrow another phone's id). A phone without one takes the id of
+    the phone in its position before (the id that was published for it), else a new one."""
+    previous = [
+        p.get("id") or phone_id(service_id, i, p.get("number", ""))
+        for i, p in enumerate(before or [])
+    ]
+    allowed = set(previous)
+    used: set[str] = set()
+    for i, phone in enumerate(phones):
+        pid = phone.get("id")
+        if pid not in allowed or pid in used:
+            pid = None
+        if (
+            pid is None
+            and i < len(previous)
+            and previous[i] not in used
+            and not any(p.get("id") == previous[i] for p in phones[i + 1 :])
+        ):
+            pid = previous[i]
+        if pid is None:
+            pid = str(uuid.uuid4())
+        phone["id"] = pid
+        used.add(pid)
 
 
 # ------------------------------------------------------------------ display

@@ -5,10 +5,33 @@ with a message fit to show next to the field."""
 from __future__ import annotations
 
 import re
+import uuid
+from typing import Any
 from urllib.parse import urlsplit
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+
+# uuid5 namespace of every published id derived from a parent id and a natural key
+HSDS_NAMESPACE = uuid.UUID("6d0f4c9e-3a52-5b8e-9a61-0c3e2f7b5d11")
+
+
+def stable_id(*parts: Any) -> str:
+    return str(uuid.uuid5(HSDS_NAMESPACE, ":".join(str(p) for p in parts)))
+
+
+def phone_id(service_id: str, position: int, number: str) -> str:
+    """The published id of a phone stored without one (listings saved before phones kept ids)."""
+    return stable_id("phone", service_id, position, number)
+
+
+def is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
 
 EIN_RE = re.compile(r"^\d{2}-\d{7}$")
 NPI_RE = re.compile(r"^\d{10}$")

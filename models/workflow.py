@@ -25,7 +25,7 @@ from .certification import (
     open_renewal,
 )
 from .context import settings
-from .fields import canonical, empty_data
+from .fields import assign_phone_ids, canonical, content, empty_data
 from .listing import (
     PENDING_REVIEW_STATES,
     CountyRole,
@@ -138,6 +138,9 @@ def _full_data(data: dict[str, Any]) -> dict[str, Any]:
 
 def _apply_data(rev: ListingRevision, data: dict[str, Any], service_type_code: str) -> None:
     full = _full_data(data)
+    listing = rev.listing
+    base = rev.data or (listing.live_revision.data if listing.live_revision else None) or {}
+    assign_phone_ids(full.get("phones") or [], base.get("phones") or [], listing.uuid)
     rev.data = full
     rev.name = full["name"]
     rev.service_type_code = service_type_code
@@ -183,7 +186,7 @@ def save_draft(
         base is not None
         and (rev is None or rev.is_editable)
         and stype == base.service_type_code
-        and _full_data(data) == _full_data(base.data)
+        and content(_full_data(data)) == content(_full_data(base.data))
     ):
         raise NoChangesError(
             "No changes to save: the form matches the "

@@ -8,14 +8,12 @@ described by the profile (see profile.py)."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from models.fields import COST_MODELS, LANGUAGES, POPULATIONS, REFERRAL_SOURCES
 from models.geo import zip_info
-
-NAMESPACE = uuid.UUID("6d0f4c9e-3a52-5b8e-9a61-0c3e2f7b5d11")
+from models.identifiers import phone_id, stable_id
 
 # phone kinds of the registry -> RFC 6350 types HSDS names
 PHONE_TYPES = {
@@ -42,10 +40,6 @@ FEATURES = {
     "no_one_turned_away": ("No one turned away", "No one is turned away for inability to pay."),
     "nonviolent_only": ("Nonviolent only", "Serves people who are not violent at the time."),
 }
-
-
-def stable_id(*parts: Any) -> str:
-    return str(uuid.uuid5(NAMESPACE, ":".join(str(p) for p in parts)))
 
 
 def _clean(d: dict[str, Any]) -> dict[str, Any]:
@@ -346,7 +340,7 @@ def service_document(
     phones = [
         _clean(
             {
-                "id": stable_id("phone", sid, i, p["number"]),
+                "id": p.get("id") or phone_id(sid, i, p["number"]),
                 "service_id": sid,
                 "number": p["number"],
                 "type": PHONE_TYPES.get(p.get("kind") or "voice", "voice"),

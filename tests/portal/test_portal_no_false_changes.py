@@ -80,3 +80,41 @@ def test_a_draft_can_be_discarded_and_the_live_listing_stays(provider):
     # only a draft: a submitted revision is withdrawn, not discarded
     again = provider.post(f"/portal/revisions/{draft_id}/discard", data={"csrf_token": token})
     assert again.status_code in (403, 404)
+
+
+def test_a_changed_phone_number_keeps_the_phone_id_that_was_published(provider):
+    """Phones keep their ids (models/fields.assign_phone_ids): the number at the first row
+    changes, the published phone is updated rather than removed and added."""
+    from models.identifiers import phone_id
+
+    lst = listing_named(CBHL)
+    live_phone = lst.live_revision.data["phones"][0]
+    published = live_phone.get("id") or phone_id(lst.uuid, 0, live_phone["number"])
+    fields = editor_fields(provider, lst.id)
+    set_field(fields, "phones-0-number", "(573) 555-0177")
+    resp = provider.post(f"/portal/listings/{lst.id}/edit", data=fields)
+    assert resp.status_code == 302, page_errors(resp.get_data(as_text=True))
+    db.session.expire_all()
+    draft = lst.open_revision.data["phones"]
+    assert draft[0]["number"] == "+15735550177" and draft[0]["id"] == published
+
+    # a form cannot borrow another listing's phone id
+    fields = editor_fields(provider, lst.id)
+    assert fields["phones-0-pid"] == published
+    set_field(fields, "phones-0-pid", "00000000-0000-4000-8000-000000000000")
+    set_field(fields, "phones-0-note", "main line")
+    resp = provider.post(f"/portal/listings/{lst.id}/edit", data=fields)
+    assert resp.status_code == 302, page_errors(resp.get_data(as_text=True))
+    db.session.expire_all()
+    assert lst.open_revision.data["phones"][0]["id"] == published
+
+
+def test_assign_phone_ids_follows_rows_and_never_duplicates():
+    from models.fields import assign_phone_ids
+
+    before = [{"id": "a" * 8 + "-0000-4000-8000-" + "0" * 12, "number": "+15735550100"}]
+    kept = before[0]["id"]
+    phones = [{"number": "+15735550101"}, {"number": "+15735550102", "id": kept}]
+    assign_phone_ids(phones, before, "svc")
+    assert phones[1]["id"] == kept  # the carried id wins over the position
+    assert phones[0]["id"] != kept and len({p["id"] for p in phones}) == 2

@@ -114,7 +114,7 @@ def test_reviewer_requests_changes_then_approves(live_server, page, browser):
     with app.app_context():
         rev = db.session.get(ListingRevision, rev_id)
         assert rev.state == "submitted" and rev.provider_note == "Now the 24/7 line."
-        assert rev.data["phones"] == [
+        assert [{k: v for k, v in p.items() if k != "id"} for p in rev.data["phones"]] == [
             {"number": FIXED_NUMBER, "kind": "voice", "description": "24/7 line"}
         ]
         db.session.remove()
@@ -129,7 +129,8 @@ def test_reviewer_requests_changes_then_approves(live_server, page, browser):
     with app.app_context():
         rev = db.session.get(ListingRevision, rev_id)
         assert rev.state == "approved" and rev.listing.live_revision_id == rev_id
-        assert rev.listing.live_revision.data["phones"] == [
-            {"number": FIXED_NUMBER, "kind": "voice", "description": "24/7 line"}
-        ]
+        assert [
+            {k: v for k, v in p.items() if k != "id"}
+            for p in rev.listing.live_revision.data["phones"]
+        ] == [{"number": FIXED_NUMBER, "kind": "voice", "description": "24/7 line"}]
         db.session.remove()

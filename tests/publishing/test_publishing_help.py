@@ -188,3 +188,33 @@ def test_the_first_view_is_small_and_public(browser, help_site, client):
     resp = client.get("/help/")
     assert resp.status_code == 200 and "Set-Cookie" not in resp.headers
     assert "geolocation=(self)" in resp.headers["Permissions-Policy"]
+
+
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_21_AA}})
+    return [f"{v['id']}: {n['target']}" for v in results.response["violations"] for n in v["nodes"]]
+
+
+def test_find_help_passes_axe_wcag_21_aa_empty_with_an_error_and_with_results(browser, help_site):
+    server, _, _ = help_site
+    for width in (390, 1280):
+        context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            page.goto(server.url + "/help/")
+            assert axe_violations(page) == []
+            page.get_by_role("button", name="Find help").click()  # nothing typed: an error
+            page.locator("#place-error").wait_for()
+            assert axe_violations(page) == []
+            page.get_by_label("County or ZIP code").fill("65201")
+            page.get_by_role("button", name="Find help").click()
+            page.get_by_role("heading", level=2).wait_for()
+            assert axe_violations(page) == []
+        finally:
+            context.close()

@@ -6,3 +6,10 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 });
+
+// After a failed submission, put the keyboard and screen reader on the error summary: its
+// links lead to each field.
+document.addEventListener("DOMContentLoaded", () => {
+  const summary = document.getElementById("form-errors");
+  if (summary) summary.focus();
+});

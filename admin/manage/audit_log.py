@@ -17,9 +17,16 @@ from tasks.audit_anchor import latest_anchor
 
 from ..access import requires
 from . import bp
+from .audit_view import present
 from .listing_tools import csv_response, keyset_page
 
 CENTRAL = ZoneInfo("America/Chicago")
+
+
+@bp.app_template_global("audit_views")
+def audit_views(rows):
+    """templates/manage/_audit_rows.html: the events as people read them (audit_view.py)."""
+    return present(list(rows))
 
 
 def _search_form() -> AuditSearchForm:

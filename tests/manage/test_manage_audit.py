@@ -43,13 +43,13 @@ def test_search_by_action_actor_object_and_date(admin_client, users):
     page = admin_client.get("/manage/audit?action=auth.login&actor=admin@demo").get_data(
         as_text=True
     )
-    assert "<code>auth.login</code>" in page and "<code>listing.create</code>" not in page
+    assert "<strong>Auth: login</strong>" in page and "<strong>Listing: create</strong>" not in page
     page = admin_client.get(f"/manage/audit?object_type=user&object_id={users.admin.id}").get_data(
         as_text=True
     )
     assert "auth.login" in page
     page = admin_client.get("/manage/audit?action=listing.").get_data(as_text=True)
-    assert "listing." in page and "<code>auth.login</code>" not in page
+    assert "<strong>Listing" in page and "<strong>Auth: login</strong>" not in page
     page = admin_client.get("/manage/audit?date_from=2001-01-01&date_to=2001-01-02").get_data(
         as_text=True
     )
@@ -82,7 +82,9 @@ def test_before_and_after_values_are_shown(admin_client, users):
     page = admin_client.get(
         f"/manage/audit?action=organization.update&organization_id={org.id}"
     ).get_data(as_text=True)
-    assert "<dt>contact_name</dt><dd>Audit Visible</dd>" in page
+    assert (
+        "Contact name:</span>" in page and '<span class="diff-after">Audit Visible</span>' in page
+    )
 
 
 def test_audit_pages_walk_back_by_keyset(admin_client):
@@ -135,3 +137,40 @@ def test_flask_audit_verify_fails_and_names_the_tampered_row(live_app, tmp_path)
     broken = run_flask(["audit", "verify"], env)
     assert broken.returncode == 1
     assert f"BROKEN at event {target}" in broken.stderr
+
+
+def test_the_log_reads_as_field_changes_with_labels_and_names(admin_client, users):
+    """A listing change reads "Phone numbers: (573) 555-0100 → (573) 555-0199", people and
+    objects by name, never raw structures; the raw record is one click away."""
+    from models import Listing, record
+
+    lst = db.session.scalar(db.select(Listing).where(Listing.live_revision_id.is_not(None)))
+    rev = lst.live_revision
+    before = {"state": "submitted", "number": rev.number, "data": dict(rev.data)}
+    after_data = dict(rev.data)
+    after_data["phones"] = [{"number": "+15735550199", "kind": "voice", "description": ""}]
+    before["data"]["phones"] = [{"number": "+15735550100", "kind": "voice", "description": ""}]
+    record(
+        "listing_revision.approve",
+        actor=users.admin,
+        target=rev,
+        before={**before, "claimed_by_id": users.reviewer.id},
+        after={
+            "state": "approved",
+            "number": rev.number,
+            "data": after_data,
+            "claimed_by_id": None,
+        },
+    )
+    db.session.commit()
+    page = admin_client.get("/manage/audit?action=listing_revision.approve").get_data(as_text=True)
+    assert "<strong>Listing revision: approve</strong>" in page
+    assert f"{lst.display_name}, version {rev.number}" in page
+    assert (
+        '<span class="diff-before">Call (573) 555-0100</span> → '
+        '<span class="diff-after">Call (573) 555-0199</span>' in page
+    )
+    assert "Phone numbers:" in page and f"{users.reviewer.name} ({users.reviewer.email})" in page
+    assert "Claimed by:" in page and "claimed_by_id" not in page.split("Raw record")[0]
+    assert "{&#39;" not in page and "{'" not in page  # no Python dict anywhere
+    assert "<summary>Raw record</summary>" in page

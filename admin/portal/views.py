@@ -126,7 +126,13 @@ def dashboard():
                 else f"Listing {lst.id}",
             }
         )
-    rows.sort(key=lambda r: (not r["attention"], r["name"].lower()))
+    # what needs action first, then drafts not yet submitted, then the rest, each by name
+    rows.sort(
+        key=lambda r: (
+            0 if r["attention"] else 1 if r["rev"] and r["rev"].state == "draft" else 2,
+            r["name"].lower(),
+        )
+    )
     certifications = db.session.scalars(
         db.select(Certification)
         .where(Certification.organization_id == org.id)

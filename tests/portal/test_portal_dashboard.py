@@ -37,6 +37,12 @@ def test_dashboard_lists_states_attention_first_and_why_not_public(provider, blu
     assert listings.index("Bluestem Sobering Support Center") < listings.index(
         "Bluestem Youth Crisis Center"
     )
+    # then drafts not yet submitted (Central ERE has one), then the rest by name
+    assert (
+        listings.index("Bluestem Sobering Support Center")
+        < listings.index("Central Emergency Room Enhancement")
+        < listings.index("Bluestem Youth Crisis Center")
+    )
     certs = html[html.index('id="certifications"') :]
     bhcc = db.session.scalar(
         db.select(Certification).filter_by(organization_id=bluestem.id, type_code="bhcc")

@@ -132,6 +132,7 @@ class CertificationDecisionForm(RegistryForm):
         validators=[Length(max=4000)],
         render_kw={"rows": 3},
     )
+    override_claim = BooleanField("Yes, decide it although another reviewer holds it")
     submit = SubmitField("Record certification decision")
 
     def __init__(self, *args, certification=None, **kwargs):

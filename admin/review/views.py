@@ -496,6 +496,14 @@ def certification_decision(item_id: int):
         return render_template(
             "review/certification.html", **_certification_context(cert, decision_form=form)
         ), 422
+    if cert.claimed_by_id not in (None, current_user.id) and not form.override_claim.data:
+        holder = cert.claimed_by.name if cert.claimed_by else "another reviewer"
+        form.override_claim.errors = [
+            f"{holder} holds this certification. Tick the box to decide it anyway, or release it first."
+        ]
+        return render_template(
+            "review/certification.html", **_certification_context(cert, decision_form=form)
+        ), 422
     try:
         wf.decide_certification(
             cert,

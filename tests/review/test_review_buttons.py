@@ -55,3 +55,27 @@ def test_deciding_an_item_another_reviewer_holds_asks_for_confirmation(client, l
     assert resp.status_code in (302, 303)
     db.session.expire_all()
     assert db.session.get(ListingRevision, rev_id).state == "approved"
+
+
+def test_deciding_a_certification_another_reviewer_holds_asks_for_confirmation(client, login, send):
+    from models import Certification, User
+    from models import workflow as wf
+    from tests.review.test_review_pages import cert_form
+
+    cert = pending_certification()
+    other = db.session.scalar(db.select(User).filter_by(email="reviewer2@demo.test"))
+    wf.claim(cert, other)
+    db.session.commit()
+    cert_id, form, holder = cert.id, cert_form(cert), other.name
+    login("reviewer")
+    page = f"/review/certifications/{cert_id}"
+    html = client.get(page).get_data(as_text=True)
+    assert 'id="held-warning"' in html and f"{holder} is reviewing this certification" in html
+    resp = send(client, f"{page}/decision", form, form_url=page)
+    assert resp.status_code == 422
+    assert f"{holder} holds this certification" in resp.get_data(as_text=True)
+    assert db.session.get(Certification, cert_id).status == "in_review"  # claimed, undecided
+    resp = send(client, f"{page}/decision", {**form, "override_claim": "y"}, form_url=page)
+    assert resp.status_code in (302, 303)
+    db.session.expire_all()
+    assert db.session.get(Certification, cert_id).status == "certified"

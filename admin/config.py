@@ -87,6 +87,8 @@ def defaults(var_dir: Path) -> dict[str, Any]:
         "CELERY_ALWAYS_EAGER": False,
         "DEMO_BANNER": True,
         "PUBLISH_PDFS": True,
+        "CAPACITY_EXPIRES_HOURS": 12,  # a live capacity status older than this reads "unknown"
+        "CAPACITY_EXPIRES_BY_TYPE": {},  # per service type, e.g. {"sobering_center": 6}
     }
 
 

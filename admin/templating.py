@@ -53,11 +53,13 @@ NAV = {
         ("review.index", "Review"),
         ("review.dashboard", "Dashboard"),
         ("review.coverage", "Coverage"),
+        ("review.capacity", "Capacity"),
     ],
     "admin": [
         ("review.index", "Review"),
         ("review.dashboard", "Dashboard"),
         ("review.coverage", "Coverage"),
+        ("review.capacity", "Capacity"),
         ("manage.index", "Manage"),
         ("manage.releases", "Releases"),
         ("manage.pdf_previews", "PDF previews"),

@@ -3,6 +3,7 @@ Every table is imported here so Alembic sees the whole schema."""
 
 from .audit import AuditEvent, record, verify_chain
 from .base import Base, ConflictError, StrEnum, WorkflowError, db, today, utcnow
+from .capacity import CapacityStatus, CapacityUpdate
 from .certification import (
     ACTIVE_STATUSES,
     Certification,
@@ -53,6 +54,8 @@ from .user import Invitation, InvitationPurpose, LoginAttempt, Role, User, UserS
 from .webhook import Webhook, WebhookDelivery
 
 __all__ = [
+    "CapacityStatus",
+    "CapacityUpdate",
     "ACTIVE_STATUSES",
     "AuditEvent",
     "Base",

@@ -78,6 +78,12 @@ RULES: dict[tuple[str, type | None], Rule] = {
     ("view", Listing): lambda u, t: is_staff(u) or same_org(u, t),
     ("edit", Listing): lambda u, t: member_of_active_org(u, t),
     ("attest", Listing): lambda u, t: member_of_active_org(u, t) and t.live_revision_id is not None,
+    # live capacity: staff of the owning organization, for listings that have a live version
+    ("set_capacity", Listing): lambda u, t: (
+        member_of_active_org(u, t)
+        and t.live_revision_id is not None
+        and t.service_type.has_capacity
+    ),
     ("suspend", Listing): lambda u, t: is_staff(u),
     # revisions
     ("view", ListingRevision): lambda u, t: is_staff(u) or same_org(u, t),

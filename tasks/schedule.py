@@ -18,6 +18,11 @@ def beat_schedule(config) -> dict:
             "task": "registry.relay_outgoing_mail",
             "schedule": timedelta(minutes=1),
         },
+        # live capacity: a status reads "unknown" within a minute of expiring
+        "publish-capacity": {
+            "task": "registry.publish_capacity",
+            "schedule": timedelta(minutes=1),
+        },
         "publish-pending": {
             "task": "registry.publish_pending",
             "schedule": timedelta(minutes=float(config.get("PUBLISH_INTERVAL_MINUTES", 3))),

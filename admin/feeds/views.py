@@ -40,6 +40,9 @@ from .release import (
     parse_time,
     release_path,
 )
+from .release import (
+    releases_root as releases_path_root,
+)
 
 MIMETYPES = {
     ".json": "application/json",
@@ -118,6 +121,7 @@ API_PARAMETERS: dict[str, tuple[str, ...]] = {
     "feeds.api_taxonomies": _PAGING,
     "feeds.api_taxonomy_terms": (*_PAGING, "taxonomy_id", "top_only", "parent_id"),
     "feeds.api_changes": ("since",),
+    "feeds.api_capacity": (),
     "feeds.api_service": (),
     "feeds.api_service_at_location": (),
     "feeds.api_taxonomy": (),
@@ -280,6 +284,42 @@ def serve_file(number: int, relpath: str, cache_control: str, *, current: bool =
     if gz:
         resp.headers["Content-Encoding"] = "gzip"
     return stamp(resp, etag, parsed.created_at, cache_control)
+
+
+CAPACITY_CACHE = "public, max-age=30, must-revalidate"
+
+
+def capacity_answer() -> Response:
+    """The live capacity file (tasks/capacity.py), rewritten every minute outside releases."""
+    folder = releases_path_root() / "live"
+    gz = accepts_gzip()
+    try:
+        body = (folder / "capacity.json").read_bytes()
+        packed = (folder / "capacity.json.gz").read_bytes() if gz else None
+    except FileNotFoundError:
+        resp = error_response(503, "Live capacity has not been published yet; try again shortly.")
+        resp.headers["Retry-After"] = "60"
+        return resp
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}{"-gz" if packed else ""}"'
+    generated = parse_time(json.loads(body)["generated_at"])
+    if not_modified(etag, generated):
+        return answer_304(etag, generated, CAPACITY_CACHE)
+    resp = Response(packed or body, mimetype="application/json")
+    if packed:
+        resp.headers["Content-Encoding"] = "gzip"
+    return stamp(resp, etag, generated, CAPACITY_CACHE)
+
+
+@bp.get("/feeds/current/capacity.json")
+def current_capacity():
+    return capacity_answer()
+
+
+@bp.get("/api/hsds/capacity")
+def api_capacity():
+    """DMH extension: live capacity of public crisis centers, crisis residential programs and
+    sobering centers (the same document as /feeds/current/capacity.json)."""
+    return capacity_answer()
 
 
 @bp.get("/feeds/current/<path:relpath>")

@@ -162,7 +162,13 @@ def dashboard():
             attention.append("On hold at DMH.")
         cert_rows.append({"cert": c, "expiry": expiry, "attention": attention})
     cert_rows.sort(key=lambda r: (not r["attention"], r["expiry"] or day + timedelta(days=36500)))
-    return render_template("portal/dashboard.html", org=org, rows=rows, cert_rows=cert_rows)
+    return render_template(
+        "portal/dashboard.html",
+        org=org,
+        rows=rows,
+        cert_rows=cert_rows,
+        capacity=capacity_cards(listings),
+    )
 
 
 # ------------------------------------------------------------------ listings
@@ -420,6 +426,93 @@ def attest_listing(listing_id: int):
     if request.form.get("back") == "dashboard":
         return redirect(url_for("portal.dashboard"))
     return redirect(url_for("portal.listing_detail", listing_id=listing.id))
+
+
+# ------------------------------------------------------------------ live capacity
+
+
+def capacity_cards(listings: list[Listing]) -> list[dict]:
+    """The dashboard's "Capacity now" cards: listings whose type reports capacity."""
+    from models.capacity import expiry_hours, latest, view
+    from tasks.capacity import expiry_settings
+
+    shown = [lst for lst in listings if can(current_user, "set_capacity", lst)]
+    current = latest([lst.id for lst in shown])
+    settings, now = expiry_settings(), utcnow()
+    return [
+        {
+            "listing": lst,
+            "name": lst.live_revision.name,
+            "view": view(current.get(lst.id), expiry_hours(lst.service_type_code, settings), now),
+        }
+        for lst in shown
+    ]
+
+
+def _publish_capacity_soon() -> None:
+    """Rewrite capacity.json now; the minute beat does it anyway if the broker is down."""
+    from tasks.capacity import publish_capacity
+
+    try:
+        publish_capacity.delay()
+    except Exception:  # noqa: BLE001 - the status is saved; the beat publishes it within a minute
+        current_app.logger.warning("could not queue the capacity file; the beat will write it")
+
+
+@bp.route("/listings/<int:listing_id>/capacity", methods=["GET", "POST"])
+@requires("use_portal")
+def listing_capacity(listing_id: int):
+    """One tap for accepting / full (the dashboard posts here); limited and diverting open this
+    page for the number or the reason, then one more tap."""
+    from forms.capacity import CapacityForm
+    from models.capacity import LABELS, CapacityStatus, set_capacity
+
+    listing = load_or_404(Listing, listing_id, "edit")
+    if not can(current_user, "set_capacity", listing):
+        flash(
+            "This listing does not report capacity: only public crisis centers, crisis "
+            "residential programs and sobering centers do.",
+            "warning",
+        )
+        return redirect(url_for("portal.listing_detail", listing_id=listing.id))
+    form = CapacityForm(request.form if request.method == "POST" else request.args)
+    quick = request.method == "POST" and request.form.get("quick") == "1"
+    if request.method == "POST" and form.validate():
+        status = form.status.data
+        needs_more = status == CapacityStatus.DIVERTING and not (form.reason.data or "").strip()
+        if quick and needs_more:
+            return redirect(
+                url_for("portal.listing_capacity", listing_id=listing.id, status=status)
+            )
+        try:
+            set_capacity(
+                listing,
+                current_user,
+                status,
+                available=form.available.data,
+                reason=form.reason.data or "",
+                note=form.note.data or "",
+            )
+            db.session.commit()
+        except WorkflowError as exc:
+            db.session.rollback()
+            (form.reason if status == CapacityStatus.DIVERTING else form.status).errors = [str(exc)]
+        else:
+            _publish_capacity_soon()
+            flash(
+                f"{listing.live_revision.name}: {LABELS[CapacityStatus(status)].lower()}. "
+                "Published within a minute.",
+                "success",
+            )
+            return redirect(url_for("portal.dashboard") + "#capacity")
+    status = form.status.data if form.status.data in set(CapacityStatus) else None
+    return render_template(
+        "portal/capacity.html",
+        listing=listing,
+        form=form,
+        status=status,
+        labels=LABELS,
+    ), 422 if request.method == "POST" else 200
 
 
 # ------------------------------------------------------------------ certifications

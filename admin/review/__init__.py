@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("review", __name__)
 
-from . import coverage, dashboard, views  # noqa: E402,F401
+from . import capacity, coverage, dashboard, views  # noqa: E402,F401

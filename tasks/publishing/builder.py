@@ -451,6 +451,7 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
     )
     db.session.commit()
     swap_current(root, number)
+    refresh_capacity()  # which listings are public may have changed
     run.status = PublishRunStatus.PUBLISHED.value
     run.release_number = number
     run.finished_at = utcnow()
@@ -466,6 +467,16 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
         changes=ctx.changes,
         context=ctx,
     )
+
+
+def refresh_capacity() -> None:
+    """Rewrite the live capacity file for the new release; never fails a release."""
+    from tasks.capacity import write_capacity
+
+    try:
+        write_capacity()
+    except Exception:  # noqa: BLE001 - the minute beat rewrites it anyway
+        log.exception("could not rewrite capacity.json after the release")
 
 
 def drain_outbox_events(up_to_id: int | None, release_id: int | None) -> int:

@@ -240,6 +240,62 @@ def _counties_op() -> dict[str, Any]:
     return op
 
 
+def _capacity_op() -> dict[str, Any]:
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    status = {"type": "string", "enum": ["accepting", "limited", "full", "diverting", "unknown"]}
+    stamp = {"type": ["string", "null"], "format": "date-time"}
+    return {
+        "summary": "Live capacity of crisis centers, crisis residential and sobering centers "
+        "(DMH extension)",
+        "description": (
+            "Set by each site without review and rewritten every minute; also at "
+            "/feeds/current/capacity.json. Only services public in the current release. A status "
+            "older than its expiry (expires_after_hours) is 'unknown', with the time it was last "
+            "updated, never the stale value. Poll with If-None-Match."
+        ),
+        "responses": {
+            "200": {
+                "description": "Every site",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["generated_at", "sites"],
+                            "properties": {
+                                "generated_at": {"type": "string", "format": "date-time"},
+                                "release": {"type": ["integer", "null"]},
+                                "expires_after_hours": {"type": "object"},
+                                "sites": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["service_id", "mo_dmh_capacity_status"],
+                                        "properties": {
+                                            "service_id": {"type": "string", "format": "uuid"},
+                                            "name": {"type": "string"},
+                                            "service_type": {"type": "string"},
+                                            "mo_dmh_capacity_status": status,
+                                            "mo_dmh_capacity_available": {
+                                                "type": "integer",
+                                                "minimum": 0,
+                                            },
+                                            "mo_dmh_capacity_reason": {"type": "string"},
+                                            "mo_dmh_capacity_note": {"type": "string"},
+                                            "mo_dmh_capacity_updated_at": stamp,
+                                            "mo_dmh_capacity_valid_until": stamp,
+                                        },
+                                    },
+                                },
+                            },
+                        }
+                    }
+                },
+            },
+            "503": {"description": "Not published yet", "content": error},
+        },
+    }
+
+
 def _changes_op() -> dict[str, Any]:
     ids = {"type": "array", "items": {"type": "string", "format": "uuid"}}
     stamp = {"type": ["string", "null"], "format": "date-time"}
@@ -457,6 +513,7 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             },
             "/services/{id}": {"get": _one_op("One service", f"{s}/compiled/service.json")},
             "/changes": {"get": _changes_op()},
+            "/capacity": {"get": _capacity_op()},
             "/organizations": {
                 "get": _list_op(
                     "Organizations", f"{s}/compiled/organization_list.json", [*common, "full"]

@@ -219,7 +219,8 @@ def test_changes_requested_comments_show_next_to_their_fields_and_resubmit(provi
     db.session.commit()
     dashboard = provider.get("/portal/").get_data(as_text=True)
     assert "DMH asked for changes." in dashboard
-    assert dashboard.index(CBHL) < dashboard.index(
+    listings = dashboard[dashboard.index('id="listings"') :]
+    assert listings.index(CBHL) < listings.index(
         "Bluestem Crisis Stabilization House"
     )  # needs attention first
     html = provider.get(f"/portal/listings/{cbhl.id}/edit").get_data(as_text=True)

@@ -1,0 +1,120 @@
+"""capacity.json: the live status of every public site that reports capacity, rewritten every
+minute (and at once after a change), outside the release folders: a release is immutable and
+changes only when reviewed content does; capacity changes without review, many times a day.
+
+The file lives at RELEASES_DIR/live/capacity.json and is served as /feeds/current/capacity.json
+and /api/hsds/capacity. Only listings public in the current release appear; a status older than
+its service type's expiry is written as "unknown" with the time it was last updated."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from celery import shared_task
+from flask import current_app
+
+from models import Listing, db, utcnow
+from models.capacity import UNKNOWN, expiry_hours, latest, view
+
+from .publishing.builder import current_number, releases_root
+from .publishing.context import timestamp
+
+FILENAME = "capacity.json"
+_public: dict[str, Any] = {"release": None, "ids": frozenset()}
+
+
+def live_dir(root: Path | None = None) -> Path:
+    return (root or releases_root()) / "live"
+
+
+def public_service_ids(root: Path) -> frozenset[str]:
+    """Service ids of the current release (read once per release number)."""
+    number = current_number(root)
+    if number is None:
+        return frozenset()
+    if _public["release"] != (str(root), number):
+        path = root / "releases" / str(number) / "hsds" / "services.json"
+        ids = frozenset(d["id"] for d in json.loads(path.read_bytes()))
+        _public.update(release=(str(root), number), ids=ids)
+    return _public["ids"]
+
+
+def expiry_settings() -> dict[str, Any]:
+    return {
+        "default": current_app.config.get("CAPACITY_EXPIRES_HOURS", 12),
+        "by_type": current_app.config.get("CAPACITY_EXPIRES_BY_TYPE") or {},
+    }
+
+
+def capacity_document() -> dict[str, Any]:
+    root = releases_root()
+    public = public_service_ids(root)
+    now = utcnow()
+    settings = expiry_settings()
+    listings = [
+        lst
+        for lst in db.session.scalars(
+            db.select(Listing).where(Listing.live_revision_id.is_not(None)).order_by(Listing.id)
+        )
+        if lst.uuid in public and lst.service_type.has_capacity
+    ]
+    current = latest([lst.id for lst in listings])
+    sites = []
+    for lst in listings:
+        hours = expiry_hours(lst.service_type_code, settings)
+        v = view(current.get(lst.id), hours, now)
+        site = {
+            "service_id": lst.uuid,
+            "name": lst.live_revision.name,
+            "service_type": lst.service_type_code,
+            "mo_dmh_capacity_status": v.status,
+            "mo_dmh_capacity_updated_at": timestamp(v.updated_at) if v.updated_at else None,
+            "mo_dmh_capacity_valid_until": timestamp(v.expires_at)
+            if v.is_known and v.expires_at
+            else None,
+        }
+        if v.is_known:
+            if v.available is not None:
+                site["mo_dmh_capacity_available"] = v.available
+            if v.reason:
+                site["mo_dmh_capacity_reason"] = v.reason
+            if v.note:
+                site["mo_dmh_capacity_note"] = v.note
+        sites.append(site)
+    return {
+        "generated_at": timestamp(now),
+        "release": current_number(root),
+        "expires_after_hours": {
+            "default": float(settings["default"]),
+            **{k: float(v) for k, v in settings["by_type"].items()},
+        },
+        "statuses": ["accepting", "limited", "full", "diverting", UNKNOWN],
+        "sites": sites,
+    }
+
+
+def write_capacity() -> Path:
+    """Write the file atomically (temporary file, fsync, rename), with its .gz twin."""
+    folder = live_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    body = json.dumps(capacity_document(), ensure_ascii=False, separators=(",", ":")).encode()
+    target = folder / FILENAME
+    for path, data in ((target, body), (folder / (FILENAME + ".gz"), gzip.compress(body, mtime=0))):
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".capacity-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    return target
+
+
+@shared_task(name="registry.publish_capacity", ignore_result=True)
+def publish_capacity() -> str:
+    """Beat, every minute, and after each change."""
+    return str(write_capacity())

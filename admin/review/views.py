@@ -338,6 +338,18 @@ def revision_comment(item_id: int):
     )
 
 
+def held_by_another(item, form, what: str) -> bool:
+    """A decision on an item another reviewer holds needs the confirmation box ticked; without
+    it the form says who holds the item, next to the box."""
+    if item.claimed_by_id in (None, current_user.id) or form.override_claim.data:
+        return False
+    holder = item.claimed_by.name if item.claimed_by else "another reviewer"
+    form.override_claim.errors = [
+        f"{holder} holds this {what}. Tick the box to decide it anyway, or release it first."
+    ]
+    return True
+
+
 @bp.post("/revisions/<int:item_id>/decision")
 @requires("review")
 def revision_decision(item_id: int):
@@ -360,11 +372,7 @@ def revision_decision(item_id: int):
                 "error",
             )
         return redirect(url_for("review.revision", item_id=rev.id)), 303
-    if rev.claimed_by_id not in (None, current_user.id) and not form.override_claim.data:
-        holder = rev.claimed_by.name if rev.claimed_by else "another reviewer"
-        form.override_claim.errors = [
-            f"{holder} holds this change. Tick the box to decide it anyway, or release it first."
-        ]
+    if held_by_another(rev, form, "change"):
         return render_template(
             "review/revision.html", **_revision_context(rev, decision_form=form)
         ), 422
@@ -496,11 +504,7 @@ def certification_decision(item_id: int):
         return render_template(
             "review/certification.html", **_certification_context(cert, decision_form=form)
         ), 422
-    if cert.claimed_by_id not in (None, current_user.id) and not form.override_claim.data:
-        holder = cert.claimed_by.name if cert.claimed_by else "another reviewer"
-        form.override_claim.errors = [
-            f"{holder} holds this certification. Tick the box to decide it anyway, or release it first."
-        ]
+    if held_by_another(cert, form, "certification"):
         return render_template(
             "review/certification.html", **_certification_context(cert, decision_form=form)
         ), 422

@@ -35,4 +35,4 @@ USER registry
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD curl -fsS "http://127.0.0.1:${PORT}/healthz" || exit 1
-CMD ["sh", "-c", "exec gunicorn --workers 3 --threads 4 --bind 0.0.0.0:${PORT} --forwarded-allow-ips='*' --no-control-socket --limit-request-line 8190 --access-logfile - 'admin:create_app()'"]
+CMD ["sh", "-c", "exec gunicorn --workers 3 --threads 4 --bind 0.0.0.0:${PORT} --forwarded-allow-ips='*' --no-control-socket --limit-request-line 8190 --access-logfile - --access-logformat '%(h)s %(t)s %(m)s %(U)s %(H)s %(s)s %(b)s %(D)s' 'admin:create_app()'"]

@@ -51,6 +51,7 @@ from .release import (
 from .reminder import Reminder, ReminderKind
 from .review import ReviewComment
 from .user import Invitation, InvitationPurpose, LoginAttempt, Role, User, UserSession
+from .verification import VerificationLink
 from .webhook import Webhook, WebhookDelivery
 
 __all__ = [
@@ -103,6 +104,7 @@ __all__ = [
     "StrEnum",
     "User",
     "UserSession",
+    "VerificationLink",
     "Webhook",
     "WebhookDelivery",
     "WorkflowError",

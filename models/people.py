@@ -38,20 +38,27 @@ def revoke_sessions(user_id: int) -> int:
     ).rowcount
 
 
+def recipient_users(organization_id: int) -> list[User]:
+    """The people behind organization_recipients (active provider accounts with a password)."""
+    return list(
+        db.session.scalars(
+            db.select(User)
+            .where(
+                User.organization_id == organization_id,
+                User.role == Role.PROVIDER.value,
+                User.is_active.is_(True),
+                User.password_hash.is_not(None),
+            )
+            .order_by(User.email)
+        )
+    )
+
+
 def organization_recipients(organization_id: int) -> list[str]:
     """Who hears from the registry about an organization (decisions, reminders): its active
     provider accounts that have accepted their invitation (set a password); the organization's
     main e-mail when it has none. The one recipient rule of every e-mail to an organization."""
-    emails = db.session.scalars(
-        db.select(User.email)
-        .where(
-            User.organization_id == organization_id,
-            User.role == Role.PROVIDER.value,
-            User.is_active.is_(True),
-            User.password_hash.is_not(None),
-        )
-        .order_by(User.email)
-    ).all()
+    emails = [u.email for u in recipient_users(organization_id)]
     if emails:
         return list(emails)
     org = db.session.get(Organization, organization_id)

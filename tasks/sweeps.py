@@ -37,7 +37,7 @@ from models import (
 )
 from models.certification import PENDING_STATUSES, expiry_sql
 from models.locks import begin_writing, try_transaction_lock
-from models.people import organization_recipients
+from models.people import organization_recipients, recipient_users
 from models.reminder import (
     AFTER_LAPSE,
     BEFORE_EXPIRY,
@@ -48,6 +48,7 @@ from models.reminder import (
     before_expiry_kind,
     claim_reminder,
 )
+from models.verification import issue_link, verify_path
 from models.workflow import expire_certification
 
 from .mail import send_mail
@@ -341,9 +342,23 @@ def _message(reminder: Reminder) -> tuple[int, str, str, dict]:
             days=int(cfg.get("REVERIFY_AFTER_DAYS", 365)) + int(cfg.get("REVERIFY_GRACE_DAYS", 30))
         ),
         "portal_path": "/portal/",
+        "facts": listing_facts(lst),
     }
     subject = f"Please confirm your listing is still correct: {lst.display_name}"
     return lst.organization_id, subject, "reverify_listing", ctx
+
+
+def listing_facts(listing) -> list[tuple[str, str]]:
+    """What matters to someone in crisis, as published: phones, address, hours, counties."""
+    from models.fields import FIELD_LABELS, display_value
+    from models.reference import county_names
+
+    data = listing.live_revision.data if listing.live_revision else {}
+    names = county_names()
+    return [
+        (FIELD_LABELS[key], display_value(key, data, names) or "—")
+        for key in ("phones", "address", "hours", "counties")
+    ]
 
 
 @shared_task(
@@ -367,8 +382,19 @@ def deliver_reminder(reminder_id: int) -> str:
         return ""
     try:
         organization_id, subject, template, context = _message(reminder)
-        to = organization_recipients(organization_id)
-        where = send_mail(to, subject, template, **context) if to else ""
+        if reminder.kind == ReminderKind.REVERIFY and recipient_users(organization_id):
+            # one e-mail per person: each carries a link of its own (models/verification.py)
+            people = recipient_users(organization_id)
+            to = [u.email for u in people]
+            where = ""
+            for person in people:
+                token = issue_link(reminder.listing, person)
+                where = send_mail(
+                    person.email, subject, template, **context, verify_path=verify_path(token)
+                )
+        else:
+            to = organization_recipients(organization_id)
+            where = send_mail(to, subject, template, **context) if to else ""
     except Exception:
         db.session.rollback()
         raise

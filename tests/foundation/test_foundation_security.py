@@ -284,7 +284,8 @@ PUBLIC_PREFIXES = (
     "/static/",
     "/bootstrap/static/",
 )
-PUBLIC_EXACT = {"/login", "/healthz", "/api/hsds", "/feeds", "/forgot"}
+# /verify: the e-mailed re-verification link, which carries its own credential
+PUBLIC_EXACT = {"/login", "/healthz", "/api/hsds", "/feeds", "/forgot", "/verify"}
 CHECKED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 

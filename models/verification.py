@@ -1,0 +1,151 @@
+"""Re-verification by e-mailed link: "Everything is still correct" without a password.
+
+Each reminder e-mail carries a link of its own, bound to one listing and one recipient. Only the
+SHA-256 of its random token is stored (a copy of the database opens nothing); it works once,
+for 14 days, and only while the recipient is an active member of the listing's organization.
+What it can do is narrow: stamp "last verified" (the same as the portal's one-click attestation)
+or lead to sign-in. It changes no content, so it needs no second factor (docs/decisions.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from . import audit
+from .base import StrEnum, UTCDateTime, db, utcnow
+from .listing import Listing
+from .release import mark_changed
+from .user import User
+
+LINK_DAYS = 14
+
+
+class LinkOutcome(StrEnum):
+    CONFIRMED = "confirmed"
+    CHANGED = "changed"
+
+
+class LinkRefused(Exception):
+    """Why a link cannot be used, in words fit for the page that says so."""
+
+    def __init__(self, title: str, detail: str, status: int = 410):
+        super().__init__(detail)
+        self.title, self.detail, self.status = title, detail, status
+
+
+class VerificationLink(db.Model):
+    __tablename__ = "verification_link"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    listing_id: Mapped[int] = mapped_column(
+        ForeignKey("listing.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(20))
+
+    listing: Mapped[Listing] = relationship()
+    user: Mapped[User] = relationship()
+
+
+def verify_path(token: str) -> str:
+    """The link's path; the token rides in the query string, which access logs leave out."""
+    return "/verify?" + urlencode({"t": token})
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_link(listing: Listing, user: User) -> str:
+    """A new link's token (the caller puts it in the e-mail; it is not stored)."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        VerificationLink(
+            token_hash=token_hash(token),
+            listing_id=listing.id,
+            user_id=user.id,
+            created_at=utcnow(),
+            expires_at=utcnow() + timedelta(days=LINK_DAYS),
+        )
+    )
+    db.session.flush()
+    return token
+
+
+def open_link(token: str, *, for_update: bool = False) -> VerificationLink:
+    """The usable link of `token`, or LinkRefused saying why not."""
+    q = db.select(VerificationLink).where(VerificationLink.token_hash == token_hash(token or ""))
+    link = db.session.scalar(q.with_for_update() if for_update else q)
+    if link is None:
+        raise LinkRefused(
+            "This link is not valid",
+            "The address is incomplete or was changed. Use the link in the e-mail as it is, "
+            "or sign in to the portal.",
+            404,
+        )
+    if link.used_at is not None:
+        raise LinkRefused(
+            "This link was already used",
+            f"It was used on {link.used_at:%B %-d, %Y}. Each link works once; sign in to the "
+            "portal to confirm or edit the listing again.",
+        )
+    if utcnow() >= link.expires_at:
+        raise LinkRefused(
+            "This link has expired",
+            f"Links work for {LINK_DAYS} days. Sign in to the portal to confirm the listing.",
+        )
+    user = link.user
+    if not user.is_active or user.organization_id != link.listing.organization_id:
+        raise LinkRefused(
+            "This link is no longer valid",
+            "The account it was sent to is no longer active in this organization.",
+        )
+    if link.listing.live_revision_id is None:
+        raise LinkRefused("This listing is not live", "There is nothing public to confirm.")
+    return link
+
+
+def mark_opened(link: VerificationLink) -> None:
+    if link.opened_at is None:
+        link.opened_at = utcnow()
+
+
+def confirm_by_link(token: str) -> Listing:
+    """ "Everything is still correct": stamps last verified, as the portal's attestation does,
+    audited as done by the recipient via the e-mailed link. Works once."""
+    link = open_link(token, for_update=True)
+    listing = link.listing
+    before = {"verified_at": listing.verified_at}
+    listing.verified_at = utcnow()
+    listing.verified_by_id = link.user_id
+    listing.stale_since = None
+    link.used_at, link.outcome = utcnow(), LinkOutcome.CONFIRMED.value
+    mark_opened(link)
+    db.session.flush()
+    mark_changed(listing.id, "reverified")
+    audit.record(
+        "listing.attest",
+        actor=link.user,
+        target=listing,
+        before=before,
+        after={"verified_at": listing.verified_at, "via": "e-mailed link"},
+    )
+    return listing
+
+
+def something_changed(token: str) -> Listing:
+    """ "Something changed": the link is spent; the person signs in and edits."""
+    link = open_link(token, for_update=True)
+    link.used_at, link.outcome = utcnow(), LinkOutcome.CHANGED.value
+    mark_opened(link)
+    db.session.flush()
+    return link.listing

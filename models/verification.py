@@ -51,6 +51,7 @@ class VerificationLink(db.Model):
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(20))
+    followed_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # admins reminded
 
     listing: Mapped[Listing] = relationship()
     user: Mapped[User] = relationship()
@@ -149,3 +150,79 @@ def something_changed(token: str) -> Listing:
     mark_opened(link)
     db.session.flush()
     return link.listing
+
+
+FOLLOW_UP_DAYS = 14
+
+
+def unanswered_for_follow_up(now: datetime) -> dict[Listing, list[VerificationLink]]:
+    """Listings whose e-mailed links got no answer for FOLLOW_UP_DAYS (none of the recipients
+    confirmed or said something changed) and whose admins were not reminded yet."""
+    links = db.session.scalars(
+        db.select(VerificationLink)
+        .where(
+            VerificationLink.created_at <= now - timedelta(days=FOLLOW_UP_DAYS),
+            VerificationLink.followed_up_at.is_(None),
+        )
+        .order_by(VerificationLink.listing_id, VerificationLink.id)
+    ).all()
+    by_listing: dict[int, list[VerificationLink]] = {}
+    for link in links:
+        by_listing.setdefault(link.listing_id, []).append(link)
+    out = {}
+    for group in by_listing.values():
+        listing = group[0].listing
+        if any(link.used_at is not None for link in group):
+            for link in group:
+                link.followed_up_at = now  # answered: nothing to follow up
+            continue
+        answered_later = db.session.scalar(
+            db.select(db.func.count(VerificationLink.id)).where(
+                VerificationLink.listing_id == listing.id,
+                VerificationLink.used_at.is_not(None),
+                VerificationLink.created_at > group[0].created_at,
+            )
+        )
+        if answered_later or listing.verified_at >= group[0].created_at:
+            for link in group:
+                link.followed_up_at = now  # confirmed another way since
+            continue
+        out[listing] = group
+    return out
+
+
+def campaign(since: datetime) -> list[dict]:
+    """Per organization, the links sent since `since`: sent, opened, confirmed, changed, no answer."""
+    from .organization import Organization
+
+    rows = db.session.execute(
+        db.select(
+            Organization.id,
+            Organization.legal_name,
+            db.func.count(VerificationLink.id),
+            db.func.count(VerificationLink.opened_at),
+            db.func.sum(
+                db.case((VerificationLink.outcome == LinkOutcome.CONFIRMED.value, 1), else_=0)
+            ),
+            db.func.sum(
+                db.case((VerificationLink.outcome == LinkOutcome.CHANGED.value, 1), else_=0)
+            ),
+        )
+        .join(Listing, Listing.id == VerificationLink.listing_id)
+        .join(Organization, Organization.id == Listing.organization_id)
+        .where(VerificationLink.created_at >= since)
+        .group_by(Organization.id, Organization.legal_name)
+        .order_by(Organization.legal_name)
+    ).all()
+    return [
+        {
+            "organization_id": oid,
+            "organization": name,
+            "sent": sent,
+            "opened": opened,
+            "confirmed": int(confirmed or 0),
+            "changed": int(changed or 0),
+            "no_answer": sent - int(confirmed or 0) - int(changed or 0),
+        }
+        for oid, name, sent, opened, confirmed, changed in rows
+    ]

@@ -48,7 +48,7 @@ from models.reminder import (
     before_expiry_kind,
     claim_reminder,
 )
-from models.verification import issue_link, verify_path
+from models.verification import issue_link, unanswered_for_follow_up, verify_path
 from models.workflow import expire_certification
 
 from .mail import send_mail
@@ -277,7 +277,13 @@ def run_verification_sweep(on: date | None = None) -> SweepResult:
             )
             result.flagged_stale.append(lst.id)
 
+    follow_ups = unanswered_for_follow_up(now)
+    for links in follow_ups.values():
+        for link in links:
+            link.followed_up_at = now
     db.session.commit()
+    for listing in follow_ups:
+        follow_up_admins(listing)
     log.info(
         "verification sweep for %s: %d reminders claimed, %d listings flagged stale (%s)",
         on,
@@ -346,6 +352,31 @@ def _message(reminder: Reminder) -> tuple[int, str, str, dict]:
     }
     subject = f"Please confirm your listing is still correct: {lst.display_name}"
     return lst.organization_id, subject, "reverify_listing", ctx
+
+
+def follow_up_admins(listing) -> None:
+    """The second reminder, to the organization's admins: nobody answered the e-mailed links
+    for 14 days. Sent after the commit that marks the links followed up (never twice)."""
+    from models import User
+
+    admins = db.session.scalars(
+        db.select(User.email)
+        .where(
+            User.organization_id == listing.organization_id,
+            User.is_org_admin.is_(True),
+            User.is_active.is_(True),
+        )
+        .order_by(User.email)
+    ).all()
+    if admins:
+        send_mail(
+            list(admins),
+            f"No answer yet: is {listing.display_name} still correct?",
+            "reverify_follow_up",
+            listing=listing,
+            portal_path=f"/portal/listings/{listing.id}",
+            facts=listing_facts(listing),
+        )
 
 
 def listing_facts(listing) -> list[tuple[str, str]]:

@@ -90,3 +90,17 @@ def capacity():
         report_days=REPORT_DAYS,
         default_hours=settings["default"],
     )
+
+
+@bp.get("/reverification")
+@requires("view_coverage")
+def reverification():
+    """DMH's view of the e-mailed re-verification links of the last 90 days, per organization."""
+    from models.verification import campaign
+
+    since = utcnow() - timedelta(days=90)
+    rows = campaign(since)
+    totals = {
+        k: sum(r[k] for r in rows) for k in ("sent", "opened", "confirmed", "changed", "no_answer")
+    }
+    return render_template("review/reverification.html", rows=rows, totals=totals, days=90)

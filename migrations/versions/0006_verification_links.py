@@ -27,6 +27,7 @@ def upgrade():
         sa.Column("opened_at", TIME, nullable=True),
         sa.Column("used_at", TIME, nullable=True),
         sa.Column("outcome", sa.String(20), nullable=True),
+        sa.Column("followed_up_at", TIME, nullable=True),
         sa.ForeignKeyConstraint(
             ["listing_id"],
             ["listing.id"],

@@ -123,3 +123,28 @@ def test_something_changed_spends_the_link_and_leads_to_sign_in_then_the_editor(
     link = db.session.scalar(db.select(VerificationLink).filter_by(token_hash=token_hash(token)))
     assert link.outcome == "changed" and link.used_at is not None
     assert visitor.get(f"/verify?t={token}").status_code == 410
+
+
+def test_no_answer_for_14_days_reminds_the_admins_once_and_dmh_sees_the_campaign(
+    app, mail_to_smtp, smtp_server, login
+):
+    from tasks.sweeps import run_verification_sweep
+
+    lst, messages = send_reminders(app, smtp_server, 2)
+    links = db.session.scalars(db.select(VerificationLink).filter_by(listing_id=lst.id)).all()
+    for link in links:
+        link.created_at -= timedelta(days=15)  # two weeks, no answer
+    db.session.commit()
+    before = len(smtp_server.messages)
+    run_verification_sweep(today())
+    follow = [
+        m for m in smtp_server.wait_for(before + 1) if m["Subject"].startswith("No answer yet")
+    ]
+    assert len(follow) == 1 and follow[0]["To"] == "provider@demo.test"  # the organization's admin
+    run_verification_sweep(today())  # never twice
+    assert [m for m in smtp_server.messages if m["Subject"].startswith("No answer yet")] == follow
+
+    staff = login("reviewer")
+    page = staff.get("/review/reverification").get_data(as_text=True)
+    row = re.search(r"Bluestem Valley[^<]*</th>((?:<td>\d+</td>)+)", page)
+    assert row and re.findall(r"<td>(\d+)</td>", row.group(1)) == ["2", "0", "0", "0", "2"]

@@ -84,7 +84,7 @@ def test_a_simulated_year(app, outbox, login):
     # per recipient (each carries its own link)
     reminders = db.session.scalars(db.select(Reminder).order_by(Reminder.id)).all()
     assert all(r.delivered_at is not None and r.recipients for r in reminders)
-    messages = outbox.messages()
+    messages = [m for m in outbox.messages() if not m["Subject"].startswith("No answer yet")]
     assert len(messages) == sum(r.recipients if r.kind == "reverify" else 1 for r in reminders)
     assert any(r.kind == "reverify" and r.recipients > 1 for r in reminders)
     keys = [(m["Subject"].strip(), m["To"].strip()) for m in messages]

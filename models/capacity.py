@@ -48,6 +48,7 @@ class CapacityUpdate(db.Model):
     note: Mapped[str] = mapped_column(String(200), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # "expires soon" e-mail
 
     listing: Mapped[Listing] = relationship()
     by: Mapped[User | None] = relationship()
@@ -181,3 +182,47 @@ def share_full(listing_id: int, since: datetime, now: datetime, hours: float) ->
     out = {k: v / total for k, v in spent.items()} if total > 0 else {}
     out[UNKNOWN] = max(0.0, 1 - known / total) if total > 0 else 1.0
     return out
+
+
+REMIND_BEFORE = timedelta(hours=1)
+
+
+def expiring_soon(now: datetime, settings: dict[str, Any] | None = None) -> list[CapacityUpdate]:
+    """Current statuses that expire within the hour, not yet reminded, of organizations that
+    want the reminder (Organization.capacity_reminders)."""
+    from .organization import Organization
+
+    candidates = db.session.scalars(
+        db.select(CapacityUpdate)
+        .join(Listing, Listing.id == CapacityUpdate.listing_id)
+        .join(Organization, Organization.id == Listing.organization_id)
+        .where(
+            CapacityUpdate.reminded_at.is_(None),
+            Organization.capacity_reminders.is_(True),
+            CapacityUpdate.at > now - timedelta(days=7),
+        )
+    ).all()
+    current = latest(sorted({u.listing_id for u in candidates}))
+    out = []
+    for u in candidates:
+        if current.get(u.listing_id) is not u:
+            continue  # superseded by a newer report
+        expires = u.at + timedelta(hours=expiry_hours(u.listing.service_type_code, settings))
+        if expires - REMIND_BEFORE <= now < expires:
+            out.append(u)
+    return out
+
+
+def set_capacity_reminders(organization, by: User, wanted: bool) -> None:
+    """Turn the organization's "expires within the hour" e-mail on or off (audited)."""
+    if organization.capacity_reminders == wanted:
+        return
+    before = {"capacity_reminders": organization.capacity_reminders}
+    organization.capacity_reminders = wanted
+    audit.record(
+        "organization.capacity_reminders",
+        actor=by,
+        target=organization,
+        before=before,
+        after={"capacity_reminders": wanted},
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import StrEnum, TimestampMixin, UTCDateTime, UUIDColumn, check_in, db
@@ -31,6 +31,8 @@ class Organization(TimestampMixin, db.Model):
     status: Mapped[str] = mapped_column(
         String(20), default=OrganizationStatus.ACTIVE.value, index=True
     )
+    # e-mail the organization an hour before a live capacity status expires (models/capacity.py)
+    capacity_reminders: Mapped[bool] = mapped_column(Boolean, default=True)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deactivated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", use_alter=True))
 

@@ -73,6 +73,7 @@ RULES: dict[tuple[str, type | None], Rule] = {
     ("edit", Organization): lambda u, t: is_admin(u),
     ("invite", Organization): lambda u, t: is_admin(u) or org_admin_of(u, t),
     ("create_listing", Organization): lambda u, t: member_of_active_org(u, t),
+    ("set_capacity_reminders", Organization): lambda u, t: org_admin_of(u, t),
     ("submit_certification", Organization): lambda u, t: member_of_active_org(u, t),
     # listings
     ("view", Listing): lambda u, t: is_staff(u) or same_org(u, t),

@@ -118,3 +118,32 @@ def write_capacity() -> Path:
 def publish_capacity() -> str:
     """Beat, every minute, and after each change."""
     return str(write_capacity())
+
+
+@shared_task(name="registry.remind_capacity_expiring", ignore_result=True)
+def remind_capacity_expiring() -> int:
+    """Beat, every 5 minutes: an hour before a status expires, tell the organization (unless
+    it turned the reminder off). Marked reminded before sending: never twice."""
+    from models.capacity import expiring_soon
+    from models.people import organization_recipients
+
+    from .mail import send_mail
+
+    due = expiring_soon(utcnow(), expiry_settings())
+    for update in due:
+        update.reminded_at = utcnow()
+    db.session.commit()
+    for update in due:
+        listing = update.listing
+        to = organization_recipients(listing.organization_id)
+        if to:
+            send_mail(
+                to,
+                f"Capacity of {listing.display_name} expires within the hour",
+                "capacity_expiring",
+                listing=listing,
+                status=update.status,
+                set_at=update.at,
+                portal_path="/portal/#capacity",
+            )
+    return len(due)

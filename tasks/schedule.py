@@ -23,6 +23,10 @@ def beat_schedule(config) -> dict:
             "task": "registry.publish_capacity",
             "schedule": timedelta(minutes=1),
         },
+        "remind-capacity-expiring": {
+            "task": "registry.remind_capacity_expiring",
+            "schedule": timedelta(minutes=5),
+        },
         "publish-pending": {
             "task": "registry.publish_pending",
             "schedule": timedelta(minutes=float(config.get("PUBLISH_INTERVAL_MINUTES", 3))),

@@ -459,6 +459,29 @@ def _publish_capacity_soon() -> None:
         current_app.logger.warning("could not queue the capacity file; the beat will write it")
 
 
+@bp.post("/capacity-reminders")
+@requires("use_portal")
+def capacity_reminders():
+    """The organization's administrator turns the "expires within the hour" e-mail on or off."""
+    from flask_wtf import FlaskForm
+
+    org = _org()
+    if not can(current_user, "set_capacity_reminders", org) or not FlaskForm().validate_on_submit():
+        abort(403)
+    from models.capacity import set_capacity_reminders
+
+    wanted = request.form.get("reminders") == "on"
+    set_capacity_reminders(org, current_user, wanted)
+    db.session.commit()
+    flash(
+        "Reminders on: we e-mail you an hour before a capacity status expires."
+        if wanted
+        else "Reminders off: no e-mail before a capacity status expires.",
+        "success",
+    )
+    return redirect(url_for("portal.dashboard") + "#capacity")
+
+
 @bp.route("/listings/<int:listing_id>/capacity", methods=["GET", "POST"])
 @requires("use_portal")
 def listing_capacity(listing_id: int):

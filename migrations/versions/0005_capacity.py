@@ -26,6 +26,7 @@ def upgrade():
         sa.Column("note", sa.String(200), nullable=False),
         sa.Column("at", TIME, nullable=False),
         sa.Column("by_id", sa.Integer(), nullable=True),
+        sa.Column("reminded_at", TIME, nullable=True),
         sa.ForeignKeyConstraint(
             ["listing_id"],
             ["listing.id"],
@@ -45,9 +46,17 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_capacity_update")),
     )
+    with op.batch_alter_table("organization") as batch:
+        batch.add_column(
+            sa.Column(
+                "capacity_reminders", sa.Boolean(), nullable=False, server_default=sa.true()
+            )
+        )
     op.create_index(op.f("ix_capacity_update_listing_at"), "capacity_update", ["listing_id", "at"])
 
 
 def downgrade():
+    with op.batch_alter_table("organization") as batch:
+        batch.drop_column("capacity_reminders")
     op.drop_index(op.f("ix_capacity_update_listing_at"), table_name="capacity_update")
     op.drop_table("capacity_update")

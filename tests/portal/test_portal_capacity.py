@@ -169,3 +169,55 @@ def test_a_provider_on_a_phone_sets_full_in_one_tap_and_a_reviewer_sees_it(live_
         assert page.locator("path.capacity-map-full").count() >= 1  # on the map
     finally:
         desk.close()
+
+
+def test_an_hour_before_expiry_the_organization_is_reminded_once_unless_it_opted_out(
+    provider, build, app, tmp_path
+):
+    from email import message_from_bytes, policy
+
+    from tasks.capacity import remind_capacity_expiring
+
+    saved = {k: app.config.get(k) for k in ("OUTBOX_DIR", "MAIL_SERVER")}
+    app.config.update(OUTBOX_DIR=str(tmp_path / "outbox"), MAIL_SERVER="")
+    try:
+        assert build().status == "published"
+        center = listing_named(CENTER)
+        post(
+            provider,
+            f"/portal/listings/{center.id}/capacity",
+            {"status": "full", "quick": "1"},
+            form_url="/portal/",
+        )
+        update = db.session.scalar(db.select(CapacityUpdate).filter_by(listing_id=center.id))
+        assert remind_capacity_expiring() == 0  # 12 hours to go
+        update.at = utcnow() - timedelta(hours=11, minutes=30)
+        db.session.commit()
+        assert remind_capacity_expiring() == 1
+        assert remind_capacity_expiring() == 0  # never twice
+        mails = [
+            message_from_bytes(p.read_bytes(), policy=policy.default)
+            for p in (tmp_path / "outbox").glob("*.eml")
+        ]
+        assert [m["Subject"] for m in mails] == [f"Capacity of {CENTER} expires within the hour"]
+
+        # the organization's administrator turns them off: a new status is not reminded
+        fresh_csrf()
+        resp = post(
+            provider, "/portal/capacity-reminders", {"reminders": "off"}, form_url="/portal/"
+        )
+        assert resp.status_code == 302 and center.organization.capacity_reminders is False
+        post(
+            provider,
+            f"/portal/listings/{center.id}/capacity",
+            {"status": "accepting", "quick": "1"},
+            form_url="/portal/",
+        )
+        latest_update = db.session.scalar(
+            db.select(CapacityUpdate).order_by(CapacityUpdate.id.desc()).limit(1)
+        )
+        latest_update.at = utcnow() - timedelta(hours=11, minutes=30)
+        db.session.commit()
+        assert remind_capacity_expiring() == 0
+    finally:
+        app.config.update(saved)

@@ -1,10 +1,12 @@
-"""Read-side benchmark: requests/s of /feeds/current/hsds/services.json (200 and 304) and
-/api/hsds/services?page=1, against a Flask route returning constant bytes, all served by the
-same gunicorn config in the same run (ratios matter, not absolutes).
+"""Read-side benchmark: requests/s of /feeds/current/hsds/services.json (200 and 304),
+/api/hsds/services?page=1 and ?county=29019, against a Flask route returning constant bytes
+of the same size as the API's page 1 (gzip), all served by gunicorn with `make run`'s settings
+(Procfile: 2 workers, 4 threads) in the same run; ratios matter, not absolutes.
 
-    PYTHONPATH=$PWD .venv/bin/python bench/serve.py [--seconds 5]
+    PYTHONPATH=$PWD .venv/bin/python bench/serve.py [--seconds 5] [--listings 1000]
 
-Creates its own database (demo data) and release, then drops them."""
+Creates its own database (demo data grown to --listings published listings) and release,
+then drops them."""
 
 from __future__ import annotations
 
@@ -24,22 +26,46 @@ from pathlib import Path
 import psycopg
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-CONSTANT = b'{"constant": "' + b"x" * 64 + b'"}'
 
 
 def create_app_with_constant_route():
-    """gunicorn entry point: the registry app plus one route that returns constant bytes."""
+    """gunicorn entry point: the registry app plus one route that returns constant bytes (the
+    file named by BENCH_CONSTANT, sent as gzip'd JSON like the API's own answer)."""
     from flask import Response
 
     from admin import create_app
 
     app = create_app()
+    body = Path(os.environ["BENCH_CONSTANT"]).read_bytes()
 
     @app.get("/bench/constant")
     def constant():
-        return Response(CONSTANT, mimetype="application/json")
+        resp = Response(body, mimetype="application/json")
+        resp.headers["Content-Encoding"] = "gzip"
+        return resp
 
     return app
+
+
+GROW = """
+import gzip, sys
+from pathlib import Path
+from bench.publish import grow_to, make_app
+from models import db
+app = make_app(sys.argv[1], Path(sys.argv[2]))
+with app.app_context():
+    grow_to(int(sys.argv[3]))
+    db.session.commit()
+"""
+PAGE_ONE = """
+import sys
+from pathlib import Path
+from admin import create_app
+app = create_app()
+resp = app.test_client().get("/api/hsds/services?page=1", headers={"Accept-Encoding": "gzip"})
+assert resp.status_code == 200 and resp.headers.get("Content-Encoding") == "gzip"
+Path(sys.argv[1]).write_bytes(resp.get_data())
+"""
 
 
 def free_port() -> int:
@@ -77,6 +103,7 @@ def hammer(
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--listings", type=int, default=1000)
     args = ap.parse_args()
     name = f"registry_bench_serve_{os.getpid()}"
     var = Path(tempfile.mkdtemp(prefix="registry-serve-"))
@@ -92,7 +119,8 @@ def main() -> None:
     proc = None
     try:
         root = Path(__file__).resolve().parent.parent
-        for cmd in (["db", "upgrade"], ["demo", "load"], ["publish"]):
+
+        def flask(*cmd: str) -> None:
             subprocess.run(
                 [sys.executable, "-m", "flask", *cmd],
                 cwd=root,
@@ -100,18 +128,44 @@ def main() -> None:
                 check=True,
                 capture_output=True,
             )
+
+        flask("db", "upgrade")
+        flask("demo", "load")
+        subprocess.run(
+            [sys.executable, "-c", GROW, env["DATABASE_URL"], str(var), str(args.listings)],
+            cwd=root,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        flask("publish")
+        constant_file = var / "constant.bin"
+        subprocess.run(
+            [sys.executable, "-c", PAGE_ONE, str(constant_file)],
+            cwd=root,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        env["BENCH_CONSTANT"] = str(constant_file)
+        print(
+            f"{args.listings} listings; API page 1 (gzip) and the constant route: "
+            f"{constant_file.stat().st_size} bytes",
+            flush=True,
+        )
         port = free_port()
         proc = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "-w",
-                "3",
-                "-k",
-                "sync",
-                "-b",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--bind",
                 f"127.0.0.1:{port}",
+                "--no-control-socket",
                 "--log-level",
                 "warning",
                 "bench.serve:create_app_with_constant_route()",
@@ -152,8 +206,15 @@ def main() -> None:
                 "/api/hsds/services?page=1",
                 {"Accept-Encoding": "gzip"},
             ),
+            (
+                "/api/hsds/services?county=29019 gzip 200",
+                "/api/hsds/services?county=29019",
+                {"Accept-Encoding": "gzip"},
+            ),
         ]
         hammer(port, "/bench/constant", {}, 1)  # warm up every worker
+        for _, path, headers in cases:
+            hammer(port, path, headers, 1)  # and every answer cache
         ref = None
         for label, path, headers in cases:
             rps, status = hammer(port, path, headers, args.seconds)

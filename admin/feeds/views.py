@@ -645,9 +645,10 @@ def api_services():
     page, per_page = paging()
     check_format()
     minimal, full = arg_bool("minimal"), arg_bool("full")
-    ids = filtered_service_ids(parsed)
+    opening_moment()  # open_now answers vary by the minute: part of the cache key
 
-    def build():
+    def build():  # filtering runs on a cache miss only (a bad parameter is never cached)
+        ids = filtered_service_ids(parsed)
         if minimal:
             items = [
                 {
@@ -763,22 +764,25 @@ def api_service_at_locations():
     page, per_page = paging()
     check_format()
     full = arg_bool("full")
-    service_ids = filtered_service_ids(parsed)
-    near = nearness(parsed)
-    if near is not None and near.meters is not None:
-        # each location on its own: within reach, nearest first
-        points = sorted(
-            (near.point_distance(la, lo), sal_id)
-            for sid in service_ids
-            for sal_id, la, lo in parsed.facets[sid]["points"]
-        )
-        ids = [sal_id for d, sal_id in points if d <= near.meters]
-    else:
-        wanted = set(service_ids)
-        ids = [sal_id for sal_id, e in parsed.sals.items() if e["service_id"] in wanted]
-    return json_answer(
-        parsed, lambda: page_of([sal_list_item(parsed, i, full) for i in ids], page, per_page)
-    )
+    opening_moment()  # open_now answers vary by the minute: part of the cache key
+
+    def build():  # filtering runs on a cache miss only (a bad parameter is never cached)
+        service_ids = filtered_service_ids(parsed)
+        near = nearness(parsed)
+        if near is not None and near.meters is not None:
+            # each location on its own: within reach, nearest first
+            points = sorted(
+                (near.point_distance(la, lo), sal_id)
+                for sid in service_ids
+                for sal_id, la, lo in parsed.facets[sid]["points"]
+            )
+            ids = [sal_id for d, sal_id in points if d <= near.meters]
+        else:
+            wanted = set(service_ids)
+            ids = [sal_id for sal_id, e in parsed.sals.items() if e["service_id"] in wanted]
+        return page_of([sal_list_item(parsed, i, full) for i in ids], page, per_page)
+
+    return json_answer(parsed, build)
 
 
 @bp.get("/api/hsds/service_at_locations/<ident>")

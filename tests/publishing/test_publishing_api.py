@@ -621,3 +621,22 @@ def test_schedule_ids_survive_a_change_of_hours(client, build):
         s["opens_at"] for s in before if s.get("opens_at")
     ]
     assert [s["id"] for s in after] == [s["id"] for s in before]  # updated, not replaced
+
+
+def test_a_repeated_list_request_is_answered_from_the_cache_before_any_filtering(
+    client, published, monkeypatch
+):
+    import admin.feeds.views as views
+
+    calls = []
+    real = views.filtered_service_ids
+    monkeypatch.setattr(views, "filtered_service_ids", lambda p: calls.append(1) or real(p))
+    for url in ("/api/hsds/services?county=29019", "/api/hsds/service_at_locations?county=29019"):
+        first = client.get(url)
+        second = client.get(url)
+        assert first.status_code == second.status_code == 200
+        assert first.get_data() == second.get_data()
+    assert len(calls) == 2  # one per URL: the repeats did no per-request work
+    for _ in range(2):  # a bad parameter is checked every time, never cached
+        resp = client.get("/api/hsds/services?county=99999")
+        assert resp.status_code == 400 and resp.get_json()["error"]["parameter"] == "county"

@@ -52,3 +52,19 @@ def test_after_a_failed_save_focus_is_on_the_error_summary(live_server, page):
     assert "Nothing was saved" in summary.inner_text()
     summary.get_by_role("link").first.click()
     assert page.evaluate("document.activeElement.id") == "phones-0-number"
+
+
+def test_a_county_is_found_by_typing_its_name(live_server, page):
+    open_editor(page, live_server.url)
+    page.locator("details.county-picker summary").first.click()
+    page.get_by_label("Find a county").first.fill("cal")
+    picker = page.locator("details.county-picker").first
+    rows = picker.locator(".form-check:not([hidden])")
+    assert 0 < rows.count() < 115
+    for i in range(rows.count()):  # each shown county matches, or was already ticked
+        row = rows.nth(i)
+        assert "cal" in row.inner_text().lower() or row.locator("input").is_checked()
+    assert any(t.startswith("Callaway") for t in rows.locator("label").all_inner_texts())
+    page.get_by_label(re.compile("^Callaway")).first.check()
+    page.get_by_label("Find a county").first.fill("")
+    assert picker.locator(".form-check[hidden]").count() == 0

@@ -23,6 +23,36 @@
       summary.textContent = `${label} (${n} chosen)`;
     };
     boxes.forEach((b) => b.addEventListener("change", update));
+    // A search box over the 115 counties: typing narrows the list to matching names (and keeps
+    // ticked ones in view), so a county is a few keystrokes away instead of a long scroll.
+    const grid = details.querySelector(".check-grid");
+    if (!grid) {
+      return;
+    }
+    const id = `${grid.parentElement.id || "counties"}-find`;
+    const wrap = document.createElement("div");
+    wrap.className = "mb-2 county-find";
+    wrap.innerHTML = `<label class="form-label small" for="${id}">Find a county</label>`
+      + `<input class="form-control form-control-sm" type="search" id="${id}" autocomplete="off">`
+      + `<p class="form-text small mb-0" aria-live="polite"></p>`;
+    grid.before(wrap);
+    const input = wrap.querySelector("input");
+    const status = wrap.querySelector("p");
+    input.addEventListener("input", () => {
+      const q = input.value.trim().toLowerCase();
+      let shown = 0;
+      grid.querySelectorAll(".form-check").forEach((row) => {
+        const box = row.querySelector("input");
+        const text = row.textContent.trim().toLowerCase();
+        const match = !q || text.includes(q) || box.checked;
+        row.hidden = !match;
+        if (match) { shown += 1; }
+      });
+      status.textContent = q ? `${shown} shown` : "";
+    });
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") { event.preventDefault(); } // never submit the form from here
+    });
   });
   // Warn before leaving with unsaved edits.
   let dirty = false;

@@ -111,6 +111,38 @@ def set_capacity(
     return update
 
 
+def capacity_listings(*, include_suspended: bool = True) -> list[Listing]:
+    """Listings with a live version whose service type reports capacity, in one query (live
+    version and organization loaded with them)."""
+    from sqlalchemy.orm import selectinload
+
+    from .reference import ServiceType
+
+    q = (
+        db.select(Listing)
+        .join(ServiceType, ServiceType.code == Listing.service_type_code)
+        .where(Listing.live_revision_id.is_not(None), ServiceType.has_capacity.is_(True))
+        .options(selectinload(Listing.live_revision), selectinload(Listing.organization))
+        .order_by(Listing.id)
+    )
+    if not include_suspended:
+        q = q.where(Listing.is_suspended.is_(False))
+    return list(db.session.scalars(q))
+
+
+def history(listing_ids: list[int], now: datetime) -> dict[int, list[CapacityUpdate]]:
+    """Every report before `now` of each listing, oldest first, in one query."""
+    out: dict[int, list[CapacityUpdate]] = {i: [] for i in listing_ids}
+    if listing_ids:
+        for u in db.session.scalars(
+            db.select(CapacityUpdate)
+            .where(CapacityUpdate.listing_id.in_(listing_ids), CapacityUpdate.at < now)
+            .order_by(CapacityUpdate.listing_id, CapacityUpdate.at, CapacityUpdate.id)
+        ):
+            out[u.listing_id].append(u)
+    return out
+
+
 def latest(listing_ids: list[int]) -> dict[int, CapacityUpdate]:
     """The current (newest) update of each listing, in one query."""
     if not listing_ids:
@@ -163,13 +195,11 @@ def view(update: CapacityUpdate | None, hours: float, now: datetime) -> Capacity
     )
 
 
-def share_full(listing_id: int, since: datetime, now: datetime, hours: float) -> dict[str, float]:
-    """Share of the time since `since` spent in each status (expired time counts as unknown)."""
-    updates = db.session.scalars(
-        db.select(CapacityUpdate)
-        .where(CapacityUpdate.listing_id == listing_id, CapacityUpdate.at < now)
-        .order_by(CapacityUpdate.at)
-    ).all()
+def share_full(
+    updates: list[CapacityUpdate], since: datetime, now: datetime, hours: float
+) -> dict[str, float]:
+    """Share of the time since `since` spent in each status, from one listing's reports (oldest
+    first, see history()); expired time counts as unknown."""
     total = (now - since).total_seconds()
     spent: dict[str, float] = {}
     for i, u in enumerate(updates):

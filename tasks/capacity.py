@@ -18,8 +18,8 @@ from typing import Any
 from celery import shared_task
 from flask import current_app
 
-from models import Listing, db, utcnow
-from models.capacity import UNKNOWN, expiry_hours, latest, view
+from models import db, utcnow
+from models.capacity import UNKNOWN, capacity_listings, expiry_hours, latest, view
 
 from .publishing.builder import current_number, releases_root
 from .publishing.context import timestamp
@@ -56,13 +56,7 @@ def capacity_document() -> dict[str, Any]:
     public = public_service_ids(root)
     now = utcnow()
     settings = expiry_settings()
-    listings = [
-        lst
-        for lst in db.session.scalars(
-            db.select(Listing).where(Listing.live_revision_id.is_not(None)).order_by(Listing.id)
-        )
-        if lst.uuid in public and lst.service_type.has_capacity
-    ]
+    listings = [lst for lst in capacity_listings() if lst.uuid in public]
     current = latest([lst.id for lst in listings])
     sites = []
     for lst in listings:

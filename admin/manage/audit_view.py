@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import selectinload
+
 from models import (
     AuditEvent,
     Certification,
@@ -112,7 +114,10 @@ def _names(events: list[AuditEvent]) -> tuple[dict[tuple[str, str], str], dict[i
     for kind, (model, name) in loaders.items():
         ids = wanted.get(kind)
         if ids:
-            for obj in db.session.scalars(db.select(model).where(model.id.in_(ids))):
+            q = db.select(model).where(model.id.in_(ids))
+            if model is ListingRevision:  # its name is its listing's: load them together
+                q = q.options(selectinload(ListingRevision.listing))
+            for obj in db.session.scalars(q):
                 labels[(kind, str(obj.id))] = name(obj)
     return labels, people
 

@@ -8,8 +8,16 @@ from datetime import timedelta
 
 from flask import current_app, render_template
 
-from models import Listing, db, utcnow
-from models.capacity import UNKNOWN, expiry_hours, latest, share_full, view
+from models import utcnow
+from models.capacity import (
+    UNKNOWN,
+    capacity_listings,
+    expiry_hours,
+    history,
+    latest,
+    share_full,
+    view,
+)
 from models.coverage import DEFAULT_REGION_LAYER, county_map
 from models.reference import reference_snapshot
 from tasks.capacity import expiry_settings
@@ -33,24 +41,17 @@ def capacity():
         fips: r["name"] for r in ref["regions"] if r["layer"] == layer for fips in r["counties"]
     }
     names = {c["fips"]: c["name"] for c in ref["counties"]}
-    listings = [
-        lst
-        for lst in db.session.scalars(
-            db.select(Listing)
-            .where(Listing.live_revision_id.is_not(None), Listing.is_suspended.is_(False))
-            .order_by(Listing.id)
-        )
-        if lst.service_type.has_capacity
-    ]
+    listings = capacity_listings(include_suspended=False)
     current = latest([lst.id for lst in listings])
     since = now - timedelta(days=REPORT_DAYS)
+    reports = history([lst.id for lst in listings], now)
     regions: dict[str, list[dict]] = {}
     by_county: dict[str, str] = {}
     for lst in listings:
         hours = expiry_hours(lst.service_type_code, settings)
         v = view(current.get(lst.id), hours, now)
         fips = ((lst.live_revision.data or {}).get("address") or {}).get("county_fips") or ""
-        shares = share_full(lst.id, since, now, hours)
+        shares = share_full(reports[lst.id], since, now, hours)
         regions.setdefault(region_of.get(fips, "Outside any region"), []).append(
             {
                 "listing": lst,

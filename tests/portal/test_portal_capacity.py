@@ -221,3 +221,20 @@ def test_an_hour_before_expiry_the_organization_is_reminded_once_unless_it_opted
         assert remind_capacity_expiring() == 0
     finally:
         app.config.update(saved)
+
+
+def test_share_of_time_counts_expired_reports_as_unknown():
+    from datetime import datetime
+
+    from models.capacity import share_full
+
+    t0 = datetime(2026, 12, 1, 0, 0, tzinfo=utcnow().tzinfo)
+    reports = [
+        CapacityUpdate(status="full", at=t0),
+        CapacityUpdate(status="accepting", at=t0 + timedelta(hours=2)),
+    ]
+    # 24 h: full 2 h, then accepting valid for 12 h, then 10 h of nothing fresh
+    shares = share_full(reports, t0, t0 + timedelta(hours=24), hours=12)
+    assert shares["full"] == pytest.approx(2 / 24)
+    assert shares["accepting"] == pytest.approx(12 / 24)
+    assert shares["unknown"] == pytest.approx(10 / 24)

@@ -21,6 +21,8 @@ def test_provider_journey(live_server, page):
     page.wait_for_url(re.compile(r".*/portal/$"))
     page.get_by_role("link", name=LISTING).click()
     page.get_by_role("link", name="Edit", exact=True).click()
+    page.wait_for_url(re.compile(r".*/edit$"))
+    page.wait_for_load_state("load")  # the editor's script is attached before we type
     page.fill("#phones-0-number", "(573) 555-0142")
     page.fill("#hours_fri-0-closes", "16:00")
     page.get_by_role("button", name="Save draft").click()

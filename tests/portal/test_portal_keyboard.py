@@ -22,6 +22,7 @@ def open_editor(page, base):
     page.get_by_role("link", name=LISTING).click()
     page.get_by_role("link", name="Edit", exact=True).click()
     page.wait_for_url(re.compile(r".*/edit$"))
+    page.wait_for_load_state("load")  # the editor's script is attached before we type
 
 
 def tabs_to(page, name: str, limit: int = 300) -> int:

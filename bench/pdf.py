@@ -201,23 +201,18 @@ BASELINE_CSS = "@page { size: letter; margin: 0.75in; } html { font-family: 'Dej
 
 
 def baseline_html(records, ref) -> str:
-    """The same listing text (name, organization, description, every printed row) as plain blocks."""
-    from tasks.publishing.pdf import listing_view
+    """The same listing text (each printed entry's name and lines) as plain blocks."""
+    from tasks.publishing.entry import entry, region_names
 
     names = {c["fips"]: c["name"] for c in ref["counties"]}
+    regions = region_names(ref["regions"])
     parts = [
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>baseline</title><style>{BASELINE_CSS}</style></head><body>"
     ]
     for r in records:
-        v = listing_view(r, names, len(names))
-        rows = "".join(
-            f"<p>{html.escape(label)}: {html.escape(' / '.join(lines))}</p>"
-            for label, lines in v["rows"]
-        )
-        parts.append(
-            f"<div><h3>{html.escape(v['name'])}</h3><p>{html.escape(v['organization'])}</p>"
-            f"<p>{html.escape(v['description'])}</p>{rows}</div>"
-        )
+        v = entry(r, names, regions)
+        lines = "".join(f"<p>{html.escape(line)}</p>" for line in v["lines"])
+        parts.append(f"<div><h3>{html.escape(v['name'])}</h3>{lines}</div>")
     parts.append("</body></html>")
     return "".join(parts)
 

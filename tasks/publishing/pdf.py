@@ -39,6 +39,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from models import fields as F
 
+from . import entry
 from .context import BuildContext
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,9 @@ PILLAR_INTROS = {
     "place": "Somewhere to go instead of an emergency room or jail.",
     "support": "Partners who connect people, police, courts, schools and hospitals to crisis care.",
 }
-# the county index: who answers, who comes, where to go
-INDEX_988 = "988_center"
-INDEX_MOBILE = "mobile_crisis"
+# the county index: who answers (contact), who comes (respond), where to go (place)
+INDEX_CONTACT_PILLAR = "contact"
+INDEX_RESPOND_PILLAR = "respond"
 INDEX_PLACE_PILLAR = "place"
 
 
@@ -186,7 +187,7 @@ def template_version() -> str:
     for p in sorted(PDF_TEMPLATES.rglob("*")):
         if p.is_file():
             h.update(str(p.relative_to(PDF_TEMPLATES)).encode() + b"\0" + p.read_bytes())
-    for module in (__file__, F.__file__):
+    for module in (__file__, entry.__file__, F.__file__):
         h.update(Path(module).read_bytes())
     return h.hexdigest()
 
@@ -211,127 +212,16 @@ def inputs_hash(doc: PdfDoc, ctx: BuildContext, demo_banner: bool) -> str:
 # ------------------------------------------------------------------ how a listing is printed
 
 
-def _label_list(values, labels) -> str:
-    return ", ".join(labels.get(v, v) for v in values)
-
-
-def _ages(lo, hi) -> str:
-    if lo is not None and hi is not None:
-        return f"Ages {lo}–{hi}"
-    if lo is not None:
-        return f"Ages {lo} and older"
-    if hi is not None:
-        return f"Ages {hi} and younger"
-    return ""
-
-
-def counties_text(record: dict[str, Any], total: int) -> list[tuple[str, str]]:
-    counties = record.get("counties") or []
-    if not counties:
-        return []
-    by_role: dict[str, list[str]] = {}
-    for c in counties:
-        by_role.setdefault(c.get("role") or "served", []).append(c["name"])
-    out = []
-    for role in ("primary", "backup", "served"):
-        names = by_role.get(role)
-        if not names:
-            continue
-        label = "Counties served" if role == "served" else f"{F.COUNTY_ROLES[role]} for"
-        text = (
-            f"All {total} Missouri county areas"
-            if len(names) == total
-            else ", ".join(sorted(names))
-        )
-        out.append((label, text))
-    return out
-
-
-def listing_view(r: dict[str, Any], county_names: dict[str, str], total: int) -> dict[str, Any]:
-    """The printed lines of one listing; every value is plain text (escaped by the template)."""
-    a = r.get("address") or {}
-    address = []
-    if a.get("address_1"):
-        address = [x for x in (a.get("address_1"), a.get("address_2")) if x]
-        address.append(
-            f"{a.get('city', '')}, {a.get('state', 'MO')} {a.get('postal_code', '')}".strip()
-        )
-        if a.get("county_fips"):
-            address.append(county_names.get(a["county_fips"], a["county_fips"]))
-    phones = [
-        f"{F.PHONE_KINDS.get(p.get('kind'), 'Call')} {F.format_phone(p.get('number', ''))}"
-        + (f" — {p['description']}" if p.get("description") else "")
-        for p in r.get("phones") or []
-    ]
-    serves = [
-        x
-        for x in (
-            _label_list(r.get("populations") or [], F.POPULATIONS),
-            _ages(r.get("min_age"), r.get("max_age")),
-            "Nonviolent people only" if r.get("nonviolent_only") else "",
-            r.get("eligibility_notes") or "",
-        )
-        if x
-    ]
-    access = [
-        x
-        for x in (
-            "Walk-ins welcome" if r.get("walk_in") else "",
-            "Law enforcement drop-off accepted" if r.get("le_dropoff") else "",
-            f"Target response time: {r['target_response_minutes']} minutes"
-            if r.get("target_response_minutes")
-            else "",
-            "Referrals from: " + _label_list(r["referral_sources"], F.REFERRAL_SOURCES)
-            if r.get("referral_sources")
-            else "",
-        )
-        if x
-    ]
-    cost = [
-        x
-        for x in (
-            F.COST_MODELS.get(r.get("cost") or "", r.get("cost") or ""),
-            "No one is turned away for inability to pay" if r.get("no_one_turned_away") else "",
-            r.get("cost_notes") or "",
-        )
-        if x
-    ]
-    stay = []
-    if r.get("capacity"):
-        stay.append(
-            f"{r['capacity']} {F.CAPACITY_UNITS.get(r.get('capacity_unit') or '', r.get('capacity_unit') or '')}".strip()
-        )
-    if r.get("max_stay_hours"):
-        stay.append(f"stays up to {r['max_stay_hours']} hours")
-    online = [
-        x
-        for x in (r.get("website"), r.get("email"), r.get("chat_url") and f"Chat: {r['chat_url']}")
-        if x
-    ]
-    rows = [
-        ("Phone", phones),
-        ("Address", address),
-        ("Hours", r.get("hours_text") or []),
-        ("Who it serves", serves),
-        (
-            "Languages",
-            [_label_list(r.get("languages") or [], F.LANGUAGES)] if r.get("languages") else [],
-        ),
-        ("Getting there", access),
-        ("Cost", cost),
-        ("Capacity", ["; ".join(stay)] if stay else []),
-        ("Accessibility", [r["accessibility"]] if r.get("accessibility") else []),
-        ("Online", online),
-    ]
-    rows += [(label, [text]) for label, text in counties_text(r, total)]
-    return {
-        "name": r["name"],
-        "organization": r["organization"]["name"],
-        "type": r.get("service_type_short") or r["service_type"],
-        "description": r.get("description") or "",
-        "rows": [(label, lines) for label, lines in rows if lines],
-        "phone": F.format_phone((r.get("phones") or [{}])[0].get("number", "")),
-    }
+def index_kind(record: dict[str, Any]) -> str | None:
+    """Which question of the county index a listing answers, from its type's pillar: who
+    answers 988 (a "contact" service answering counties as primary or backup), who comes (a
+    "respond" service) or where to go (a "place")."""
+    pillar = record.get("pillar")
+    if pillar == INDEX_CONTACT_PILLAR and any(
+        c.get("role") in ("primary", "backup") for c in record.get("counties") or []
+    ):
+        return "988"
+    return {INDEX_RESPOND_PILLAR: "mobile", INDEX_PLACE_PILLAR: "place"}.get(pillar)
 
 
 def sections(doc: PdfDoc, ref: dict[str, Any], views: dict[str, dict]) -> list[dict[str, Any]]:
@@ -365,73 +255,23 @@ def sections(doc: PdfDoc, ref: dict[str, Any], views: dict[str, dict]) -> list[d
     return out
 
 
-def _index_entry(v: dict[str, Any], role: str) -> str:
-    text = v["name"]
-    if role in ("primary", "backup"):
-        text += f" ({role})"
-    return f"{text}, {v['phone']}" if v["phone"] else text
-
-
 def county_index(doc: PdfDoc, ref: dict[str, Any], views: dict[str, dict]) -> list[dict[str, Any]]:
-    """For each county: the 988 center(s) (primary/backup), mobile teams, places for help.
-
-    Each row is plain text ("Name (role), phone; ...", in short paragraphs, see `_chunks`):
-    the listings are found by name in their section (the contents and the index's introduction
-    give those sections' pages), so the index carries no per-mention page reference or link —
-    thousands of those made the index the most expensive part of the layout (see
-    docs/benchmarks.md)."""
+    """For each county of the document: who answers 988, who comes, where to go (see
+    `entry.county_rows`). Plain text: no per-mention page reference."""
     if not doc.index_fips:
         return []
-    wanted = set(doc.index_fips)
-    per: dict[str, dict[str, list]] = {f: {"c988": [], "mobile": [], "place": []} for f in wanted}
-    rank = {"primary": 0, "backup": 1}
-    for r in doc.records:
-        if r["service_type"] == INDEX_988:
-            bucket = "c988"
-        elif r["service_type"] == INDEX_MOBILE:
-            bucket = "mobile"
-        elif r["pillar"] == INDEX_PLACE_PILLAR:
-            bucket = "place"
-        else:
-            continue
-        v = views[r["id"]]
-        for fips, role in coverage(r).items():
-            if fips in wanted:
-                key = (rank.get(role, 2) if bucket == "c988" else 0, v["name"].lower())
-                per[fips][bucket].append((key, _index_entry(v, role)))
-    out = []
-    for c in sorted(ref["counties"], key=lambda c: c["name"].lower()):
-        if c["fips"] not in wanted:
-            continue
-        rows = {
-            b: _chunks([text for _, text in sorted(entries)])
-            for b, entries in per[c["fips"]].items()
-        }
-        out.append({"fips": c["fips"], "name": c["name"], **rows})
-    return out
-
-
-INDEX_CHUNK = 4  # entries per printed paragraph of an index row
-
-
-def _chunks(entries: list[str]) -> list[str]:
-    """An index row as paragraphs of at most INDEX_CHUNK entries ("A; B; C; D;" then "E"):
-    WeasyPrint's line breaking slows down on very long paragraphs, and a county served by
-    dozens of services would otherwise be one."""
-    parts = ["; ".join(entries[i : i + INDEX_CHUNK]) for i in range(0, len(entries), INDEX_CHUNK)]
-    return [p + ";" for p in parts[:-1]] + parts[-1:]
+    kinds = {r["id"]: k for r in doc.records if (k := index_kind(r))}
+    return entry.county_rows(doc.index_fips, ref["counties"], doc.records, views, kinds)
 
 
 def index_sections(sections_: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Where the index's three kinds of service are printed (one page reference each)."""
-    out = []
-    for s in sections_:
-        for t in s["types"]:
-            if t["anchor"] in (f"t-{INDEX_988}", f"t-{INDEX_MOBILE}"):
-                out.append({"anchor": t["anchor"], "title": t["title"]})
-        if s["anchor"] == f"p-{INDEX_PLACE_PILLAR}":
-            out.append({"anchor": s["anchor"], "title": s["title"]})
-    return out
+    """Where the index's kinds of service are printed (one page reference each)."""
+    return [
+        {"anchor": s["anchor"], "title": s["title"]}
+        for s in sections_
+        if s["anchor"]
+        in (f"p-{INDEX_CONTACT_PILLAR}", f"p-{INDEX_RESPOND_PILLAR}", f"p-{INDEX_PLACE_PILLAR}")
+    ]
 
 
 def approved_as_of(records: list[dict[str, Any]]) -> str:
@@ -445,8 +285,8 @@ def approved_as_of(records: list[dict[str, Any]]) -> str:
 def render_html(doc: PdfDoc, ctx: BuildContext, demo_banner: bool) -> str:
     ref = ctx.reference
     county_names = {c["fips"]: c["name"] for c in ref["counties"]}
-    total = len(county_names)
-    views = {r["id"]: listing_view(r, county_names, total) for r in doc.records}
+    regions = entry.region_names(ref["regions"])
+    views = {r["id"]: entry.entry(r, county_names, regions) for r in doc.records}
     sections_ = sections(doc, ref, views)
     index = county_index(doc, ref, views)
     return render_template(

@@ -63,8 +63,8 @@ def test_structure_cover_contents_and_page_numbers(demo_build):
 def test_phones_hours_and_coverage_are_printed(demo_build):
     text = flat(demo_build.text)
     assert "Call (" in text
-    assert "Open 24 hours a day, 7 days a week" in text
-    assert "Backup for: All 115 Missouri county areas" in text
+    assert "Open 24 hours, every day" in text
+    assert "Backup for all 115 county areas" in text
 
 
 def test_tagged_titled_letter_with_embedded_fonts(demo_build):
@@ -84,7 +84,7 @@ def test_tagged_titled_letter_with_embedded_fonts(demo_build):
 
 def test_provider_html_is_printed_as_text_and_nothing_remote_is_fetched(demo_build):
     text = flat(demo_build.text)
-    assert flat(HOSTILE) in text
+    assert flat(HOSTILE[:60]) in text  # the entry's one line of description, as text
     assert flat(demo_build.hostile["name"]) in text
     assert demo_build.fetched, "the stylesheet goes through the fetcher"
     assert all(

@@ -27,6 +27,7 @@ from models import (
 from models import workflow as wf
 from models.fields import DAYS, empty_data
 from models.geo import county_centroids, zips_by_county
+from models.reference import county_names
 from models.reference_load import load_reference_data
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - documented demo login
@@ -81,12 +82,60 @@ def region_of(fips: str, lat: float, lon: float) -> str:
     return "southwest" if lon < -92.4 else "southeast"
 
 
+ALL_STATUSES_DECIDED = (
+    "certified",
+    "provisional",
+    "conditional",
+    "suspended",
+    "expired",
+    "revoked",
+)
+STREET_NAMES = [
+    "Demo Prairie Rd",
+    "Example Bluff Ave",
+    "Fictional Oak St",
+    "Sample Ridge Dr",
+    "Make-Believe Ln",
+    "Storybook Way",
+    "Mockingbird Demo Ct",
+    "Illustration Blvd",
+    "Imaginary Elm St",
+    "Pretend Pkwy",
+]
+
+
+def weekly(opens: str, closes: str, days=DAYS[:5]) -> dict:
+    return {d: ([[opens, closes]] if d in days else []) for d in DAYS}
+
+
+def office_hours(opens: str, closes: str, notes: str = "") -> dict:
+    return {"is_24_7": False, "weekly": weekly(opens, closes), "closures": [], "notes": notes}
+
+
+ALWAYS = {"is_24_7": True, "weekly": {d: [] for d in DAYS}, "closures": [], "notes": ""}
+
+
 class Builder:
+    """One demo load: the people, organizations and listings made so far, and the steps that
+    make them. The steps run in a fixed order (`load`): the random numbers, phone numbers and
+    street numbers depend on it, so the demo is the same on every machine."""
+
     def __init__(self):
         self.rng = random.Random(20261127)  # noqa: S311 - repeatable demo data, not secrets
         self.phone_n = 100
-        self.reviewer: User | None = None
-        self.names = {c.fips: c.name for c in db.session.scalars(db.select(County))}
+        self.names = county_names()
+        self.centroids = county_centroids()
+        self.region_fips: dict[str, list[str]] = {slug: [] for slug, _ in REGIONS}
+        for fips, (lat, lon) in sorted(self.centroids.items()):
+            self.region_fips[region_of(fips, lat, lon)].append(fips)
+        self.orgs: dict[str, Organization] = {}
+        self.members: dict[int, User] = {}  # organization id -> who acts for it
+        self.made: dict[str, list] = {}  # service type -> listings
+        self.streets = (
+            f"{1200 + 90 * i} {STREET_NAMES[i % len(STREET_NAMES)]}" for i in range(1000)
+        )
+        self.day = today()
+        self.now = utcnow()
 
     def phone(self, area: str) -> str:
         self.phone_n = 100 + (self.phone_n - 99) % 100
@@ -104,154 +153,118 @@ class Builder:
         }
         return addr, round(z.latitude, 5), round(z.longitude, 5)
 
+    # ---------------------------------------------------------- the load, in order
 
-def weekly(opens: str, closes: str, days=DAYS[:5]) -> dict:
-    return {d: ([[opens, closes]] if d in days else []) for d in DAYS}
+    def load(self) -> None:
+        self.regions()
+        self.people()
+        self.crisis_lines()
+        self.mobile_teams()
+        self.crisis_centers()
+        for n in self.ccbho_orgs:
+            status = {
+                "Bluff City Counseling Alliance": "conditional",
+                "Katy Trail Recovery Collaborative": "provisional",
+            }.get(n, "certified")
+            self.cert(n, "ccbho", status, expires_in=500 + len(n) * 3)
+        self.residential_and_sobering()
+        self.community_programs()
+        db.session.flush()
+        self.program_certifications()
+        self.work_in_progress()
+        self.new_listings()
+        self.suspended_and_stale()
 
+    # ---------------------------------------------------------- regions and people
 
-ALWAYS = {"is_24_7": True, "weekly": {d: [] for d in DAYS}, "closures": [], "notes": ""}
-
-
-def load_demo() -> bool:
-    """Load the demo data; returns False when it was already there."""
-    load_reference_data()
-    if db.session.scalar(db.select(Organization).filter_by(legal_name=MARKER_ORG)):
-        # a database loaded by an earlier version may hold the older, shorter demo secret
-        for u in db.session.scalars(db.select(User).where(User.email.in_(DEMO_STAFF))):
-            if u.totp_secret and u.totp_secret != DEMO_TOTP_SECRET:
-                u.totp_secret = DEMO_TOTP_SECRET
-        return False
-    b = Builder()
-    centroids = county_centroids()
-    region_fips: dict[str, list[str]] = {slug: [] for slug, _ in REGIONS}
-    for fips, (lat, lon) in sorted(centroids.items()):
-        region_fips[region_of(fips, lat, lon)].append(fips)
-    counties = {c.fips: c for c in db.session.scalars(db.select(County))}
-    for slug, name in REGIONS:
+    def regions(self) -> None:
+        counties = {c.fips: c for c in db.session.scalars(db.select(County))}
+        for slug, name in REGIONS:
+            db.session.add(
+                Region(
+                    slug=slug,
+                    name=f"{name} (demo planning region)",
+                    layer="demo planning region",
+                    description="Demo layer: a rough geographic grouping, not an official DMH boundary.",
+                    counties=[counties[f] for f in self.region_fips[slug]],
+                )
+            )
         db.session.add(
             Region(
-                slug=slug,
-                name=f"{name} (demo planning region)",
-                layer="demo planning region",
-                description="Demo layer: a rough geographic grouping, not an official DMH boundary.",
-                counties=[counties[f] for f in region_fips[slug]],
+                slug="west-plains-cit",
+                name="West Plains area CIT council",
+                layer="CIT council area",
+                counties=[counties[f] for f in WEST_PLAINS_CIT],
             )
         )
-    db.session.add(
-        Region(
-            slug="west-plains-cit",
-            name="West Plains area CIT council",
-            layer="CIT council area",
-            counties=[counties[f] for f in WEST_PLAINS_CIT],
+
+    def people(self) -> None:
+        admin = User(email="admin@demo.test", name="Avery Admin (demo)", role=Role.ADMIN.value)
+        self.reviewer = User(
+            email="reviewer@demo.test", name="Riley Reviewer (demo)", role=Role.REVIEWER.value
         )
-    )
-
-    # ---- people
-    admin = User(email="admin@demo.test", name="Avery Admin (demo)", role=Role.ADMIN.value)
-    reviewer = User(
-        email="reviewer@demo.test", name="Riley Reviewer (demo)", role=Role.REVIEWER.value
-    )
-    reviewer2 = User(
-        email="reviewer2@demo.test", name="Morgan Second-Reviewer (demo)", role=Role.REVIEWER.value
-    )
-    for u in (admin, reviewer, reviewer2):
-        u.set_password(DEMO_PASSWORD)
-        u.totp_secret = DEMO_TOTP_SECRET
-        u.totp_enabled_at = utcnow()
-        db.session.add(u)
-    b.reviewer = reviewer
-
-    orgs: dict[str, Organization] = {}
-    for i, (name, fips, _area, _region) in enumerate(ORGS, start=1):
-        slug = name.lower().split()[0]
-        orgs[name] = Organization(
-            legal_name=name + ", Inc.",
-            dba=name,
-            ein=f"00-00000{i:02d}",
-            npi="",
-            website=f"https://{slug}.example.org",
-            email=f"info@{slug}.example.org",
-            phone=f"+1{_area}5550{100 + i:03d}"[:12],
-            contact_name=f"Director {i} (demo)",
-            description=f"Fictional provider serving {b.names[fips]} and nearby counties.",
+        self.reviewer2 = User(
+            email="reviewer2@demo.test",
+            name="Morgan Second-Reviewer (demo)",
+            role=Role.REVIEWER.value,
         )
-        db.session.add(orgs[name])
-    # the marker org keeps its exact legal name
-    orgs[MARKER_ORG].legal_name = MARKER_ORG
-    db.session.flush()
-    bluestem = orgs[MARKER_ORG]
-    provider = User(
-        email="provider@demo.test",
-        name="Pat Provider (demo)",
-        role=Role.PROVIDER.value,
-        organization_id=bluestem.id,
-        is_org_admin=True,
-    )
-    colleague = User(
-        email="colleague@demo.test",
-        name="Casey Colleague (demo)",
-        role=Role.PROVIDER.value,
-        organization_id=bluestem.id,
-    )
-    other = User(
-        email="other-provider@demo.test",
-        name="Jordan Other-Org (demo)",
-        role=Role.PROVIDER.value,
-        organization_id=orgs["Gateway Riverbend Crisis Services"].id,
-        is_org_admin=True,
-    )
-    for u in (provider, colleague, other):
-        u.set_password(DEMO_PASSWORD)
-        db.session.add(u)
-    db.session.flush()
-
-    org_user = {}
-    for name, org in orgs.items():
-        org_user[name] = (
-            provider if org is bluestem else other if name.startswith("Gateway") else provider
+        for u in (admin, self.reviewer, self.reviewer2):
+            u.set_password(DEMO_PASSWORD)
+            u.totp_secret = DEMO_TOTP_SECRET
+            u.totp_enabled_at = utcnow()
+            db.session.add(u)
+        self.organizations()
+        bluestem = self.orgs[MARKER_ORG]
+        provider = User(
+            email="provider@demo.test",
+            name="Pat Provider (demo)",
+            role=Role.PROVIDER.value,
+            organization_id=bluestem.id,
+            is_org_admin=True,
         )
+        colleague = User(
+            email="colleague@demo.test",
+            name="Casey Colleague (demo)",
+            role=Role.PROVIDER.value,
+            organization_id=bluestem.id,
+        )
+        gateway = self.orgs["Gateway Riverbend Crisis Services"]
+        other = User(
+            email="other-provider@demo.test",
+            name="Jordan Other-Org (demo)",
+            role=Role.PROVIDER.value,
+            organization_id=gateway.id,
+            is_org_admin=True,
+        )
+        for u in (provider, colleague, other):
+            u.set_password(DEMO_PASSWORD)
+            db.session.add(u)
+        db.session.flush()
+        self.members[bluestem.id] = provider
+        self.members[gateway.id] = other
 
-    made: dict[str, list] = {}
+    def organizations(self) -> None:
+        for i, (name, fips, area, _region) in enumerate(ORGS, start=1):
+            slug = name.lower().split()[0]
+            self.orgs[name] = Organization(
+                legal_name=name + ", Inc.",
+                dba=name,
+                ein=f"00-00000{i:02d}",
+                npi="",
+                website=f"https://{slug}.example.org",
+                email=f"info@{slug}.example.org",
+                phone=f"+1{area}5550{100 + i:03d}"[:12],
+                contact_name=f"Director {i} (demo)",
+                description=f"Fictional provider serving {self.names[fips]} and nearby counties.",
+            )
+            db.session.add(self.orgs[name])
+        # the marker org keeps its exact legal name
+        self.orgs[MARKER_ORG].legal_name = MARKER_ORG
+        db.session.flush()
 
-    def listing(
-        org_name: str,
-        stype: str,
-        name: str,
-        *,
-        fips: str | None = None,
-        street: str = "",
-        counties: list[tuple[str, str]] = (),
-        hours=None,
-        live=True,
-        **fields,
-    ):
-        org = orgs[org_name]
-        area = next(a for n, _f, a, _r in ORGS if n == org_name)
-        data = empty_data()
-        data.update(name=name, description=fields.pop("description", ""))
-        if fips:
-            addr, lat, lon = b.site(fips, street or f"{100 + len(made) * 7} Demo Prairie Rd")
-            data.update(address=addr, latitude=lat, longitude=lon)
-        data["counties"] = [{"fips": f, "role": r} for f, r in counties]
-        data["phones"] = [{"number": b.phone(area), "kind": "voice", "description": ""}]
-        data["hours"] = hours or ALWAYS
-        data["email"] = f"intake@{org.dba.lower().split()[0]}.example.org"
-        data["website"] = f"https://{org.dba.lower().split()[0]}.example.org/services"
-        data.update(fields)
-        by = org_user[org_name]
-        # act as a member of the listing's organization
-        actor = by if by.organization_id == org.id else _member(org)
-        lst, rev = wf.create_listing(org, stype, data, actor)
-        if live:
-            wf.submit_revision(rev, actor, "Initial listing.")
-            wf.approve(rev, reviewer, "Checked against the certification file.")
-        made.setdefault(stype, []).append(lst)
-        return lst
-
-    members: dict[int, User] = {}
-
-    def _member(org: Organization) -> User:
-        if org.id not in members:
+    def member(self, org: Organization) -> User:
+        """Who acts for an organization: its demo login, else a staff account made on first use."""
+        if org.id not in self.members:
             slug = org.dba.lower().split()[0]
             u = User(
                 email=f"staff@{slug}.demo.test",
@@ -263,184 +276,336 @@ def load_demo() -> bool:
             u.set_password(DEMO_PASSWORD)
             db.session.add(u)
             db.session.flush()
-            members[org.id] = u
-        return members[org.id]
+            self.members[org.id] = u
+        return self.members[org.id]
 
-    for name, org in orgs.items():
-        if org is bluestem:
-            members[org.id] = provider
-        elif name.startswith("Gateway"):
-            members[org.id] = other
+    @property
+    def ccbho_orgs(self) -> list[str]:
+        return [n for n, *_ in ORGS if not n.startswith("Heartland")]
 
+    @staticmethod
     def org_for_region(slug: str, n: int = 0) -> str:
         names = [o for o, _f, _a, r in ORGS if r == slug and not o.startswith("Heartland")]
         return names[n % len(names)]
 
-    # ---- 988 centers: each county has exactly one primary; one statewide backup
-    primary_groups = [
-        (
-            "Big Muddy Behavioral Partners",
-            region_fips["kansas-city-metro"]
-            + region_fips["northwest"]
-            + region_fips["west-central"],
-        ),
-        ("Gateway Riverbend Crisis Services", region_fips["st-louis-metro"]),
-        ("Bluff City Counseling Alliance", region_fips["northeast"]),
-        (MARKER_ORG, region_fips["central"]),
-        ("Ozark Hollow Community Health", region_fips["southwest"]),
-        ("Current River Wellness Partners", region_fips["southeast"]),
-    ]
-    for org_name, fipses in primary_groups:
-        listing(
-            org_name,
-            "988_center",
-            f"{org_name.rsplit(' ', 2)[0]} 988 Crisis Line",
-            counties=[(f, "primary") for f in fipses],
-            description="Answers 988 calls, texts and chats from these counties.",
-            languages=["en", "es"],
-            populations=[],
-            cost="no_cost",
-            no_one_turned_away=True,
-            referral_sources=["988"],
-        )
-    listing(
-        "Heartland Lifeline Network",
-        "988_center",
-        "Heartland Statewide Backup Crisis Line",
-        counties=[(f, "backup") for f in sorted(centroids)],
-        description="Statewide backup: answers when a regional center cannot.",
-        languages=["en", "es"],
-    )
+    # ---------------------------------------------------------- listings
 
-    # ---- mobile crisis: each region split in two by longitude (metros: one team)
-    for slug, _label in REGIONS:
-        fipses = sorted(region_fips[slug], key=lambda f: centroids[f][1])
-        parts = (
-            [fipses]
-            if slug.endswith("metro")
-            else [fipses[: len(fipses) // 2], fipses[len(fipses) // 2 :]]
-        )
-        for i, part in enumerate(parts):
-            part = [f for f in part if f != UNCOVERED_BY_MOBILE]
-            org_name = org_for_region(slug, i)
-            side = ["West", "East"][i] if len(parts) == 2 else "Metro"
-            listing(
-                org_name,
-                "mobile_crisis",
-                f"{org_name.rsplit(' ', 2)[0]} Mobile Crisis Team — {side}",
-                counties=[(f, "served") for f in part],
-                description="A two-person team comes to the person, at no cost, any time.",
-                target_response_minutes=60 if slug.endswith("metro") else 90,
-                cost="no_cost",
-                referral_sources=["988", "law_enforcement", "family", "self"],
-                populations=["adults", "youth"],
+    def listing(
+        self,
+        org_name: str,
+        stype: str,
+        name: str,
+        *,
+        fips: str | None = None,
+        street: str = "",
+        counties: list[tuple[str, str]] = (),
+        hours=None,
+        live=True,
+        **fields,
+    ):
+        org = self.orgs[org_name]
+        area = next(a for n, _f, a, _r in ORGS if n == org_name)
+        data = empty_data()
+        data.update(name=name, description=fields.pop("description", ""))
+        if fips:
+            addr, lat, lon = self.site(
+                fips, street or f"{100 + len(self.made) * 7} Demo Prairie Rd"
             )
+            data.update(address=addr, latitude=lat, longitude=lon)
+        data["counties"] = [{"fips": f, "role": r} for f, r in counties]
+        data["phones"] = [{"number": self.phone(area), "kind": "voice", "description": ""}]
+        data["hours"] = hours or ALWAYS
+        data["email"] = f"intake@{org.dba.lower().split()[0]}.example.org"
+        data["website"] = f"https://{org.dba.lower().split()[0]}.example.org/services"
+        data.update(fields)
+        actor = self.member(org)  # act as a member of the listing's organization
+        lst, rev = wf.create_listing(org, stype, data, actor)
+        if live:
+            wf.submit_revision(rev, actor, "Initial listing.")
+            wf.approve(rev, self.reviewer, "Checked against the certification file.")
+        self.made.setdefault(stype, []).append(lst)
+        return lst
 
-    # ---- crisis centers: one BHCC per region, plus a youth center and two urgent-care centers
-    street_names = [
-        "Demo Prairie Rd",
-        "Example Bluff Ave",
-        "Fictional Oak St",
-        "Sample Ridge Dr",
-        "Make-Believe Ln",
-        "Storybook Way",
-        "Mockingbird Demo Ct",
-        "Illustration Blvd",
-        "Imaginary Elm St",
-        "Pretend Pkwy",
-    ]
-    streets = (f"{1200 + 90 * i} {street_names[i % len(street_names)]}" for i in range(1000))
-    for slug, label in REGIONS:
-        org_name = org_for_region(slug)
-        home = next(f for n, f, _a, _r in ORGS if n == org_name)
-        extra = {"min_age": 18} if org_name.startswith("Ozark Hollow") else {"min_age": 12}
-        listing(
-            org_name,
+    def of(self, org_name: str, stype: str) -> list:
+        return [lst for lst in self.made.get(stype, []) if lst.organization.dba == org_name]
+
+    def crisis_lines(self) -> None:
+        """988 centers: each county has exactly one primary; one statewide backup."""
+        rf = self.region_fips
+        primary_groups = [
+            (
+                "Big Muddy Behavioral Partners",
+                rf["kansas-city-metro"] + rf["northwest"] + rf["west-central"],
+            ),
+            ("Gateway Riverbend Crisis Services", rf["st-louis-metro"]),
+            ("Bluff City Counseling Alliance", rf["northeast"]),
+            (MARKER_ORG, rf["central"]),
+            ("Ozark Hollow Community Health", rf["southwest"]),
+            ("Current River Wellness Partners", rf["southeast"]),
+        ]
+        for org_name, fipses in primary_groups:
+            self.listing(
+                org_name,
+                "988_center",
+                f"{org_name.rsplit(' ', 2)[0]} 988 Crisis Line",
+                counties=[(f, "primary") for f in fipses],
+                description="Answers 988 calls, texts and chats from these counties.",
+                languages=["en", "es"],
+                populations=[],
+                cost="no_cost",
+                no_one_turned_away=True,
+                referral_sources=["988"],
+            )
+        self.listing(
+            "Heartland Lifeline Network",
+            "988_center",
+            "Heartland Statewide Backup Crisis Line",
+            counties=[(f, "backup") for f in sorted(self.centroids)],
+            description="Statewide backup: answers when a regional center cannot.",
+            languages=["en", "es"],
+        )
+
+    def mobile_teams(self) -> None:
+        """Mobile crisis: each region split in two by longitude (metros: one team)."""
+        for slug, _label in REGIONS:
+            fipses = sorted(self.region_fips[slug], key=lambda f: self.centroids[f][1])
+            metro = slug.endswith("metro")
+            half = len(fipses) // 2
+            parts = [fipses] if metro else [fipses[:half], fipses[half:]]
+            for i, part in enumerate(parts):
+                org_name = self.org_for_region(slug, i)
+                side = "Metro" if metro else ["West", "East"][i]
+                self.listing(
+                    org_name,
+                    "mobile_crisis",
+                    f"{org_name.rsplit(' ', 2)[0]} Mobile Crisis Team — {side}",
+                    counties=[(f, "served") for f in part if f != UNCOVERED_BY_MOBILE],
+                    description="A two-person team comes to the person, at no cost, any time.",
+                    target_response_minutes=60 if metro else 90,
+                    cost="no_cost",
+                    referral_sources=["988", "law_enforcement", "family", "self"],
+                    populations=["adults", "youth"],
+                )
+
+    def crisis_centers(self) -> None:
+        """One BHCC per region, plus a youth center and two urgent-care centers."""
+        for slug, label in REGIONS:
+            org_name = self.org_for_region(slug)
+            home = next(f for n, f, _a, _r in ORGS if n == org_name)
+            min_age = 18 if org_name.startswith("Ozark Hollow") else 12
+            self.listing(
+                org_name,
+                "bhcc",
+                f"{label} Behavioral Health Crisis Center",
+                fips=home,
+                street=next(self.streets),
+                description="Walk in any time. Up to 23 hours of supervised care; law enforcement can drop off and go.",
+                walk_in=True,
+                le_dropoff=True,
+                max_stay_hours=23,
+                capacity=12 + len(label) % 6,
+                capacity_unit="chairs",
+                cost="insurance_no_one_refused",
+                no_one_turned_away=True,
+                populations=["adults"] if min_age == 18 else ["adults", "youth"],
+                referral_sources=["self", "law_enforcement", "ems", "ed", "988"],
+                accessibility="Step-free entrance; accessible restrooms.",
+                languages=["en", "es"],
+                min_age=min_age,
+            )
+        self.listing(
+            MARKER_ORG,
             "bhcc",
-            f"{label} Behavioral Health Crisis Center",
-            fips=home,
-            street=next(streets),
-            description="Walk in any time. Up to 23 hours of supervised care; law enforcement can drop off and go.",
+            "Bluestem Youth Crisis Center",
+            fips="29019",
+            street=next(self.streets),
+            description="A crisis center for children and teens, with family rooms.",
             walk_in=True,
             le_dropoff=True,
             max_stay_hours=23,
-            capacity=12 + len(label) % 6,
+            capacity=8,
+            capacity_unit="chairs",
+            min_age=10,
+            max_age=17,
+            populations=["youth", "families"],
+            cost="no_cost",
+            no_one_turned_away=True,
+            referral_sources=["self", "family", "school", "law_enforcement"],
+        )
+        self.listing(
+            "Osage Prairie Counseling Network",
+            "urgent_bhcc",
+            "Capital City Urgent Behavioral Health",
+            fips="29051",
+            street=next(self.streets),
+            hours={
+                "is_24_7": False,
+                "weekly": weekly("07:00", "19:00", DAYS[:6]),
+                "closures": [{"date": f"{today().year}-12-25", "note": "Christmas Day"}],
+                "notes": "",
+            },
+            description="Urgent behavioral health care without an appointment.",
+            walk_in=True,
+            le_dropoff=False,
+            max_stay_hours=12,
+            capacity=6,
+            capacity_unit="chairs",
+            cost="sliding_scale",
+            no_one_turned_away=True,
+            min_age=18,
+        )
+        self.listing(
+            "Tri-Lakes Hope Center",
+            "urgent_bhcc",
+            "Tri-Lakes Urgent Crisis Care",
+            fips="29213",
+            street=next(self.streets),
+            hours={
+                "is_24_7": False,
+                "weekly": weekly("08:00", "20:00", DAYS),
+                "closures": [],
+                "notes": "Last check-in 7:30 pm.",
+            },
+            description="Walk-in crisis care in the Branson area.",
+            walk_in=True,
+            max_stay_hours=12,
+            capacity=5,
             capacity_unit="chairs",
             cost="insurance_no_one_refused",
             no_one_turned_away=True,
-            populations=["adults"] if extra["min_age"] == 18 else ["adults", "youth"],
-            referral_sources=["self", "law_enforcement", "ems", "ed", "988"],
-            accessibility="Step-free entrance; accessible restrooms.",
-            languages=["en", "es"],
-            **extra,
         )
-    listing(
-        MARKER_ORG,
-        "bhcc",
-        "Bluestem Youth Crisis Center",
-        fips="29019",
-        street=next(streets),
-        description="A crisis center for children and teens, with family rooms.",
-        walk_in=True,
-        le_dropoff=True,
-        max_stay_hours=23,
-        capacity=8,
-        capacity_unit="chairs",
-        min_age=10,
-        max_age=17,
-        populations=["youth", "families"],
-        cost="no_cost",
-        no_one_turned_away=True,
-        referral_sources=["self", "family", "school", "law_enforcement"],
-    )
-    listing(
-        "Osage Prairie Counseling Network",
-        "urgent_bhcc",
-        "Capital City Urgent Behavioral Health",
-        fips="29051",
-        street=next(streets),
-        hours={
-            "is_24_7": False,
-            "weekly": weekly("07:00", "19:00", DAYS[:6]),
-            "closures": [{"date": f"{today().year}-12-25", "note": "Christmas Day"}],
-            "notes": "",
-        },
-        description="Urgent behavioral health care without an appointment.",
-        walk_in=True,
-        le_dropoff=False,
-        max_stay_hours=12,
-        capacity=6,
-        capacity_unit="chairs",
-        cost="sliding_scale",
-        no_one_turned_away=True,
-        min_age=18,
-    )
-    listing(
-        "Tri-Lakes Hope Center",
-        "urgent_bhcc",
-        "Tri-Lakes Urgent Crisis Care",
-        fips="29213",
-        street=next(streets),
-        hours={
-            "is_24_7": False,
-            "weekly": weekly("08:00", "20:00", DAYS),
-            "closures": [],
-            "notes": "Last check-in 7:30 pm.",
-        },
-        description="Walk-in crisis care in the Branson area.",
-        walk_in=True,
-        max_stay_hours=12,
-        capacity=5,
-        capacity_unit="chairs",
-        cost="insurance_no_one_refused",
-        no_one_turned_away=True,
-    )
 
-    # ---- certifications (CCBHO first: a sobering center can only be submitted by a CCBHO)
-    day = today()
-    ccbho_orgs = [n for n, *_ in ORGS if not n.startswith("Heartland")]
+    def residential_and_sobering(self) -> None:
+        self.listing(
+            MARKER_ORG,
+            "crisis_residential",
+            "Bluestem Crisis Stabilization House",
+            fips="29019",
+            street=next(self.streets),
+            description="Short stays (up to three days) for adults stepping down from a crisis.",
+            capacity=12,
+            capacity_unit="beds",
+            max_stay_hours=72,
+            min_age=18,
+            cost="insurance_no_one_refused",
+            no_one_turned_away=True,
+        )
+        self.listing(
+            "Gateway Riverbend Crisis Services",
+            "crisis_residential",
+            "Riverbend Stabilization Residence",
+            fips="29510",
+            street=next(self.streets),
+            description="Crisis residential unit for adults.",
+            capacity=16,
+            capacity_unit="beds",
+            max_stay_hours=72,
+            min_age=18,
+        )
+        self.listing(
+            MARKER_ORG,
+            "sobering_center",
+            "Bluestem Sobering Support Center",
+            fips="29019",
+            street=next(self.streets),
+            description="A safe place for intoxicated, nonviolent adults to recover, up to 23 hours.",
+            nonviolent_only=True,
+            min_age=18,
+            max_stay_hours=23,
+            capacity=10,
+            capacity_unit="beds",
+            le_dropoff=True,
+            walk_in=True,
+            referral_sources=["law_enforcement", "ed", "self"],
+            cost="no_cost",
+            no_one_turned_away=True,
+        )
+        self.listing(
+            "Gateway Riverbend Crisis Services",
+            "sobering_center",
+            "Riverbend Sobering Center",
+            fips="29510",
+            street=next(self.streets),
+            description="Sobering support for nonviolent adults; transport home on discharge.",
+            nonviolent_only=True,
+            min_age=18,
+            max_stay_hours=23,
+            capacity=12,
+            capacity_unit="beds",
+            le_dropoff=True,
+            referral_sources=["law_enforcement", "ed"],
+            cost="no_cost",
+            no_one_turned_away=True,
+        )
+
+    def community_programs(self) -> None:
+        """ERE, CIT councils, adult and youth liaisons."""
+        for slug, label in REGIONS:
+            self.listing(
+                self.org_for_region(slug),
+                "ere",
+                f"{label} Emergency Room Enhancement",
+                counties=[(f, "served") for f in self.region_fips[slug]],
+                description="Follow-up and linkage after an emergency-department visit.",
+                hours=office_hours("08:00", "17:00"),
+            )
+        cit_councils = [
+            (
+                "Big Muddy Behavioral Partners",
+                "Kansas City Metro CIT Council",
+                self.region_fips["kansas-city-metro"],
+            ),
+            (
+                "Gateway Riverbend Crisis Services",
+                "St. Louis Area CIT Council",
+                self.region_fips["st-louis-metro"],
+            ),
+            (
+                "Ozark Hollow Community Health",
+                "Greene County Area CIT Council",
+                ["29077", "29043", "29225"],
+            ),
+            ("Current River Wellness Partners", "West Plains Area CIT Council", WEST_PLAINS_CIT),
+        ]
+        for org_name, label, fipses in cit_councils:
+            self.listing(
+                org_name,
+                "cit_council",
+                label,
+                counties=[(f, "served") for f in fipses],
+                description="Law enforcement, behavioral health and community partners; 40-hour CIT training.",
+                hours=office_hours("09:00", "16:00"),
+            )
+        for slug in ("northwest", "northeast", "west-central", "central", "southwest", "southeast"):
+            self.listing(
+                self.org_for_region(slug),
+                "cbhl",
+                f"Community Behavioral Health Liaison — {dict(REGIONS)[slug]}",
+                counties=[(f, "served") for f in self.region_fips[slug]],
+                description="Helps law enforcement and courts connect people to care.",
+                hours=office_hours(
+                    "08:00", "17:00", "On call after hours through the mobile crisis line."
+                ),
+                referral_sources=["law_enforcement", "court"],
+                exclude_from_print=slug == "southeast",
+            )
+        for slug in ("kansas-city-metro", "st-louis-metro", "central", "southeast"):
+            self.listing(
+                self.org_for_region(slug),
+                "ybhl",
+                f"Youth Behavioral Health Liaison — {dict(REGIONS)[slug]}",
+                counties=[(f, "served") for f in self.region_fips[slug]],
+                populations=["youth", "families"],
+                max_age=17,
+                description="Works with schools and school resource officers on screening and safety planning.",
+                hours=office_hours("07:30", "16:30"),
+                referral_sources=["school", "law_enforcement", "family"],
+            )
+
+    # ---------------------------------------------------------- certifications
 
     def cert(
+        self,
         org_name,
         type_code,
         status,
@@ -455,396 +620,291 @@ def load_demo() -> bool:
         note="",
         number=None,
     ):
-        org = orgs[org_name]
+        """A certification applied for by the organization and taken to `status`."""
+        org = self.orgs[org_name]
+        day = self.day
+        accreditation = (
+            {
+                "accreditation_number": f"DEMO-{accrediting_body}-{org.id:04d}",
+                "accreditation_effective_on": day - timedelta(days=300),
+            }
+            if accrediting_body
+            else {"accreditation_number": "", "accreditation_effective_on": None}
+        )
         c = wf.submit_certification(
             org,
             type_code,
-            _member(org),
+            self.member(org),
             listings=list(listings),
             basis=basis,
             accrediting_body=accrediting_body,
-            accreditation_number=f"DEMO-{accrediting_body}-{org.id:04d}"
-            if accrediting_body
-            else "",
-            accreditation_effective_on=day - timedelta(days=300) if accrediting_body else None,
+            **accreditation,
             accreditation_expires_on=day + timedelta(days=accreditation_expires_in)
             if accreditation_expires_in is not None
             else None,
             renews=renews,
             note=note,
         )
-        if status in ("certified", "provisional", "conditional", "suspended", "expired", "revoked"):
-            first = "certified" if status in ("suspended", "expired", "revoked") else status
-            wf.decide_certification(
-                c,
-                reviewer,
-                first,
-                certificate_number=number or f"DEMO-{type_code.upper()}-{day.year - 1}-{c.id:04d}",
-                effective_on=day - timedelta(days=effective_ago),
-                expires_on=None
-                if basis == "deemed"
-                else day + timedelta(days=expires_in if status != "expired" else 365),
-                conditions="Submit the corrected fire-inspection report within 90 days."
-                if status == "conditional"
-                else "",
-            )
-            if status in ("suspended", "revoked"):
-                wf.decide_certification(
-                    c, reviewer, status, note="Demo: serious findings at the last survey."
-                )
-            if status == "expired":
-                c.expires_on = day - timedelta(days=10)
-                db.session.flush()
-                wf.expire_certification(c, day)
+        if status in ALL_STATUSES_DECIDED:
+            self._decide(c, type_code, status, basis, expires_in, effective_ago, number)
         elif status == "in_review":
-            wf.claim(c, reviewer2)
+            wf.claim(c, self.reviewer2)
         elif status == "on_hold":
             wf.decide_certification(
-                c, reviewer, "on_hold", note="Demo moratorium on new applications until spring."
+                c,
+                self.reviewer,
+                "on_hold",
+                note="Demo moratorium on new applications until spring.",
             )
         elif status == "withdrawn":
-            wf.withdraw_certification(c, _member(org))
+            wf.withdraw_certification(c, self.member(org))
         return c
 
-    for n in ccbho_orgs:
-        status = {
-            "Bluff City Counseling Alliance": "conditional",
-            "Katy Trail Recovery Collaborative": "provisional",
-        }.get(n, "certified")
-        cert(n, "ccbho", status, expires_in=500 + len(n) * 3)
-
-    # ---- crisis residential and sobering centers
-    listing(
-        MARKER_ORG,
-        "crisis_residential",
-        "Bluestem Crisis Stabilization House",
-        fips="29019",
-        street=next(streets),
-        description="Short stays (up to three days) for adults stepping down from a crisis.",
-        capacity=12,
-        capacity_unit="beds",
-        max_stay_hours=72,
-        min_age=18,
-        cost="insurance_no_one_refused",
-        no_one_turned_away=True,
-    )
-    listing(
-        "Gateway Riverbend Crisis Services",
-        "crisis_residential",
-        "Riverbend Stabilization Residence",
-        fips="29510",
-        street=next(streets),
-        description="Crisis residential unit for adults.",
-        capacity=16,
-        capacity_unit="beds",
-        max_stay_hours=72,
-        min_age=18,
-    )
-    listing(
-        MARKER_ORG,
-        "sobering_center",
-        "Bluestem Sobering Support Center",
-        fips="29019",
-        street=next(streets),
-        description="A safe place for intoxicated, nonviolent adults to recover, up to 23 hours.",
-        nonviolent_only=True,
-        min_age=18,
-        max_stay_hours=23,
-        capacity=10,
-        capacity_unit="beds",
-        le_dropoff=True,
-        walk_in=True,
-        referral_sources=["law_enforcement", "ed", "self"],
-        cost="no_cost",
-        no_one_turned_away=True,
-    )
-    listing(
-        "Gateway Riverbend Crisis Services",
-        "sobering_center",
-        "Riverbend Sobering Center",
-        fips="29510",
-        street=next(streets),
-        description="Sobering support for nonviolent adults; transport home on discharge.",
-        nonviolent_only=True,
-        min_age=18,
-        max_stay_hours=23,
-        capacity=12,
-        capacity_unit="beds",
-        le_dropoff=True,
-        referral_sources=["law_enforcement", "ed"],
-        cost="no_cost",
-        no_one_turned_away=True,
-    )
-
-    # ---- ERE, CIT councils, liaisons
-    for slug, label in REGIONS:
-        org_name = org_for_region(slug)
-        listing(
-            org_name,
-            "ere",
-            f"{label} Emergency Room Enhancement",
-            counties=[(f, "served") for f in region_fips[slug]],
-            description="Follow-up and linkage after an emergency-department visit.",
-            hours={
-                "is_24_7": False,
-                "weekly": weekly("08:00", "17:00"),
-                "closures": [],
-                "notes": "",
-            },
+    def _decide(self, c, type_code, status, basis, expires_in, effective_ago, number) -> None:
+        """Certify (or provisionally/conditionally), then suspend, revoke or let expire."""
+        day = self.day
+        first = "certified" if status in ("suspended", "expired", "revoked") else status
+        wf.decide_certification(
+            c,
+            self.reviewer,
+            first,
+            certificate_number=number or f"DEMO-{type_code.upper()}-{day.year - 1}-{c.id:04d}",
+            effective_on=day - timedelta(days=effective_ago),
+            expires_on=None
+            if basis == "deemed"
+            else day + timedelta(days=expires_in if status != "expired" else 365),
+            conditions="Submit the corrected fire-inspection report within 90 days."
+            if status == "conditional"
+            else "",
         )
-    for org_name, label, fipses in [
-        (
-            "Big Muddy Behavioral Partners",
-            "Kansas City Metro CIT Council",
-            region_fips["kansas-city-metro"],
-        ),
-        (
+        if status in ("suspended", "revoked"):
+            wf.decide_certification(
+                c, self.reviewer, status, note="Demo: serious findings at the last survey."
+            )
+        if status == "expired":
+            c.expires_on = day - timedelta(days=10)
+            db.session.flush()
+            wf.expire_certification(c, day)
+
+    def program_certifications(self) -> None:
+        for n in self.ccbho_orgs:
+            self._bhcc_certifications(n)
+            self._aci_certifications(n)
+        self.cert(
+            MARKER_ORG,
+            "sobering",
+            "certified",
+            listings=self.of(MARKER_ORG, "sobering_center"),
+            expires_in=800,
+            number="DEMO-SOB-2024-0003",
+        )
+        self.cert(
             "Gateway Riverbend Crisis Services",
-            "St. Louis Area CIT Council",
-            region_fips["st-louis-metro"],
-        ),
-        (
-            "Ozark Hollow Community Health",
-            "Greene County Area CIT Council",
-            ["29077", "29043", "29225"],
-        ),
-        ("Current River Wellness Partners", "West Plains Area CIT Council", WEST_PLAINS_CIT),
-    ]:
-        listing(
-            org_name,
-            "cit_council",
-            label,
-            counties=[(f, "served") for f in fipses],
-            description="Law enforcement, behavioral health and community partners; 40-hour CIT training.",
-            hours={
-                "is_24_7": False,
-                "weekly": weekly("09:00", "16:00"),
-                "closures": [],
-                "notes": "",
-            },
+            "sobering",
+            "certified",
+            listings=self.of("Gateway Riverbend Crisis Services", "sobering_center"),
+            expires_in=650,
         )
-    for slug in ("northwest", "northeast", "west-central", "central", "southwest", "southeast"):
-        org_name = org_for_region(slug)
-        listing(
-            org_name,
-            "cbhl",
-            f"Community Behavioral Health Liaison — {dict(REGIONS)[slug]}",
-            counties=[(f, "served") for f in region_fips[slug]],
-            description="Helps law enforcement and courts connect people to care.",
-            hours={
-                "is_24_7": False,
-                "weekly": weekly("08:00", "17:00"),
-                "closures": [],
-                "notes": "On call after hours through the mobile crisis line.",
-            },
-            referral_sources=["law_enforcement", "court"],
-            exclude_from_print=slug == "southeast",
+        self.cert(
+            "Tri-Lakes Hope Center",
+            "sobering",
+            "on_hold",
+            note="New sobering center planned for 2027.",
         )
-    for slug in ("kansas-city-metro", "st-louis-metro", "central", "southeast"):
-        org_name = org_for_region(slug)
-        listing(
-            org_name,
-            "ybhl",
-            f"Youth Behavioral Health Liaison — {dict(REGIONS)[slug]}",
-            counties=[(f, "served") for f in region_fips[slug]],
-            populations=["youth", "families"],
-            max_age=17,
-            description="Works with schools and school resource officers on screening and safety planning.",
-            hours={
-                "is_24_7": False,
-                "weekly": weekly("07:30", "16:30"),
-                "closures": [],
-                "notes": "",
-            },
-            referral_sources=["school", "law_enforcement", "family"],
+        self.cert(
+            "Osage Prairie Counseling Network", "sobering", "withdrawn", note="Applied in error."
         )
-    db.session.flush()
 
-    def of(org_name, stype):
-        return [lst for lst in made.get(stype, []) if lst.organization.dba == org_name]
-
-    for n in ccbho_orgs:
-        bhcc_listings = of(n, "bhcc") + of(n, "urgent_bhcc")
-        if bhcc_listings:
-            if n == MARKER_ORG:
-                cert(
+    def _bhcc_certifications(self, n: str) -> None:
+        listings = self.of(n, "bhcc") + self.of(n, "urgent_bhcc")
+        if not listings:
+            return
+        if n == MARKER_ORG:
+            self.cert(
+                n,
+                "bhcc",
+                "certified",
+                listings=listings,
+                expires_in=20,
+                number="DEMO-BHCC-2023-0001",
+            )
+        elif n.startswith("Ozark Hollow"):
+            self.cert(
+                n,
+                "bhcc",
+                "certified",
+                listings=listings,
+                basis="deemed",
+                accrediting_body="CARF",
+                accreditation_expires_in=400,
+            )
+        elif n.startswith("Northland"):
+            self.cert(n, "bhcc", "suspended", listings=listings)
+        else:
+            old = self.cert(n, "bhcc", "certified", listings=listings, expires_in=200 + len(n))
+            if n.startswith("Current River"):
+                self.cert(
                     n,
                     "bhcc",
-                    "certified",
-                    listings=bhcc_listings,
-                    expires_in=20,
-                    number="DEMO-BHCC-2023-0001",
+                    "submitted",
+                    listings=listings,
+                    renews=old,
+                    note="Renewal: survey scheduled.",
                 )
-            elif n.startswith("Ozark Hollow"):
-                cert(
-                    n,
-                    "bhcc",
-                    "certified",
-                    listings=bhcc_listings,
-                    basis="deemed",
-                    accrediting_body="CARF",
-                    accreditation_expires_in=400,
-                )
-            elif n.startswith("Northland"):
-                cert(n, "bhcc", "suspended", listings=bhcc_listings)
-            else:
-                old = cert(n, "bhcc", "certified", listings=bhcc_listings, expires_in=200 + len(n))
-                if n.startswith("Current River"):
-                    cert(
-                        n,
-                        "bhcc",
-                        "submitted",
-                        listings=bhcc_listings,
-                        renews=old,
-                        note="Renewal: survey scheduled.",
-                    )
-        mobile = of(n, "mobile_crisis")
-        if mobile:
-            if n.startswith("Katy Trail"):
-                lapsed = cert(n, "aci", "expired", listings=mobile)
-                cert(
-                    n,
-                    "aci",
-                    "in_review",
-                    listings=mobile,
-                    renews=lapsed,
-                    note="Late renewal; documents attached.",
-                )
-            elif n.startswith("Bootheel"):
-                cert(n, "aci", "revoked", listings=mobile)
-                cert(n, "aci", "certified", listings=mobile, expires_in=900)
-            else:
-                cert(n, "aci", "certified", listings=mobile, expires_in=600 + len(n))
-    cert(
-        MARKER_ORG,
-        "sobering",
-        "certified",
-        listings=of(MARKER_ORG, "sobering_center"),
-        expires_in=800,
-        number="DEMO-SOB-2024-0003",
-    )
-    cert(
-        "Gateway Riverbend Crisis Services",
-        "sobering",
-        "certified",
-        listings=of("Gateway Riverbend Crisis Services", "sobering_center"),
-        expires_in=650,
-    )
-    cert(
-        "Tri-Lakes Hope Center", "sobering", "on_hold", note="New sobering center planned for 2027."
-    )
-    cert("Osage Prairie Counseling Network", "sobering", "withdrawn", note="Applied in error.")
 
-    # ---- work in progress: drafts and revisions awaiting review
-    now = utcnow()
+    def _aci_certifications(self, n: str) -> None:
+        mobile = self.of(n, "mobile_crisis")
+        if not mobile:
+            return
+        if n.startswith("Katy Trail"):
+            lapsed = self.cert(n, "aci", "expired", listings=mobile)
+            self.cert(
+                n,
+                "aci",
+                "in_review",
+                listings=mobile,
+                renews=lapsed,
+                note="Late renewal; documents attached.",
+            )
+        elif n.startswith("Bootheel"):
+            self.cert(n, "aci", "revoked", listings=mobile)
+            self.cert(n, "aci", "certified", listings=mobile, expires_in=900)
+        else:
+            self.cert(n, "aci", "certified", listings=mobile, expires_in=600 + len(n))
 
-    def change(lst, mutate, *, state="submitted", days_ago=1, note="", by=None):
-        live = lst.live_revision
-        data = dict(live.data)
+    # ---------------------------------------------------------- work in progress
+
+    def change(self, lst, mutate, *, state="submitted", days_ago=1, note=""):
+        """A change to a live listing, left as a draft or taken to `state`."""
+        data = dict(lst.live_revision.data)
         mutate(data)
-        actor = by or _member(lst.organization)
+        actor = self.member(lst.organization)
         rev = wf.save_draft(lst, data, actor)
         if state == "draft":
             return rev
         wf.submit_revision(rev, actor, note)
-        rev.submitted_at = now - timedelta(days=days_ago, hours=2)
+        rev.submitted_at = self.now - timedelta(days=days_ago, hours=2)
         rev.due_at = wf.add_business_days(rev.submitted_at, 5)
         if state == "in_review":
-            wf.claim(rev, reviewer2)
+            wf.claim(rev, self.reviewer2)
         elif state == "changes_requested":
-            wf.claim(rev, reviewer)
+            wf.claim(rev, self.reviewer)
             wf.add_comment(
-                reviewer,
+                self.reviewer,
                 "This number rings a fax line. Please give the voice line people should call.",
                 revision=rev,
                 field="phones",
             )
-            wf.request_changes(rev, reviewer, "Please fix the phone number.")
+            wf.request_changes(rev, self.reviewer, "Please fix the phone number.")
         db.session.flush()
         return rev
 
-    bluestem_bhcc = next(
-        lst for lst in of(MARKER_ORG, "bhcc") if "Youth" not in lst.live_revision.name
-    )
-    change(
-        bluestem_bhcc,
-        lambda d: d.update(
-            phones=[{"number": "+15735550188", "kind": "voice", "description": "Front desk"}]
-        ),
-        days_ago=4,
-        note="New front-desk number after our phone system change.",
-    )
-    gateway_mobile = of("Gateway Riverbend Crisis Services", "mobile_crisis")[0]
-    change(
-        gateway_mobile,
-        lambda d: d.update(target_response_minutes=45),
-        days_ago=2,
-        note="Added a second team; faster response.",
-    )
-    ozark_988 = of("Ozark Hollow Community Health", "988_center")[0]
-    change(
-        ozark_988,
-        lambda d: d.update(languages=["en", "es", "vi"]),
-        state="in_review",
-        days_ago=8,  # overdue on any weekday: 7 days always hold 5 business days
-        note="Vietnamese interpreters now on staff.",
-    )
-    muddy_cit = of("Big Muddy Behavioral Partners", "cit_council")[0]
-    change(
-        muddy_cit,
-        lambda d: d.update(phones=[{"number": "+18165550177", "kind": "fax", "description": ""}]),
-        state="changes_requested",
-        days_ago=8,
-        note="New coordinator line.",
-    )
-    change(
-        of(MARKER_ORG, "ere")[0] if of(MARKER_ORG, "ere") else bluestem_bhcc,
-        lambda d: d.update(description=d["description"] + " Now including telehealth follow-up."),
-        state="draft",
-    )
+    def work_in_progress(self) -> None:
+        """Drafts and revisions awaiting review."""
+        bluestem_bhcc = next(
+            lst for lst in self.of(MARKER_ORG, "bhcc") if "Youth" not in lst.live_revision.name
+        )
+        self.change(
+            bluestem_bhcc,
+            lambda d: d.update(
+                phones=[{"number": "+15735550188", "kind": "voice", "description": "Front desk"}]
+            ),
+            days_ago=4,
+            note="New front-desk number after our phone system change.",
+        )
+        self.change(
+            self.of("Gateway Riverbend Crisis Services", "mobile_crisis")[0],
+            lambda d: d.update(target_response_minutes=45),
+            days_ago=2,
+            note="Added a second team; faster response.",
+        )
+        self.change(
+            self.of("Ozark Hollow Community Health", "988_center")[0],
+            lambda d: d.update(languages=["en", "es", "vi"]),
+            state="in_review",
+            days_ago=8,  # overdue on any weekday: 7 days always hold 5 business days
+            note="Vietnamese interpreters now on staff.",
+        )
+        self.change(
+            self.of("Big Muddy Behavioral Partners", "cit_council")[0],
+            lambda d: d.update(
+                phones=[{"number": "+18165550177", "kind": "fax", "description": ""}]
+            ),
+            state="changes_requested",
+            days_ago=8,
+            note="New coordinator line.",
+        )
+        bluestem_ere = self.of(MARKER_ORG, "ere")
+        self.change(
+            bluestem_ere[0] if bluestem_ere else bluestem_bhcc,
+            lambda d: d.update(
+                description=d["description"] + " Now including telehealth follow-up."
+            ),
+            state="draft",
+        )
 
-    # brand-new listings: one submitted for review, one still a draft
-    new_res = listing(
-        "Osage Prairie Counseling Network",
-        "crisis_residential",
-        "Osage Prairie Crisis Residential",
-        fips="29051",
-        street="77 Fictional Capitol Ave",
-        live=False,
-        description="New 8-bed crisis residential unit opening soon.",
-        capacity=8,
-        capacity_unit="beds",
-        max_stay_hours=72,
-        min_age=18,
-    )
-    rev = new_res.open_revision
-    wf.submit_revision(
-        rev, _member(new_res.organization), "New program; certification application to follow."
-    )
-    rev.submitted_at = now - timedelta(days=1)
-    listing(
-        "Current River Wellness Partners",
-        "ybhl",
-        "Youth Liaison — Ozark Foothills",
-        live=False,
-        counties=[(f, "served") for f in WEST_PLAINS_CIT],
-        populations=["youth"],
-        max_age=17,
-        hours={"is_24_7": False, "weekly": weekly("08:00", "16:00"), "closures": [], "notes": ""},
-    )
+    def new_listings(self) -> None:
+        """Brand-new listings: one submitted for review, one still a draft."""
+        new_res = self.listing(
+            "Osage Prairie Counseling Network",
+            "crisis_residential",
+            "Osage Prairie Crisis Residential",
+            fips="29051",
+            street="77 Fictional Capitol Ave",
+            live=False,
+            description="New 8-bed crisis residential unit opening soon.",
+            capacity=8,
+            capacity_unit="beds",
+            max_stay_hours=72,
+            min_age=18,
+        )
+        rev = new_res.open_revision
+        wf.submit_revision(
+            rev,
+            self.member(new_res.organization),
+            "New program; certification application to follow.",
+        )
+        rev.submitted_at = self.now - timedelta(days=1)
+        self.listing(
+            "Current River Wellness Partners",
+            "ybhl",
+            "Youth Liaison — Ozark Foothills",
+            live=False,
+            counties=[(f, "served") for f in WEST_PLAINS_CIT],
+            populations=["youth"],
+            max_age=17,
+            hours=office_hours("08:00", "16:00"),
+        )
 
-    # a suspended listing, and a listing not re-verified for over a year
-    bootheel_ere = of("Bootheel Lantern Behavioral Health", "ere") or of(
-        "Current River Wellness Partners", "ere"
-    )
-    wf.suspend(
-        bootheel_ere[0],
-        reviewer,
-        "The listed phone number is disconnected; suspended until a working number is confirmed.",
-    )
-    stale = of("Northland Prairie Health", "cbhl")[0]
-    stale.verified_at = now - timedelta(days=400)
-    db.session.flush()
+    def suspended_and_stale(self) -> None:
+        """A suspended listing, and a listing not re-verified for over a year."""
+        bootheel_ere = self.of("Bootheel Lantern Behavioral Health", "ere") or self.of(
+            "Current River Wellness Partners", "ere"
+        )
+        wf.suspend(
+            bootheel_ere[0],
+            self.reviewer,
+            "The listed phone number is disconnected; suspended until a working number is confirmed.",
+        )
+        stale = self.of("Northland Prairie Health", "cbhl")[0]
+        stale.verified_at = self.now - timedelta(days=400)
+        db.session.flush()
+
+
+def _refresh_demo_secrets() -> None:
+    """A database loaded by an earlier version may hold the older, shorter demo secret."""
+    for u in db.session.scalars(db.select(User).where(User.email.in_(DEMO_STAFF))):
+        if u.totp_secret and u.totp_secret != DEMO_TOTP_SECRET:
+            u.totp_secret = DEMO_TOTP_SECRET
+
+
+def load_demo() -> bool:
+    """Load the demo data; returns False when it was already there."""
+    load_reference_data()
+    if db.session.scalar(db.select(Organization).filter_by(legal_name=MARKER_ORG)):
+        _refresh_demo_secrets()
+        return False
+    Builder().load()
     assert db.session.scalar(db.select(db.func.count(ReviewComment.id))) >= 1
     assert db.session.scalar(db.select(db.func.count(Certification.id))) >= 20
     return True

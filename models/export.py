@@ -11,6 +11,11 @@ from .text import publishable
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def starts_formula(text: str) -> bool:
+    """Text a spreadsheet would read as a formula (or whose start it would hide)."""
+    return text.startswith(FORMULA_START)
+
+
 def safe_cell(value: Any) -> Any:
     """A cell no spreadsheet will run as a formula: text starting with = + - @ tab or CR gets a
     leading apostrophe; numbers stay numbers; dates become ISO text; booleans yes/no."""
@@ -23,6 +28,6 @@ def safe_cell(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     text = publishable(str(value))
-    if text.startswith(FORMULA_START):
+    if starts_formula(text):
         return "'" + text
     return text

@@ -15,11 +15,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import audit, geo
 from .base import db
+from .export import starts_formula
 from .fields import empty_data
 from .identifiers import (
     normalise_ein,
@@ -35,7 +37,6 @@ from .user import User
 
 MAX_ROWS = 5000
 MAX_CELL_CHARS = 4000
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 FIPS_RE = re.compile(r"^29\d{3}$")
 
 ORGANIZATION_COLUMNS = [
@@ -104,7 +105,7 @@ def _decode(raw: bytes) -> str:
 
 
 def _is_formula(cell: str, column: str) -> bool:
-    if not cell or not cell.startswith(FORMULA_PREFIXES):
+    if not starts_formula(cell):
         return False
     # "+1 573 555 0123" is an ordinary phone number, not a formula
     return not (column == "phone" and re.fullmatch(r"\+[\d\s().-]+", cell))
@@ -112,65 +113,12 @@ def _is_formula(cell: str, column: str) -> bool:
 
 def check_csv(raw: bytes, kind: str) -> CheckResult:
     result = CheckResult(kind)
-    if kind not in KINDS:
-        result.errors.append(RowError(0, "kind", f"Unknown import kind {kind!r}."))
+    opened = _open(raw, kind, result)
+    if opened is None:
         return result
-    try:
-        text = _decode(raw)
-    except UnicodeDecodeError:
-        result.errors.append(
-            RowError(0, "file", "The file is not UTF-8 text. Save it as 'CSV UTF-8' and try again.")
-        )
-        return result
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        result.errors.append(RowError(1, "header", f"The header line cannot be read ({exc})."))
-        return result
-    if not header:
-        result.errors.append(RowError(1, "header", "The file is empty; start from the template."))
-        return result
-    header = [h.strip().lower() for h in header]
-    expected = KINDS[kind]
-    unknown = [h for h in header if h not in expected]
-    missing = [c for c in REQUIRED[kind] if c not in header]
-    for h in unknown:
-        result.errors.append(
-            RowError(
-                1,
-                h or "(blank)",
-                f"Unknown column; the template's columns are: {', '.join(expected)}.",
-            )
-        )
-    for c in missing:
-        result.errors.append(RowError(1, c, "This required column is missing."))
-    if len(set(header)) != len(header):
-        result.errors.append(RowError(1, "header", "A column appears twice."))
-    if result.errors:
-        return result
+    reader, header = opened
     ctx = _Context(kind)
-    while True:
-        line = reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            result.errors.append(
-                RowError(
-                    line, "line", f"This line cannot be read ({exc}); nothing after it was checked."
-                )
-            )
-            break
-        if not any(c.strip() for c in cells):
-            continue
-        result.total_rows += 1
-        if result.total_rows > MAX_ROWS:
-            result.errors.append(
-                RowError(line, "file", f"More than {MAX_ROWS} rows; split the file.")
-            )
-            break
+    for line, cells in _data_lines(reader, result):
         if len(cells) > len(header):
             result.errors.append(
                 RowError(
@@ -181,23 +129,7 @@ def check_csv(raw: bytes, kind: str) -> CheckResult:
         row = dict(
             zip(header, [c.strip() for c in cells] + [""] * (len(header) - len(cells)), strict=True)
         )
-        errors: list[RowError] = []
-        for col, value in row.items():
-            multi_line = col in MULTI_LINE_COLUMNS
-            row[col] = value = normalise(value, multi_line=multi_line)
-            why = problem(value, multi_line=multi_line)
-            if why:
-                errors.append(RowError(line, col, why))
-            elif len(value) > MAX_CELL_CHARS:
-                errors.append(RowError(line, col, f"Longer than {MAX_CELL_CHARS} characters."))
-            elif _is_formula(value, col):
-                errors.append(
-                    RowError(
-                        line,
-                        col,
-                        "Starts with a formula character (= + - @); formulas are not accepted. Remove the leading character.",
-                    )
-                )
+        errors = _cell_errors(row, line)
         if errors:
             result.errors.extend(errors)
             continue
@@ -208,6 +140,100 @@ def check_csv(raw: bytes, kind: str) -> CheckResult:
     if result.total_rows == 0 and not result.errors:
         result.errors.append(RowError(2, "file", "The file has a header but no rows."))
     return result
+
+
+def _open(raw: bytes, kind: str, result: CheckResult) -> tuple[Any, list[str]] | None:
+    """The csv reader past a checked header, or None with the reasons in `result.errors`."""
+    if kind not in KINDS:
+        result.errors.append(RowError(0, "kind", f"Unknown import kind {kind!r}."))
+        return None
+    try:
+        text = _decode(raw)
+    except UnicodeDecodeError:
+        result.errors.append(
+            RowError(0, "file", "The file is not UTF-8 text. Save it as 'CSV UTF-8' and try again.")
+        )
+        return None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        result.errors.append(RowError(1, "header", f"The header line cannot be read ({exc})."))
+        return None
+    if not header:
+        result.errors.append(RowError(1, "header", "The file is empty; start from the template."))
+        return None
+    header = [h.strip().lower() for h in header]
+    result.errors.extend(_header_errors(header, kind))
+    return None if result.errors else (reader, header)
+
+
+def _header_errors(header: list[str], kind: str) -> list[RowError]:
+    expected = KINDS[kind]
+    errors = [
+        RowError(
+            1, h or "(blank)", f"Unknown column; the template's columns are: {', '.join(expected)}."
+        )
+        for h in header
+        if h not in expected
+    ]
+    errors += [
+        RowError(1, c, "This required column is missing.")
+        for c in REQUIRED[kind]
+        if c not in header
+    ]
+    if len(set(header)) != len(header):
+        errors.append(RowError(1, "header", "A column appears twice."))
+    return errors
+
+
+def _data_lines(reader, result: CheckResult) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of every non-blank line, counted in `result.total_rows`; stops at
+    a line the csv module cannot read or past MAX_ROWS, with the error in `result.errors`."""
+    while True:
+        line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            result.errors.append(
+                RowError(
+                    line, "line", f"This line cannot be read ({exc}); nothing after it was checked."
+                )
+            )
+            return
+        if not any(c.strip() for c in cells):
+            continue
+        result.total_rows += 1
+        if result.total_rows > MAX_ROWS:
+            result.errors.append(
+                RowError(line, "file", f"More than {MAX_ROWS} rows; split the file.")
+            )
+            return
+        yield line, cells
+
+
+def _cell_errors(row: dict[str, str], line: int) -> list[RowError]:
+    """Normalise every cell of `row` in place; the cells the text policy refuses."""
+    errors: list[RowError] = []
+    for col, value in row.items():
+        multi_line = col in MULTI_LINE_COLUMNS
+        row[col] = value = normalise(value, multi_line=multi_line)
+        why = problem(value, multi_line=multi_line)
+        if why:
+            errors.append(RowError(line, col, why))
+        elif len(value) > MAX_CELL_CHARS:
+            errors.append(RowError(line, col, f"Longer than {MAX_CELL_CHARS} characters."))
+        elif _is_formula(value, col):
+            errors.append(
+                RowError(
+                    line,
+                    col,
+                    "Starts with a formula character (= + - @); formulas are not accepted. Remove the leading character.",
+                )
+            )
+    return errors
 
 
 class _Context:
@@ -301,19 +327,7 @@ class _Context:
         return v
 
     def _listing(self, row, line, errors) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        org = self.orgs.get(row.get("organization", "").lower())
-        if org is None:
-            errors.append(
-                RowError(
-                    line,
-                    "organization",
-                    "No organization has this legal name; import or create it first.",
-                )
-            )
-        elif not org.is_active:
-            errors.append(RowError(line, "organization", "This organization is deactivated."))
-        out["organization_id"] = org.id if org else None
+        org = self._listing_organization(row, line, errors)
         st = self.types.get(row.get("service_type", ""))
         if st is None:
             errors.append(
@@ -331,14 +345,36 @@ class _Context:
         data = empty_data()
         data["name"] = name
         data["description"] = row.get("description", "")
-        for col, fn, key in (
-            ("website", normalise_https_url, "website"),
-            ("email", normalise_email, "email"),
-        ):
-            try:
-                data[key] = fn(row.get(col, ""))
-            except ValueError as exc:
-                errors.append(RowError(line, col, str(exc)))
+        self._contact(row, line, errors, data)
+        address = tuple(row.get(k, "") for k in ("address_1", "city", "zip", "county_fips"))
+        self._duplicates(org, st, name, address[:3], line, errors)
+        self._site(st, address, line, errors, data)
+        self._coverage(row, st, line, errors, data)
+        if st is not None:
+            data["walk_in"] = False
+        return {
+            "organization_id": org.id if org else None,
+            "service_type_code": st.code if st else None,
+            "data": data,
+        }
+
+    def _listing_organization(self, row, line, errors) -> Organization | None:
+        org = self.orgs.get(row.get("organization", "").lower())
+        if org is None:
+            errors.append(
+                RowError(
+                    line,
+                    "organization",
+                    "No organization has this legal name; import or create it first.",
+                )
+            )
+        elif not org.is_active:
+            errors.append(RowError(line, "organization", "This organization is deactivated."))
+        return org
+
+    def _contact(self, row, line, errors, data) -> None:
+        for col, fn in (("website", normalise_https_url), ("email", normalise_email)):
+            self._apply(fn, row, col, line, errors, data)
         try:
             phone = normalise_phone(row.get("phone", ""))
             if not phone:
@@ -346,15 +382,15 @@ class _Context:
             data["phones"] = [{"number": phone, "kind": "voice", "description": ""}]
         except ValueError as exc:
             errors.append(RowError(line, "phone", str(exc)))
-        # site address
-        street, city, zip_code, county = (
-            row.get(k, "") for k in ("address_1", "city", "zip", "county_fips")
-        )
-        self._duplicates(org, st, name, (street, city, zip_code), line, errors)
-        has_address = any((street, city, zip_code, county))
-        if st is not None and st.site_address_rule == FieldRule.REQUIRED and not has_address:
+
+    def _site(self, st, address: tuple, line, errors, data) -> None:
+        """The site address: required, forbidden or optional by service type; when given,
+        complete, with a Missouri ZIP code that lies in the county given."""
+        has_address = any(address)
+        rule = st.site_address_rule if st is not None else None
+        if rule == FieldRule.REQUIRED and not has_address:
             errors.append(RowError(line, "address_1", f"A {st.short_name} needs a site address."))
-        if st is not None and st.site_address_rule == FieldRule.FORBIDDEN and has_address:
+        if rule == FieldRule.FORBIDDEN and has_address:
             errors.append(
                 RowError(
                     line,
@@ -363,37 +399,37 @@ class _Context:
                 )
             )
         elif has_address:
-            for col, v in (
-                ("address_1", street),
-                ("city", city),
-                ("zip", zip_code),
-                ("county_fips", county),
-            ):
-                if not v:
-                    errors.append(RowError(line, col, "Required when an address is given."))
-            fips = self._fips(county, line, "county_fips", errors) if county else None
-            info = geo.zip_info(zip_code) if zip_code else None
-            if zip_code and (not re.fullmatch(r"\d{5}", zip_code) or info is None):
-                errors.append(RowError(line, "zip", "Not a Missouri ZIP code."))
-            elif info is not None and fips is not None and info.county_fips != fips:
-                errors.append(
-                    RowError(
-                        line,
-                        "zip",
-                        f"ZIP {zip_code} is not in county {fips} (it is in {info.county_fips}).",
-                    )
+            self._address(address, line, errors, data)
+
+    def _address(self, address: tuple, line, errors, data) -> None:
+        street, city, zip_code, county = address
+        for col, v in zip(("address_1", "city", "zip", "county_fips"), address, strict=True):
+            if not v:
+                errors.append(RowError(line, col, "Required when an address is given."))
+        fips = self._fips(county, line, "county_fips", errors) if county else None
+        info = geo.zip_info(zip_code) if zip_code else None
+        if zip_code and (not re.fullmatch(r"\d{5}", zip_code) or info is None):
+            errors.append(RowError(line, "zip", "Not a Missouri ZIP code."))
+        elif info is not None and fips is not None and info.county_fips != fips:
+            errors.append(
+                RowError(
+                    line,
+                    "zip",
+                    f"ZIP {zip_code} is not in county {fips} (it is in {info.county_fips}).",
                 )
-            if info is not None:
-                data["address"] = {
-                    "address_1": street,
-                    "address_2": "",
-                    "city": city,
-                    "state": "MO",
-                    "postal_code": zip_code,
-                    "county_fips": fips,
-                }
-                data["latitude"], data["longitude"] = info.latitude, info.longitude
-        # coverage
+            )
+        if info is not None:
+            data["address"] = {
+                "address_1": street,
+                "address_2": "",
+                "city": city,
+                "state": "MO",
+                "postal_code": zip_code,
+                "county_fips": fips,
+            }
+            data["latitude"], data["longitude"] = info.latitude, info.longitude
+
+    def _coverage(self, row, st, line, errors, data) -> None:
         served = [c for c in re.split(r"[;,\s]+", row.get("counties_served", "")) if c]
         role = (
             "primary"
@@ -414,11 +450,6 @@ class _Context:
                 )
             )
         data["counties"] = [{"fips": f, "role": role} for f in fips_list]
-        if st is not None:
-            data["walk_in"] = False
-        out["service_type_code"] = st.code if st else None
-        out["data"] = data
-        return out
 
 
 def import_rows(result: CheckResult, *, by: User) -> list[Any]:

@@ -6,6 +6,7 @@ A revision's `data` is a normalised dict with exactly these keys (see `empty_dat
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,42 +70,6 @@ LANGUAGES = {
 COUNTY_ROLES = {"served": "Served", "primary": "Primary", "backup": "Backup"}
 
 
-@dataclass(frozen=True)
-class FieldSpec:
-    key: str
-    label: str
-    section: str
-
-
-FIELDS: list[FieldSpec] = [
-    FieldSpec("name", "Name", "About"),
-    FieldSpec("description", "Description", "About"),
-    FieldSpec("address", "Site address", "Where"),
-    FieldSpec("coordinates", "Map location", "Where"),
-    FieldSpec("counties", "Counties served", "Where"),
-    FieldSpec("phones", "Phone numbers", "Contact"),
-    FieldSpec("chat_url", "Chat", "Contact"),
-    FieldSpec("email", "E-mail", "Contact"),
-    FieldSpec("website", "Website", "Contact"),
-    FieldSpec("hours", "Hours", "Hours"),
-    FieldSpec("populations", "Who it serves", "Who"),
-    FieldSpec("ages", "Ages", "Who"),
-    FieldSpec("languages", "Languages", "Who"),
-    FieldSpec("eligibility_notes", "Eligibility notes", "Who"),
-    FieldSpec("nonviolent_only", "Nonviolent people only", "Who"),
-    FieldSpec("walk_in", "Walk-in", "Access"),
-    FieldSpec("le_dropoff", "Law-enforcement drop-off", "Access"),
-    FieldSpec("referral_sources", "Referral sources", "Access"),
-    FieldSpec("target_response_minutes", "Target response time", "Access"),
-    FieldSpec("cost", "Cost", "Cost"),
-    FieldSpec("capacity", "Capacity", "Capacity"),
-    FieldSpec("max_stay_hours", "Maximum stay", "Capacity"),
-    FieldSpec("accessibility", "Accessibility", "Access"),
-    FieldSpec("exclude_from_print", "Leave out of printed directories", "Publishing"),
-]
-FIELD_LABELS = {f.key: f.label for f in FIELDS}
-
-
 def empty_data() -> dict[str, Any]:
     return {
         "name": "",
@@ -136,6 +101,7 @@ def empty_data() -> dict[str, Any]:
         "max_stay_hours": None,
         "accessibility": "",
         "exclude_from_print": False,
+        **{spec.key: spec.empty() for spec in simple_fields()},
     }
 
 
@@ -270,75 +236,301 @@ def yes_no(v: Any) -> str:
     return "Yes" if v else "No"
 
 
-def display_value(key: str, data: dict[str, Any], county_names: dict[str, str]) -> str:
-    """One field of a revision, as a person reads it (used in diffs, review and PDFs)."""
-    v = data.get(key)
-    if key == "address":
-        return address_line(v, county_names)
-    if key == "coordinates":
-        lat, lon = data.get("latitude"), data.get("longitude")
-        return f"{lat:.5f}, {lon:.5f}" if lat is not None and lon is not None else "Not set"
-    if key == "counties":
-        items = data.get("counties") or []
-        if not items:
-            return "None"
-        by_role: dict[str, list[str]] = {}
-        for c in items:
-            by_role.setdefault(c.get("role", "served"), []).append(
-                county_names.get(c["fips"], c["fips"])
-            )
-        return "; ".join(
-            f"{COUNTY_ROLES[r]}: {', '.join(sorted(n))}" for r, n in sorted(by_role.items())
-        )
-    if key == "phones":
-        return (
-            "; ".join(
-                f"{PHONE_KINDS.get(p.get('kind', 'voice'), p.get('kind'))} {format_phone(p['number'])}"
-                + (f" ({p['description']})" if p.get("description") else "")
-                for p in v or []
-            )
-            or "None"
-        )
-    if key == "hours":
-        return "; ".join(hours_lines(v))
-    if key == "populations":
-        return ", ".join(POPULATIONS.get(p, p) for p in v or []) or "Everyone"
-    if key == "ages":
-        lo, hi = data.get("min_age"), data.get("max_age")
-        if lo is None and hi is None:
-            return "All ages"
-        if hi is None:
-            return f"{lo} and older"
-        if lo is None:
-            return f"Up to {hi}"
-        return f"{lo}–{hi}"
-    if key == "languages":
-        return ", ".join(LANGUAGES.get(code, code) for code in v or []) or "Not given"
-    if key == "referral_sources":
-        return ", ".join(REFERRAL_SOURCES.get(s, s) for s in v or []) or "Not given"
-    if key == "cost":
-        text = COST_MODELS.get(v or "", v or "Not given")
-        if data.get("no_one_turned_away"):
-            text += "; no one turned away"
-        if data.get("cost_notes"):
-            text += f" — {data['cost_notes']}"
-        return text
-    if key == "capacity":
-        cap = data.get("capacity")
-        return (
-            f"{cap} {CAPACITY_UNITS.get(data.get('capacity_unit') or 'beds', '')}"
-            if cap
-            else "Not given"
-        )
-    if key == "max_stay_hours":
-        return f"{v} hours" if v else "Not given"
-    if key == "target_response_minutes":
-        return f"{v} minutes" if v else "Not given"
+# ------------------------------------------------------------------ the field catalogue
+#
+# Each listing field is declared once, below: its label and section (the diff, the review page,
+# the provider's listing page), how a person reads it (`render`), and, for a field the editor
+# builds from the declaration (`widget`), its form control, default, limits (the listing rules
+# check them), HSDS extension property (services.json and services.csv carry it), column of
+# the published listings.csv and whether the printed directory shows it. Fields without a
+# widget are laid out by hand in the editor (an address, opening hours, phones ...).
+
+Renderer = Callable[[dict[str, Any], dict[str, str]], str]
+WIDGETS = ("text", "textarea", "checkbox", "number", "select", "checkboxes")
+
+
+def _show_address(data: dict[str, Any], names: dict[str, str]) -> str:
+    return address_line(data.get("address"), names)
+
+
+def _show_coordinates(data: dict[str, Any], names: dict[str, str]) -> str:
+    lat, lon = data.get("latitude"), data.get("longitude")
+    return f"{lat:.5f}, {lon:.5f}" if lat is not None and lon is not None else "Not set"
+
+
+def _show_counties(data: dict[str, Any], names: dict[str, str]) -> str:
+    by_role: dict[str, list[str]] = {}
+    for c in data.get("counties") or []:
+        by_role.setdefault(c.get("role", "served"), []).append(names.get(c["fips"], c["fips"]))
+    return (
+        "; ".join(f"{COUNTY_ROLES[r]}: {', '.join(sorted(n))}" for r, n in sorted(by_role.items()))
+        or "None"
+    )
+
+
+def _show_phone(p: dict[str, Any]) -> str:
+    text = f"{PHONE_KINDS.get(p.get('kind', 'voice'), p.get('kind'))} {format_phone(p['number'])}"
+    return text + (f" ({p['description']})" if p.get("description") else "")
+
+
+def _show_phones(data: dict[str, Any], names: dict[str, str]) -> str:
+    return "; ".join(_show_phone(p) for p in data.get("phones") or []) or "None"
+
+
+def _show_hours(data: dict[str, Any], names: dict[str, str]) -> str:
+    return "; ".join(hours_lines(data.get("hours")))
+
+
+def _labelled(key: str, vocabulary: dict[str, str], empty: str) -> Renderer:
+    """Codes of a vocabulary, by their labels."""
+
+    def render(data: dict[str, Any], names: dict[str, str]) -> str:
+        return ", ".join(vocabulary.get(code, code) for code in data.get(key) or []) or empty
+
+    return render
+
+
+def _show_ages(data: dict[str, Any], names: dict[str, str]) -> str:
+    lo, hi = data.get("min_age"), data.get("max_age")
+    if lo is None and hi is None:
+        return "All ages"
+    if hi is None:
+        return f"{lo} and older"
+    if lo is None:
+        return f"Up to {hi}"
+    return f"{lo}–{hi}"
+
+
+def _show_cost(data: dict[str, Any], names: dict[str, str]) -> str:
+    v = data.get("cost")
+    text = COST_MODELS.get(v or "", v or "Not given")
+    if data.get("no_one_turned_away"):
+        text += "; no one turned away"
+    if data.get("cost_notes"):
+        text += f" — {data['cost_notes']}"
+    return text
+
+
+def _show_capacity(data: dict[str, Any], names: dict[str, str]) -> str:
+    cap = data.get("capacity")
+    if not cap:
+        return "Not given"
+    return f"{cap} {CAPACITY_UNITS.get(data.get('capacity_unit') or 'beds', '')}"
+
+
+def _with_unit(key: str, unit: str) -> Renderer:
+    def render(data: dict[str, Any], names: dict[str, str]) -> str:
+        v = data.get(key)
+        return f"{v} {unit}" if v else "Not given"
+
+    return render
+
+
+def plain(v: Any) -> str:
+    """A value without a renderer of its own: yes/no, a dash for nothing, else its text."""
     if isinstance(v, bool):
         return yes_no(v)
     if v is None or v == "":
         return "—"
     return str(v)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One listing field of the catalogue (see above)."""
+
+    key: str
+    label: str  # in the diff, the review page and the printed directory
+    section: str
+    render: Renderer | None = None  # None: `plain`, or by the widget
+    widget: str | None = None  # one of WIDGETS; None: laid out by hand in the editor
+    form_label: str = ""  # the editor's label when it differs from `label`
+    help: str = ""
+    default: Any = None
+    max_length: int | None = None  # text
+    minimum: int | None = None  # number
+    maximum: int | None = None
+    choices: dict[str, str] | None = None  # select, checkboxes: code -> label
+    hsds: str | None = None  # the HSDS service's extension property (mo_dmh_*)
+    csv: str | None = None  # the column of listings.csv
+    pdf: bool = False  # a line of the printed directory's entry
+
+    def show(self, data: dict[str, Any], names: dict[str, str]) -> str:
+        if self.render is not None:
+            return self.render(data, names)
+        v = data.get(self.key)
+        if self.widget == "checkboxes":
+            return ", ".join((self.choices or {}).get(c, c) for c in v or []) or "None"
+        if self.widget == "select" and v:
+            return (self.choices or {}).get(v, v)
+        return plain(v)
+
+    def empty(self) -> Any:
+        """The value of a new listing."""
+        if self.widget == "checkboxes":
+            return list(self.default or [])
+        if self.widget == "checkbox":
+            return bool(self.default)
+        if self.widget in ("text", "textarea"):
+            return self.default or ""
+        return self.default
+
+    def problems(self, value: Any) -> list[str]:
+        """What is wrong with a value of a field the catalogue builds (the listing rules ask)."""
+        check = _WIDGET_CHECKS.get(self.widget or "")
+        return check(self, value) if check else []
+
+    def published(self, value: Any) -> Any:
+        """The value in the feeds: a list of codes becomes space-separated codes."""
+        if isinstance(value, list):
+            return " ".join(str(v) for v in value) or None
+        return value
+
+
+def _text_problems(spec: FieldSpec, value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, str):
+        return ["Give text here."]
+    if spec.max_length and len(value) > spec.max_length:
+        return [f"Keep this under {spec.max_length} characters."]
+    return []
+
+
+def _number_problems(spec: FieldSpec, value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, int) or isinstance(value, bool):
+        return ["Give a whole number."]
+    low, high = spec.minimum, spec.maximum
+    if (low is not None and value < low) or (high is not None and value > high):
+        return [f"Give a number from {low} to {high}."]
+    return []
+
+
+def _choice_problems(spec: FieldSpec, value: Any) -> list[str]:
+    values = value if isinstance(value, list) else [value] if value not in (None, "") else []
+    return ["Choose from the list."] if any(v not in (spec.choices or {}) for v in values) else []
+
+
+_WIDGET_CHECKS: dict[str, Callable[[FieldSpec, Any], list[str]]] = {
+    "text": _text_problems,
+    "textarea": _text_problems,
+    "number": _number_problems,
+    "select": _choice_problems,
+    "checkboxes": _choice_problems,
+}
+
+
+FIELDS: list[FieldSpec] = [
+    FieldSpec("name", "Name", "About", pdf=True),
+    FieldSpec("description", "Description", "About", pdf=True),
+    FieldSpec("address", "Site address", "Where", _show_address, pdf=True),
+    FieldSpec("coordinates", "Map location", "Where", _show_coordinates),
+    FieldSpec("counties", "Counties served", "Where", _show_counties, pdf=True),
+    FieldSpec("phones", "Phone numbers", "Contact", _show_phones, pdf=True),
+    FieldSpec("chat_url", "Chat", "Contact", pdf=True),
+    FieldSpec("email", "E-mail", "Contact", pdf=True),
+    FieldSpec("website", "Website", "Contact", pdf=True),
+    FieldSpec("hours", "Hours", "Hours", _show_hours, pdf=True),
+    FieldSpec(
+        "populations", "Who it serves", "Who", _labelled("populations", POPULATIONS, "Everyone")
+    ),
+    FieldSpec("ages", "Ages", "Who", _show_ages, pdf=True),
+    FieldSpec("languages", "Languages", "Who", _labelled("languages", LANGUAGES, "Not given")),
+    FieldSpec("eligibility_notes", "Eligibility notes", "Who"),
+    FieldSpec("nonviolent_only", "Nonviolent people only", "Who"),
+    FieldSpec("walk_in", "Walk-in", "Access"),
+    FieldSpec("le_dropoff", "Law-enforcement drop-off", "Access"),
+    FieldSpec(
+        "referral_sources",
+        "Referral sources",
+        "Access",
+        _labelled("referral_sources", REFERRAL_SOURCES, "Not given"),
+    ),
+    FieldSpec(
+        "target_response_minutes",
+        "Target response time",
+        "Access",
+        _with_unit("target_response_minutes", "minutes"),
+        hsds="mo_dmh_target_response_minutes",
+    ),
+    FieldSpec("cost", "Cost", "Cost", _show_cost, pdf=True),
+    FieldSpec("capacity", "Capacity", "Capacity", _show_capacity, hsds="mo_dmh_capacity"),
+    FieldSpec(
+        "max_stay_hours",
+        "Maximum stay",
+        "Capacity",
+        _with_unit("max_stay_hours", "hours"),
+        hsds="mo_dmh_max_stay_hours",
+    ),
+    FieldSpec("accessibility", "Accessibility", "Access", pdf=True),
+    FieldSpec("exclude_from_print", "Leave out of printed directories", "Publishing"),
+]
+FIELD_LABELS = {f.key: f.label for f in FIELDS}
+_BY_KEY = {f.key: f for f in FIELDS}
+
+
+def simple_fields() -> list[FieldSpec]:
+    """The fields the editor, the rules and the feeds build from their declaration alone."""
+    return [f for f in FIELDS if f.widget is not None]
+
+
+def register_field(spec: FieldSpec, *, after: str | None = None) -> None:
+    """Add a field to the catalogue (after `after`, else last). The catalogue is module data,
+    so this is how a declaration below reaches every reader; tests use it with `unregister_field`."""
+    if spec.key in _BY_KEY:
+        raise ValueError(f"The field {spec.key!r} is already declared.")
+    if spec.widget is not None and spec.widget not in WIDGETS:
+        raise ValueError(f"Unknown widget {spec.widget!r}.")
+    at = len(FIELDS) if after is None else FIELDS.index(_BY_KEY[after]) + 1
+    FIELDS.insert(at, spec)
+    FIELD_LABELS[spec.key] = spec.label
+    _BY_KEY[spec.key] = spec
+
+
+def unregister_field(key: str) -> None:
+    FIELDS.remove(_BY_KEY.pop(key))
+    FIELD_LABELS.pop(key, None)
+
+
+def display_value(key: str, data: dict[str, Any], county_names: dict[str, str]) -> str:
+    """One field of a revision, as a person reads it (used in diffs, review and PDFs)."""
+    spec = _BY_KEY.get(key)
+    if spec is None:
+        return plain(data.get(key))
+    return spec.show(data, county_names)
+
+
+def extension_values(record: dict[str, Any]) -> dict[str, Any]:
+    """The catalogue's HSDS extension properties of a published record (empty ones left out)."""
+    out = {}
+    for spec in FIELDS:
+        if spec.hsds:
+            value = spec.published(record.get(spec.key))
+            if value is not None and value != "":
+                out[spec.hsds] = value
+    return out
+
+
+def extension_csv_types() -> dict[str, str]:
+    """services.csv's column type of each catalogue extension property."""
+    kinds = {"number": "number", "checkbox": "boolean"}
+    return {spec.hsds: kinds.get(spec.widget or "", "string") for spec in FIELDS if spec.hsds}
+
+
+def csv_values(record: dict[str, Any]) -> dict[str, Any]:
+    """listings.csv's cells for the catalogue fields that declare a column (shown as read)."""
+    return {spec.csv: spec.show(record, {}) for spec in simple_fields() if spec.csv}
+
+
+def print_lines(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, text) of the catalogue fields a printed entry shows beyond its fixed layout."""
+    return [
+        (spec.label, spec.show(record, {}))
+        for spec in simple_fields()
+        if spec.pdf and record.get(spec.key) not in (None, "", [], False)
+    ]
 
 
 @dataclass
@@ -362,11 +554,11 @@ def diff(
     after = canonical(after)
     before = canonical(before) if before is not None else None
     for spec in FIELDS:
-        new = display_value(spec.key, after, county_names)
+        new = spec.show(after, county_names)
         if before is None:
             out.append(FieldChange(spec.key, spec.label, spec.section, None, new))
             continue
-        old = display_value(spec.key, before, county_names)
+        old = spec.show(before, county_names)
         if old != new:
             out.append(FieldChange(spec.key, spec.label, spec.section, old, new))
     return out

@@ -9,11 +9,20 @@ this module judges parsed values."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from .base import WorkflowError, today
-from .fields import COST_MODELS, DAYS, LANGUAGES, PHONE_KINDS, POPULATIONS, REFERRAL_SOURCES
+from .fields import (
+    COST_MODELS,
+    DAYS,
+    LANGUAGES,
+    PHONE_KINDS,
+    POPULATIONS,
+    REFERRAL_SOURCES,
+    simple_fields,
+)
 from .geo import zip_info
 from .listing import CountyRole
 from .reference import CoverageKind, FieldRule, HoursRule, ServiceType
@@ -127,186 +136,324 @@ def _holds_org_certification(organization, code: str, on: date) -> bool:
     return CertificationIndex([organization.id]).holds(organization.id, code, on, None)
 
 
-def check_listing(
-    service_type: ServiceType, data: dict[str, Any], organization, *, on: date | None = None
-) -> dict[str, list[str]]:
-    """Every problem with `data` as a listing of `service_type` run by `organization`,
-    keyed by the field key of models.fields (empty when the listing may be submitted)."""
-    p: dict[str, list[str]] = {}
-    on = on or today()
-    st = service_type
+class _Check:
+    """One judgement in progress: the type, the data, the organization, the day, the problems."""
 
-    # ---- about
-    name = (data.get("name") or "").strip()
-    if not name:
-        _add(p, "name", "Give the service a name people will recognise.")
+    def __init__(self, service_type: ServiceType, data: dict[str, Any], organization, on: date):
+        self.st = service_type
+        self.data = data
+        self.organization = organization
+        self.on = on
+        self.problems: dict[str, list[str]] = {}
+
+    def add(self, key: str, message: str) -> None:
+        _add(self.problems, key, message)
+
+
+# ---- about
+
+
+def rule_name(c: _Check) -> None:
+    if not (c.data.get("name") or "").strip():
+        c.add("name", "Give the service a name people will recognise.")
+
+
+def rule_text_limits(c: _Check) -> None:
     for key, limit in TEXT_LIMITS.items():
-        if len(data.get(key) or "") > limit:
-            _add(p, key, f"Keep this under {limit} characters.")
+        if len(c.data.get(key) or "") > limit:
+            c.add(key, f"Keep this under {limit} characters.")
 
-    # ---- where
-    addr = data.get("address")
-    rule = st.site_address_rule
-    if rule == FieldRule.REQUIRED and not addr:
-        _add(p, "address", f"A {st.short_name} needs the street address of its site.")
-    if rule == FieldRule.FORBIDDEN and addr:
+
+# ---- where
+
+
+def rule_site_address_by_type(c: _Check) -> None:
+    """ServiceType.site_address_rule: a required or a forbidden site address."""
+    st, addr = c.st, c.data.get("address")
+    if st.site_address_rule == FieldRule.REQUIRED and not addr:
+        c.add("address", f"A {st.short_name} needs the street address of its site.")
+    if st.site_address_rule == FieldRule.FORBIDDEN and addr:
         what = "a role, not a facility" if st.is_role else "a service that goes to people"
-        _add(p, "address", f"A {st.short_name} is {what}: leave the site address empty.")
-    if addr:
-        if not (addr.get("address_1") or "").strip() or not (addr.get("city") or "").strip():
-            _add(p, "address", "Give the street and the city of the site.")
-        for key, limit in ADDRESS_LIMITS.items():
-            if len(addr.get(key) or "") > limit:
-                _add(p, "address", f"Keep each address line under {limit} characters.")
-        info = zip_info(addr.get("postal_code") or "")
-        if info is None:
-            _add(p, "address", "That ZIP code is not a Missouri ZIP code.")
-        elif addr.get("county_fips") and info.county_fips != addr["county_fips"]:
-            _add(
-                p,
-                "address",
-                "That ZIP code is not in the chosen county. Check the ZIP code or the county.",
-            )
-        if not addr.get("county_fips"):
-            _add(p, "address", "Choose the county the site is in.")
-    lat, lon = data.get("latitude"), data.get("longitude")
+        c.add("address", f"A {st.short_name} is {what}: leave the site address empty.")
+
+
+def rule_site_address_complete(c: _Check) -> None:
+    addr = c.data.get("address")
+    if not addr:
+        return
+    if not (addr.get("address_1") or "").strip() or not (addr.get("city") or "").strip():
+        c.add("address", "Give the street and the city of the site.")
+    for key, limit in ADDRESS_LIMITS.items():
+        if len(addr.get(key) or "") > limit:
+            c.add("address", f"Keep each address line under {limit} characters.")
+    info = zip_info(addr.get("postal_code") or "")
+    if info is None:
+        c.add("address", "That ZIP code is not a Missouri ZIP code.")
+    elif addr.get("county_fips") and info.county_fips != addr["county_fips"]:
+        c.add(
+            "address",
+            "That ZIP code is not in the chosen county. Check the ZIP code or the county.",
+        )
+    if not addr.get("county_fips"):
+        c.add("address", "Choose the county the site is in.")
+
+
+def rule_coordinates(c: _Check) -> None:
+    lat, lon = c.data.get("latitude"), c.data.get("longitude")
     if (lat is None) != (lon is None):
-        _add(p, "coordinates", "Give both latitude and longitude, or neither.")
+        c.add("coordinates", "Give both latitude and longitude, or neither.")
     elif lat is not None and not (MO_LAT[0] <= lat <= MO_LAT[1] and MO_LON[0] <= lon <= MO_LON[1]):
-        _add(
-            p,
+        c.add(
             "coordinates",
             "That point is not in Missouri. Leave the map location empty to use the ZIP code's.",
         )
-    if lat is not None and not addr:
-        _add(p, "coordinates", "A map location belongs to a site address; leave it empty.")
+    if lat is not None and not c.data.get("address"):
+        c.add("coordinates", "A map location belongs to a site address; leave it empty.")
 
-    counties = data.get("counties") or []
+
+def rule_counties_by_type(c: _Check) -> None:
+    """ServiceType.counties_rule: counties required or forbidden."""
+    st, counties = c.st, c.data.get("counties") or []
     if st.counties_rule == FieldRule.REQUIRED and not counties:
-        _add(p, "counties", f"A {st.short_name} must list the counties it serves.")
+        c.add("counties", f"A {st.short_name} must list the counties it serves.")
     if st.counties_rule == FieldRule.FORBIDDEN and counties:
-        _add(p, "counties", f"A {st.short_name} does not list counties served.")
-    fips_seen: set[str] = set()
-    for c in counties:
-        role = c.get("role")
-        if c.get("fips") in fips_seen:
-            _add(p, "counties", "A county can be listed only once (primary or backup, not both).")
-        fips_seen.add(c.get("fips"))
-        if st.coverage_kind == CoverageKind.PRIMARY_BACKUP and role not in (
-            CountyRole.PRIMARY,
-            CountyRole.BACKUP,
-        ):
-            _add(p, "counties", "A 988 center answers each county as primary or as backup.")
-        if st.coverage_kind == CoverageKind.SERVED and role != CountyRole.SERVED:
-            _add(p, "counties", "Primary and backup coverage is only for 988 centers.")
+        c.add("counties", f"A {st.short_name} does not list counties served.")
 
-    # ---- contact
-    phones = data.get("phones") or []
+
+# the county roles each ServiceType.coverage_kind allows, and what to say otherwise
+COUNTY_ROLES_BY_KIND = {
+    CoverageKind.PRIMARY_BACKUP: (
+        (CountyRole.PRIMARY, CountyRole.BACKUP),
+        "A 988 center answers each county as primary or as backup.",
+    ),
+    CoverageKind.SERVED: (
+        (CountyRole.SERVED,),
+        "Primary and backup coverage is only for 988 centers.",
+    ),
+}
+
+
+def rule_county_roles(c: _Check) -> None:
+    """Each county once, in a role the type's coverage_kind allows."""
+    allowed, message = COUNTY_ROLES_BY_KIND.get(c.st.coverage_kind, ((), ""))
+    seen: set[str] = set()
+    for county in c.data.get("counties") or []:
+        if county.get("fips") in seen:
+            c.add("counties", "A county can be listed only once (primary or backup, not both).")
+        seen.add(county.get("fips"))
+        if message and county.get("role") not in allowed:
+            c.add("counties", message)
+
+
+# ---- contact
+
+
+def rule_phones(c: _Check) -> None:
+    phones = c.data.get("phones") or []
     if not phones:
-        _add(p, "phones", "Give at least one phone number people can use.")
+        c.add("phones", "Give at least one phone number people can use.")
     if len(phones) > MAX_PHONES:
-        _add(p, "phones", f"List at most {MAX_PHONES} phone numbers.")
+        c.add("phones", f"List at most {MAX_PHONES} phone numbers.")
     for ph in phones:
         if ph.get("kind") not in PHONE_KINDS:
-            _add(p, "phones", "Choose what each number is for (call, text, TTY, videophone).")
+            c.add("phones", "Choose what each number is for (call, text, TTY, videophone).")
         if not re.fullmatch(r"\+[1-9]\d{6,14}", ph.get("number") or ""):
-            _add(p, "phones", "Each phone number must be a complete number.")
-    if st.is_role and not (phones or data.get("email")):
-        _add(p, "phones", f"A {st.short_name} is a role: give the phone or e-mail that reaches it.")
+            c.add("phones", "Each phone number must be a complete number.")
+
+
+def rule_role_reachable(c: _Check) -> None:
+    """ServiceType.is_role: a role is reached by phone or e-mail."""
+    if c.st.is_role and not (c.data.get("phones") or c.data.get("email")):
+        c.add("phones", f"A {c.st.short_name} is a role: give the phone or e-mail that reaches it.")
+
+
+def rule_web_addresses(c: _Check) -> None:
     for key in ("chat_url", "website"):
-        v = data.get(key) or ""
+        v = c.data.get(key) or ""
         if v and not re.match(r"^https?://[^\s/]+", v):
-            _add(p, key, "Use a web address starting with https:// or http://.")
+            c.add(key, "Use a web address starting with https:// or http://.")
 
-    # ---- hours
-    hours = data.get("hours")
-    for msg in hours_problems(hours):
-        _add(p, "hours", msg)
-    always = is_open_around_the_clock(hours)
-    if st.hours_rule == HoursRule.ALWAYS and not always:
-        _add(p, "hours", f"A {st.short_name} must be open 24 hours a day, 7 days a week.")
-    if st.hours_rule == HoursRule.UNDER_24:
-        if always:
-            _add(
-                p,
-                "hours",
-                f"A {st.short_name} is open less than 24 hours a day; a center open around the clock is a behavioral health crisis center.",
-            )
-        elif not has_any_hours(hours):
-            _add(p, "hours", f"Give the hours this {st.short_name} is open.")
-        elif any(
-            list(s) == ["00:00", "24:00"]
-            for d in DAYS
-            for s in ((hours or {}).get("weekly") or {}).get(d) or []
-        ):
-            _add(p, "hours", f"A {st.short_name} is open less than 24 hours on each day.")
 
-    # ---- who
+# ---- hours
+
+
+def rule_hours_well_formed(c: _Check) -> None:
+    for msg in hours_problems(c.data.get("hours")):
+        c.add("hours", msg)
+
+
+def rule_hours_always(c: _Check) -> None:
+    """HoursRule.ALWAYS: open 24/7."""
+    if c.st.hours_rule == HoursRule.ALWAYS and not is_open_around_the_clock(c.data.get("hours")):
+        c.add("hours", f"A {c.st.short_name} must be open 24 hours a day, 7 days a week.")
+
+
+def _has_full_day(hours: dict[str, Any] | None) -> bool:
+    weekly = (hours or {}).get("weekly") or {}
+    return any(list(s) == ["00:00", "24:00"] for d in DAYS for s in weekly.get(d) or [])
+
+
+def rule_hours_under_24(c: _Check) -> None:
+    """HoursRule.UNDER_24: open, but never around the clock, nor a whole day."""
+    st, hours = c.st, c.data.get("hours")
+    if st.hours_rule != HoursRule.UNDER_24:
+        return
+    if is_open_around_the_clock(hours):
+        c.add(
+            "hours",
+            f"A {st.short_name} is open less than 24 hours a day; a center open around the clock is a behavioral health crisis center.",
+        )
+    elif not has_any_hours(hours):
+        c.add("hours", f"Give the hours this {st.short_name} is open.")
+    elif _has_full_day(hours):
+        c.add("hours", f"A {st.short_name} is open less than 24 hours on each day.")
+
+
+# ---- who
+
+
+def rule_vocabularies(c: _Check) -> None:
     for key, allowed in (
         ("populations", POPULATIONS),
         ("languages", LANGUAGES),
         ("referral_sources", REFERRAL_SOURCES),
     ):
-        if any(v not in allowed for v in data.get(key) or []):
-            _add(p, key, "Choose from the list.")
-    lo, hi = data.get("min_age"), data.get("max_age")
+        if any(v not in allowed for v in c.data.get(key) or []):
+            c.add(key, "Choose from the list.")
+
+
+def rule_ages(c: _Check) -> None:
+    lo, hi = c.data.get("min_age"), c.data.get("max_age")
     for v in (lo, hi):
         if v is not None and not (isinstance(v, int) and 0 <= v <= MAX_AGE):
-            _add(p, "ages", f"Ages run from 0 to {MAX_AGE}.")
+            c.add("ages", f"Ages run from 0 to {MAX_AGE}.")
     if isinstance(lo, int) and isinstance(hi, int) and lo > hi:
-        _add(p, "ages", "The youngest age is above the oldest age.")
-    if st.requires_nonviolent and not data.get("nonviolent_only"):
-        _add(p, "nonviolent_only", f"A {st.short_name} serves nonviolent people only; say so here.")
-    if (
-        st.org_certification_code
-        and organization is not None
-        and not _holds_org_certification(organization, st.org_certification_code, on)
-    ):
-        cert_name = st.org_certification.name if st.org_certification else st.org_certification_code
-        _add(
-            p,
-            "service_type",
-            f"A {st.short_name} must be run by an organization holding an active {cert_name} certification; {organization.name} holds none today.",
-        )
+        c.add("ages", "The youngest age is above the oldest age.")
 
-    # ---- access
-    if data.get("walk_in") and not st.walk_in_allowed:
-        _add(p, "walk_in", f"A {st.short_name} has no walk-in site.")
-    if data.get("walk_in") and not addr:
-        _add(p, "walk_in", "Walk-in needs a site address people can walk into.")
-    if data.get("le_dropoff") and not addr:
-        _add(p, "le_dropoff", "Law-enforcement drop-off needs a site address.")
-    trm = data.get("target_response_minutes")
+
+def rule_nonviolent(c: _Check) -> None:
+    """ServiceType.requires_nonviolent."""
+    if c.st.requires_nonviolent and not c.data.get("nonviolent_only"):
+        c.add("nonviolent_only", f"A {c.st.short_name} serves nonviolent people only; say so here.")
+
+
+def rule_org_certification(c: _Check) -> None:
+    """ServiceType.org_certification_code: the organization holds it on the day."""
+    st, org = c.st, c.organization
+    code = st.org_certification_code
+    if not code or org is None or _holds_org_certification(org, code, c.on):
+        return
+    cert_name = st.org_certification.name if st.org_certification else code
+    c.add(
+        "service_type",
+        f"A {st.short_name} must be run by an organization holding an active {cert_name} certification; {org.name} holds none today.",
+    )
+
+
+# ---- access
+
+
+def rule_walk_in(c: _Check) -> None:
+    """ServiceType.walk_in_allowed; walk-in and drop-off need a site."""
+    addr = c.data.get("address")
+    if c.data.get("walk_in") and not c.st.walk_in_allowed:
+        c.add("walk_in", f"A {c.st.short_name} has no walk-in site.")
+    if c.data.get("walk_in") and not addr:
+        c.add("walk_in", "Walk-in needs a site address people can walk into.")
+    if c.data.get("le_dropoff") and not addr:
+        c.add("le_dropoff", "Law-enforcement drop-off needs a site address.")
+
+
+def rule_response_time(c: _Check) -> None:
+    trm = c.data.get("target_response_minutes")
     if trm is not None and not (isinstance(trm, int) and 1 <= trm <= 24 * 60):
-        _add(p, "target_response_minutes", "Give the target response time in minutes (1 to 1440).")
+        c.add("target_response_minutes", "Give the target response time in minutes (1 to 1440).")
 
-    # ---- cost, capacity, stay
-    if data.get("cost") not in COST_MODELS:
-        _add(p, "cost", "Choose how people pay.")
-    cap = data.get("capacity")
-    if cap is not None:
-        if not st.has_capacity:
-            _add(p, "capacity", f"A {st.short_name} does not list beds or chairs.")
-        elif not (isinstance(cap, int) and 1 <= cap <= MAX_CAPACITY):
-            _add(p, "capacity", f"Capacity is a number of beds or chairs from 1 to {MAX_CAPACITY}.")
-    stay = data.get("max_stay_hours")
+
+# ---- cost, capacity, stay
+
+
+def rule_cost(c: _Check) -> None:
+    if c.data.get("cost") not in COST_MODELS:
+        c.add("cost", "Choose how people pay.")
+
+
+def rule_capacity(c: _Check) -> None:
+    """ServiceType.has_capacity: only such types list beds or chairs."""
+    cap = c.data.get("capacity")
+    if cap is None:
+        return
+    if not c.st.has_capacity:
+        c.add("capacity", f"A {c.st.short_name} does not list beds or chairs.")
+    elif not (isinstance(cap, int) and 1 <= cap <= MAX_CAPACITY):
+        c.add("capacity", f"Capacity is a number of beds or chairs from 1 to {MAX_CAPACITY}.")
+
+
+def rule_max_stay(c: _Check) -> None:
+    """ServiceType.max_stay_hours (the stay is then required and bounded) and has_capacity."""
+    st, stay = c.st, c.data.get("max_stay_hours")
     if st.max_stay_hours and stay is None:
-        _add(
-            p,
+        c.add(
             "max_stay_hours",
             f"Give the longest stay (at most {st.max_stay_hours} hours for a {st.short_name}).",
         )
-    if stay is not None:
-        if not st.has_capacity:
-            _add(p, "max_stay_hours", f"A {st.short_name} has no stays.")
-        elif not (isinstance(stay, int) and 1 <= stay <= (st.max_stay_hours or MAX_STAY_ANY)):
-            bound = st.max_stay_hours or MAX_STAY_ANY
-            _add(
-                p,
-                "max_stay_hours",
-                f"The longest stay for a {st.short_name} is {bound} consecutive hours.",
-            )
-    return p
+    if stay is None:
+        return
+    bound = st.max_stay_hours or MAX_STAY_ANY
+    if not st.has_capacity:
+        c.add("max_stay_hours", f"A {st.short_name} has no stays.")
+    elif not (isinstance(stay, int) and 1 <= stay <= bound):
+        c.add(
+            "max_stay_hours",
+            f"The longest stay for a {st.short_name} is {bound} consecutive hours.",
+        )
+
+
+def rule_catalogue_fields(c: _Check) -> None:
+    """Fields the catalogue declares with a widget of their own: their declared limits."""
+    for spec in simple_fields():
+        for message in spec.problems(c.data.get(spec.key)):
+            c.add(spec.key, message)
+
+
+# The rule engine: every rule, in the order their messages are shown. Each reads the data and
+# the service type's rule columns; a new per-type rule is a column on ServiceType and a function here.
+RULES: list[Callable[[_Check], None]] = [
+    rule_name,
+    rule_text_limits,
+    rule_site_address_by_type,
+    rule_site_address_complete,
+    rule_coordinates,
+    rule_counties_by_type,
+    rule_county_roles,
+    rule_phones,
+    rule_role_reachable,
+    rule_web_addresses,
+    rule_hours_well_formed,
+    rule_hours_always,
+    rule_hours_under_24,
+    rule_vocabularies,
+    rule_ages,
+    rule_nonviolent,
+    rule_org_certification,
+    rule_walk_in,
+    rule_response_time,
+    rule_cost,
+    rule_capacity,
+    rule_max_stay,
+    rule_catalogue_fields,
+]
+
+
+def check_listing(
+    service_type: ServiceType, data: dict[str, Any], organization, *, on: date | None = None
+) -> dict[str, list[str]]:
+    """Every problem with `data` as a listing of `service_type` run by `organization`,
+    keyed by the field key of models.fields (empty when the listing may be submitted)."""
+    check = _Check(service_type, data, organization, on or today())
+    for rule in RULES:
+        rule(check)
+    return check.problems
 
 
 def check_revision(rev) -> dict[str, list[str]]:

@@ -12,6 +12,7 @@ from typing import Any
 from wtforms import (
     BooleanField,
     DateField,
+    Field,
     FieldList,
     Form,
     FormField,
@@ -23,6 +24,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.form import FormMeta
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -36,7 +38,9 @@ from models.fields import (
     PHONE_KINDS,
     POPULATIONS,
     REFERRAL_SOURCES,
+    FieldSpec,
     empty_data,
+    simple_fields,
 )
 from models.geo import zip_info
 from models.listing import CountyRole
@@ -145,7 +149,54 @@ class ClosureForm(Form):
     note = StringField("Note (e.g. Thanksgiving)", validators=[Length(max=80)])
 
 
-class ListingForm(RegistryForm):
+def catalogue_field(spec: FieldSpec) -> Field:
+    """The editor's control for a field the catalogue builds (models.fields.simple_fields)."""
+    label = spec.form_label or spec.label
+    kw: dict[str, Any] = {"description": spec.help}
+    if spec.widget in ("text", "textarea"):
+        cls = StringField if spec.widget == "text" else TextAreaField
+        return cls(label, validators=[Length(max=spec.max_length or 2000)], **kw)
+    if spec.widget == "checkbox":
+        return BooleanField(label, **kw)
+    if spec.widget == "number":
+        low, high = spec.minimum, spec.maximum
+        message = f"Give a number from {low} to {high}."
+        return IntegerField(
+            label, validators=[Optional(), NumberRange(low, high, message=message)], **kw
+        )
+    choices = as_choices((spec.choices or {}).items())
+    if spec.widget == "select":
+        return SelectField(
+            label, choices=as_choices([("", "—")]) + choices, validate_choice=False, **kw
+        )
+    return MultiCheckboxField(label, choices=choices, validate_choice=False, **kw)
+
+
+def catalogue_value(spec: FieldSpec, value: Any) -> Any:
+    """A parsed control's value as the listing data stores it."""
+    if spec.widget in ("text", "textarea"):
+        return (value or "").strip()
+    if spec.widget == "checkbox":
+        return bool(value)
+    if spec.widget == "checkboxes":
+        return list(value or [])
+    if spec.widget == "select":
+        return value or None
+    return value
+
+
+class _CatalogueFormMeta(FormMeta):
+    """Gives the form a control for every field the catalogue builds, before each instance is
+    made, so a field declared in models.fields reaches the editor without a change here."""
+
+    def __call__(cls, *args, **kwargs):
+        for spec in simple_fields():
+            if spec.key not in cls.__dict__:
+                setattr(cls, spec.key, catalogue_field(spec))
+        return super().__call__(*args, **kwargs)
+
+
+class ListingForm(RegistryForm, metaclass=_CatalogueFormMeta):
     lock_version = HiddenField()
 
     name = StringField(
@@ -378,11 +429,19 @@ class ListingForm(RegistryForm):
         self.add_problems(problems)
         return not problems
 
+    def catalogue_fields(self, section: str | None = None, exclude=()) -> list[Field]:
+        """The controls of the catalogue-built fields of one section (or of every section but
+        `exclude`), in catalogue order: the editor shows them where their section is."""
+        return [
+            self[spec.key]
+            for spec in simple_fields()
+            if (spec.section == section if section else spec.section not in exclude)
+        ]
+
     def add_problems(self, problems: dict[str, list[str]]) -> None:
         for key, messages in problems.items():
-            target = (
-                getattr(self, PROBLEM_FIELDS.get(key, ""), None) if key not in GROUP_KEYS else None
-            )
+            name = PROBLEM_FIELDS.get(key) or (key if key in self._catalogue_keys() else "")
+            target = getattr(self, name, None) if key not in GROUP_KEYS else None
             if target is not None:
                 target.errors = list(target.errors) + [
                     m for m in messages if m not in target.errors
@@ -408,6 +467,10 @@ class ListingForm(RegistryForm):
                 for msg in f.errors:
                     out.append((f.id, f.label.text, msg))
         return out
+
+    @staticmethod
+    def _catalogue_keys() -> set[str]:
+        return {spec.key for spec in simple_fields()}
 
     # ---- to and from the stored data
 
@@ -458,53 +521,36 @@ class ListingForm(RegistryForm):
             return items
         return [{"fips": f, "role": CountyRole.SERVED.value} for f in sorted(main)]
 
-    def to_data(self) -> dict[str, Any]:
-        """The normalised listing data (models.fields) from the parsed form."""
-        st = self.service_type
-        data = empty_data()
-        text = {
-            k: (getattr(self, k).data or "").strip()
-            for k in (
-                "name",
-                "description",
-                "chat_url",
-                "email",
-                "website",
-                "eligibility_notes",
-                "cost_notes",
-                "accessibility",
-            )
-        }
-        data.update(text)
-        addr_given = any(
-            (getattr(self, k).data or "").strip()
-            for k in ("address_1", "address_2", "city", "postal_code")
-        )
+    def _text(self, name: str) -> str:
+        return (getattr(self, name).data or "").strip()
+
+    def _address(self) -> dict[str, str] | None:
         # an address typed for a type that forbids one is kept so the rule can say so
-        if addr_given:
-            data["address"] = {
-                "address_1": (self.address_1.data or "").strip(),
-                "address_2": (self.address_2.data or "").strip(),
-                "city": (self.city.data or "").strip(),
-                "state": "MO",
-                "postal_code": (self.postal_code.data or "").strip(),
-                "county_fips": self.county_fips.data or "",
-            }
-        lat, lon = (self.latitude.data or "").strip(), (self.longitude.data or "").strip()
+        if not any(self._text(k) for k in ("address_1", "address_2", "city", "postal_code")):
+            return None
+        return {
+            "address_1": self._text("address_1"),
+            "address_2": self._text("address_2"),
+            "city": self._text("city"),
+            "state": "MO",
+            "postal_code": self._text("postal_code"),
+            "county_fips": self.county_fips.data or "",
+        }
+
+    def _coordinates(self, address: dict[str, str] | None) -> tuple[float | None, float | None]:
+        """Both typed (rounded), one typed (kept for the rule to refuse), else the ZIP code's."""
+        lat, lon = self._text("latitude"), self._text("longitude")
         if lat and lon:
-            data["latitude"], data["longitude"] = round(float(lat), 6), round(float(lon), 6)
-        elif lat or lon:
-            data["latitude"] = float(lat) if lat else None
-            data["longitude"] = float(lon) if lon else None
-        elif data["address"]:
-            info = zip_info(data["address"]["postal_code"])
-            if info is not None:
-                data["latitude"], data["longitude"] = (
-                    round(info.latitude, 5),
-                    round(info.longitude, 5),
-                )
-        data["counties"] = self._counties()
-        data["phones"] = [
+            return round(float(lat), 6), round(float(lon), 6)
+        if lat or lon:
+            return (float(lat) if lat else None), (float(lon) if lon else None)
+        info = zip_info(address["postal_code"]) if address else None
+        if info is None:
+            return None, None
+        return round(info.latitude, 5), round(info.longitude, 5)
+
+    def _phones(self) -> list[dict[str, str]]:
+        return [
             {
                 "number": row.number.data,
                 "kind": row.kind.data,
@@ -514,94 +560,123 @@ class ListingForm(RegistryForm):
             for row in self.phones.entries
             if (row.number.data or "").strip()
         ]
+
+    def _capacity(self) -> dict[str, Any]:
+        """Capacity and stay, kept only for a type with capacity (ServiceType.has_capacity)."""
+        has = self.service_type.has_capacity
+        unit = self.capacity_unit.data
+        return {
+            "capacity": self.capacity.data if has else None,
+            "capacity_unit": unit if unit in CAPACITY_UNITS else "beds",
+            "max_stay_hours": self.max_stay_hours.data if has else None,
+        }
+
+    def to_data(self) -> dict[str, Any]:
+        """The normalised listing data (models.fields) from the parsed form."""
+        data = empty_data()
+        data.update({k: self._text(k) for k in TEXT_KEYS})
+        data["address"] = self._address()
+        data["latitude"], data["longitude"] = self._coordinates(data["address"])
+        data["counties"] = self._counties()
+        data["phones"] = self._phones()
         data["hours"] = self._hours_from_rows()
-        data["populations"] = list(self.populations.data or [])
-        data["languages"] = list(self.languages.data or [])
-        data["referral_sources"] = list(self.referral_sources.data or [])
-        data["min_age"], data["max_age"] = self.min_age.data, self.max_age.data
-        data["nonviolent_only"] = bool(self.nonviolent_only.data)
-        data["walk_in"] = bool(self.walk_in.data)
-        data["le_dropoff"] = bool(self.le_dropoff.data)
-        data["target_response_minutes"] = self.target_response_minutes.data
+        data.update({k: list(getattr(self, k).data or []) for k in LIST_KEYS})
+        data.update({k: getattr(self, k).data for k in NUMBER_KEYS})
+        data.update({k: bool(getattr(self, k).data) for k in FLAG_KEYS})
         data["cost"] = self.cost.data
-        data["no_one_turned_away"] = bool(self.no_one_turned_away.data)
-        data["capacity"] = self.capacity.data if st.has_capacity else None
-        data["capacity_unit"] = (
-            self.capacity_unit.data if self.capacity_unit.data in CAPACITY_UNITS else "beds"
+        data.update(self._capacity())
+        data.update(
+            {spec.key: catalogue_value(spec, self[spec.key].data) for spec in simple_fields()}
         )
-        data["max_stay_hours"] = self.max_stay_hours.data if st.has_capacity else None
-        data["exclude_from_print"] = bool(self.exclude_from_print.data)
         return data
+
+
+# the stored keys of the form's plain controls, by how they are read
+TEXT_KEYS = (
+    "name",
+    "description",
+    "chat_url",
+    "email",
+    "website",
+    "eligibility_notes",
+    "cost_notes",
+    "accessibility",
+)
+LIST_KEYS = ("populations", "languages", "referral_sources")
+NUMBER_KEYS = ("min_age", "max_age", "target_response_minutes")
+FLAG_KEYS = ("nonviolent_only", "walk_in", "le_dropoff", "no_one_turned_away", "exclude_from_print")
+
+
+# stored keys the editor shows as they are
+PLAIN_KEYS = (
+    *TEXT_KEYS,
+    *LIST_KEYS,
+    *NUMBER_KEYS,
+    *FLAG_KEYS,
+    "cost",
+    "capacity",
+    "capacity_unit",
+    "max_stay_hours",
+)
+
+
+def _address_values(full: dict[str, Any]) -> dict[str, Any]:
+    addr = full.get("address") or {}
+    return {
+        **{k: addr.get(k, "") for k in ("address_1", "address_2", "city", "postal_code")},
+        "county_fips": addr.get("county_fips", ""),
+        "latitude": "" if full.get("latitude") is None else str(full["latitude"]),
+        "longitude": "" if full.get("longitude") is None else str(full["longitude"]),
+    }
+
+
+def _county_values(counties: list[dict[str, str]]) -> dict[str, list[str]]:
+    main = (CountyRole.SERVED, CountyRole.PRIMARY)
+    return {
+        "counties": [c["fips"] for c in counties if c.get("role") in main],
+        "backup_counties": [c["fips"] for c in counties if c.get("role") == CountyRole.BACKUP],
+    }
+
+
+def _phone_values(phones: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [
+        {
+            "number": ph.get("number", ""),
+            "kind": ph.get("kind", "voice"),
+            "note": ph.get("description", ""),
+            "pid": ph.get("id", ""),
+        }
+        for ph in phones
+    ]
+
+
+def _hours_values(hours: dict[str, Any]) -> dict[str, Any]:
+    weekly = hours.get("weekly") or {}
+    values: dict[str, Any] = {
+        "is_24_7": bool(hours.get("is_24_7")),
+        "closures": [
+            {"date": _date(c.get("date")), "note": c.get("note", "")}
+            for c in hours.get("closures") or []
+        ],
+        "hours_notes": hours.get("notes", ""),
+    }
+    for day in DAYS:
+        values[f"hours_{day}"] = [
+            {"opens": o, "closes": c, "overnight": False} for o, c in weekly.get(day) or []
+        ]
+    return values
 
 
 def form_values(data: dict[str, Any]) -> dict[str, Any]:
     """Initial values of the editor from stored listing data (the inverse of `to_data`)."""
     full = empty_data()
     full.update(data or {})
-    addr = full.get("address") or {}
-    hours = full.get("hours") or {}
-    counties = full.get("counties") or []
-    values: dict[str, Any] = {
-        k: full.get(k)
-        for k in (
-            "name",
-            "description",
-            "chat_url",
-            "email",
-            "website",
-            "populations",
-            "min_age",
-            "max_age",
-            "languages",
-            "eligibility_notes",
-            "nonviolent_only",
-            "walk_in",
-            "le_dropoff",
-            "referral_sources",
-            "target_response_minutes",
-            "cost",
-            "no_one_turned_away",
-            "cost_notes",
-            "capacity",
-            "capacity_unit",
-            "max_stay_hours",
-            "accessibility",
-            "exclude_from_print",
-        )
-    }
-    values.update(
-        address_1=addr.get("address_1", ""),
-        address_2=addr.get("address_2", ""),
-        city=addr.get("city", ""),
-        postal_code=addr.get("postal_code", ""),
-        county_fips=addr.get("county_fips", ""),
-        latitude="" if full.get("latitude") is None else str(full["latitude"]),
-        longitude="" if full.get("longitude") is None else str(full["longitude"]),
-        counties=[
-            c["fips"] for c in counties if c.get("role") in (CountyRole.SERVED, CountyRole.PRIMARY)
-        ],
-        backup_counties=[c["fips"] for c in counties if c.get("role") == CountyRole.BACKUP],
-        phones=[
-            {
-                "number": ph.get("number", ""),
-                "kind": ph.get("kind", "voice"),
-                "note": ph.get("description", ""),
-                "pid": ph.get("id", ""),
-            }
-            for ph in full.get("phones") or []
-        ],
-        is_24_7=bool(hours.get("is_24_7")),
-        closures=[
-            {"date": _date(c.get("date")), "note": c.get("note", "")}
-            for c in hours.get("closures") or []
-        ],
-        hours_notes=hours.get("notes", ""),
-    )
-    weekly = hours.get("weekly") or {}
-    for day in DAYS:
-        values[f"hours_{day}"] = [
-            {"opens": o, "closes": c, "overnight": False} for o, c in weekly.get(day) or []
-        ]
+    values: dict[str, Any] = {k: full.get(k) for k in PLAIN_KEYS}
+    values.update({spec.key: full.get(spec.key) for spec in simple_fields()})
+    values.update(_address_values(full))
+    values.update(_county_values(full.get("counties") or []))
+    values["phones"] = _phone_values(full.get("phones") or [])
+    values.update(_hours_values(full.get("hours") or {}))
     return values
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -16,7 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
+from tasks.publishing.layout import (
+    MANIFEST,
+    current_number,
+    is_complete,
+    release_dir,
+    releases_root,
+)
 
 LIST_SCALARS = (
     "id",
@@ -47,6 +52,91 @@ def parse_time(value: str) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
+def list_item(doc: dict[str, Any], org: dict[str, Any]) -> dict[str, Any]:
+    """A service as the list answers show it: its scalars and its organization's."""
+    item = {k: doc[k] for k in LIST_SCALARS if k in doc}
+    if org:
+        item["organization"] = {k: org[k] for k in ORG_SCALARS if k in org}
+    return item
+
+
+def _locations(
+    doc: dict[str, Any], counties: set[str], sals: dict[str, dict[str, Any]]
+) -> list[tuple[str, float, float]]:
+    """(service_at_location id, latitude, longitude) of the service's mapped sites; the
+    counties of its sites join `counties`, its service_at_locations `sals`."""
+    points = []
+    for s in doc.get("service_at_locations", []):
+        loc = s.get("location") or {}
+        if loc.get("latitude") is not None and loc.get("longitude") is not None:
+            points.append((s["id"], float(loc["latitude"]), float(loc["longitude"])))
+        if loc.get("external_identifier_type") == "US county FIPS":
+            counties.add(loc["external_identifier"])
+        sals[s["id"]] = {"sal": s, "service_id": doc["id"]}
+    return points
+
+
+def service_facets(
+    doc: dict[str, Any], org: dict[str, Any], sals: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """What the list filters ask of one service; its service_at_locations go into `sals`."""
+    terms = [a["taxonomy_term"] for a in doc.get("attributes", []) if a.get("taxonomy_term")]
+    counties = {
+        a["uri"].rsplit(":", 1)[-1]
+        for a in doc.get("service_areas", [])
+        if a.get("uri", "").startswith("urn:us-fips:")
+    }
+    points = _locations(doc, counties, sals)
+    schedules = doc.get("schedules", [])
+    return {
+        "organization_id": org.get("id") or doc.get("organization_id"),
+        "terms": {t["id"] for t in terms},
+        "taxonomies": {t.get("taxonomy_id") for t in terms},
+        "counties": counties,
+        "service_type": doc.get("mo_dmh_service_type", ""),
+        "points": points,
+        "hours": [
+            (set((h.get("byday") or "").split(",")), h["opens_at"], h["closes_at"])
+            for h in schedules
+            if h.get("opens_at") and h.get("closes_at")
+        ],
+        "closed_on": {  # holiday closures: valid for one date, no opening time
+            h["valid_from"]
+            for h in schedules
+            if not h.get("opens_at") and h.get("valid_from") == h.get("valid_to")
+        },
+        "min_age": doc.get("minimum_age"),
+        "max_age": doc.get("maximum_age"),
+        "modified": parse_time(doc["last_modified"]) if doc.get("last_modified") else None,
+        "text": " ".join(
+            [
+                doc.get("name", ""),
+                doc.get("description", ""),
+                org.get("name", ""),
+                *(a.get("name", "") for a in doc.get("service_areas", [])),
+                *(t.get("name", "") for t in terms),
+            ]
+        ).lower(),
+    }
+
+
+def index_taxonomies(
+    taxes: list[dict[str, Any]], types: set[str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Taxonomies and terms by id; the service-type codes of the DMH taxonomy join `types`."""
+    taxonomies, terms = {}, {}
+    for t in taxes:
+        taxonomies[t["id"]] = {
+            k: t[k] for k in ("id", "name", "description", "uri", "version") if k in t
+        }
+        is_service_type = t.get("name") == "MO DMH Crisis Service Type"
+        for term in t.get("terms", []):
+            terms[term["id"]] = term
+            if is_service_type and term.get("taxonomy_id") == t["id"]:
+                types.add(term["code"])
+    return taxonomies, terms
+
+
 @dataclass
 class ParsedRelease:
     number: int
@@ -75,7 +165,7 @@ class ParsedRelease:
 
     @classmethod
     def load(cls, number: int, path: Path) -> ParsedRelease:
-        raw_manifest = (path / "manifest.json").read_bytes()
+        raw_manifest = (path / MANIFEST).read_bytes()
         manifest = json.loads(raw_manifest)
         services = json.loads((path / "hsds" / "services.json").read_bytes())
         tax_file = path / "hsds" / "taxonomies.json"
@@ -86,87 +176,13 @@ class ParsedRelease:
             sid = doc["id"]
             by_id[sid] = doc
             org = doc.get("organization") or {}
-            item = {k: doc[k] for k in LIST_SCALARS if k in doc}
+            items[sid] = list_item(doc, org)
+            facets[sid] = service_facets(doc, org, sals)
+            types.add(facets[sid]["service_type"])
             if org:
-                item["organization"] = {k: org[k] for k in ORG_SCALARS if k in org}
-            items[sid] = item
-            term_ids = {
-                a["taxonomy_term"]["id"]
-                for a in doc.get("attributes", [])
-                if a.get("taxonomy_term")
-            }
-            tax_ids = {
-                a["taxonomy_term"].get("taxonomy_id")
-                for a in doc.get("attributes", [])
-                if a.get("taxonomy_term")
-            }
-            counties = {
-                a["uri"].rsplit(":", 1)[-1]
-                for a in doc.get("service_areas", [])
-                if a.get("uri", "").startswith("urn:us-fips:")
-            }
-            points = []
-            for s in doc.get("service_at_locations", []):
-                loc = s.get("location") or {}
-                if loc.get("latitude") is not None and loc.get("longitude") is not None:
-                    points.append((s["id"], float(loc["latitude"]), float(loc["longitude"])))
-                if loc.get("external_identifier_type") == "US county FIPS":
-                    counties.add(loc["external_identifier"])
-                sals[s["id"]] = {"sal": s, "service_id": sid}
-            text = " ".join(
-                [
-                    doc.get("name", ""),
-                    doc.get("description", ""),
-                    org.get("name", ""),
-                    *(a.get("name", "") for a in doc.get("service_areas", [])),
-                    *(
-                        a["taxonomy_term"].get("name", "")
-                        for a in doc.get("attributes", [])
-                        if a.get("taxonomy_term")
-                    ),
-                ]
-            ).lower()
-            stype = doc.get("mo_dmh_service_type", "")
-            types.add(stype)
-            facets[sid] = {
-                "organization_id": org.get("id") or doc.get("organization_id"),
-                "terms": term_ids,
-                "taxonomies": tax_ids,
-                "counties": counties,
-                "service_type": stype,
-                "points": points,  # (service_at_location id, latitude, longitude)
-                "hours": [
-                    (set((h.get("byday") or "").split(",")), h["opens_at"], h["closes_at"])
-                    for h in doc.get("schedules", [])
-                    if h.get("opens_at") and h.get("closes_at")
-                ],
-                "closed_on": {  # holiday closures: valid for one date, no opening time
-                    h["valid_from"]
-                    for h in doc.get("schedules", [])
-                    if not h.get("opens_at") and h.get("valid_from") == h.get("valid_to")
-                },
-                "min_age": doc.get("minimum_age"),
-                "max_age": doc.get("maximum_age"),
-                "modified": parse_time(doc["last_modified"]) if doc.get("last_modified") else None,
-                "text": text,
-            }
-            if org:
-                if org["id"] not in orgs:
-                    orgs[org["id"]] = org
+                orgs.setdefault(org["id"], org)
                 org_services.setdefault(org["id"], []).append(sid)
-        taxonomies = {}
-        terms = {}
-        for t in taxes:
-            taxonomies[t["id"]] = {
-                k: t[k] for k in ("id", "name", "description", "uri", "version") if k in t
-            }
-            for term in t.get("terms", []):
-                terms[term["id"]] = term
-                if (
-                    term.get("taxonomy_id") == t["id"]
-                    and t.get("name") == "MO DMH Crisis Service Type"
-                ):
-                    types.add(term["code"])
+        taxonomies, terms = index_taxonomies(taxes, types)
         types.discard("")
         return cls(
             number=number,
@@ -236,32 +252,15 @@ _cache: OrderedDict[tuple[str, int], ParsedRelease] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def releases_root() -> Path:
-    return Path(current_app.config["RELEASES_DIR"])
-
-
-def current_number() -> int | None:
-    root = releases_root()
-    try:
-        number = int(Path(os.readlink(root / "current")).name)
-    except (OSError, ValueError):
-        return None
-    return number
-
-
-def release_path(number: int) -> Path:
-    return releases_root() / "releases" / str(number)
-
-
 def get_release(number: int) -> ParsedRelease | None:
-    root = str(releases_root())
-    key = (root, number)
+    root = releases_root(create=False)
+    key = (str(root), number)
     with _cache_lock:
         hit = _cache.get(key)
         if hit is not None:
             return hit
-    path = release_path(number)
-    if not (path / "manifest.json").exists():
+    path = release_dir(number, root)
+    if not is_complete(path):
         return None
     parsed = ParsedRelease.load(number, path)
     with _cache_lock:

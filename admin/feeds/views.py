@@ -14,6 +14,7 @@ import math
 import os
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
@@ -23,6 +24,7 @@ from flask import Response, current_app, g, request, send_file
 from werkzeug.security import safe_join
 
 from tasks.publishing.history import HistoryGap, changes_since, release_at
+from tasks.publishing.layout import available_numbers, current_number, live_dir, release_dir
 from tasks.publishing.printing import print_files
 from tasks.publishing.profile import (
     DEFAULT_PER_PAGE,
@@ -32,17 +34,7 @@ from tasks.publishing.profile import (
 )
 
 from . import bp
-from .release import (
-    ParsedRelease,
-    current_number,
-    current_release,
-    get_release,
-    parse_time,
-    release_path,
-)
-from .release import (
-    releases_root as releases_path_root,
-)
+from .release import ParsedRelease, current_release, get_release, parse_time
 
 MIMETYPES = {
     ".json": "application/json",
@@ -224,9 +216,8 @@ def print_not_ready(number: int, relpath: str, current: bool) -> Response:
     """A printed file of a release whose print is still being rendered: under `current`, the
     same file of the newest release whose print is ready (a redirect, never cached); else 503."""
     if current:
-        root = release_path(number).parent
-        for n in sorted((int(p.name) for p in root.iterdir() if p.name.isdigit()), reverse=True):
-            files = print_files(root / str(n)) if n < number else None
+        for n in sorted(available_numbers(), reverse=True):
+            files = print_files(release_dir(n)) if n < number else None
             if files and relpath in files:
                 resp = Response(status=302, headers={"Location": f"/feeds/releases/{n}/{relpath}"})
                 resp.headers["Cache-Control"] = "no-store"
@@ -255,7 +246,7 @@ def serve_file(number: int, relpath: str, cache_control: str, *, current: bool =
         if meta is None:
             raise ApiError(404, f"release {number} has no file {relpath!r}")
         sha = meta["sha256"]
-    full = safe_join(str(release_path(number)), relpath)
+    full = safe_join(str(release_dir(number)), relpath)
     if full is None:
         raise ApiError(404, "no such file")
     gz = accepts_gzip()
@@ -291,7 +282,7 @@ CAPACITY_CACHE = "public, max-age=30, must-revalidate"
 
 def capacity_answer() -> Response:
     """The live capacity file (tasks/capacity.py), rewritten every minute outside releases."""
-    folder = releases_path_root() / "live"
+    folder = live_dir()
     gz = accepts_gzip()
     try:
         body = (folder / "capacity.json").read_bytes()
@@ -510,58 +501,86 @@ def api_openapi():
 
 
 def filtered_service_ids(parsed: ParsedRelease) -> list[str]:
+    """The services of the release that every filter of the request keeps (nearest first with
+    `proximity`). Raises ApiError (400) for a filter that cannot be read."""
+    checks, near = service_checks(parsed)
+    out = [
+        doc["id"]
+        for doc in parsed.services
+        if all(check(parsed.facets[doc["id"]]) for check in checks)
+    ]
+    if near and near.meters is not None:
+        out.sort(key=lambda sid: near.distance(parsed.facets[sid]))
+    return out
+
+
+Check = Callable[[dict[str, Any]], bool]
+
+
+def service_checks(parsed: ParsedRelease) -> tuple[list[Check], Nearness | None]:
+    """One test of a service's facets per filter given, read (and checked) in a fixed order
+    so that the first bad parameter is the one reported."""
     words = search_words()
     term = arg_uuid("taxonomy_term_id")
     tax = arg_uuid("taxonomy_id")
     org = arg_uuid("organization_id")
     after = arg_datetime("modified_after")
+    county = arg_county()
+    stype = arg_service_type(parsed)
+    near = nearness(parsed)
+    moment = opening_moment()
+    age = arg_age()
+    wanted: list[tuple[Any, Check]] = [
+        (near, lambda f: near.keep(f)),
+        (moment, lambda f: is_open(f, *moment)),
+        (age is not None, lambda f: fits_age(f, age)),
+        (term, lambda f: term in f["terms"]),
+        (tax, lambda f: tax in f["taxonomies"]),
+        (org, lambda f: org == f["organization_id"]),
+        (after, lambda f: f["modified"] is not None and f["modified"] > after),
+        (county, lambda f: county in f["counties"]),
+        (stype, lambda f: stype == f["service_type"]),
+        (words, lambda f: all(w in f["text"] for w in words)),
+    ]
+    return [check for given, check in wanted if given], near
+
+
+def arg_county() -> str | None:
     county = request.args.get("county")
-    if county not in (None, "") and not re.fullmatch(r"29\d{3}", county.strip()):
+    if county in (None, ""):
+        return None
+    if not re.fullmatch(r"29\d{3}", county.strip()):
         raise ApiError(
             400, "county must be a 5-digit Missouri county FIPS code such as 29019", "county"
         )
+    return county.strip()
+
+
+def arg_service_type(parsed: ParsedRelease) -> str | None:
     stype = request.args.get("service_type")
-    if stype not in (None, "") and stype not in parsed.service_types:
+    if stype in (None, ""):
+        return None
+    if stype not in parsed.service_types:
         raise ApiError(
             400,
             f"service_type must be one of: {', '.join(sorted(parsed.service_types))}",
             "service_type",
         )
-    near = nearness(parsed)
-    moment = opening_moment()
-    age = arg_int("age", -1, minimum=0) if request.args.get("age") is not None else None
-    if age is not None and age > 130:
+    return stype
+
+
+def arg_age() -> int | None:
+    if request.args.get("age") is None:
+        return None
+    age = arg_int("age", -1, minimum=0)
+    if age > 130:
         raise ApiError(400, "age must be between 0 and 130", "age")
-    out = []
-    for doc in parsed.services:
-        f = parsed.facets[doc["id"]]
-        if near and not near.keep(f):
-            continue
-        if moment and not is_open(f, *moment):
-            continue
-        if age is not None and not (
-            (f["min_age"] is None or f["min_age"] <= age)
-            and (f["max_age"] is None or age <= f["max_age"])
-        ):
-            continue
-        if term and term not in f["terms"]:
-            continue
-        if tax and tax not in f["taxonomies"]:
-            continue
-        if org and org != f["organization_id"]:
-            continue
-        if after and (f["modified"] is None or f["modified"] <= after):
-            continue
-        if county and county.strip() not in f["counties"]:
-            continue
-        if stype and stype != f["service_type"]:
-            continue
-        if words and not all(w in f["text"] for w in words):
-            continue
-        out.append(doc["id"])
-    if near and near.meters is not None:
-        out.sort(key=lambda sid: near.distance(parsed.facets[sid]))
-    return out
+    return age
+
+
+def fits_age(facets: dict[str, Any], age: int) -> bool:
+    low, high = facets["min_age"], facets["max_age"]
+    return (low is None or low <= age) and (high is None or age <= high)
 
 
 CENTRAL = ZoneInfo("America/Chicago")  # the registry's hours are US Central time

@@ -29,7 +29,14 @@ from models.identifiers import (
     normalise_npi,
     normalise_phone,
 )
-from models.reference import CertificationScope, CoverageKind, FieldRule, HoursRule, Pillar
+from models.reference import (
+    CertificationScope,
+    CoverageGroup,
+    CoverageKind,
+    FieldRule,
+    HoursRule,
+    Pillar,
+)
 
 CODE_RE = r"^[a-z0-9][a-z0-9_]{1,39}$"
 CODE_MESSAGE = "Lower-case letters, digits and _ only (2–40 characters), e.g. crisis_residential."
@@ -228,6 +235,18 @@ class ServiceTypeForm(RegistryForm):
             ]
         ),
     )
+    coverage_group = SelectField(
+        "Counts in county coverage as",
+        choices=as_choices(
+            [
+                (CoverageGroup.NONE.value, "nothing (not part of the coverage gaps)"),
+                (CoverageGroup.MOBILE_TEAM.value, "a mobile crisis team"),
+                (CoverageGroup.CRISIS_CENTER.value, "a crisis center"),
+                (CoverageGroup.SOBERING_CENTER.value, "a sobering center"),
+            ]
+        ),
+        description="988 answering is the primary / backup coverage above.",
+    )
     requires_nonviolent = BooleanField("Serves nonviolent people only")
     is_role = BooleanField("A role with a coverage area, not a facility")
     has_capacity = BooleanField("Has capacity (beds or chairs)")
@@ -242,6 +261,13 @@ class ServiceTypeForm(RegistryForm):
     def validate_site_address_rule(self, field):
         if field.data == FieldRule.FORBIDDEN and self.walk_in_allowed.data:
             raise ValidationError("A type without a public address cannot allow walk-ins.")
+
+    def validate_coverage_group(self, field):
+        if (
+            self.coverage_kind.data == CoverageKind.PRIMARY_BACKUP
+            and field.data != CoverageGroup.NONE
+        ):
+            raise ValidationError("A type answering 988 counts as 988 coverage only.")
 
     def validate_counties_rule(self, field):
         if (
@@ -266,6 +292,7 @@ class ServiceTypeForm(RegistryForm):
             "walk_in_allowed": self.walk_in_allowed.data,
             "counties_rule": self.counties_rule.data,
             "coverage_kind": self.coverage_kind.data,
+            "coverage_group": self.coverage_group.data,
             "requires_nonviolent": self.requires_nonviolent.data,
             "is_role": self.is_role.data,
             "has_capacity": self.has_capacity.data,

@@ -12,7 +12,12 @@ Gaps (each county may have several):
 - no crisis center (BHCC or urgent-care BHCC) in its region: one whose site lies in, or whose
   listed counties reach, any county of the county's region in the configured region layer
   (a county in no region of that layer counts on its own).
-A service reaches a county through its site county and through the counties it lists."""
+A service reaches a county through its site county and through the counties it lists.
+
+Which column a service counts in is service-type data, never a type code: a type whose
+`coverage_kind` is primary_backup answers 988 for its counties; otherwise its `coverage_group`
+(models.reference.CoverageGroup) makes it a mobile team, a crisis center, a sobering center, or
+nothing here."""
 
 from __future__ import annotations
 
@@ -24,13 +29,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .reference import SERVICE_TYPES, CoverageGroup, CoverageKind
+
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_REGION_LAYER = "demo planning region"
 
-CRISIS_CENTER_TYPES = ("bhcc", "urgent_bhcc")
-SOBERING_TYPES = ("sobering_center",)
-MOBILE_TYPES = ("mobile_crisis",)
-CENTER_988_TYPES = ("988_center",)
+ANSWERS_988 = "answers_988"  # the role of a primary_backup type
+# the CountyCoverage list each coverage group fills
+GROUP_LISTS = {
+    CoverageGroup.MOBILE_TEAM: "mobile_teams",
+    CoverageGroup.CRISIS_CENTER: "crisis_centers",
+    CoverageGroup.SOBERING_CENTER: "sobering_centers",
+}
 
 
 class Gap:
@@ -97,64 +107,96 @@ def reach(record: dict[str, Any]) -> set[str]:
     return fipses
 
 
+def _role(service_type: dict[str, Any]) -> str:
+    if service_type.get("coverage_kind") == CoverageKind.PRIMARY_BACKUP:
+        return ANSWERS_988
+    return service_type.get("coverage_group") or CoverageGroup.NONE.value
+
+
+def coverage_roles(service_types: Iterable[dict[str, Any]] | None = None) -> dict[str, str]:
+    """Service-type code -> ANSWERS_988 or a CoverageGroup value. `service_types`: the
+    reference snapshot's (code, coverage_kind, coverage_group); a type it does not describe
+    (an older snapshot, or none given) takes the built-in type's data."""
+    roles = {t["code"]: _role(t) for t in SERVICE_TYPES}
+    for t in service_types or ():
+        if "coverage_kind" in t and "coverage_group" in t:
+            roles[t["code"]] = _role(t)
+    return roles
+
+
+def _region_members(
+    result: dict[str, CountyCoverage], regions: Iterable[dict[str, Any]], region_layer: str
+) -> dict[str, set[str]]:
+    """County -> the counties of its region(s) in the layer; names each county's regions."""
+    members_of: dict[str, set[str]] = defaultdict(set)
+    for region in regions:
+        if region.get("layer") != region_layer:
+            continue
+        members = set(region.get("counties") or [])
+        for fips in members & result.keys():
+            result[fips].regions.append(region["name"])
+            members_of[fips] |= members
+    return members_of
+
+
+def _add_988(result: dict[str, CountyCoverage], record: dict[str, Any]) -> None:
+    ref = _ref(record)
+    for c in record.get("counties") or []:
+        cov = result.get(c["fips"])
+        if cov is None:
+            continue
+        if c.get("role") == "backup":
+            cov.backup_988.append(ref)
+        else:  # primary (a 988 center's "served" county answers as primary)
+            cov.primary_988.append(ref)
+
+
+def _gaps(cov: CountyCoverage) -> list[str]:
+    gaps = []
+    if not cov.primary_988:
+        gaps.append(Gap.NO_988_PRIMARY)
+    if not cov.mobile_teams:
+        gaps.append(Gap.NO_MOBILE_TEAM)
+    if cov.crisis_centers_in_region == 0:
+        gaps.append(Gap.NO_CRISIS_CENTER_IN_REGION)
+    return gaps
+
+
 def compute_coverage(
     records: Iterable[dict[str, Any]],
     counties: Iterable[dict[str, Any]],
     regions: Iterable[dict[str, Any]] = (),
     region_layer: str = DEFAULT_REGION_LAYER,
+    service_types: Iterable[dict[str, Any]] | None = None,
 ) -> list[CountyCoverage]:
     """Per-county coverage, gap counties first, then by name.
 
-    `counties`: [{"fips", "name"}]; `regions`: [{"name", "layer", "counties": [fips]}] (the
-    shape of tasks.publishing.context.reference_snapshot)."""
+    `counties`: [{"fips", "name"}]; `regions`: [{"name", "layer", "counties": [fips]}];
+    `service_types`: [{"code", "coverage_kind", "coverage_group"}] (the shape of
+    models.reference.reference_snapshot; see `coverage_roles` when it is left out)."""
     result = {c["fips"]: CountyCoverage(fips=c["fips"], name=c["name"]) for c in counties}
-    region_members: dict[str, set[str]] = defaultdict(set)  # county -> counties of its region(s)
-    for region in regions:
-        if region.get("layer") != region_layer:
-            continue
-        members = set(region.get("counties") or [])
-        for fips in members:
-            if fips in result:
-                result[fips].regions.append(region["name"])
-                region_members[fips] |= members
-
+    region_members = _region_members(result, regions, region_layer)
+    roles = coverage_roles(service_types)
     crisis_reach: list[set[str]] = []
     for record in sorted(records, key=lambda r: (r.get("name", "").lower(), r["id"])):
-        stype = record.get("service_type")
-        ref = _ref(record)
-        if stype in CENTER_988_TYPES:
-            for c in record.get("counties") or []:
-                cov = result.get(c["fips"])
-                if cov is None:
-                    continue
-                if c.get("role") == "backup":
-                    cov.backup_988.append(ref)
-                else:  # primary (a 988 center's "served" county answers as primary)
-                    cov.primary_988.append(ref)
+        role = roles.get(record.get("service_type"), CoverageGroup.NONE.value)
+        if role == ANSWERS_988:
+            _add_988(result, record)
+            continue
+        target = GROUP_LISTS.get(role)
+        if target is None:
             continue
         where = reach(record)
-        if stype in MOBILE_TYPES:
-            target = "mobile_teams"
-        elif stype in CRISIS_CENTER_TYPES:
-            target = "crisis_centers"
+        if role == CoverageGroup.CRISIS_CENTER:
             crisis_reach.append(where)
-        elif stype in SOBERING_TYPES:
-            target = "sobering_centers"
-        else:
-            continue
-        for fips in where:
-            if fips in result:
-                getattr(result[fips], target).append(ref)
+        ref = _ref(record)
+        for fips in where & result.keys():
+            getattr(result[fips], target).append(ref)
 
     for fips, cov in result.items():
         area = region_members.get(fips) or {fips}
         cov.crisis_centers_in_region = sum(1 for r in crisis_reach if r & area)
-        if not cov.primary_988:
-            cov.gaps.append(Gap.NO_988_PRIMARY)
-        if not cov.mobile_teams:
-            cov.gaps.append(Gap.NO_MOBILE_TEAM)
-        if cov.crisis_centers_in_region == 0:
-            cov.gaps.append(Gap.NO_CRISIS_CENTER_IN_REGION)
+        cov.gaps = _gaps(cov)
     return sorted(result.values(), key=lambda c: (not c.gaps, c.name.lower(), c.fips))
 
 

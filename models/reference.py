@@ -52,6 +52,16 @@ class CoverageKind(StrEnum):
     PRIMARY_BACKUP = "primary_backup"  # 988: each county answered as primary or backup
 
 
+class CoverageGroup(StrEnum):
+    """Where a service type counts in county coverage (models/coverage.py), besides 988
+    answering, which `CoverageKind.PRIMARY_BACKUP` decides."""
+
+    NONE = "none"
+    MOBILE_TEAM = "mobile_team"  # a county without one has the "no mobile crisis team" gap
+    CRISIS_CENTER = "crisis_center"  # a region without one has the "no crisis center" gap
+    SOBERING_CENTER = "sobering_center"  # listed, no gap
+
+
 class CertificationScope(StrEnum):
     ORGANIZATION = "organization"  # e.g. CCBHO: the organization holds it
     LISTING = "listing"  # e.g. BHCC: the certification names the listings it covers
@@ -133,6 +143,7 @@ class ServiceType(TimestampMixin, db.Model):
     walk_in_allowed: Mapped[bool] = mapped_column(Boolean, default=True)
     counties_rule: Mapped[str] = mapped_column(String(20), default=FieldRule.OPTIONAL.value)
     coverage_kind: Mapped[str] = mapped_column(String(20), default=CoverageKind.SERVED.value)
+    coverage_group: Mapped[str] = mapped_column(String(20), default=CoverageGroup.NONE.value)
     requires_nonviolent: Mapped[bool] = mapped_column(Boolean, default=False)
     is_role: Mapped[bool] = mapped_column(Boolean, default=False)  # liaison: a role, not a facility
     has_capacity: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -156,6 +167,7 @@ class ServiceType(TimestampMixin, db.Model):
         CheckConstraint(check_in("site_address_rule", FieldRule), name="site_address_rule"),
         CheckConstraint(check_in("counties_rule", FieldRule), name="counties_rule"),
         CheckConstraint(check_in("coverage_kind", CoverageKind), name="coverage_kind"),
+        CheckConstraint(check_in("coverage_group", CoverageGroup), name="coverage_group"),
         CheckConstraint("max_stay_hours IS NULL OR max_stay_hours > 0", name="max_stay"),
     )
 
@@ -247,6 +259,7 @@ SERVICE_TYPES = [
         site_address_rule="forbidden",
         walk_in_allowed=False,
         counties_rule="required",
+        coverage_group="mobile_team",
         required_certification_code="aci",
     ),
     dict(
@@ -261,6 +274,7 @@ SERVICE_TYPES = [
         max_stay_hours=23,
         site_address_rule="required",
         counties_rule="optional",
+        coverage_group="crisis_center",
         has_capacity=True,
         required_certification_code="bhcc",
     ),
@@ -276,6 +290,7 @@ SERVICE_TYPES = [
         max_stay_hours=23,
         site_address_rule="required",
         counties_rule="optional",
+        coverage_group="crisis_center",
         has_capacity=True,
         required_certification_code="bhcc",
     ),
@@ -303,6 +318,7 @@ SERVICE_TYPES = [
         max_stay_hours=23,
         site_address_rule="required",
         counties_rule="optional",
+        coverage_group="sobering_center",
         requires_nonviolent=True,
         has_capacity=True,
         required_certification_code="sobering",
@@ -391,6 +407,8 @@ def reference_snapshot() -> dict[str, Any]:
             "sort_order": t.sort_order,
             "description": t.description,
             "rule_citation": t.rule_citation,
+            "coverage_kind": t.coverage_kind,
+            "coverage_group": t.coverage_group,
         }
         for t in db.session.scalars(db.select(ServiceType).order_by(ServiceType.sort_order))
     ]

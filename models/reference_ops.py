@@ -29,6 +29,7 @@ SERVICE_TYPE_FIELDS = (
     "walk_in_allowed",
     "counties_rule",
     "coverage_kind",
+    "coverage_group",
     "requires_nonviolent",
     "is_role",
     "has_capacity",
@@ -62,50 +63,71 @@ def snapshot(kind: str, obj) -> dict[str, Any]:
     return snap
 
 
+def _check_slug(obj, values: dict[str, Any]) -> None:
+    """A region's short name is unique (raises WorkflowError)."""
+    if "slug" not in values:
+        return
+    q = db.select(Region).where(Region.slug == values["slug"])
+    if obj is not None:
+        q = q.where(Region.id != obj.id)
+    clash = db.session.scalar(q)
+    if clash is not None:
+        raise WorkflowError(f"The short name {values['slug']!r} is already used by {clash.name}.")
+
+
+def _new_record(model: type, key_attr: str, key: str | None):
+    """A new record; a coded kind needs an unused code (raises WorkflowError)."""
+    if key_attr != "code":
+        return model()
+    if not key:
+        raise WorkflowError("A code is required.")
+    if db.session.get(model, key) is not None:
+        raise WorkflowError(f"The code {key!r} is already used.")
+    return model(code=key)
+
+
+def _set_counties(region: Region, values: dict[str, Any]) -> None:
+    """A region's counties: known FIPS codes, at least one (raises WorkflowError)."""
+    if "counties" not in values:
+        return
+    fips = sorted(set(values["counties"]))
+    counties = (
+        db.session.scalars(db.select(County).where(County.fips.in_(fips))).all() if fips else []
+    )
+    if len(counties) != len(fips):
+        unknown = set(fips) - {c.fips for c in counties}
+        raise WorkflowError(f"Unknown county FIPS: {', '.join(sorted(unknown))}.")
+    if not counties:
+        raise WorkflowError("A region needs at least one county.")
+    region.counties = list(counties)
+
+
+def _check_certifications(values: dict[str, Any]) -> None:
+    """A service type's certification codes name certification types (raises WorkflowError)."""
+    for code_field in ("required_certification_code", "org_certification_code"):
+        code = values.get(code_field)
+        if code and db.session.get(CertificationType, code) is None:
+            raise WorkflowError(f"Unknown certification type {code!r}.")
+
+
 def save_reference(kind: str, obj, values: dict[str, Any], *, by, key: str | None = None):
     """Create (obj is None; `key` is the new code for coded kinds) or update one reference record.
     Writes one audit event with the full before and after records. Returns the object, or None
     when nothing changed."""
     model, key_attr, fields = KINDS[kind]
     before = snapshot(kind, obj) if obj is not None else None
-    if kind == "region" and "slug" in values:
-        q = db.select(Region).where(Region.slug == values["slug"])
-        if obj is not None:
-            q = q.where(Region.id != obj.id)
-        clash = db.session.scalar(q)
-        if clash is not None:
-            raise WorkflowError(
-                f"The short name {values['slug']!r} is already used by {clash.name}."
-            )
+    if kind == "region":
+        _check_slug(obj, values)
     if obj is None:
-        if key_attr == "code":
-            if not key:
-                raise WorkflowError("A code is required.")
-            if db.session.get(model, key) is not None:
-                raise WorkflowError(f"The code {key!r} is already used.")
-            obj = model(code=key)
-        else:
-            obj = model()
+        obj = _new_record(model, key_attr, key)
         db.session.add(obj)
     for f in fields:
         if f in values:
             setattr(obj, f, values[f])
-    if kind == "region" and "counties" in values:
-        fips = sorted(set(values["counties"]))
-        counties = (
-            db.session.scalars(db.select(County).where(County.fips.in_(fips))).all() if fips else []
-        )
-        if len(counties) != len(fips):
-            unknown = set(fips) - {c.fips for c in counties}
-            raise WorkflowError(f"Unknown county FIPS: {', '.join(sorted(unknown))}.")
-        if not counties:
-            raise WorkflowError("A region needs at least one county.")
-        obj.counties = list(counties)
+    if kind == "region":
+        _set_counties(obj, values)
     if kind == "service_type":
-        for code_field in ("required_certification_code", "org_certification_code"):
-            code = values.get(code_field)
-            if code and db.session.get(CertificationType, code) is None:
-                raise WorkflowError(f"Unknown certification type {code!r}.")
+        _check_certifications(values)
     db.session.flush()
     after = snapshot(kind, obj)
     if before == after:

@@ -24,7 +24,11 @@ def write_coverage(ctx: BuildContext) -> None:
     tables). The builder writes into a temporary release folder and renames it whole."""
     layer = region_layer()
     coverage = compute_coverage(
-        ctx.records, ctx.reference.get("counties", []), ctx.reference.get("regions", []), layer
+        ctx.records,
+        ctx.reference.get("counties", []),
+        ctx.reference.get("regions", []),
+        layer,
+        ctx.reference.get("service_types"),
     )
     document = {
         "release": ctx.number,

@@ -10,13 +10,15 @@ from datetime import timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, String, and_, case, cast, func, literal, or_, select
+from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from forms.certification import CertificationForm, DocumentForm
 from forms.listing import ListingForm, form_values, pad_rows
 from models import (
     Certification,
+    CertificationStatus,
     CertificationType,
     ConflictError,
     County,
@@ -26,6 +28,7 @@ from models import (
     ListingRevision,
     Region,
     ReviewComment,
+    RevisionState,
     ServiceType,
     WorkflowError,
     can,
@@ -46,6 +49,7 @@ from models.reference import county_names
 
 from .. import documents as files
 from ..access import load_or_404, requires
+from ..pagination import SortKey, page_or_first
 from . import bp
 
 EXPIRY_WARNING_DAYS = 90
@@ -53,8 +57,7 @@ EXPIRY_WARNING_DAYS = 90
 
 def pending_renewals(certs) -> dict[int, Certification]:
     """Certificate id -> its renewal DMH is still deciding (one per certificate)."""
-    open_ = {s.value for s in OPEN_STATUSES}
-    return {c.renews_id: c for c in certs if c.renews_id and c.status in open_}
+    return {c.renews_id: c for c in certs if c.renews_id and c.status in OPEN_STATUSES}
 
 
 def _org():
@@ -81,93 +84,143 @@ def listing_states(listing: Listing, open_rev: ListingRevision | None, stale_bef
     return states
 
 
+def listing_attention(states: list[str]) -> list[str]:
+    attention = []
+    if RevisionState.CHANGES_REQUESTED in states:
+        attention.append("DMH asked for changes.")
+    if "stale" in states:
+        attention.append("Not verified in the last 12 months: confirm it or update it.")
+    if "suspended" in states:
+        attention.append("Suspended by DMH.")
+    return attention
+
+
+def dashboard_listings(org_id: int, stale_before) -> tuple[Select, list[SortKey]]:
+    """The organization's listings with their open revision, in the dashboard's order — what
+    needs action first, then drafts not yet submitted, then the rest, each by name — written in
+    SQL (the same rules as `listing_states` / `listing_attention`) so that it can be paged."""
+    open_rev = aliased(ListingRevision, name="open_rev")
+    live = aliased(ListingRevision, name="live_rev")
+    stale = and_(
+        Listing.live_revision_id.is_not(None),
+        or_(
+            Listing.stale_since.is_not(None),
+            Listing.verified_at.is_(None),
+            Listing.verified_at < stale_before,
+        ),
+    )
+    needs_action = or_(
+        open_rev.state == RevisionState.CHANGES_REQUESTED, stale, Listing.is_suspended.is_(True)
+    )
+    rank = case((needs_action, 0), (open_rev.state == RevisionState.DRAFT, 1), else_=2)
+    name = func.lower(
+        func.coalesce(live.name, open_rev.name, literal("Listing ") + cast(Listing.id, String))
+    )
+    stmt = (
+        select(Listing, open_rev)
+        .outerjoin(live, live.id == Listing.live_revision_id)
+        .outerjoin(
+            open_rev,
+            and_(
+                open_rev.listing_id == Listing.id,
+                open_rev.state.in_([s.value for s in OPEN_STATES]),
+            ),
+        )
+        .where(Listing.organization_id == org_id)
+        .options(
+            contains_eager(Listing.live_revision.of_type(live)),
+            joinedload(Listing.service_type).options(
+                joinedload(ServiceType.required_certification),
+                joinedload(ServiceType.org_certification),
+            ),
+        )
+    )
+    return stmt, [SortKey(rank), SortKey(name, str), SortKey(Listing.id)]
+
+
+def listing_row(lst: Listing, rev: ListingRevision | None, stale_before, day, certs) -> dict:
+    states = listing_states(lst, rev, stale_before)
+    shown = lst.live_revision or rev
+    return {
+        "listing": lst,
+        "rev": rev,
+        "states": states,
+        "attention": listing_attention(states),
+        "eligibility": eligibility(lst, day, certs),
+        "name": shown.name if shown else f"Listing {lst.id}",
+    }
+
+
+def certification_attention(c: Certification, expiry, day, renewing) -> list[str]:
+    attention = []
+    if (
+        c.status in ACTIVE_STATUSES
+        and expiry is not None
+        and expiry <= day + timedelta(days=EXPIRY_WARNING_DAYS)
+        and c.id not in renewing  # a renewal is with DMH: nothing to do
+    ):
+        left = (expiry - day).days
+        attention.append(
+            f"Expires in {left} day{'s' if left != 1 else ''}: submit a renewal."
+            if left >= 0
+            else "Expired."
+        )
+    if c.status == CertificationStatus.ON_HOLD:
+        attention.append("On hold at DMH.")
+    return attention
+
+
+def certification_rows(org_id: int, day) -> list[dict]:
+    """One line per certificate lineage (its newest certificate), those needing action first,
+    then by expiry. An organization holds a handful: not paged."""
+    certifications = db.session.scalars(
+        db.select(Certification)
+        .where(Certification.organization_id == org_id)
+        .options(selectinload(Certification.listings).selectinload(Listing.live_revision))
+        .order_by(Certification.id)
+    ).all()
+    renewing = pending_renewals(certifications)
+    replaced = renewed(certifications)
+    rows = []
+    for c in certifications:
+        if c.id in replaced:
+            continue
+        expiry = c.effective_expiry
+        rows.append(
+            {
+                "cert": c,
+                "expiry": expiry,
+                "attention": certification_attention(c, expiry, day, renewing),
+            }
+        )
+    rows.sort(key=lambda r: (not r["attention"], r["expiry"] or day + timedelta(days=36500)))
+    return rows
+
+
 @bp.get("/")
 @requires("use_portal")
 def dashboard():
+    """Capacity cards, one page of listings (?page=<cursor>, see admin/pagination.py) and the
+    certifications. The statements issued do not depend on the page or on how many listings
+    the organization has."""
     org = _org()
     day = today()
-    listings = db.session.scalars(
-        db.select(Listing)
-        .where(Listing.organization_id == org.id)
-        .options(selectinload(Listing.live_revision))
-        .order_by(Listing.id)
-    ).all()
-    open_revs = {
-        r.listing_id: r
-        for r in db.session.scalars(
-            db.select(ListingRevision).where(
-                ListingRevision.listing_id.in_([lst.id for lst in listings]),
-                ListingRevision.state.in_([s.value for s in OPEN_STATES]),
-            )
-        )
-    }
-    certs = CertificationIndex([org.id])
     stale_before = utcnow() - timedelta(days=int(current_app.config["REVERIFY_AFTER_DAYS"]))
-    rows = []
-    for lst in listings:
-        rev = open_revs.get(lst.id)
-        states = listing_states(lst, rev, stale_before)
-        attention = []
-        if "changes_requested" in states:
-            attention.append("DMH asked for changes.")
-        if "stale" in states:
-            attention.append("Not verified in the last 12 months: confirm it or update it.")
-        if "suspended" in states:
-            attention.append("Suspended by DMH.")
-        rows.append(
-            {
-                "listing": lst,
-                "rev": rev,
-                "states": states,
-                "attention": attention,
-                "eligibility": eligibility(lst, day, certs),
-                "name": (lst.live_revision or rev).name
-                if (lst.live_revision or rev)
-                else f"Listing {lst.id}",
-            }
-        )
-    # what needs action first, then drafts not yet submitted, then the rest, each by name
-    rows.sort(
-        key=lambda r: (
-            0 if r["attention"] else 1 if r["rev"] and r["rev"].state == "draft" else 2,
-            r["name"].lower(),
-        )
-    )
-    certifications = db.session.scalars(
-        db.select(Certification)
-        .where(Certification.organization_id == org.id)
-        .order_by(Certification.id)
-    ).all()
-    cert_rows = []
-    renewing = pending_renewals(certifications)
-    replaced = renewed(certifications)
-    for c in certifications:
-        if c.id in replaced:
-            continue  # one line per certificate lineage: its newest certificate
-        expiry = c.effective_expiry
-        attention = []
-        if (
-            c.status in {s.value for s in ACTIVE_STATUSES}
-            and expiry is not None
-            and expiry <= day + timedelta(days=EXPIRY_WARNING_DAYS)
-            and c.id not in renewing  # a renewal is with DMH: nothing to do
-        ):
-            left = (expiry - day).days
-            attention.append(
-                f"Expires in {left} day{'s' if left != 1 else ''}: submit a renewal."
-                if left >= 0
-                else "Expired."
-            )
-        if c.status == "on_hold":
-            attention.append("On hold at DMH.")
-        cert_rows.append({"cert": c, "expiry": expiry, "attention": attention})
-    cert_rows.sort(key=lambda r: (not r["attention"], r["expiry"] or day + timedelta(days=36500)))
+    # the certifications and the capacity cards before CertificationIndex: the listings they
+    # show are then loaded with their names (the index loads them again, refusing lazy loads)
+    cert_rows = certification_rows(org.id, day)
+    capacity = capacity_cards(capacity_listings(org.id))
+    stmt, keys = dashboard_listings(org.id, stale_before)
+    page = page_or_first(stmt, keys, list_name="portal.dashboard")
+    certs = CertificationIndex([org.id])
+    rows = [listing_row(lst, rev, stale_before, day, certs) for lst, rev in page.rows]
     return render_template(
         "portal/dashboard.html",
         org=org,
         rows=rows,
+        page=page,
         cert_rows=cert_rows,
-        capacity=capacity_cards(listings),
+        capacity=capacity,
     )
 
 
@@ -200,7 +253,7 @@ def _comments_by_field(rev: ListingRevision | None) -> dict[str, list[ReviewComm
         .where(ReviewComment.revision_id == rev.id)
         .order_by(ReviewComment.created_at)
     ):
-        if c.resolved_at is None or rev.state == "changes_requested":
+        if c.resolved_at is None or rev.state == RevisionState.CHANGES_REQUESTED:
             out.setdefault(c.field or "_general", []).append(c)
     return out
 
@@ -355,7 +408,7 @@ def submit_revision(revision_id: int):
         flash("Keep the note to DMH under 2000 characters.", "danger")
         return redirect(url_for("portal.listing_changes", listing_id=rev.listing_id))
     try:
-        if rev.state == "changes_requested":
+        if rev.state == RevisionState.CHANGES_REQUESTED:
             wf.resubmit_after_changes(rev, current_user, note)
         else:
             wf.submit_revision(rev, current_user, note)
@@ -429,6 +482,24 @@ def attest_listing(listing_id: int):
 
 
 # ------------------------------------------------------------------ live capacity
+
+
+def capacity_listings(org_id: int) -> list[Listing]:
+    """The organization's listings that report capacity (live, of a type that has it), by id:
+    one query, however many other listings the organization has."""
+    return list(
+        db.session.scalars(
+            db.select(Listing)
+            .join(ServiceType, ServiceType.code == Listing.service_type_code)
+            .where(
+                Listing.organization_id == org_id,
+                Listing.live_revision_id.is_not(None),
+                ServiceType.has_capacity.is_(True),
+            )
+            .options(selectinload(Listing.live_revision))
+            .order_by(Listing.id)
+        )
+    )
 
 
 def capacity_cards(listings: list[Listing]) -> list[dict]:

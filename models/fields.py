@@ -515,7 +515,7 @@ def extension_values(record: dict[str, Any]) -> dict[str, Any]:
 
 def extension_csv_types() -> dict[str, str]:
     """services.csv's column type of each catalogue extension property."""
-    kinds = {"number": "number", "checkbox": "boolean"}
+    kinds = {"number": "integer", "checkbox": "boolean"}
     return {spec.hsds: kinds.get(spec.widget or "", "string") for spec in FIELDS if spec.hsds}
 
 

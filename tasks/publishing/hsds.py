@@ -11,7 +11,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from models.fields import COST_MODELS, LANGUAGES, POPULATIONS, REFERRAL_SOURCES
+from models.fields import (
+    COST_MODELS,
+    LANGUAGES,
+    POPULATIONS,
+    REFERRAL_SOURCES,
+    extension_values,
+)
 from models.geo import zip_info
 from models.identifiers import phone_id, stable_id
 
@@ -332,12 +338,9 @@ def location_of(
     )
 
 
-def service_document(
-    record: dict[str, Any], terms: dict, county_names: dict[str, str] | None = None
-) -> dict[str, Any]:
-    """The compiled HSDS service for one published listing record."""
+def _phones(record: dict[str, Any]) -> list[dict[str, Any]]:
     sid = record["id"]
-    phones = [
+    return [
         _clean(
             {
                 "id": p.get("id") or phone_id(sid, i, p["number"]),
@@ -349,6 +352,13 @@ def service_document(
         )
         for i, p in enumerate(record.get("phones") or [])
     ]
+
+
+def _service_at_locations(
+    record: dict[str, Any], county_names: dict[str, str] | None
+) -> list[dict[str, Any]]:
+    """The site (a physical location) and the chat (a virtual one), where given."""
+    sid = record["id"]
     sals = []
     loc = location_of(record, county_names)
     if loc:
@@ -377,7 +387,12 @@ def service_document(
                 "location": chat_loc,
             }
         )
-    areas = [
+    return sals
+
+
+def _service_areas(record: dict[str, Any]) -> list[dict[str, Any]]:
+    sid = record["id"]
+    return [
         _clean(
             {
                 "id": stable_id("area", sid, c["fips"]),
@@ -389,7 +404,11 @@ def service_document(
         )
         for c in record.get("counties") or []
     ]
-    languages = [
+
+
+def _languages(record: dict[str, Any]) -> list[dict[str, Any]]:
+    sid = record["id"]
+    return [
         {
             "id": stable_id("language", sid, code),
             "service_id": sid,
@@ -398,58 +417,59 @@ def service_document(
         }
         for code in record.get("languages") or []
     ]
-    attrs = []
 
-    def attr(key: str, code: str, link_type: str, value: str | None = None):
-        found = terms.get((key, code))
-        if not found:
-            return
-        term, tax = found
-        attrs.append(
-            _clean(
-                {
-                    "id": stable_id("attribute", sid, key, code),
-                    "link_id": sid,
-                    "link_entity": "service",
-                    "link_type": link_type,
-                    "taxonomy_term_id": term["id"],
-                    "value": value,
-                    "taxonomy_term": {
-                        **{
-                            k: term[k]
-                            for k in (
-                                "id",
-                                "code",
-                                "name",
-                                "description",
-                                "taxonomy",
-                                "taxonomy_id",
-                            )
-                        },
-                        "taxonomy_detail": taxonomy_doc(tax),
-                    },
-                }
-            )
-        )
 
-    attr("service_type", record["service_type"], "service_type")
-    for code in FEATURES:
-        if (code == "open_24_7" and record.get("is_24_7")) or (
-            code != "open_24_7" and record.get(code)
-        ):
-            attr("feature", code, "feature")
-    for code in record.get("populations") or []:
-        attr("population", code, "audience")
-    for code in record.get("referral_sources") or []:
-        attr("referral_source", code, "referral")
+TERM_KEYS = ("id", "code", "name", "description", "taxonomy", "taxonomy_id")
 
+
+def _attribute(sid: str, terms: dict, key: str, code: str, link_type: str) -> dict | None:
+    found = terms.get((key, code))
+    if not found:
+        return None
+    term, tax = found
+    return _clean(
+        {
+            "id": stable_id("attribute", sid, key, code),
+            "link_id": sid,
+            "link_entity": "service",
+            "link_type": link_type,
+            "taxonomy_term_id": term["id"],
+            "value": None,
+            "taxonomy_term": {
+                **{k: term[k] for k in TERM_KEYS},
+                "taxonomy_detail": taxonomy_doc(tax),
+            },
+        }
+    )
+
+
+def _has_feature(record: dict[str, Any], code: str) -> bool:
+    return bool(record.get("is_24_7") if code == "open_24_7" else record.get(code))
+
+
+def _attributes(record: dict[str, Any], terms: dict) -> list[dict[str, Any]]:
+    """Taxonomy terms of the service: its type, features, populations and referral sources."""
+    wanted = [("service_type", record["service_type"], "service_type")]
+    wanted += [("feature", code, "feature") for code in FEATURES if _has_feature(record, code)]
+    wanted += [("population", code, "audience") for code in record.get("populations") or []]
+    wanted += [
+        ("referral_source", code, "referral") for code in record.get("referral_sources") or []
+    ]
+    found = (_attribute(record["id"], terms, *w) for w in wanted)
+    return [a for a in found if a is not None]
+
+
+def _fees(record: dict[str, Any]) -> str:
     cost = record.get("cost")
-    fees = "; ".join(
+    return "; ".join(
         x for x in [COST_MODELS.get(cost or "", ""), record.get("cost_notes") or ""] if x
     )
-    cost_options = []
+
+
+def _cost_options(record: dict[str, Any]) -> list[dict[str, Any]]:
+    sid, cost = record["id"], record.get("cost")
     if cost == "no_cost":
-        cost_options.append(
+        return [
             {
                 "id": stable_id("cost", sid),
                 "service_id": sid,
@@ -457,15 +477,36 @@ def service_document(
                 "currency": "USD",
                 "amount": 0,
             }
-        )
-    elif cost:
-        cost_options.append(
+        ]
+    if cost:
+        return [
             {"id": stable_id("cost", sid), "service_id": sid, "option": COST_MODELS.get(cost, cost)}
-        )
-    cert = _primary_certification(record)
+        ]
+    return []
+
+
+def _eligibility(record: dict[str, Any]) -> str:
     eligibility = record.get("eligibility_notes") or ""
     if record.get("nonviolent_only"):
         eligibility = "; ".join(x for x in [eligibility, "Nonviolent only"] if x)
+    return eligibility
+
+
+def _certification_extensions(record: dict[str, Any]) -> dict[str, Any]:
+    cert = _primary_certification(record) or {}
+    return {
+        "mo_dmh_certification_status": cert.get("status"),
+        "mo_dmh_certification_type": cert.get("type"),
+        "mo_dmh_certification_number": cert.get("certificate_number") or None,
+        "mo_dmh_certification_expires": cert.get("expires_on"),
+    }
+
+
+def service_document(
+    record: dict[str, Any], terms: dict, county_names: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The compiled HSDS service for one published listing record."""
+    sid = record["id"]
     verified = (record.get("verified_at") or "")[:10]
     doc = _clean(
         {
@@ -479,31 +520,26 @@ def service_document(
             "application_process": "Walk in; no appointment or referral needed."
             if record.get("walk_in")
             else None,
-            "fees_description": fees,
+            "fees_description": _fees(record),
             "accreditations": "; ".join(
                 f"{c['name']} ({c['status']})" for c in record.get("certifications") or []
             ),
-            "eligibility_description": eligibility,
+            "eligibility_description": _eligibility(record),
             "minimum_age": record.get("min_age"),
             "maximum_age": record.get("max_age"),
             "assured_date": verified or None,
             "last_modified": _last_modified(record),
-            "phones": phones,
+            "phones": _phones(record),
             "schedules": schedules(sid, record.get("hours")),
-            "service_areas": areas,
-            "service_at_locations": sals,
-            "languages": languages,
+            "service_areas": _service_areas(record),
+            "service_at_locations": _service_at_locations(record, county_names),
+            "languages": _languages(record),
             "organization": organization_doc(record["organization"]),
-            "cost_options": cost_options,
-            "attributes": attrs,
+            "cost_options": _cost_options(record),
+            "attributes": _attributes(record, terms),
             # extension fields (profile.py describes them)
             "mo_dmh_service_type": record["service_type"],
-            "mo_dmh_certification_status": cert["status"] if cert else None,
-            "mo_dmh_certification_type": cert["type"] if cert else None,
-            "mo_dmh_certification_number": (cert.get("certificate_number") or None)
-            if cert
-            else None,
-            "mo_dmh_certification_expires": cert.get("expires_on") if cert else None,
+            **_certification_extensions(record),
             "mo_dmh_max_stay_hours": record.get("max_stay_hours"),
             "mo_dmh_capacity": record.get("capacity"),
             "mo_dmh_capacity_unit": record.get("capacity_unit") if record.get("capacity") else None,
@@ -514,4 +550,6 @@ def service_document(
             "mo_dmh_backup_counties": _counties_with_role(record, "backup"),
         }
     )
+    # the field catalogue's extension properties (models.fields): those above keep their place
+    doc.update(extension_values(record))
     return doc

@@ -11,6 +11,7 @@ import io
 import json
 from typing import Any
 
+from models.fields import extension_csv_types
 from models.text import publishable
 
 from .context import BuildContext
@@ -272,7 +273,14 @@ ENUMS = {
 }
 
 
+def service_extensions(extensions: dict[str, str]) -> dict[str, str]:
+    """The profile's extension columns, then any the field catalogue declares beyond them."""
+    declared = extension_csv_types()
+    return {**extensions, **{k: v for k, v in declared.items() if k not in extensions}}
+
+
 def descriptor(extensions: dict[str, str]) -> dict[str, Any]:
+    extensions = service_extensions(extensions)
     resources = []
     for name, (path, columns, fks) in TABLES.items():
         if name == "service":

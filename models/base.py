@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
+from typing import Self
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, DateTime, Engine, MetaData, String, TypeDecorator, event
@@ -101,7 +103,8 @@ def UUIDColumn(**kw):  # noqa: N802 - reads like a type
 
 
 class StrEnum(enum.StrEnum):
-    """Enum whose values are stored as plain strings guarded by CHECK constraints."""
+    """Enum whose values are stored as plain strings guarded by CHECK constraints (`check_in`).
+    Its labels for people are given once, beside it, with `set_labels`."""
 
     def __str__(self) -> str:
         return self.value
@@ -110,15 +113,64 @@ class StrEnum(enum.StrEnum):
     def values(cls) -> list[str]:
         return [m.value for m in cls]
 
+    @classmethod
+    def set_labels(cls, labels: Mapping[str, str]) -> None:
+        """Name every member for people ("Changes requested"); a member left out is an error."""
+        named = {cls(k): v for k, v in labels.items()}
+        missing = [m.value for m in cls if m not in named]
+        if missing:
+            raise ValueError(f"{cls.__name__}: no label for {', '.join(missing)}")
+        cls._labels = named
+
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ")
+        """The member's name for people, capitalised: "Changes requested"; mid-sentence, use
+        `label.lower()`."""
+        labels = type(self).__dict__.get("_labels")
+        return labels[self] if labels else self.value.replace("_", " ").capitalize()
 
 
-def check_in(column: str, enum_cls: type[StrEnum]) -> str:
-    """SQL for a CHECK constraint limiting a state column to an enum's values."""
-    values = ", ".join(f"'{v}'" for v in enum_cls.values())
-    return f"{column} IN ({values})"
+class StateEnum(StrEnum):
+    """The states of one state machine. The transitions allowed between them are data beside
+    the enum (`set_transitions`); every operation that changes such a state asks
+    `check_transition` first, so an illegal change raises one error, IllegalTransition, naming
+    both states. A state not listed as a source has no way out (a final state)."""
+
+    @classmethod
+    def set_transitions(cls, table: Mapping[str, Iterable[str]], *, noun: str) -> None:
+        """`table`: from-state -> the states it may become; `noun` names the object in
+        messages ("revision"). Every member must appear as a source (final ones with none)."""
+        allowed = {cls(k): frozenset(cls(t) for t in targets) for k, targets in table.items()}
+        missing = [m.value for m in cls if m not in allowed]
+        if missing:
+            raise ValueError(f"{cls.__name__}: no transitions given for {', '.join(missing)}")
+        cls._transitions = allowed
+        cls._noun = noun
+
+    @classmethod
+    def transitions(cls) -> dict[Self, frozenset[Self]]:
+        return dict(cls._transitions)
+
+    @classmethod
+    def sources_of(cls, target: str) -> tuple[Self, ...]:
+        """The states that may become `target`, in the enum's order."""
+        return tuple(s for s in cls if cls(target) in cls._transitions[s])
+
+    @property
+    def is_final(self) -> bool:
+        return not self._transitions[self]
+
+    def can_become(self, target: str) -> bool:
+        return type(self)(target) in self._transitions[self]
+
+    @classmethod
+    def check_transition(cls, current: str, target: str, *, message: str | None = None) -> Self:
+        """The target member, or IllegalTransition when `current` may not become it. `message`
+        replaces the generic sentence where the caller can say it better."""
+        source, goal = cls(current), cls(target)
+        if goal not in cls._transitions[source]:
+            raise IllegalTransition(cls, source, goal, message=message)
+        return goal
 
 
 class NoChangesError(Exception):
@@ -133,5 +185,34 @@ class WorkflowError(Exception):
         self.current_state = current_state
 
 
+class IllegalTransition(WorkflowError):
+    """The one error of a transition its state machine does not allow; names both states."""
+
+    def __init__(
+        self,
+        machine: type[StateEnum],
+        from_state: StateEnum,
+        to_state: StateEnum,
+        *,
+        message: str | None = None,
+    ):
+        noun = getattr(machine, "_noun", machine.__name__)
+        super().__init__(
+            message
+            or f"This {noun} is {from_state.label.lower()}; it cannot become "
+            f"{to_state.label.lower()}.",
+            current_state=from_state.value,
+        )
+        self.machine = machine
+        self.from_state = from_state
+        self.to_state = to_state
+
+
 class ConflictError(WorkflowError):
     """Someone else changed or decided the object first (optimistic lock / conditional update)."""
+
+
+def check_in(column: str, enum_cls: type[StrEnum]) -> str:
+    """SQL for a CHECK constraint limiting a state column to an enum's values."""
+    values = ", ".join(f"'{v}'" for v in enum_cls.values())
+    return f"{column} IN ({values})"

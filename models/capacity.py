@@ -14,24 +14,30 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from . import audit
-from .base import StrEnum, UTCDateTime, WorkflowError, check_in, db, utcnow
+from .base import StateEnum, UTCDateTime, WorkflowError, check_in, db, utcnow
 from .listing import Listing
 from .user import User
 
 
-class CapacityStatus(StrEnum):
+class CapacityStatus(StateEnum):
     ACCEPTING = "accepting"
     LIMITED = "limited"
     FULL = "full"
     DIVERTING = "diverting"
 
 
-LABELS = {
-    CapacityStatus.ACCEPTING: "Accepting",
-    CapacityStatus.LIMITED: "Limited",
-    CapacityStatus.FULL: "Full",
-    CapacityStatus.DIVERTING: "Diverting",
-}
+# a site's status may change to any other, or be reported again (which renews it)
+CapacityStatus.set_transitions({s: set(CapacityStatus) for s in CapacityStatus}, noun="site")
+CapacityStatus.set_labels(
+    {
+        CapacityStatus.ACCEPTING: "Accepting",
+        CapacityStatus.LIMITED: "Limited",
+        CapacityStatus.FULL: "Full",
+        CapacityStatus.DIVERTING: "Diverting",
+    }
+)
+# the portal's capacity view still reads labels here; new code asks the member (`.label`)
+LABELS = {s: s.label for s in CapacityStatus}
 UNKNOWN = "unknown"
 DEFAULT_EXPIRY_HOURS = 12
 
@@ -91,6 +97,9 @@ def set_capacity(
         available = None
     if len(note) > 200:
         raise WorkflowError("Keep the note under 200 characters.")
+    current = latest([listing.id]).get(listing.id)
+    if current is not None:
+        CapacityStatus.check_transition(current.status, status)
     update = CapacityUpdate(
         listing_id=listing.id,
         status=status,
@@ -186,7 +195,7 @@ def view(update: CapacityUpdate | None, hours: float, now: datetime) -> Capacity
         )
     return CapacityView(
         update.status,
-        LABELS[CapacityStatus(update.status)],
+        CapacityStatus(update.status).label,
         update.available,
         update.reason,
         update.note,

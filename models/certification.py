@@ -21,13 +21,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import StrEnum, TimestampMixin, UTCDateTime, check_in, db
+from .base import StateEnum, StrEnum, TimestampMixin, UTCDateTime, check_in, db
 from .organization import Organization
 from .reference import CertificationType, DocumentType
 from .user import User
 
 
-class CertificationStatus(StrEnum):
+class CertificationStatus(StateEnum):
     SUBMITTED = "submitted"
     IN_REVIEW = "in_review"
     ON_HOLD = "on_hold"
@@ -40,23 +40,80 @@ class CertificationStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-# statuses in which the certification counts, if today lies between effective and expiry dates
-ACTIVE_STATUSES = (
-    CertificationStatus.PROVISIONAL,
-    CertificationStatus.CERTIFIED,
-    CertificationStatus.CONDITIONAL,
+CS = CertificationStatus
+CertificationStatus.set_transitions(
+    {
+        CS.SUBMITTED: {
+            CS.IN_REVIEW,
+            CS.ON_HOLD,
+            CS.WITHDRAWN,
+            CS.PROVISIONAL,
+            CS.CERTIFIED,
+            CS.CONDITIONAL,
+        },
+        CS.IN_REVIEW: {
+            CS.SUBMITTED,
+            CS.ON_HOLD,
+            CS.PROVISIONAL,
+            CS.CERTIFIED,
+            CS.CONDITIONAL,
+            CS.WITHDRAWN,
+        },
+        CS.ON_HOLD: {
+            CS.SUBMITTED,
+            CS.IN_REVIEW,
+            CS.WITHDRAWN,
+            CS.PROVISIONAL,
+            CS.CERTIFIED,
+            CS.CONDITIONAL,
+        },
+        CS.PROVISIONAL: {CS.CERTIFIED, CS.CONDITIONAL, CS.EXPIRED, CS.SUSPENDED, CS.REVOKED},
+        CS.CERTIFIED: {CS.PROVISIONAL, CS.CONDITIONAL, CS.EXPIRED, CS.SUSPENDED, CS.REVOKED},
+        CS.CONDITIONAL: {CS.PROVISIONAL, CS.CERTIFIED, CS.EXPIRED, CS.SUSPENDED, CS.REVOKED},
+        CS.SUSPENDED: {CS.PROVISIONAL, CS.CERTIFIED, CS.CONDITIONAL, CS.REVOKED, CS.EXPIRED},
+        CS.EXPIRED: set(),
+        CS.REVOKED: set(),
+        CS.WITHDRAWN: set(),
+    },
+    noun="certification",
 )
-PENDING_STATUSES = (CertificationStatus.SUBMITTED, CertificationStatus.IN_REVIEW)
+CertificationStatus.set_labels(
+    {
+        CS.SUBMITTED: "Submitted",
+        CS.IN_REVIEW: "In review",
+        CS.ON_HOLD: "On hold",
+        CS.PROVISIONAL: "Provisional",
+        CS.CERTIFIED: "Certified",
+        CS.CONDITIONAL: "Conditional",
+        CS.EXPIRED: "Expired",
+        CS.SUSPENDED: "Suspended",
+        CS.REVOKED: "Revoked",
+        CS.WITHDRAWN: "Withdrawn",
+    }
+)
+
+# statuses in which the certification counts, if today lies between effective and expiry dates
+ACTIVE_STATUSES = (CS.PROVISIONAL, CS.CERTIFIED, CS.CONDITIONAL)
+PENDING_STATUSES = (CS.SUBMITTED, CS.IN_REVIEW)
 # statuses in which the organization may still withdraw it or add documents
-OPEN_STATUSES = (*PENDING_STATUSES, CertificationStatus.ON_HOLD)
+OPEN_STATUSES = CS.sources_of(CS.WITHDRAWN)
 # statuses a reviewer has decided (verified_at is set exactly for these)
 VERIFIED_STATUSES = (
-    CertificationStatus.PROVISIONAL,
-    CertificationStatus.CERTIFIED,
-    CertificationStatus.CONDITIONAL,
-    CertificationStatus.EXPIRED,
-    CertificationStatus.SUSPENDED,
-    CertificationStatus.REVOKED,
+    CS.PROVISIONAL,
+    CS.CERTIFIED,
+    CS.CONDITIONAL,
+    CS.EXPIRED,
+    CS.SUSPENDED,
+    CS.REVOKED,
+)
+# statuses a reviewer may set when verifying (a decision)
+DECISION_STATUSES = (
+    CS.PROVISIONAL,
+    CS.CERTIFIED,
+    CS.CONDITIONAL,
+    CS.ON_HOLD,
+    CS.SUSPENDED,
+    CS.REVOKED,
 )
 _verified_sql = ", ".join(f"'{s.value}'" for s in VERIFIED_STATUSES)
 
@@ -64,6 +121,11 @@ _verified_sql = ", ".join(f"'{s.value}'" for s in VERIFIED_STATUSES)
 class CertificationBasis(StrEnum):
     SURVEY = "survey"
     DEEMED = "deemed"  # deemed status via a national accreditation
+
+
+CertificationBasis.set_labels(
+    {CertificationBasis.SURVEY: "DMH survey", CertificationBasis.DEEMED: "Deemed status"}
+)
 
 
 certification_listing = Table(
@@ -127,7 +189,8 @@ class Certification(TimestampMixin, db.Model):
             name="verified_iff_decided",
         ),
         CheckConstraint(
-            "basis = 'survey' OR accrediting_body <> ''", name="deemed_names_accreditor"
+            f"basis = '{CertificationBasis.SURVEY.value}' OR accrediting_body <> ''",
+            name="deemed_names_accreditor",
         ),
         CheckConstraint(
             "effective_on IS NULL OR expires_on IS NULL OR effective_on <= expires_on",
@@ -146,8 +209,26 @@ class Certification(TimestampMixin, db.Model):
             return self.accreditation_expires_on
         return None
 
+    @property
+    def has_active_status(self) -> bool:
+        """Provisional, certified or conditional (whether it counts today depends on dates)."""
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_open(self) -> bool:
+        """DMH has not decided it yet: the organization may add documents or withdraw it."""
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_final(self) -> bool:
+        """Expired, revoked or withdrawn: no decision can change it any more."""
+        return CertificationStatus(self.status).is_final
+
+    def can_become(self, target: str) -> bool:
+        return CertificationStatus(self.status).can_become(target)
+
     def is_active_on(self, day: date) -> bool:
-        if self.status not in {s.value for s in ACTIVE_STATUSES}:
+        if self.status not in ACTIVE_STATUSES:
             return False
         if self.effective_on is not None and day < self.effective_on:
             return False
@@ -158,10 +239,28 @@ class Certification(TimestampMixin, db.Model):
         return f"<Certification {self.id} {self.type_code} {self.status}>"
 
 
-class DocumentStatus(StrEnum):
+class DocumentStatus(StateEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
+
+
+# a reviewer may revise a verdict (a rejected document turns out fine), never undo it
+DocumentStatus.set_transitions(
+    {
+        DocumentStatus.PENDING: {DocumentStatus.ACCEPTED, DocumentStatus.REJECTED},
+        DocumentStatus.ACCEPTED: {DocumentStatus.REJECTED},
+        DocumentStatus.REJECTED: {DocumentStatus.ACCEPTED},
+    },
+    noun="document",
+)
+DocumentStatus.set_labels(
+    {
+        DocumentStatus.PENDING: "Pending",
+        DocumentStatus.ACCEPTED: "Accepted",
+        DocumentStatus.REJECTED: "Rejected",
+    }
+)
 
 
 class Document(TimestampMixin, db.Model):
@@ -194,9 +293,13 @@ class Document(TimestampMixin, db.Model):
         CheckConstraint(check_in("status", DocumentStatus), name="status"),
         CheckConstraint("size > 0", name="size_positive"),
         CheckConstraint(
-            "(status = 'pending') = (verified_at IS NULL)", name="verified_iff_decided"
+            f"(status = '{DocumentStatus.PENDING.value}') = (verified_at IS NULL)",
+            name="verified_iff_decided",
         ),
-        CheckConstraint("status <> 'rejected' OR status_reason <> ''", name="rejection_has_reason"),
+        CheckConstraint(
+            f"status <> '{DocumentStatus.REJECTED.value}' OR status_reason <> ''",
+            name="rejection_has_reason",
+        ),
     )
 
 
@@ -226,5 +329,4 @@ def open_renewal(cert: Certification) -> Certification | None:
 def renewed(certs) -> dict[int, Certification]:
     """Certificate id -> the decided renewal that replaced it, among `certs` (one organization's
     certifications): a renewed certificate is history, shown as "renewed", not "certified"."""
-    active = {s.value for s in ACTIVE_STATUSES}
-    return {c.renews_id: c for c in certs if c.renews_id and c.status in active}
+    return {c.renews_id: c for c in certs if c.renews_id and c.status in ACTIVE_STATUSES}

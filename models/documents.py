@@ -11,13 +11,6 @@ from .base import WorkflowError, db
 from .certification import Certification, CertificationStatus, Document
 from .user import User
 
-# documents can be added while DMH has not decided the certification
-UPLOADABLE_STATUSES = (
-    CertificationStatus.SUBMITTED,
-    CertificationStatus.IN_REVIEW,
-    CertificationStatus.ON_HOLD,
-)
-
 
 def attach_document(
     cert: Certification,
@@ -33,9 +26,9 @@ def attach_document(
     issued_on: date | None = None,
     expires_on: date | None = None,
 ) -> Document:
-    if cert.status not in {s.value for s in UPLOADABLE_STATUSES}:
+    if not cert.is_open:  # documents are added while DMH has not decided the certification
         raise WorkflowError(
-            f"This certification is {cert.status.replace('_', ' ')}; documents can be added only while DMH is deciding it. "
+            f"This certification is {CertificationStatus(cert.status).label.lower()}; documents can be added only while DMH is deciding it. "
             "Submit a renewal to send new documents.",
             current_state=cert.status,
         )

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import (
     JSONType,
+    StateEnum,
     StrEnum,
     TimestampMixin,
     UTCDateTime,
@@ -37,7 +38,7 @@ from .reference import County, ServiceType
 from .user import User
 
 
-class RevisionState(StrEnum):
+class RevisionState(StateEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"
     IN_REVIEW = "in_review"
@@ -48,22 +49,49 @@ class RevisionState(StrEnum):
     SUPERSEDED = "superseded"
 
 
-OPEN_STATES = (
-    RevisionState.DRAFT,
-    RevisionState.SUBMITTED,
-    RevisionState.IN_REVIEW,
-    RevisionState.CHANGES_REQUESTED,
+RS = RevisionState
+RevisionState.set_transitions(
+    {
+        RS.DRAFT: {RS.SUBMITTED},
+        RS.SUBMITTED: {
+            RS.IN_REVIEW,
+            RS.WITHDRAWN,
+            RS.APPROVED,
+            RS.CHANGES_REQUESTED,
+            RS.REJECTED,
+        },
+        RS.IN_REVIEW: {RS.APPROVED, RS.CHANGES_REQUESTED, RS.REJECTED, RS.SUBMITTED},
+        RS.CHANGES_REQUESTED: {RS.SUBMITTED, RS.WITHDRAWN},
+        RS.APPROVED: {RS.SUPERSEDED},
+        RS.REJECTED: set(),
+        RS.WITHDRAWN: set(),
+        RS.SUPERSEDED: set(),
+    },
+    noun="revision",
 )
-EDITABLE_STATES = (RevisionState.DRAFT, RevisionState.CHANGES_REQUESTED)
-PENDING_REVIEW_STATES = (RevisionState.SUBMITTED, RevisionState.IN_REVIEW)
+RevisionState.set_labels(
+    {
+        RS.DRAFT: "Draft",
+        RS.SUBMITTED: "Submitted",
+        RS.IN_REVIEW: "In review",
+        RS.CHANGES_REQUESTED: "Changes requested",
+        RS.APPROVED: "Approved",
+        RS.REJECTED: "Rejected",
+        RS.WITHDRAWN: "Withdrawn",
+        RS.SUPERSEDED: "Superseded",
+    }
+)
+
+# at most one open revision per listing (a partial unique index)
+OPEN_STATES = (RS.DRAFT, RS.SUBMITTED, RS.IN_REVIEW, RS.CHANGES_REQUESTED)
+# the provider edits the content only in these
+EDITABLE_STATES = (RS.DRAFT, RS.CHANGES_REQUESTED)
+# waiting for a reviewer: the states a decision may start from
+PENDING_REVIEW_STATES = RS.sources_of(RS.APPROVED)
 # states the provider may withdraw from (in review, a reviewer is working on it)
-WITHDRAWABLE_STATES = (RevisionState.SUBMITTED, RevisionState.CHANGES_REQUESTED)
-DECIDED_STATES = (
-    RevisionState.APPROVED,
-    RevisionState.CHANGES_REQUESTED,
-    RevisionState.REJECTED,
-    RevisionState.SUPERSEDED,
-)
+WITHDRAWABLE_STATES = RS.sources_of(RS.WITHDRAWN)
+# decided_at is set exactly in these
+DECIDED_STATES = (RS.APPROVED, RS.CHANGES_REQUESTED, RS.REJECTED, RS.SUPERSEDED)
 
 _open_sql = ", ".join(f"'{s.value}'" for s in OPEN_STATES)
 _decided_sql = ", ".join(f"'{s.value}'" for s in DECIDED_STATES)
@@ -73,6 +101,11 @@ class CountyRole(StrEnum):
     SERVED = "served"
     PRIMARY = "primary"
     BACKUP = "backup"
+
+
+CountyRole.set_labels(
+    {CountyRole.SERVED: "Served", CountyRole.PRIMARY: "Primary", CountyRole.BACKUP: "Backup"}
+)
 
 
 class Listing(TimestampMixin, db.Model):
@@ -178,7 +211,9 @@ class ListingRevision(TimestampMixin, db.Model):
         CheckConstraint(
             f"(state IN ({_decided_sql})) = (decided_at IS NOT NULL)", name="decided_iff_decided"
         ),
-        CheckConstraint("(state = 'draft') OR (submitted_at IS NOT NULL)", name="submitted_at_set"),
+        CheckConstraint(
+            f"(state = '{RS.DRAFT.value}') OR (submitted_at IS NOT NULL)", name="submitted_at_set"
+        ),
         CheckConstraint("(claimed_by_id IS NULL) = (claimed_at IS NULL)", name="claim_pair"),
         # at most one open revision per listing
         Index(
@@ -194,12 +229,31 @@ class ListingRevision(TimestampMixin, db.Model):
     )
 
     @property
+    def state_member(self) -> RevisionState:
+        return RevisionState(self.state)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
     def is_editable(self) -> bool:
-        return self.state in {s.value for s in EDITABLE_STATES}
+        return self.state in EDITABLE_STATES
 
     @property
     def is_pending_review(self) -> bool:
-        return self.state in {s.value for s in PENDING_REVIEW_STATES}
+        return self.state in PENDING_REVIEW_STATES
+
+    @property
+    def is_withdrawable(self) -> bool:
+        return self.state in WITHDRAWABLE_STATES
+
+    @property
+    def has_changes_requested(self) -> bool:
+        return self.state == RevisionState.CHANGES_REQUESTED
+
+    def can_become(self, target: str) -> bool:
+        return self.state_member.can_become(target)
 
     def __repr__(self) -> str:
         return f"<ListingRevision {self.id} listing={self.listing_id} #{self.number} {self.state}>"

@@ -7,12 +7,24 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import StrEnum, TimestampMixin, UTCDateTime, UUIDColumn, check_in, db
+from .base import StateEnum, TimestampMixin, UTCDateTime, UUIDColumn, check_in, db
 
 
-class OrganizationStatus(StrEnum):
+class OrganizationStatus(StateEnum):
     ACTIVE = "active"
     INACTIVE = "inactive"  # deactivated: listings leave the next release, users cannot sign in
+
+
+OrganizationStatus.set_transitions(
+    {
+        OrganizationStatus.ACTIVE: {OrganizationStatus.INACTIVE},
+        OrganizationStatus.INACTIVE: {OrganizationStatus.ACTIVE},
+    },
+    noun="organization",
+)
+OrganizationStatus.set_labels(
+    {OrganizationStatus.ACTIVE: "Active", OrganizationStatus.INACTIVE: "Deactivated"}
+)
 
 
 class Organization(TimestampMixin, db.Model):
@@ -39,7 +51,8 @@ class Organization(TimestampMixin, db.Model):
     __table_args__ = (
         CheckConstraint(check_in("status", OrganizationStatus), name="status"),
         CheckConstraint(
-            "(status = 'inactive') = (deactivated_at IS NOT NULL)", name="deactivated_iff_inactive"
+            f"(status = '{OrganizationStatus.INACTIVE.value}') = (deactivated_at IS NOT NULL)",
+            name="deactivated_iff_inactive",
         ),
     )
 

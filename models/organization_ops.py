@@ -110,8 +110,9 @@ def _mark_listings(org: Organization, reason: str) -> int:
 
 def deactivate_organization(org: Organization, *, by: User, reason: str = "") -> int:
     """Returns how many listings were marked to leave the next release."""
-    if not org.is_active:
-        raise WorkflowError(f"{org.name} is already deactivated.")
+    OrganizationStatus.check_transition(
+        org.status, OrganizationStatus.INACTIVE, message=f"{org.name} is already deactivated."
+    )
     before = organization_snapshot(org)
     org.status = OrganizationStatus.INACTIVE.value
     org.deactivated_at = utcnow()
@@ -143,8 +144,9 @@ def deactivate_organization(org: Organization, *, by: User, reason: str = "") ->
 
 
 def reactivate_organization(org: Organization, *, by: User) -> int:
-    if org.is_active:
-        raise WorkflowError(f"{org.name} is already active.")
+    OrganizationStatus.check_transition(
+        org.status, OrganizationStatus.ACTIVE, message=f"{org.name} is already active."
+    )
     before = organization_snapshot(org)
     org.status = OrganizationStatus.ACTIVE.value
     org.deactivated_at = None

@@ -8,14 +8,22 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import JSONType, StrEnum, UTCDateTime, check_in, db, utcnow
+from .base import JSONType, StateEnum, StrEnum, UTCDateTime, check_in, db, utcnow
 
 
 class ReleaseTrigger(StrEnum):
     CHANGES = "changes"  # beat found approved changes waiting in the outbox
     NIGHTLY = "nightly"
     MANUAL = "manual"  # an admin pressed "publish now" or ran `flask publish`
-    SWEEP = "sweep"  # a certification lapsed
+
+
+ReleaseTrigger.set_labels(
+    {
+        ReleaseTrigger.CHANGES: "Changes",
+        ReleaseTrigger.NIGHTLY: "Nightly",
+        ReleaseTrigger.MANUAL: "Manual",
+    }
+)
 
 
 class Release(db.Model):
@@ -42,7 +50,9 @@ class Release(db.Model):
 
 class OutboxKind(StrEnum):
     LISTING_CHANGED = "listing_changed"
-    PUBLISH_REQUESTED = "publish_requested"
+
+
+OutboxKind.set_labels({OutboxKind.LISTING_CHANGED: "Listing changed"})
 
 
 class OutboxEvent(db.Model):
@@ -76,13 +86,37 @@ def mark_changed(listing_id: int, reason: str) -> OutboxEvent:
     return ev
 
 
-class PublishRunStatus(StrEnum):
+class PublishRunStatus(StateEnum):
     RUNNING = "running"
     PUBLISHED = "published"  # a new release was made
     UNCHANGED = "unchanged"  # same content as the current release: nothing new
     BUSY = "busy"  # another build held the lock
     FAILED = "failed"
-    ROLLED_BACK = "rolled_back"
+    ROLLED_BACK = "rolled_back"  # recorded as it happens (a rollback is instant)
+
+
+PRS = PublishRunStatus
+PublishRunStatus.set_transitions(
+    {
+        PRS.RUNNING: {PRS.PUBLISHED, PRS.UNCHANGED, PRS.BUSY, PRS.FAILED},
+        PRS.PUBLISHED: set(),
+        PRS.UNCHANGED: set(),
+        PRS.BUSY: set(),
+        PRS.FAILED: set(),
+        PRS.ROLLED_BACK: set(),
+    },
+    noun="publish run",
+)
+PublishRunStatus.set_labels(
+    {
+        PRS.RUNNING: "Running",
+        PRS.PUBLISHED: "Published",
+        PRS.UNCHANGED: "Unchanged",
+        PRS.BUSY: "Busy",
+        PRS.FAILED: "Failed",
+        PRS.ROLLED_BACK: "Rolled back",
+    }
+)
 
 
 class PublishRun(db.Model):
@@ -106,3 +140,16 @@ class PublishRun(db.Model):
         CheckConstraint(check_in("trigger", ReleaseTrigger), name="trigger"),
         CheckConstraint(check_in("status", PublishRunStatus), name="status"),
     )
+
+    @property
+    def is_running(self) -> bool:
+        return self.status == PublishRunStatus.RUNNING
+
+    def finish(self, status: PublishRunStatus, **fields: Any) -> None:
+        """End the run with `status` (IllegalTransition unless it is running); `fields` are set
+        with it (error, step_label, release_number...). finished_at defaults to now."""
+        PublishRunStatus.check_transition(self.status, status)
+        self.status = status.value
+        self.finished_at = fields.pop("finished_at", None) or utcnow()
+        for name, value in fields.items():
+            setattr(self, name, value)

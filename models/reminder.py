@@ -30,6 +30,20 @@ class ReminderKind(StrEnum):
     REVERIFY = "reverify"
 
 
+ReminderKind.set_labels(
+    {
+        ReminderKind.EXPIRES_IN_90: "Expires in 90 days",
+        ReminderKind.EXPIRES_IN_60: "Expires in 60 days",
+        ReminderKind.EXPIRES_IN_30: "Expires in 30 days",
+        ReminderKind.EXPIRES_IN_7: "Expires in 7 days",
+        ReminderKind.LAPSED_1: "Lapsed 1 day ago",
+        ReminderKind.LAPSED_14: "Lapsed 14 days ago",
+        ReminderKind.LAPSED_30: "Lapsed 30 days ago",
+        ReminderKind.REVERIFY: "Re-verify the listing",
+    }
+)
+
+
 # days before expiry -> kind, and days after lapse -> kind
 BEFORE_EXPIRY = {
     90: ReminderKind.EXPIRES_IN_90,

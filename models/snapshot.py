@@ -13,7 +13,7 @@ from .base import db
 from .certification import Certification
 from .eligibility import CertificationIndex, eligibility
 from .fields import hours_lines
-from .listing import Listing, ListingRevision
+from .listing import CountyRole, Listing, ListingRevision
 from .reference import ServiceType, county_names
 
 
@@ -60,7 +60,7 @@ def listing_record(
             {
                 "fips": c["fips"],
                 "name": county_names.get(c["fips"], c["fips"]),
-                "role": c.get("role", "served"),
+                "role": c.get("role", CountyRole.SERVED.value),
             }
             for c in sorted(d.get("counties") or [], key=lambda c: c["fips"])
         ],

@@ -37,6 +37,7 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+Role.set_labels({Role.PROVIDER: "Provider", Role.REVIEWER: "Reviewer", Role.ADMIN: "Admin"})
 STAFF_ROLES = {Role.REVIEWER.value, Role.ADMIN.value}
 
 
@@ -63,9 +64,12 @@ class User(TimestampMixin, db.Model):
     __table_args__ = (
         CheckConstraint(check_in("role", Role), name="role"),
         CheckConstraint(
-            "(role = 'provider') = (organization_id IS NOT NULL)", name="provider_has_org"
+            f"(role = '{Role.PROVIDER.value}') = (organization_id IS NOT NULL)",
+            name="provider_has_org",
         ),
-        CheckConstraint("is_org_admin = false OR role = 'provider'", name="org_admin_is_provider"),
+        CheckConstraint(
+            f"is_org_admin = false OR role = '{Role.PROVIDER.value}'", name="org_admin_is_provider"
+        ),
         CheckConstraint("email = lower(email)", name="email_lower"),
         CheckConstraint("is_active OR deactivated_at IS NOT NULL", name="deactivated_at_set"),
     )
@@ -183,6 +187,11 @@ class LoginAttempt(db.Model):
 class InvitationPurpose(StrEnum):
     INVITE = "invite"
     PASSWORD_RESET = "password_reset"  # noqa: S105 - an enum value, not a password
+
+
+InvitationPurpose.set_labels(
+    {InvitationPurpose.INVITE: "Invitation", InvitationPurpose.PASSWORD_RESET: "Password reset"}
+)
 
 
 class Invitation(db.Model):

@@ -13,11 +13,11 @@ import secrets
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from . import audit
-from .base import StrEnum, UTCDateTime, db, utcnow
+from .base import IllegalTransition, StateEnum, UTCDateTime, check_in, db, utcnow
 from .listing import Listing
 from .release import mark_changed
 from .user import User
@@ -25,9 +25,20 @@ from .user import User
 LINK_DAYS = 14
 
 
-class LinkOutcome(StrEnum):
+class LinkOutcome(StateEnum):
+    """How the recipient answered. A link without an outcome is unanswered; an answer is final
+    (a link works once), so neither outcome may become the other."""
+
     CONFIRMED = "confirmed"
     CHANGED = "changed"
+
+
+LinkOutcome.set_transitions(
+    {LinkOutcome.CONFIRMED: set(), LinkOutcome.CHANGED: set()}, noun="link's answer"
+)
+LinkOutcome.set_labels(
+    {LinkOutcome.CONFIRMED: "Everything is still correct", LinkOutcome.CHANGED: "Something changed"}
+)
 
 
 class LinkRefused(Exception):
@@ -55,6 +66,19 @@ class VerificationLink(db.Model):
 
     listing: Mapped[Listing] = relationship()
     user: Mapped[User] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(check_in("outcome", LinkOutcome), name="outcome"),
+        CheckConstraint("(outcome IS NULL) = (used_at IS NULL)", name="outcome_iff_used"),
+    )
+
+    def answer(self, outcome: LinkOutcome) -> None:
+        """Spend the link with the recipient's answer. An answered link keeps its answer:
+        answering again raises IllegalTransition (open_link refuses a used link before this)."""
+        if self.outcome is not None:
+            raise IllegalTransition(LinkOutcome, LinkOutcome(self.outcome), outcome)
+        self.used_at, self.outcome = utcnow(), outcome.value
+        mark_opened(self)
 
 
 def verify_path(token: str) -> str:
@@ -129,8 +153,7 @@ def confirm_by_link(token: str) -> Listing:
     listing.verified_at = utcnow()
     listing.verified_by_id = link.user_id
     listing.stale_since = None
-    link.used_at, link.outcome = utcnow(), LinkOutcome.CONFIRMED.value
-    mark_opened(link)
+    link.answer(LinkOutcome.CONFIRMED)
     db.session.flush()
     mark_changed(listing.id, "reverified")
     audit.record(
@@ -146,8 +169,7 @@ def confirm_by_link(token: str) -> Listing:
 def something_changed(token: str) -> Listing:
     """ "Something changed": the link is spent; the person signs in and edits."""
     link = open_link(token, for_update=True)
-    link.used_at, link.outcome = utcnow(), LinkOutcome.CHANGED.value
-    mark_opened(link)
+    link.answer(LinkOutcome.CHANGED)
     db.session.flush()
     return link.listing
 

@@ -16,7 +16,9 @@ from . import audit
 from .base import ConflictError, NoChangesError, WorkflowError, db, utcnow
 from .certification import (
     ACTIVE_STATUSES,
+    DECISION_STATUSES,
     OPEN_STATUSES,
+    VERIFIED_STATUSES,
     Certification,
     CertificationBasis,
     CertificationStatus,
@@ -41,69 +43,10 @@ from .review import ReviewComment
 from .user import User
 
 RS = RevisionState
-# revision transitions: from-state -> allowed to-states
-REVISION_TRANSITIONS: dict[str, set[str]] = {
-    RS.DRAFT: {RS.SUBMITTED},
-    RS.SUBMITTED: {RS.IN_REVIEW, RS.WITHDRAWN, RS.APPROVED, RS.CHANGES_REQUESTED, RS.REJECTED},
-    RS.IN_REVIEW: {RS.APPROVED, RS.CHANGES_REQUESTED, RS.REJECTED, RS.SUBMITTED},
-    RS.CHANGES_REQUESTED: {RS.SUBMITTED, RS.WITHDRAWN},
-    RS.APPROVED: {RS.SUPERSEDED},
-    RS.REJECTED: set(),
-    RS.WITHDRAWN: set(),
-    RS.SUPERSEDED: set(),
-}
-
 CS = CertificationStatus
-CERTIFICATION_TRANSITIONS: dict[str, set[str]] = {
-    CS.SUBMITTED: {
-        CS.IN_REVIEW,
-        CS.ON_HOLD,
-        CS.WITHDRAWN,
-        CS.PROVISIONAL,
-        CS.CERTIFIED,
-        CS.CONDITIONAL,
-    },
-    CS.IN_REVIEW: {
-        CS.SUBMITTED,
-        CS.ON_HOLD,
-        CS.PROVISIONAL,
-        CS.CERTIFIED,
-        CS.CONDITIONAL,
-        CS.WITHDRAWN,
-    },
-    CS.ON_HOLD: {
-        CS.SUBMITTED,
-        CS.IN_REVIEW,
-        CS.WITHDRAWN,
-        CS.PROVISIONAL,
-        CS.CERTIFIED,
-        CS.CONDITIONAL,
-    },
-    CS.PROVISIONAL: {CS.CERTIFIED, CS.CONDITIONAL, CS.EXPIRED, CS.SUSPENDED, CS.REVOKED},
-    CS.CERTIFIED: {CS.PROVISIONAL, CS.CONDITIONAL, CS.EXPIRED, CS.SUSPENDED, CS.REVOKED},
-    CS.CONDITIONAL: {CS.PROVISIONAL, CS.CERTIFIED, CS.EXPIRED, CS.SUSPENDED, CS.REVOKED},
-    CS.SUSPENDED: {CS.PROVISIONAL, CS.CERTIFIED, CS.CONDITIONAL, CS.REVOKED, CS.EXPIRED},
-    CS.EXPIRED: set(),
-    CS.REVOKED: set(),
-    CS.WITHDRAWN: set(),
-}
-# statuses a reviewer may set when verifying
-DECISION_STATUSES = (
-    CS.PROVISIONAL,
-    CS.CERTIFIED,
-    CS.CONDITIONAL,
-    CS.ON_HOLD,
-    CS.SUSPENDED,
-    CS.REVOKED,
-)
-
-
-def _check(table: dict[str, set[str]], current: str, target: str, what: str) -> None:
-    if target not in table.get(current, set()):
-        raise WorkflowError(
-            f"This {what} is {current.replace('_', ' ')}; it cannot become {target.replace('_', ' ')}.",
-            current_state=current,
-        )
+# the transition tables live beside their enums (models/listing.py, models/certification.py)
+REVISION_TRANSITIONS = RevisionState.transitions()
+CERTIFICATION_TRANSITIONS = CertificationStatus.transitions()
 
 
 def add_business_days(start: datetime, days: int) -> datetime:
@@ -241,13 +184,13 @@ def save_draft(
 
 def submit_revision(rev: ListingRevision, by: User, note: str = "") -> ListingRevision:
     """Freeze the revision for review. Raises ListingRuleError when it breaks a listing rule."""
-    _check(REVISION_TRANSITIONS, rev.state, RS.SUBMITTED, "revision")
+    RS.check_transition(rev.state, RS.SUBMITTED)
     problems = check_revision(rev)
     if problems:
         raise ListingRuleError(problems)
     before = rev.state
     now = utcnow()
-    rev.state = RS.SUBMITTED.value
+    rev.state = RS.SUBMITTED.value  # checked above, before the listing rules
     rev.submitted_at = now
     rev.submitted_by_id = by.id
     rev.due_at = add_business_days(now, settings.review_sla_business_days)
@@ -275,7 +218,7 @@ def discard_draft(rev: ListingRevision, by: User) -> None:
     draft is not discarded this way (the listing would be left empty)."""
     if rev.state != RS.DRAFT:
         raise WorkflowError(
-            f"Only a draft can be discarded; these changes are {RS(rev.state).label}.",
+            f"Only a draft can be discarded; these changes are {RS(rev.state).label.lower()}.",
             current_state=rev.state,
         )
     listing = rev.listing
@@ -297,7 +240,7 @@ def discard_draft(rev: ListingRevision, by: User) -> None:
 
 
 def withdraw_revision(rev: ListingRevision, by: User) -> ListingRevision:
-    _check(REVISION_TRANSITIONS, rev.state, RS.WITHDRAWN, "revision")
+    RS.check_transition(rev.state, RS.WITHDRAWN)
     before = rev.state
     rev.state = RS.WITHDRAWN.value
     rev.claimed_by_id = None
@@ -327,20 +270,16 @@ def claim(
     """Take an item for review (or assign it, when `assigned_by` is an admin)."""
     kind = "revision" if isinstance(rev, ListingRevision) else "certification"
     state = rev.state if kind == "revision" else rev.status
-    pending = (
-        {s.value for s in PENDING_REVIEW_STATES}
-        if kind == "revision"
-        else {CS.SUBMITTED.value, CS.IN_REVIEW.value, CS.ON_HOLD.value}
-    )
+    pending = PENDING_REVIEW_STATES if kind == "revision" else OPEN_STATUSES
     if state not in pending:
         raise WorkflowError(f"This {kind} is not waiting for review.", current_state=state)
     before = {"claimed_by_id": rev.claimed_by_id}
     rev.claimed_by_id = reviewer.id
     rev.claimed_at = utcnow()
     if kind == "revision" and rev.state == RS.SUBMITTED:
-        rev.state = RS.IN_REVIEW.value
+        rev.state = RS.check_transition(rev.state, RS.IN_REVIEW).value
     elif kind == "certification" and rev.status == CS.SUBMITTED:
-        rev.status = CS.IN_REVIEW.value
+        rev.status = CS.check_transition(rev.status, CS.IN_REVIEW).value
     db.session.flush()
     action = f"{kind}.assign" if assigned_by else f"{kind}.claim"
     audit.record(
@@ -377,7 +316,7 @@ def _org_id(item) -> int | None:
 def _already_decided(rev: ListingRevision) -> ConflictError:
     who = rev.decided_by.name if rev.decided_by else "someone else"
     return ConflictError(
-        f"This revision was already decided by {who} ({rev.state.replace('_', ' ')}).",
+        f"This revision was already decided by {who} ({RS(rev.state).label.lower()}).",
         current_state=rev.state,
     )
 
@@ -394,11 +333,11 @@ def _decide(
     taken on a page that is out of date (claimed or reassigned since)."""
     if rev.decided_at is not None and not rev.is_pending_review:
         raise _already_decided(rev)
-    _check(REVISION_TRANSITIONS, rev.state, target, "revision")
+    RS.check_transition(rev.state, target)
     now = utcnow()
     conditions = [
         ListingRevision.id == rev.id,
-        ListingRevision.state.in_([s.value for s in PENDING_REVIEW_STATES]),
+        ListingRevision.state.in_(PENDING_REVIEW_STATES),
     ]
     if expected_version is not None:
         conditions.append(ListingRevision.lock_version == expected_version)
@@ -435,7 +374,7 @@ def approve(
     _decide(rev, reviewer, RS.APPROVED, note, expected_version)
     now = rev.decided_at
     if old is not None and old.id != rev.id:
-        old.state = RS.SUPERSEDED.value
+        old.state = RS.check_transition(old.state, RS.SUPERSEDED).value
         old.superseded_at = now
     listing.live_revision = rev
     listing.service_type_code = rev.service_type_code
@@ -600,7 +539,7 @@ def _check_renewable(old: Certification, organization: Organization) -> None:
         raise WorkflowError("A certification can only renew the organization's own certificate.")
     if old.status in OPEN_STATUSES:
         raise WorkflowError(
-            f"This certification is still {CS(old.status).label} at DMH; it can be renewed once "
+            f"This certification is still {CS(old.status).label.lower()} at DMH; it can be renewed once "
             "it is decided. Add documents to it instead."
         )
     pending = open_renewal(old)
@@ -618,7 +557,7 @@ def submit_certification(
     by: User,
     *,
     listings=(),
-    basis: str = "survey",
+    basis: str = CertificationBasis.SURVEY.value,
     accrediting_body: str = "",
     accreditation_number: str = "",
     accreditation_effective_on: date | None = None,
@@ -662,7 +601,7 @@ def submit_certification(
 
 
 def withdraw_certification(cert: Certification, by: User) -> Certification:
-    _check(CERTIFICATION_TRANSITIONS, cert.status, CS.WITHDRAWN, "certification")
+    CS.check_transition(cert.status, CS.WITHDRAWN)
     before = cert.status
     cert.status = CS.WITHDRAWN.value
     db.session.flush()
@@ -690,15 +629,15 @@ def decide_certification(
 ) -> Certification:
     """Verify (or hold, suspend, revoke) a certification. Deemed status follows the
     accreditation's expiry when no expiry is given."""
-    if status not in {s.value for s in DECISION_STATUSES}:
+    if status not in DECISION_STATUSES:
         raise WorkflowError(f"'{status}' is not a status a reviewer can set.")
-    if status != cert.status:
-        _check(CERTIFICATION_TRANSITIONS, cert.status, status, "certification")
+    if status != cert.status:  # the same status again corrects the decision's details
+        CS.check_transition(cert.status, status)
     if expected_version is not None and cert.lock_version != expected_version:
         raise ConflictError(
             "Someone changed this certification after you opened it. Reload and check again."
         )
-    if status in {s.value for s in ACTIVE_STATUSES}:
+    if status in ACTIVE_STATUSES:
         if not certificate_number:
             raise WorkflowError("A certificate number is required to certify.")
         if effective_on is None:
@@ -724,13 +663,11 @@ def decide_certification(
         cert.certificate_number = certificate_number
     if effective_on is not None:
         cert.effective_on = effective_on
-    if expires_on is not None or status in {s.value for s in ACTIVE_STATUSES}:
+    if expires_on is not None or status in ACTIVE_STATUSES:
         cert.expires_on = expires_on
     cert.conditions = conditions
     cert.decision_note = note
-    if status in {
-        s.value for s in (CS.PROVISIONAL, CS.CERTIFIED, CS.CONDITIONAL, CS.SUSPENDED, CS.REVOKED)
-    }:
+    if status in VERIFIED_STATUSES:
         cert.verified_at = utcnow()
         cert.verified_by_id = reviewer.id
     else:
@@ -772,7 +709,7 @@ def expire_certification(cert: Certification, on: date, actor: str = "certificat
         update(Certification)
         .where(
             Certification.id == cert.id,
-            Certification.status.in_([s.value for s in ACTIVE_STATUSES]),
+            Certification.status.in_(ACTIVE_STATUSES),
         )
         .values(status=CS.EXPIRED.value, lock_version=Certification.lock_version + 1)
         .execution_options(synchronize_session=False)
@@ -791,8 +728,11 @@ def expire_certification(cert: Certification, on: date, actor: str = "certificat
 def verify_document(doc: Document, reviewer: User, accepted: bool, reason: str = "") -> Document:
     if not accepted and not reason.strip():
         raise WorkflowError("Say why the document is rejected.")
+    target = DocumentStatus.ACCEPTED if accepted else DocumentStatus.REJECTED
+    if doc.status != target:  # the same verdict again updates its reason and reviewer
+        DocumentStatus.check_transition(doc.status, target)
     before = {"status": doc.status}
-    doc.status = DocumentStatus.ACCEPTED.value if accepted else DocumentStatus.REJECTED.value
+    doc.status = target.value
     doc.status_reason = reason.strip()
     doc.verified_by_id = reviewer.id
     doc.verified_at = utcnow()

@@ -4,9 +4,11 @@ e-mail after the commit → redirect."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, raiseload, selectinload
 
 from forms.review import (
     CERT_STATUS_PAIRS,
@@ -24,10 +26,12 @@ from forms.review import (
 from models import (
     AuditEvent,
     Certification,
+    CertificationStatus,
     Document,
     Listing,
     ListingRevision,
     ReviewComment,
+    RevisionState,
     User,
     WorkflowError,
     can,
@@ -36,21 +40,25 @@ from models import (
     utcnow,
 )
 from models import workflow as wf
+from models.certification import PENDING_STATUSES
 from models.fields import FIELD_LABELS, FIELDS, diff
 from models.reference import county_names
 
 from .. import documents as files
 from ..access import load_or_404, requires
+from ..pagination import CURSOR_ARG, SortKey, count_up_to, page_or_first
 from . import bp
 from .notify import Notice, open_comments
-from .queue import QueueFilters, filter_choices, load_page, reviewers
+from .queue import CERTIFICATION, REVISION, QueueFilters, QueueItem, filter_choices, reviewers
+from .queue import _keys as queue_keys
 
 ITEM_MODELS = {"revisions": ListingRevision, "certifications": Certification}
 DECISION_LABELS = {
-    "approved": "approved",
-    "changes_requested": "sent back for changes",
-    "rejected": "rejected",
+    RevisionState.APPROVED: "approved",
+    RevisionState.CHANGES_REQUESTED: "sent back for changes",
+    RevisionState.REJECTED: "rejected",
 }
+QUEUE_COUNT_BOUND = 500  # the queue counts its items up to this; beyond, "more than 500"
 
 
 def _load_document(doc_id: int, action: str) -> Document:
@@ -87,7 +95,7 @@ def index():
     )
     now = utcnow()
     pending = [s.value for s in wf.PENDING_REVIEW_STATES]
-    cert_pending = ["submitted", "in_review"]
+    cert_pending = [s.value for s in PENDING_STATUSES]
     mine = db.session.scalar(
         db.select(db.func.count(ListingRevision.id)).where(
             ListingRevision.state.in_(pending), ListingRevision.claimed_by_id == current_user.id
@@ -117,29 +125,85 @@ def index():
     )
 
 
+def queue_filters(form: QueueFilterForm) -> QueueFilters:
+    """The filters the form asks for; none when it does not validate (an unknown option)."""
+    if not form.validate():
+        return QueueFilters()
+    return QueueFilters(
+        q=(form.q.data or "").strip(),
+        kind=form.kind.data or "",
+        service_type=form.service_type.data or "",
+        county=form.county.data or "",
+        region_id=int(form.region.data) if form.region.data else None,
+        organization_id=int(form.organization.data) if form.organization.data else None,
+        mine=form.mine.data,
+        unclaimed=form.unclaimed.data,
+        overdue=form.overdue.data,
+        stale=form.stale.data,
+    )
+
+
+def queue_items(keys: list[tuple[str, int]]) -> list[QueueItem]:
+    """The page's revisions and certifications, in the page's order: one query per kind, with
+    everything the queue template reads loaded up front (anything else raises, never lazy
+    loads)."""
+    rev_ids = [i for kind, i in keys if kind == REVISION]
+    cert_ids = [i for kind, i in keys if kind == CERTIFICATION]
+    revisions = {
+        r.id: r
+        for r in db.session.scalars(
+            db.select(ListingRevision)
+            .where(ListingRevision.id.in_(rev_ids))
+            .options(
+                joinedload(ListingRevision.listing).options(
+                    joinedload(Listing.organization),
+                    joinedload(Listing.service_type),
+                    raiseload("*"),
+                ),
+                joinedload(ListingRevision.service_type),
+                joinedload(ListingRevision.county),
+                joinedload(ListingRevision.claimed_by).raiseload("*"),
+                raiseload("*"),
+            )
+        ).unique()
+    }
+    certifications = {
+        c.id: c
+        for c in db.session.scalars(
+            db.select(Certification)
+            .where(Certification.id.in_(cert_ids))
+            .options(
+                joinedload(Certification.organization),
+                joinedload(Certification.type),
+                joinedload(Certification.claimed_by).raiseload("*"),
+                raiseload("*"),
+            )
+        ).unique()
+    }
+    return [
+        QueueItem(kind, revisions[i] if kind == REVISION else certifications[i]) for kind, i in keys
+    ]
+
+
 @bp.get("/queue")
 @requires("review")
 def queue():
+    """Pending revisions and certifications, oldest first, one page at a time (?page=<cursor>,
+    admin/pagination.py): the same statements on the first page and the last, however long
+    the queue; the count stops at QUEUE_COUNT_BOUND ("more than 500")."""
     form = QueueFilterForm(request.args)
-    choices = filter_choices()
-    for name, opts in choices.items():
+    for name, opts in filter_choices().items():
         getattr(form, name).choices = options(opts)
-    filters = QueueFilters()
-    if form.validate():
-        filters = QueueFilters(
-            q=(form.q.data or "").strip(),
-            kind=form.kind.data or "",
-            service_type=form.service_type.data or "",
-            county=form.county.data or "",
-            region_id=int(form.region.data) if form.region.data else None,
-            organization_id=int(form.organization.data) if form.organization.data else None,
-            mine=form.mine.data,
-            unclaimed=form.unclaimed.data,
-            overdue=form.overdue.data,
-            stale=form.stale.data,
-        )
-    page = load_page(filters, current_user, request.args.get("after"))
-    args = {k: v for k, v in request.args.items() if k != "after" and v}
+    keys = queue_keys(queue_filters(form), current_user)
+    page = page_or_first(
+        db.select(keys.c.kind, keys.c.id),
+        [
+            SortKey(keys.c.submitted_at, datetime),
+            SortKey(keys.c.kind, str),
+            SortKey(keys.c.id),
+        ],
+        list_name="review.queue",
+    )
     assign_form = AssignForm()
     staff = reviewers() if can(current_user, "manage") else []
     assign_form.reviewer.choices = options((u.id, u.name) for u in staff)
@@ -147,7 +211,11 @@ def queue():
         "review/queue.html",
         form=form,
         page=page,
-        args=args,
+        items=queue_items(page.rows),
+        total=count_up_to(db.select(keys.c.id), QUEUE_COUNT_BOUND),
+        count_bound=QUEUE_COUNT_BOUND,
+        now=utcnow(),
+        filtered=any(v for k, v in request.args.items() if k != CURSOR_ARG),
         assign_form=assign_form,
         staff=staff,
         sla_days=current_app.config["REVIEW_SLA_BUSINESS_DAYS"],
@@ -401,7 +469,9 @@ def revision_decision(item_id: int):
             "state": rev.state,
             "note": rev.decision_note,
             "reviewer": current_user.name,
-            "comments": open_comments(rev.id) if rev.state == "changes_requested" else [],
+            "comments": open_comments(rev.id)
+            if rev.state == RevisionState.CHANGES_REQUESTED
+            else [],
         },
     ).prepare()
     db.session.commit()
@@ -468,7 +538,12 @@ def _certification_context(
         doc_forms=doc_forms,
         assign_form=assign_form,
         history=history,
-        pending=cert.status in ("submitted", "in_review", "on_hold"),
+        pending=cert.status
+        in (
+            CertificationStatus.SUBMITTED,
+            CertificationStatus.IN_REVIEW,
+            CertificationStatus.ON_HOLD,
+        ),
     )
 
 

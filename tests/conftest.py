@@ -591,3 +591,55 @@ def pytest_collection_modifyitems(config, items):
 
 
 __all__ = ["create_engine"]
+
+
+# ------------------------------------------------------------------ personas (factories)
+
+
+@pytest.fixture
+def provider_a(app):
+    """The administrator of a provider organization of its own (org A), with one live listing."""
+    from tests.factories import ListingFactory, ProviderFactory
+
+    user = ProviderFactory(is_org_admin=True, name="Provider of A")
+    ListingFactory(organization=user.organization, by=user)
+    return user
+
+
+@pytest.fixture
+def provider_b(app):
+    """A provider of another organization (org B), with one live listing."""
+    from tests.factories import ListingFactory, ProviderFactory
+
+    user = ProviderFactory(name="Provider of B")
+    ListingFactory(organization=user.organization, by=user)
+    return user
+
+
+@pytest.fixture
+def reviewer(app):
+    from tests.factories import ReviewerFactory
+
+    return ReviewerFactory(name="A reviewer")
+
+
+@pytest.fixture
+def admin(app):
+    from tests.factories import AdminFactory
+
+    return AdminFactory(name="An administrator")
+
+
+@pytest.fixture
+def login_as(app):
+    """Sign a fresh test client in as a (factory-made) person; returns the client."""
+    from tests.factories import PASSWORD
+
+    def _login_as(user):
+        client = app.test_client()
+        resp = sign_in(client, user.email, PASSWORD)
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+        assert "/login" not in resp.headers["Location"], resp.headers["Location"]
+        return client
+
+    return _login_as

@@ -32,6 +32,7 @@ DIRECT_ENV: dict[str, type] = {
     "REGISTRY_ENV": str,
     "PUBLIC_BASE_URL": str,
     "VAR_DIR": str,
+    "PDF_WORKERS": int,
 }
 
 
@@ -87,6 +88,8 @@ def defaults(var_dir: Path) -> dict[str, Any]:
         "CELERY_ALWAYS_EAGER": False,
         "DEMO_BANNER": True,
         "PUBLISH_PDFS": True,
+        # processes rendering the parts of the printed directories side by side (0: one per CPU)
+        "PDF_WORKERS": 0,
         "CAPACITY_EXPIRES_HOURS": 12,  # a live capacity status older than this reads "unknown"
         "CAPACITY_EXPIRES_BY_TYPE": {},  # per service type, e.g. {"sobering_center": 6}
     }

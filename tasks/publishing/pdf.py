@@ -1,4 +1,4 @@
-"""Printable PDF directories of a release, rendered with WeasyPrint.
+"""Printable PDF directories of a release, rendered with WeasyPrint from cached parts.
 
 `write_pdfs(ctx)` writes, under `ctx.out_dir`:
 
@@ -6,9 +6,17 @@
   listings by pillar and service type, a county index);
 * `pdf/type-<service_type>.pdf` — one per service type that has printed listings;
 * `pdf/region-<slug>.pdf` — one per region (listings serving any of its counties + its index);
-* `pdf/inputs.json` — each PDF's inputs hash (the records it prints, the reference data and
-  the template version). When the previous release has the same hash for a file, that file is
-  hard-linked instead of rendered again.
+* `pdf/inputs.json` — each PDF's inputs hash. When the previous release has the same hash for
+  a file, that file is hard-linked instead of made again.
+
+A directory is assembled from parts (`Part`): one per service type — the same part serves
+the statewide and the per-type directory, so each listing is laid out once — the county
+index, and one body per region. A part is a tagged PDF in the parts cache named by the hash
+of what it prints (its listings' printed lines, the template version): a part whose inputs did
+not change since any earlier build is not rendered again, and the parts that are missing are
+rendered side by side in `PDF_WORKERS` processes. Then each directory gets its front matter
+(with the contents' page numbers, now known), its parts joined (`assemble.join`: one
+structure tree, bookmarks, title and language) and "Page n of m" laid over every page.
 
 Everything printed comes from `ctx.records` and `ctx.reference` (never from live tables).
 Provider text reaches the HTML only through Jinja autoescaping, and the `url_fetcher` serves
@@ -16,13 +24,17 @@ files from `templates/pdf/assets/` and nothing else."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import mimetypes
+import multiprocessing
 import os
 import shutil
+import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -31,15 +43,20 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+import jinja2
+import pikepdf
 import pydyf
 import weasyprint
-from flask import current_app, render_template
+from flask import current_app
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from models import fields as F
 
+from . import assemble as assemble_module
 from . import entry
+from .assemble import frame as add_frame
+from .assemble import join as assemble_files
 from .context import BuildContext
 
 log = logging.getLogger(__name__)
@@ -187,26 +204,9 @@ def template_version() -> str:
     for p in sorted(PDF_TEMPLATES.rglob("*")):
         if p.is_file():
             h.update(str(p.relative_to(PDF_TEMPLATES)).encode() + b"\0" + p.read_bytes())
-    for module in (__file__, entry.__file__, F.__file__):
+    for module in (__file__, entry.__file__, assemble_module.__file__, F.__file__):
         h.update(Path(module).read_bytes())
     return h.hexdigest()
-
-
-def inputs_hash(doc: PdfDoc, ctx: BuildContext, demo_banner: bool) -> str:
-    payload = {
-        "key": doc.key,
-        "kind": doc.kind,
-        "title": doc.title,
-        "subtitle": doc.subtitle,
-        "records": doc.records,
-        "index": doc.index_fips,
-        "reference": ctx.reference,
-        "template": template_version(),
-        "demo_banner": demo_banner,
-        "variant": PDF_VARIANT,
-    }
-    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 # ------------------------------------------------------------------ how a listing is printed
@@ -224,35 +224,52 @@ def index_kind(record: dict[str, Any]) -> str | None:
     return {INDEX_RESPOND_PILLAR: "mobile", INDEX_PLACE_PILLAR: "place"}.get(pillar)
 
 
-def sections(doc: PdfDoc, ref: dict[str, Any], views: dict[str, dict]) -> list[dict[str, Any]]:
-    types = sorted(ref["service_types"], key=lambda t: t["sort_order"])
-    out = []
+def type_sections(
+    records: list[dict[str, Any]],
+    ref: dict[str, Any],
+    views: dict[str, dict],
+    headed: set[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The pillars and service types of `records` in print order. A pillar's heading goes
+    with the service types in `headed` (so a type's section is the same part wherever it is
+    printed), or else with the pillar's first type that has listings here."""
+    out: list[dict[str, Any]] = []
     for pillar in PILLAR_ORDER:
-        groups = []
-        for st in types:
+        headed_here = False
+        for st in sorted(ref["service_types"], key=lambda t: t["sort_order"]):
             if st["pillar"] != pillar:
                 continue
-            items = [views[r["id"]] for r in doc.records if r["service_type"] == st["code"]]
-            if items:
-                groups.append(
-                    {
-                        "anchor": f"t-{st['code']}",
-                        "title": plural(st["name"]),
-                        "description": st["description"],
-                        "listings": items,
-                    }
-                )
-        if groups:
-            title = next(t["pillar_title"] for t in types if t["pillar"] == pillar)
+            items = [views[r["id"]] for r in records if r["service_type"] == st["code"]]
+            if not items:
+                continue
             out.append(
                 {
-                    "anchor": f"p-{pillar}",
-                    "title": title,
+                    "pillar": pillar,
+                    "title": st["pillar_title"],
                     "intro": PILLAR_INTROS.get(pillar, ""),
-                    "types": groups,
+                    "heading": st["code"] in headed if headed is not None else not headed_here,
+                    "types": [
+                        {
+                            "code": st["code"],
+                            "title": plural(st["name"]),
+                            "description": st["description"],
+                            "listings": items,
+                        }
+                    ],
                 }
             )
+            headed_here = True
     return out
+
+
+def pillar_openers(records: list[dict[str, Any]], ref: dict[str, Any]) -> set[str]:
+    """Per pillar, the first service type (in print order) with printed listings."""
+    present = {r["service_type"] for r in records}
+    out: dict[str, str] = {}
+    for st in sorted(ref["service_types"], key=lambda t: t["sort_order"]):
+        if st["code"] in present:
+            out.setdefault(st["pillar"], st["code"])
+    return set(out.values())
 
 
 def county_index(doc: PdfDoc, ref: dict[str, Any], views: dict[str, dict]) -> list[dict[str, Any]]:
@@ -264,16 +281,6 @@ def county_index(doc: PdfDoc, ref: dict[str, Any], views: dict[str, dict]) -> li
     return entry.county_rows(doc.index_fips, ref["counties"], doc.records, views, kinds)
 
 
-def index_sections(sections_: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Where the index's kinds of service are printed (one page reference each)."""
-    return [
-        {"anchor": s["anchor"], "title": s["title"]}
-        for s in sections_
-        if s["anchor"]
-        in (f"p-{INDEX_CONTACT_PILLAR}", f"p-{INDEX_RESPOND_PILLAR}", f"p-{INDEX_PLACE_PILLAR}")
-    ]
-
-
 def approved_as_of(records: list[dict[str, Any]]) -> str:
     stamps = [r.get("modified_at") or r.get("approved_at") for r in records]
     stamps = [s for s in stamps if s]
@@ -282,25 +289,100 @@ def approved_as_of(records: list[dict[str, Any]]) -> str:
     return datetime.fromisoformat(max(stamps)).strftime("%B %-d, %Y")
 
 
-def render_html(doc: PdfDoc, ctx: BuildContext, demo_banner: bool) -> str:
-    ref = ctx.reference
-    county_names = {c["fips"]: c["name"] for c in ref["counties"]}
-    regions = entry.region_names(ref["regions"])
-    views = {r["id"]: entry.entry(r, county_names, regions) for r in doc.records}
-    sections_ = sections(doc, ref, views)
-    index = county_index(doc, ref, views)
-    return render_template(
-        "pdf/directory.html",
-        doc=doc,
-        sections=sections_,
-        index=index,
-        index_sections=index_sections(sections_) if index else [],
-        number=ctx.number,
-        is_preview=ctx.is_preview,
-        printed_on=ctx.created_at.strftime("%B %-d, %Y"),
-        approved_as_of=approved_as_of(doc.records),
-        listing_count=len(doc.records),
-        demo_banner=demo_banner,
+# ------------------------------------------------------------------ parts
+
+
+@dataclass
+class Part:
+    """One separately rendered piece of a directory: a service type's section (shared by the
+    statewide and the per-type directory), a county index, or a region's body. Its file is
+    named by the hash of everything it prints, so it is rendered once and reused for as long
+    as its inputs do not change."""
+
+    spec: dict[str, Any]  # the template's input (plain data)
+    digest: str = ""
+    contents: list[dict[str, Any]] = field(default_factory=list)  # its lines in the contents
+
+    def __post_init__(self):
+        if not self.digest:
+            self.digest = digest({"part": self.spec, "template": template_version()})
+
+
+def digest(payload: Any) -> str:
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def section_part(group: dict[str, Any]) -> Part:
+    t = group["types"][0]
+    contents = [{"level": "type", "title": f"{t['title']} ({len(t['listings'])})"}]
+    if group["heading"]:
+        contents.insert(0, {"level": "pillar", "title": group["title"]})
+    return Part({"title": t["title"], "sections": [group], "index": []}, contents=contents)
+
+
+def index_part(rows: list[dict[str, Any]]) -> Part:
+    return Part(
+        {"title": "County index", "sections": [], "index": rows},
+        contents=[{"level": "pillar", "title": "County index"}],
+    )
+
+
+def doc_parts(
+    doc: PdfDoc, ref: dict[str, Any], views: dict[str, dict], openers: set[str]
+) -> list[Part]:
+    """The parts of one directory, in order. The statewide and per-type directories are made
+    of one part per service type (the same parts: each listing is rendered once for both) and
+    the statewide county index; a region's directory is one part (its listings, its index)."""
+    rows = county_index(doc, ref, views)
+    if doc.kind == "region":
+        groups = type_sections(doc.records, ref, views)
+        contents = [c for g in groups for c in section_part(g).contents]
+        if rows:
+            contents.append({"level": "pillar", "title": "County index"})
+        return [Part({"title": doc.title, "sections": groups, "index": rows}, contents=contents)]
+    parts = [section_part(g) for g in type_sections(doc.records, ref, views, openers)]
+    if rows:
+        parts.append(index_part(rows))
+    return parts
+
+
+@cache
+def templates() -> jinja2.Environment:
+    """The PDF templates, outside any Flask app (parts render in worker processes too)."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(PDF_TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def part_html(part: Part) -> str:
+    return templates().get_template("part.html").render(**part.spec)
+
+
+def front_html(doc: PdfDoc, ctx: BuildContext, demo_banner: bool, contents: list) -> str:
+    return (
+        templates()
+        .get_template("front.html")
+        .render(
+            doc=doc,
+            contents=contents,
+            number=ctx.number,
+            is_preview=ctx.is_preview,
+            printed_on=ctx.created_at.strftime("%B %-d, %Y"),
+            approved_as_of=approved_as_of(doc.records),
+            listing_count=len(doc.records),
+            demo_banner=demo_banner,
+        )
+    )
+
+
+def frame_html(title: str, pages: int, demo_banner: bool) -> str:
+    return (
+        templates()
+        .get_template("frame.html")
+        .render(title=title, pages=pages, demo_banner=demo_banner)
     )
 
 
@@ -330,16 +412,49 @@ def font_config() -> FontConfiguration:
     return FontConfiguration()
 
 
-def render_document(html: str, target: Path, fetcher: AssetsOnlyFetcher | None = None) -> int:
-    """HTML -> tagged PDF at `target` (written atomically). Returns the page count."""
+def render_document(
+    html: str, target: Path, fetcher: AssetsOnlyFetcher | None = None, *, tagged: bool = True
+) -> int:
+    """HTML -> PDF at `target` (written atomically; tagged PDF/UA-1 unless `tagged` is
+    false, as for the page frames laid over a tagged document). Returns the page count."""
     fetcher = fetcher or AssetsOnlyFetcher()
     document = weasyprint.HTML(
         string=html, base_url=ASSETS_DIR.as_uri() + "/", url_fetcher=fetcher
     ).render(font_config=font_config())
-    tmp = target.with_name(target.name + ".tmp")
-    document.write_pdf(tmp, pdf_variant=PDF_VARIANT)
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    document.write_pdf(tmp, **({"pdf_variant": PDF_VARIANT} if tagged else {}))
     os.replace(tmp, target)
     return len(document.pages)
+
+
+def _render_job(job: tuple[str, str]) -> int:
+    html, target = job
+    return render_document(html, Path(target))
+
+
+def render_parts(jobs: list[tuple[str, Path]], workers: int) -> None:
+    """Render (html, target) jobs, over `workers` processes when there are several (largest
+    first, so the long ones start at once); in this process otherwise."""
+    jobs = sorted(jobs, key=lambda job: -len(job[0]))
+    if workers <= 1 or len(jobs) <= 1:
+        for html, target in jobs:
+            render_document(html, target)
+        return
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
+        list(pool.map(_render_job, [(html, str(target)) for html, target in jobs]))
+
+
+def pdf_workers() -> int:
+    """Processes that render parts at once (PDF_WORKERS; 0 means one per CPU)."""
+    configured = int(current_app.config.get("PDF_WORKERS") or 0)
+    return configured if configured > 0 else (os.cpu_count() or 1)
+
+
+def parts_dir() -> Path:
+    """Rendered parts, named by their inputs' hash, shared by every build on this disk."""
+    return Path(current_app.config["VAR_DIR"]) / "pdf-parts"
 
 
 def _reuse(previous: Path, target: Path) -> None:
@@ -364,25 +479,136 @@ def previous_inputs(ctx: BuildContext) -> dict[str, str]:
     )
 
 
-def write_pdfs(ctx: BuildContext, progress: Callable[[int, int, str], None] | None = None) -> None:
-    """Write every PDF of the release (see the module docstring)."""
+@dataclass
+class Planned:
+    doc: PdfDoc
+    parts: list[Part]
+    digest: str
+
+
+def plan_parts(ctx: BuildContext, demo_banner: bool) -> list[Planned]:
+    ref = ctx.reference
+    county_names = {c["fips"]: c["name"] for c in ref["counties"]}
+    regions = entry.region_names(ref["regions"])
+    views = {r["id"]: entry.entry(r, county_names, regions) for r in printed(ctx.records)}
+    openers = pillar_openers(printed(ctx.records), ref)
+    out = []
+    for doc in plan(ctx):
+        parts = doc_parts(doc, ref, views, openers)
+        key = {
+            "key": doc.key,
+            "kind": doc.kind,
+            "title": doc.title,
+            "subtitle": doc.subtitle,
+            "parts": [p.digest for p in parts],
+            "approved_as_of": approved_as_of(doc.records),
+            "listings": len(doc.records),
+            "demo_banner": demo_banner,
+            "variant": PDF_VARIANT,
+            "template": template_version(),
+        }
+        out.append(Planned(doc, parts, digest(key)))
+    return out
+
+
+FRONT_PAGES = 3  # cover, how to get help now, contents (checked after rendering)
+
+
+def assemble(planned: Planned, ctx: BuildContext, demo_banner: bool, cache: Path) -> int:
+    """Front matter with the contents' page numbers, the parts, the page frame: one PDF."""
+    doc, parts = planned.doc, planned.parts
+    counts = [_page_count(cache / f"{p.digest}.pdf") for p in parts]
+    front = ctx.path(doc.key + ".front.pdf")
+    front_pages = FRONT_PAGES
+    for _ in range(3):
+        contents, page = [], front_pages + 1
+        for part, count in zip(parts, counts, strict=True):
+            contents += [dict(line, page=page) for line in part.contents]
+            page += count
+        rendered = render_document(front_html(doc, ctx, demo_banner, contents), front)
+        if rendered == front_pages:
+            break
+        front_pages = rendered
+    target = ctx.path(doc.key)
+    total = assemble_files(
+        [front, *(cache / f"{p.digest}.pdf" for p in parts)],
+        target,
+        nested=[False, *(bool(p.contents) and p.contents[0]["level"] == "type" for p in parts)],
+    )
+    front.unlink()
+    frame = cache / f"frame-{digest([doc.title, total, demo_banner, template_version()])}.pdf"
+    if not frame.is_file():
+        render_document(frame_html(doc.title, total, demo_banner), frame, tagged=False)
+    add_frame(target, frame)
+    return total
+
+
+def _page_count(path: Path) -> int:
+    with pikepdf.open(path) as pdf:
+        return len(pdf.pages)
+
+
+def write_pdfs(
+    ctx: BuildContext, progress: Callable[[int, int, str], None] | None = None
+) -> dict[str, list[str]]:
+    """Write every PDF of the release (see the module docstring). Returns what it did: the
+    parts it rendered (their hashes), the documents it assembled and those it reused."""
     demo_banner = bool(current_app.config.get("DEMO_BANNER"))
-    docs = plan(ctx)
+    planned = plan_parts(ctx, demo_banner)
     before = previous_inputs(ctx)
-    hashes: dict[str, str] = {}
-    rendered = reused = 0
-    for i, doc in enumerate(docs, start=1):
-        digest = inputs_hash(doc, ctx, demo_banner)
-        hashes[doc.key] = digest
-        target = ctx.path(doc.key)
-        old = Path(ctx.previous_dir) / doc.key if ctx.previous_dir else None
-        if old is not None and before.get(doc.key) == digest and old.is_file():
-            _reuse(old, target)
-            reused += 1
+    cache = parts_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    reusable, todo = [], []
+    for p in planned:
+        old = Path(ctx.previous_dir) / p.doc.key if ctx.previous_dir else None
+        if old is not None and before.get(p.doc.key) == p.digest and old.is_file():
+            reusable.append((p, old))
         else:
-            render_document(render_html(doc, ctx, demo_banner), target)
-            rendered += 1
+            todo.append(p)
+    # every part a document to assemble needs, each rendered once (in parallel) if missing
+    jobs: dict[str, tuple[str, Path]] = {}
+    for p in todo:
+        for part in p.parts:
+            path = cache / f"{part.digest}.pdf"
+            if path.is_file():
+                os.utime(path)
+            elif part.digest not in jobs:
+                jobs[part.digest] = (part_html(part), path)
+    render_parts(list(jobs.values()), pdf_workers())
+    done = 0
+    for p, old in reusable:
+        _reuse(old, ctx.path(p.doc.key))
+        done += 1
         if progress:
-            progress(i, len(docs), doc.key)
+            progress(done, len(planned), p.doc.key)
+    for p in todo:
+        assemble(p, ctx, demo_banner, cache)
+        done += 1
+        if progress:
+            progress(done, len(planned), p.doc.key)
+    hashes = {p.doc.key: p.digest for p in planned}
     ctx.path(INPUTS_FILE).write_text(json.dumps(hashes, indent=2, sort_keys=True) + "\n")
-    log.info("pdf: %d rendered, %d reused from the previous release", rendered, reused)
+    prune(cache)
+    log.info(
+        "pdf: %d parts rendered, %d documents assembled, %d reused from the previous release",
+        len(jobs),
+        len(todo),
+        len(reusable),
+    )
+    return {
+        "rendered": sorted(jobs),
+        "assembled": [p.doc.key for p in todo],
+        "reused": [p.doc.key for p, _ in reusable],
+    }
+
+
+PART_MAX_AGE = 7 * 24 * 3600  # seconds a part may go unused before it is deleted
+
+
+def prune(cache: Path) -> None:
+    """Delete parts no build has used for a week (every use touches the file)."""
+    cutoff = time.time() - PART_MAX_AGE
+    for path in cache.glob("*.pdf"):
+        with contextlib.suppress(OSError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()

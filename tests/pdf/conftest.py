@@ -47,15 +47,15 @@ def demo_build(app, tmp_path_factory):
 
 @pytest.fixture
 def render_spy(monkeypatch):
-    """Counts real renders by target file name."""
+    """Records every real render (parts, front matter, page frames) by file name."""
     from tasks.publishing import pdf
 
     calls: list[str] = []
     real = pdf.render_document
 
-    def spy(html, target, fetcher=None):
-        calls.append(f"pdf/{target.name}")
-        return real(html, target, fetcher)
+    def spy(html, target, fetcher=None, **kw):
+        calls.append(target.name)
+        return real(html, target, fetcher, **kw)
 
     monkeypatch.setattr(pdf, "render_document", spy)
     return calls

@@ -132,8 +132,10 @@ def test_unchanged_build_reuses_every_pdf(app, demo_build, tmp_path, render_spy)
         reference=demo_build.ctx.reference,
         previous_dir=demo_build.out,
     )
-    write_pdfs(ctx)
+    done = write_pdfs(ctx)
     assert render_spy == []
+    assert done["rendered"] == [] and done["assembled"] == []
+    assert len(done["reused"]) == len(list((demo_build.out / "pdf").glob("*.pdf")))
     for pdf in (demo_build.out / "pdf").glob("*.pdf"):
         again = tmp_path / "pdf" / pdf.name
         assert again.read_bytes() == pdf.read_bytes()
@@ -142,11 +144,12 @@ def test_unchanged_build_reuses_every_pdf(app, demo_build, tmp_path, render_spy)
     ).read_text()
 
 
-def test_changed_listing_rerenders_only_the_pdfs_that_print_it(
-    app, demo_build, tmp_path, render_spy
+def test_changed_listing_renders_its_parts_again_and_reassembles_what_prints_it(
+    app, demo_build, tmp_path, render_spy, monkeypatch
 ):
     from tasks.publishing.pdf import write_pdfs
 
+    monkeypatch.setitem(app.config, "PDF_WORKERS", 1)  # renders in this process: spied
     records = copy.deepcopy(demo_build.ctx.records)
     changed = next(
         r for r in records if r["service_type"] == "sobering_center" and not r["exclude_from_print"]
@@ -159,7 +162,7 @@ def test_changed_listing_rerenders_only_the_pdfs_that_print_it(
         reference=demo_build.ctx.reference,
         previous_dir=demo_build.out,
     )
-    write_pdfs(ctx)
+    done = write_pdfs(ctx)
     site = (changed.get("address") or {}).get("county_fips")
     covers = {c["fips"] for c in changed["counties"]} | ({site} if site else set())
     regions = {
@@ -168,10 +171,15 @@ def test_changed_listing_rerenders_only_the_pdfs_that_print_it(
         if covers & set(g["counties"])
     }
     assert regions
-    assert sorted(render_spy) == sorted(
-        {"pdf/directory.pdf", "pdf/type-sobering_center.pdf"} | regions
-    )
+    expected = {"pdf/directory.pdf", "pdf/type-sobering_center.pdf"} | regions
+    assert set(done["assembled"]) == expected
+    # laid out again: the sobering centers' section (shared by the statewide and the
+    # per-type directory), the county index (the phone is in it) and each region's body
+    assert len(done["rendered"]) == 2 + len(regions)
+    parts = [name for name in render_spy if not name.endswith(".front.pdf")]
+    assert len(parts) == len(done["rendered"])
     assert "(573) 555-9999" in pdf_text(tmp_path / "pdf" / "directory.pdf")
+    assert "(573) 555-9999" in pdf_text(tmp_path / "pdf" / "type-sobering_center.pdf")
     before = json.loads((demo_build.out / "pdf" / "inputs.json").read_text())
     after = json.loads((tmp_path / "pdf" / "inputs.json").read_text())
-    assert {k for k in after if after[k] != before[k]} == set(render_spy)
+    assert {k for k in after if after[k] != before[k]} == expected

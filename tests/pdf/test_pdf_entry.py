@@ -126,15 +126,16 @@ def lines_per_listing(html: str) -> list[int]:
 
 
 def test_every_entry_is_at_most_eight_printed_lines_even_at_its_longest(app, demo_build):
-    from tasks.publishing.entry import MAX_LINES
-    from tasks.publishing.pdf import PdfDoc, render_html
+    from tasks.publishing.entry import MAX_LINES, entry
+    from tasks.publishing.pdf import Part, part_html, type_sections
 
     ctx = demo_build.ctx
     records = [r for r in ctx.records if not r["exclude_from_print"]]
     records = records + [worst_case(r) | {"id": r["id"] + "-long"} for r in records[:6]]
-    doc = PdfDoc("pdf/t.pdf", "type", "Test", "", records)
-    with app.test_request_context():
-        html = render_html(doc, ctx, False)
+    names = {c["fips"]: c["name"] for c in ctx.reference["counties"]}
+    views = {r["id"]: entry(r, names) for r in records}
+    sections = type_sections(records, ctx.reference, views)
+    html = part_html(Part({"title": "Test", "sections": sections, "index": []}))
     counts = lines_per_listing(html)
     assert len(counts) == len(records)
     assert max(counts) <= MAX_LINES

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import post
@@ -21,13 +23,13 @@ def fake_render(monkeypatch):
 
     rendered: list[str] = []
 
-    def fake(html, target, fetcher=None):
-        assert "<html" in html
-        rendered.append(target.name)
-        target.write_bytes(b"%PDF-1.7\n% preview stand-in\n%%EOF\n")
+    def fake(planned, ctx, demo_banner, cache):
+        rendered.append(Path(planned.doc.key).name)
+        ctx.path(planned.doc.key).write_bytes(b"%PDF-1.7\n% preview stand-in\n%%EOF\n")
         return 1
 
-    monkeypatch.setattr(pdf, "render_document", fake)
+    monkeypatch.setattr(pdf, "render_parts", lambda jobs, workers: None)
+    monkeypatch.setattr(pdf, "assemble", fake)
     return rendered
 
 

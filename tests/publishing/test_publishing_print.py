@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -29,19 +30,21 @@ def printing(app, monkeypatch):
 
 @pytest.fixture
 def renders(monkeypatch):
-    """Wraps the real renderer: runs `before_each` (if set) then renders."""
+    """Wraps the assembly of each directory (its parts are rendered just before): runs
+    `before_each` (if set, with the directory's file name) then assembles."""
     from tasks.publishing import pdf
 
-    real = pdf.render_document
+    real = pdf.assemble
     state = {"calls": [], "before_each": None}
 
-    def watched(html, target, fetcher=None):
+    def watched(planned, ctx, demo_banner, cache):
+        target = Path(planned.doc.key)
         state["calls"].append(target.name)
         if state["before_each"]:
             state["before_each"](target)
-        return real(html, target, fetcher)
+        return real(planned, ctx, demo_banner, cache)
 
-    monkeypatch.setattr(pdf, "render_document", watched)
+    monkeypatch.setattr(pdf, "assemble", watched)
     return state
 
 

@@ -1,0 +1,118 @@
+"""A directory assembled from parts is still one accessible document: one structure tree
+whose pages and elements line up, bookmarks nested by pillar and pointing at their pages,
+title and language, contents with the right page numbers, "Page n of m" as an artifact."""
+
+from __future__ import annotations
+
+import re
+
+import pypdf
+from pdf_helpers import demo_context, flat, pdf_text
+
+
+def structure(reader: pypdf.PdfReader):
+    root = reader.trailer["/Root"]["/StructTreeRoot"]
+    nums = root["/ParentTree"].get_object()["/Nums"]
+    keys = [int(nums[i]) for i in range(0, len(nums), 2)]
+    return root, keys
+
+
+def test_one_structure_tree_lines_up_with_the_pages(demo_build):
+    reader = pypdf.PdfReader(demo_build.statewide)
+    root, keys = structure(reader)
+    assert len(keys) == len(set(keys)) and int(root["/ParentTreeNextKey"]) == max(keys) + 1
+    page_keys = [int(p["/StructParents"]) for p in reader.pages]
+    assert len(set(page_keys)) == len(reader.pages) and set(page_keys) <= set(keys)
+    pages = {p.indirect_reference.idnum for p in reader.pages}
+    kids = root["/K"]
+    document = (kids[0] if isinstance(kids, list) else kids).get_object()
+    assert document["/S"] == "/Document"
+    seen, stack = 0, list(document["/K"])
+    while stack:
+        element = stack.pop().get_object()
+        if not isinstance(element, dict):
+            continue
+        if "/Pg" in element:
+            assert element.raw_get("/Pg").idnum in pages  # every element points into this document
+            seen += 1
+        k = element.get("/K")
+        stack.extend(k if isinstance(k, list) else [k] if k is not None else [])
+    assert seen > 500
+
+
+def bookmarks(reader: pypdf.PdfReader, items=None, depth=0):
+    out = []
+    for item in reader.outline if items is None else items:
+        if isinstance(item, list):
+            out[-1][2].extend(bookmarks(reader, item, depth + 1))
+        else:
+            out.append((item.title, reader.get_destination_page_number(item), []))
+    return out
+
+
+def test_bookmarks_nest_types_under_their_pillar_and_point_at_their_page(demo_build):
+    reader = pypdf.PdfReader(demo_build.statewide)
+    top = bookmarks(reader)
+    titles = [t for t, _, _ in top]
+    assert titles == [
+        "Missouri Crisis Services Directory",
+        "Someone to contact",
+        "Someone to respond",
+        "A safe place for help",
+        "Partners and liaisons",
+        "County index",
+    ]
+    place = dict((t, children) for t, _, children in top)["A safe place for help"]
+    assert [t for t, _, _ in place] == [
+        "Behavioral health crisis centers",
+        "Urgent-care behavioral health crisis centers",
+        "Crisis residential / stabilization units",
+        "Sobering centers",
+    ]
+
+    def check(items):
+        for title, page, children in items:
+            assert flat(title) in flat(reader.pages[page].extract_text()), title
+            check(children)
+
+    check(top)
+
+
+def test_contents_give_the_page_each_section_starts_on(demo_build):
+    reader = pypdf.PdfReader(demo_build.statewide)
+    contents = reader.pages[2].extract_text()
+    lines = re.findall(r"^(.+?) \.{3,}\s*(\d+)$", contents, flags=re.M)
+    assert len(lines) >= 10
+    for title, page in lines:
+        title = re.sub(r" \(\d+\)$", "", title.strip())
+        assert flat(title) in flat(reader.pages[int(page) - 1].extract_text()), title
+
+
+def test_title_language_and_page_frame_as_artifact(demo_build):
+    reader = pypdf.PdfReader(demo_build.statewide)
+    root = reader.trailer["/Root"]
+    assert root["/Lang"] == "en-US" and root["/MarkInfo"]["/Marked"]
+    assert root["/ViewerPreferences"]["/DisplayDocTitle"]
+    assert reader.metadata.title == "Missouri Crisis Services Directory"
+    assert b"pdfuaid" in root["/Metadata"].get_object().get_data()
+    total = len(reader.pages)
+    for number, page in enumerate(reader.pages, start=1):
+        assert f"Page {number} of {total}" in page.extract_text()
+        assert b"/Artifact <</Type /Pagination>> BDC" in page.get_contents().get_data()
+
+
+def test_parts_rendered_side_by_side_or_in_turn_print_the_same(
+    app, demo_build, tmp_path, monkeypatch
+):
+    from tasks.publishing.pdf import write_pdfs
+
+    monkeypatch.setitem(app.config, "PDF_WORKERS", 1)
+    monkeypatch.setitem(app.config, "VAR_DIR", str(tmp_path / "var"))  # an empty parts cache
+    ctx = demo_context(
+        tmp_path / "out", records=demo_build.ctx.records, reference=demo_build.ctx.reference
+    )
+    ctx.created_at = demo_build.ctx.created_at
+    done = write_pdfs(ctx)
+    assert len(done["rendered"]) > 10
+    for name in ("directory.pdf", "type-mobile_crisis.pdf", "region-st-louis-metro.pdf"):
+        assert pdf_text(tmp_path / "out" / "pdf" / name) == pdf_text(demo_build.out / "pdf" / name)

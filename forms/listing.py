@@ -190,9 +190,18 @@ class _CatalogueFormMeta(FormMeta):
     made, so a field declared in models.fields reaches the editor without a change here."""
 
     def __call__(cls, *args, **kwargs):
-        for spec in simple_fields():
-            if spec.key not in cls.__dict__:
-                setattr(cls, spec.key, catalogue_field(spec))
+        wanted = {spec.key: spec for spec in simple_fields()}
+        added: dict[str, FieldSpec] = dict(cls.__dict__.get("_from_catalogue", {}))
+        for key in added.keys() - wanted.keys():  # a declaration taken back
+            delattr(cls, key)
+            del added[key]
+        for key, spec in wanted.items():
+            if key in cls.__dict__ and key not in added:
+                continue  # a control laid out by hand keeps its own definition
+            if added.get(key) is not spec:
+                setattr(cls, key, catalogue_field(spec))
+                added[key] = spec
+        cls._from_catalogue = added
         return super().__call__(*args, **kwargs)
 
 

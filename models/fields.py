@@ -113,7 +113,8 @@ def canonical(data: dict[str, Any]) -> dict[str, Any]:
     """The same content, one way: set-like lists sorted, counties by FIPS code. Saving, the diff
     and the "no changes" check all compare this, so ticking the same boxes is never a change."""
     out = dict(data)
-    for key in SET_FIELDS:
+    checkboxes = tuple(spec.key for spec in simple_fields() if spec.widget == "checkboxes")
+    for key in SET_FIELDS + checkboxes:
         if isinstance(out.get(key), list):
             out[key] = sorted(set(out[key]))
     if isinstance(out.get("counties"), list):
@@ -500,6 +501,11 @@ def display_value(key: str, data: dict[str, Any], county_names: dict[str, str]) 
     if spec is None:
         return plain(data.get(key))
     return spec.show(data, county_names)
+
+
+def record_values(data: dict[str, Any]) -> dict[str, Any]:
+    """The catalogue-built fields of a revision's data, as a published record carries them."""
+    return {spec.key: data.get(spec.key, spec.empty()) for spec in simple_fields()}
 
 
 def extension_values(record: dict[str, Any]) -> dict[str, Any]:

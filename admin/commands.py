@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup
 
 from models import db, record, verify_chain
@@ -81,11 +81,10 @@ def users_create(email, name, role, organization_id, org_admin, password):
 @audit_cli.command("verify")
 def audit_verify():
     """Check the audit trail's hash chain; exit 1 naming the first broken link."""
-    from pathlib import Path
-
     from tasks.audit_anchor import latest_anchor
+    from tasks.publishing.layout import releases_root
 
-    report = verify_chain(anchor=latest_anchor(Path(current_app.config["RELEASES_DIR"])))
+    report = verify_chain(anchor=latest_anchor(releases_root(create=False)))
     if report.ok:
         click.echo(f"audit chain intact: {report.checked} events")
         return

@@ -66,17 +66,26 @@ INLINE_CSP = "default-src 'none'; object-src 'none'; frame-ancestors 'self'"
 
 def send_document(doc: Document, *, inline: bool = False):
     """The one way a stored document leaves the registry (portal, review, manage): the path
-    guard, the checked content type, no sniffing, not cached. By default an attachment under a
-    sandbox CSP; `inline` (PDFs only) shows it in a frame of this site."""
-    path = path_of(doc)
+    guard, then `send_private_file`. `inline` applies to PDFs only."""
+    return send_private_file(
+        path_of(doc),
+        mimetype=doc.content_type,
+        download_name=doc.original_filename,
+        inline=inline and doc.content_type == "application/pdf",
+    )
+
+
+def send_private_file(path: Path, *, mimetype: str, download_name: str, inline: bool = False):
+    """A private file (a stored document, a rendered preview) as the registry serves them all:
+    the checked content type, no sniffing, not cached. By default an attachment under a sandbox
+    CSP; `inline` (PDFs only) shows it in a frame of this site. 404 when the file is gone."""
     if not path.is_file():
         abort(404)
-    inline = inline and doc.content_type == "application/pdf"
     response = send_file(
         path,
-        mimetype=doc.content_type,
+        mimetype=mimetype,
         as_attachment=not inline,
-        download_name=doc.original_filename,
+        download_name=download_name,
         conditional=False,
         etag=False,
         max_age=0,

@@ -13,34 +13,44 @@ def _link(endpoint: str, token: str) -> str:
     return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(endpoint, token=token)
 
 
-def queue_invitation(user: User, token: str, invited_by: User) -> OutgoingMail | None:
-    hours = int(current_app.config["INVITATION_TTL_HOURS"])
+def _queue_link_mail(
+    user: User, subject: str, template: str, endpoint: str, token: str, **context
+) -> OutgoingMail | None:
+    """One e-mail to one person carrying their one-time link (and whether signing in will
+    ask for the second factor)."""
     return queue_mail(
         [user.email],
-        "You are invited to the Missouri Crisis Services Registry",
-        "invitation",
+        subject,
+        template,
         {
             "name": user.name,
-            "link": _link("auth.accept_invitation", token),
-            "hours": hours,
-            "invited_by": invited_by.name,
-            "organization": user.organization.name if user.organization else "",
-            "role": user.role,
+            "link": _link(endpoint, token),
             "needs_totp": user.is_staff,
+            **context,
         },
     )
 
 
+def queue_invitation(user: User, token: str, invited_by: User) -> OutgoingMail | None:
+    return _queue_link_mail(
+        user,
+        "You are invited to the Missouri Crisis Services Registry",
+        "invitation",
+        "auth.accept_invitation",
+        token,
+        hours=int(current_app.config["INVITATION_TTL_HOURS"]),
+        invited_by=invited_by.name,
+        organization=user.organization.name if user.organization else "",
+        role=user.role,
+    )
+
+
 def queue_password_reset(user: User, token: str) -> OutgoingMail | None:
-    minutes = int(current_app.config["PASSWORD_RESET_TTL_MINUTES"])
-    return queue_mail(
-        [user.email],
+    return _queue_link_mail(
+        user,
         "Reset your Crisis Services Registry password",
         "password_reset",
-        {
-            "name": user.name,
-            "link": _link("auth.reset_password", token),
-            "minutes": minutes,
-            "needs_totp": user.is_staff,
-        },
+        "auth.reset_password",
+        token,
+        minutes=int(current_app.config["PASSWORD_RESET_TTL_MINUTES"]),
     )

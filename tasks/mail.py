@@ -16,6 +16,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+from typing import Any
 
 from celery import shared_task
 from flask import current_app, render_template
@@ -81,6 +82,14 @@ def send_mail(to: list[str] | str, subject: str, template: str, **context) -> st
 
 
 CLAIM_TIMEOUT = timedelta(minutes=10)  # a worker that claimed a message and died
+# how every task that sends mail retries: network and SMTP errors, with a growing wait; the
+# message is acknowledged only once sent, so a worker that dies mid-send leaves it queued
+SENDING: dict[str, Any] = {
+    "acks_late": True,
+    "autoretry_for": (OSError, smtplib.SMTPException),
+    "retry_backoff": True,
+    "max_retries": 8,
+}
 
 
 def relay(mail) -> None:
@@ -119,13 +128,7 @@ def relay_outgoing_mail() -> int:
 
 
 @shared_task(
-    name="registry.send_outgoing_mail",
-    ignore_result=True,
-    acks_late=True,
-    autoretry_for=(OSError, smtplib.SMTPException),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=8,
+    name="registry.send_outgoing_mail", ignore_result=True, retry_backoff_max=600, **SENDING
 )
 def send_outgoing_mail(mail_id: int) -> str:
     """Send one queued message: claim it (so a second hand-over does nothing), send, mark it

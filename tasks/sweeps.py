@@ -14,7 +14,6 @@ redelivered task cannot send twice."""
 from __future__ import annotations
 
 import logging
-import smtplib
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -51,7 +50,7 @@ from models.reminder import (
 from models.verification import issue_link, unanswered_for_follow_up, verify_path
 from models.workflow import expire_certification
 
-from .mail import send_mail
+from .mail import SENDING, send_mail
 
 log = logging.getLogger(__name__)
 
@@ -356,21 +355,13 @@ def _message(reminder: Reminder) -> tuple[int, str, str, dict]:
 
 def follow_up_admins(listing) -> None:
     """The second reminder, to the organization's admins: nobody answered the e-mailed links
-    for 14 days. Sent after the commit that marks the links followed up (never twice)."""
-    from models import User
-
-    admins = db.session.scalars(
-        db.select(User.email)
-        .where(
-            User.organization_id == listing.organization_id,
-            User.is_org_admin.is_(True),
-            User.is_active.is_(True),
-        )
-        .order_by(User.email)
-    ).all()
+    for 14 days. Sent after the commit that marks the links followed up (never twice). The
+    admins among the organization's recipients (models/people.py): an admin who has not
+    accepted the invitation yet hears nothing."""
+    admins = [u.email for u in recipient_users(listing.organization_id) if u.is_org_admin]
     if admins:
         send_mail(
-            list(admins),
+            admins,
             f"No answer yet: is {listing.display_name} still correct?",
             "reverify_follow_up",
             listing=listing,
@@ -392,15 +383,7 @@ def listing_facts(listing) -> list[tuple[str, str]]:
     ]
 
 
-@shared_task(
-    name="registry.deliver_reminder",
-    ignore_result=True,
-    acks_late=True,
-    autoretry_for=(OSError, smtplib.SMTPException),
-    retry_backoff=True,
-    retry_backoff_max=900,
-    max_retries=8,
-)
+@shared_task(name="registry.deliver_reminder", ignore_result=True, retry_backoff_max=900, **SENDING)
 def deliver_reminder(reminder_id: int) -> str:
     """Send one claimed reminder. The row is locked while sending, so a second delivery of the
     same task waits and then finds it delivered."""

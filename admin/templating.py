@@ -9,7 +9,14 @@ from flask import Flask, has_request_context, request
 from flask_login import current_user
 
 from models import can
+from models.capacity import CapacityStatus
+from models.certification import CertificationBasis, CertificationStatus, DocumentStatus
 from models.fields import FIELD_LABELS, format_phone, hours_lines
+from models.listing import RevisionState
+from models.organization import OrganizationStatus
+from models.release import PublishRunStatus, ReleaseTrigger
+from models.user import Role
+from models.verification import LinkOutcome
 
 CENTRAL = ZoneInfo("America/Chicago")
 
@@ -43,8 +50,63 @@ def age(value: datetime | None) -> str:
     return f"{max(1, delta.seconds // 60)} min"
 
 
+# the enums templates compare with (`rev.state == RevisionState.CHANGES_REQUESTED`), never
+# with string literals
+TEMPLATE_ENUMS = (
+    RevisionState,
+    CertificationStatus,
+    CertificationBasis,
+    DocumentStatus,
+    PublishRunStatus,
+    ReleaseTrigger,
+    OrganizationStatus,
+    CapacityStatus,
+    Role,
+    LinkOutcome,
+)
+# state values shown through the `state_label` filter (the same value means the same in each)
+_STATE_LABELS = {
+    m.value: m.label
+    for enum_cls in (
+        ReleaseTrigger,
+        PublishRunStatus,
+        DocumentStatus,
+        CertificationStatus,
+        RevisionState,
+    )
+    for m in enum_cls
+}
+
+RS, CS = RevisionState, CertificationStatus
+# badge colours (partials/_state_badge.html): states, and the dashboard's "live", "stale",
+# "renewed" and "suspended" (a suspended listing)
+BADGE_COLORS = {
+    "live": "success",
+    "stale": "warning",
+    "renewed": "secondary",
+    RS.APPROVED: "success",
+    RS.DRAFT: "secondary",
+    RS.SUBMITTED: "primary",
+    RS.IN_REVIEW: "info",
+    RS.CHANGES_REQUESTED: "warning",
+    RS.REJECTED: "danger",
+    RS.WITHDRAWN: "secondary",
+    RS.SUPERSEDED: "light",
+    CS.CERTIFIED: "success",
+    CS.SUSPENDED: "danger",
+    CS.ON_HOLD: "warning",
+    CS.PROVISIONAL: "info",
+    CS.CONDITIONAL: "warning",
+    CS.EXPIRED: "danger",
+    CS.REVOKED: "danger",
+}
+
+
 def state_label(value: str | None) -> str:
-    return (value or "").replace("_", " ")
+    """A state's label as a word in a sentence or a badge ("changes requested"); other values
+    (an audit action, a rule code) with their underscores as spaces."""
+    label = _STATE_LABELS.get(value or "")
+    return label.lower() if label else (value or "").replace("_", " ")
 
 
 NAV = {
@@ -80,7 +142,8 @@ def active_nav(items: list[tuple[str, str]]) -> str | None:
 
 
 def register(app: Flask) -> None:
-    app.jinja_env.globals.update(can=can, field_labels=FIELD_LABELS)
+    app.jinja_env.globals.update(can=can, field_labels=FIELD_LABELS, badge_colors=BADGE_COLORS)
+    app.jinja_env.globals.update({e.__name__: e for e in TEMPLATE_ENUMS})
     app.jinja_env.filters.update(
         phone=format_phone,
         local_dt=local_dt,

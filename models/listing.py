@@ -88,8 +88,6 @@ OPEN_STATES = (RS.DRAFT, RS.SUBMITTED, RS.IN_REVIEW, RS.CHANGES_REQUESTED)
 EDITABLE_STATES = (RS.DRAFT, RS.CHANGES_REQUESTED)
 # waiting for a reviewer: the states a decision may start from
 PENDING_REVIEW_STATES = RS.sources_of(RS.APPROVED)
-# states the provider may withdraw from (in review, a reviewer is working on it)
-WITHDRAWABLE_STATES = RS.sources_of(RS.WITHDRAWN)
 # decided_at is set exactly in these
 DECIDED_STATES = (RS.APPROVED, RS.CHANGES_REQUESTED, RS.REJECTED, RS.SUPERSEDED)
 
@@ -152,7 +150,7 @@ class Listing(TimestampMixin, db.Model):
         return db.session.scalar(
             db.select(ListingRevision).where(
                 ListingRevision.listing_id == self.id,
-                ListingRevision.state.in_([s.value for s in OPEN_STATES]),
+                ListingRevision.state.in_(OPEN_STATES),
             )
         )
 
@@ -229,14 +227,6 @@ class ListingRevision(TimestampMixin, db.Model):
     )
 
     @property
-    def state_member(self) -> RevisionState:
-        return RevisionState(self.state)
-
-    @property
-    def is_open(self) -> bool:
-        return self.state in OPEN_STATES
-
-    @property
     def is_editable(self) -> bool:
         return self.state in EDITABLE_STATES
 
@@ -244,16 +234,9 @@ class ListingRevision(TimestampMixin, db.Model):
     def is_pending_review(self) -> bool:
         return self.state in PENDING_REVIEW_STATES
 
-    @property
-    def is_withdrawable(self) -> bool:
-        return self.state in WITHDRAWABLE_STATES
-
-    @property
-    def has_changes_requested(self) -> bool:
-        return self.state == RevisionState.CHANGES_REQUESTED
-
     def can_become(self, target: str) -> bool:
-        return self.state_member.can_become(target)
+        """Whether the transition table lets this revision become `target` now."""
+        return RevisionState(self.state).can_become(target)
 
     def __repr__(self) -> str:
         return f"<ListingRevision {self.id} listing={self.listing_id} #{self.number} {self.state}>"

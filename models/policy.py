@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .certification import OPEN_STATUSES, Certification, Document
-from .listing import WITHDRAWABLE_STATES, Listing, ListingRevision, RevisionState
+from .certification import Certification, CertificationStatus, Document
+from .listing import Listing, ListingRevision, RevisionState
 from .organization import Organization
 from .user import Role, User
 
@@ -91,7 +91,7 @@ RULES: dict[tuple[str, type | None], Rule] = {
     ("edit", ListingRevision): lambda u, t: member_of_active_org(u, t) and t.is_editable,
     ("submit", ListingRevision): lambda u, t: member_of_active_org(u, t) and t.is_editable,
     ("withdraw", ListingRevision): lambda u, t: (
-        member_of_active_org(u, t) and t.state in WITHDRAWABLE_STATES
+        member_of_active_org(u, t) and t.can_become(RevisionState.WITHDRAWN)
     ),
     ("discard", ListingRevision): lambda u, t: (
         member_of_active_org(u, t)
@@ -105,11 +105,9 @@ RULES: dict[tuple[str, type | None], Rule] = {
     # certifications and documents
     ("view", Certification): lambda u, t: is_staff(u) or same_org(u, t),
     ("withdraw", Certification): lambda u, t: (
-        member_of_active_org(u, t) and t.status in OPEN_STATUSES
+        member_of_active_org(u, t) and t.can_become(CertificationStatus.WITHDRAWN)
     ),
-    ("upload", Certification): lambda u, t: (
-        member_of_active_org(u, t) and t.status in OPEN_STATUSES
-    ),
+    ("upload", Certification): lambda u, t: member_of_active_org(u, t) and t.is_open,
     ("decide", Certification): lambda u, t: is_staff(u),
     ("claim", Certification): lambda u, t: is_staff(u),
     ("assign", Certification): lambda u, t: is_admin(u),

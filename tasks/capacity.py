@@ -19,7 +19,7 @@ from celery import shared_task
 from flask import current_app
 
 from models import db, utcnow
-from models.capacity import UNKNOWN, capacity_listings, expiry_hours, latest, view
+from models.capacity import UNKNOWN, CapacityStatus, capacity_listings, expiry_hours, latest, view
 
 from .publishing.builder import current_number, releases_root
 from .publishing.context import timestamp
@@ -87,7 +87,7 @@ def capacity_document() -> dict[str, Any]:
             "default": float(settings["default"]),
             **{k: float(v) for k, v in settings["by_type"].items()},
         },
-        "statuses": ["accepting", "limited", "full", "diverting", UNKNOWN],
+        "statuses": [*CapacityStatus.values(), UNKNOWN],
         "sites": sites,
     }
 

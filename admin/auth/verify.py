@@ -12,6 +12,7 @@ from models import db
 from models.fields import FIELD_LABELS, display_value
 from models.reference import county_names
 from models.verification import (
+    LinkOutcome,
     LinkRefused,
     confirm_by_link,
     mark_opened,
@@ -45,7 +46,7 @@ def verify_listing():
                         400,
                     )
                 )
-            if request.form.get("answer") == "changed":
+            if request.form.get("answer") == LinkOutcome.CHANGED:
                 listing = something_changed(token)
                 db.session.commit()
                 return redirect(

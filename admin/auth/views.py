@@ -13,7 +13,7 @@ from flask_login import current_user
 from sqlalchemy import or_, update
 
 from forms.auth import LoginForm, SetPasswordForm, TotpForm
-from models import Invitation, InvitationPurpose, LoginAttempt, User, db, record, utcnow
+from models import Invitation, InvitationPurpose, LoginAttempt, Role, User, db, record, utcnow
 from models.locks import begin_writing, write_afresh
 from models.user import dummy_password_check, reserve_login_attempt
 
@@ -25,9 +25,9 @@ PENDING_TTL_SECONDS = 300
 
 
 def landing_url_for(user) -> str:
-    if user.role == "provider":
+    if user.role == Role.PROVIDER:
         return url_for("portal.dashboard")
-    if user.role == "reviewer":
+    if user.role == Role.REVIEWER:
         return url_for("review.index")
     return url_for("manage.index")
 

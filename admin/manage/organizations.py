@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_
 
 from forms.manage import OrganizationForm, ReasonForm
-from models import AuditEvent, Listing, Organization, User, WorkflowError, db
+from models import AuditEvent, Listing, Organization, OrganizationStatus, User, WorkflowError, db
 from models.organization_ops import (
     create_organization,
     deactivate_organization,
@@ -34,7 +34,7 @@ def _filtered():
             )
         )
     status = request.args.get("status", "")
-    if status in ("active", "inactive"):
+    if status in OrganizationStatus.values():
         q = q.where(Organization.status == status)
     return q
 

@@ -13,6 +13,8 @@ from forms.manage import InviteForm, MembershipForm, ReasonForm, ReauthForm, as_
 from models import (
     LoginAttempt,
     Organization,
+    OrganizationStatus,
+    Role,
     User,
     UserSession,
     WorkflowError,
@@ -54,7 +56,7 @@ def _load_user(user_id: int) -> User:
 def _org_choices():
     orgs = db.session.scalars(
         db.select(Organization)
-        .where(Organization.status == "active")
+        .where(Organization.status == OrganizationStatus.ACTIVE.value)
         .order_by(func.lower(Organization.legal_name))
     ).all()
     return as_choices([("", "— none (DMH staff) —")] + [(str(o.id), o.legal_name) for o in orgs])
@@ -68,7 +70,7 @@ def _filtered():
             or_(func.lower(User.email).like(f"%{term}%"), func.lower(User.name).like(f"%{term}%"))
         )
     role = request.args.get("role", "")
-    if role in ("provider", "reviewer", "admin"):
+    if role in Role.values():
         q = q.where(User.role == role)
     status = request.args.get("status", "")
     if status == "active":
@@ -140,7 +142,7 @@ def person_invite():
     form.organization_id.choices = _org_choices()
     if request.method == "GET" and request.args.get("organization_id", "").isdigit():
         form.organization_id.data = int(request.args["organization_id"])
-        form.role.data = "provider"
+        form.role.data = Role.PROVIDER.value
     if form.validate_on_submit():
         org = (
             db.session.get(Organization, form.organization_id.data)

@@ -113,8 +113,11 @@ def publish_now():
         log.exception("could not queue a release build")
         db.session.rollback()
         run = db.session.get(PublishRun, run_id)
-        run.status = PublishRunStatus.FAILED.value
-        run.error = "The job queue is not reachable; the build was not started. The next scheduled run will publish."
+        if run.is_running:  # an eager build that raised has already recorded its failure
+            run.finish(
+                PublishRunStatus.FAILED,
+                error="The job queue is not reachable; the build was not started. The next scheduled run will publish.",
+            )
         db.session.commit()
     return redirect(url_for("manage.publish_run", run_id=run_id))
 

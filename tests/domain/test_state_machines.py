@@ -7,8 +7,10 @@ and the operation that makes it refuses, naming the states."""
 from __future__ import annotations
 
 import copy
+import re
 from datetime import timedelta
 from itertools import product
+from pathlib import Path
 
 import pytest
 
@@ -28,7 +30,6 @@ from models.documents import attach_document
 from models.listing import (
     OPEN_STATES,
     PENDING_REVIEW_STATES,
-    WITHDRAWABLE_STATES,
     CountyRole,
     Listing,
     ListingRevision,
@@ -283,7 +284,8 @@ def test_no_enum_column_is_left_without_a_check():
 
 def test_derived_state_sets_follow_the_table():
     assert set(PENDING_REVIEW_STATES) == {"submitted", "in_review"}
-    assert set(WITHDRAWABLE_STATES) == {"submitted", "changes_requested"}
+    # the provider withdraws from these (in review, a reviewer is working on it)
+    assert set(RevisionState.sources_of("withdrawn")) == {"submitted", "changes_requested"}
     assert set(OPEN_STATES) == {"draft", "submitted", "in_review", "changes_requested"}
     # the expiry sweep's conditional UPDATE moves only active statuses to expired
     assert all(CertificationStatus(s).can_become("expired") for s in ACTIVE_STATUSES)
@@ -545,3 +547,45 @@ def test_a_publish_run_ends_once(monkeypatch, users):
     run.finish(PublishRunStatus.FAILED, error="The job queue is down.")
     assert run.finished_at is not None and run.error == "The job queue is down."
     refused(lambda: run.finish(PublishRunStatus.PUBLISHED), PublishRunStatus, "failed", "published")
+
+
+# ------------------------------------------------------------------ templates speak in members
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+# a state, status, basis or role compared with a string literal
+LITERAL_COMPARISON = re.compile(
+    r"\b(state|status|basis|role|outcome|trigger)\s*(==|!=|(not\s+)?in\s*[\(\[])\s*['\"]"
+)
+# the editor still compares with a literal (owned elsewhere; listed in the change's report); a
+# PDF preview's progress is a JSON file of tasks/pdf_preview.py, not a state column
+NOT_YET = {"portal/listing_edit.html", "manage/pdf_preview.html"}
+
+
+def test_templates_compare_states_with_members_not_strings():
+    found = [
+        f"{path.relative_to(TEMPLATES)}:{n}: {line.strip()[:120]}"
+        for path in sorted(TEMPLATES.rglob("*"))
+        if path.suffix in (".html", ".txt") and "pdf" not in path.parts
+        if str(path.relative_to(TEMPLATES)) not in NOT_YET
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if LITERAL_COMPARISON.search(line)
+    ]
+    assert found == []
+
+
+def test_publish_now_with_the_queue_down_ends_the_run_as_failed(monkeypatch, client, login):
+    from tasks.publish import publish_release
+    from tests.conftest import post
+
+    def queue_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(publish_release, "delay", queue_down)
+    login("admin")
+    resp = post(client, "/manage/releases/publish", form_url="/manage/releases")
+    assert resp.status_code == 302
+    run = db.session.scalar(db.select(PublishRun).order_by(PublishRun.id.desc()))
+    assert run.status == PublishRunStatus.FAILED and run.finished_at is not None
+    assert run.error.startswith("The job queue is not reachable")
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "The build failed: The job queue is not reachable" in page

@@ -37,6 +37,7 @@ from models.reference import (
     HoursRule,
     Pillar,
 )
+from models.reference_ops import SERVICE_TYPE_FIELDS
 
 CODE_RE = r"^[a-z0-9][a-z0-9_]{1,39}$"
 CODE_MESSAGE = "Lower-case letters, digits and _ only (2–40 characters), e.g. crisis_residential."
@@ -279,26 +280,18 @@ class ServiceTypeForm(RegistryForm):
             raise ValidationError("A role-type service must list the counties it covers.")
 
     def values(self) -> dict:
-        return {
-            "name": self.name.data.strip(),
-            "short_name": self.short_name.data.strip(),
-            "pillar": self.pillar.data,
-            "sort_order": self.sort_order.data,
-            "description": self.description.data or "",
-            "rule_citation": self.rule_citation.data or "",
-            "hours_rule": self.hours_rule.data,
-            "max_stay_hours": self.max_stay_hours.data,
-            "site_address_rule": self.site_address_rule.data,
-            "walk_in_allowed": self.walk_in_allowed.data,
-            "counties_rule": self.counties_rule.data,
-            "coverage_kind": self.coverage_kind.data,
-            "coverage_group": self.coverage_group.data,
-            "requires_nonviolent": self.requires_nonviolent.data,
-            "is_role": self.is_role.data,
-            "has_capacity": self.has_capacity.data,
-            "required_certification_code": self.required_certification_code.data or None,
-            "org_certification_code": self.org_certification_code.data or None,
+        """Every rule the form shows, as the model stores it (names stripped, no certification
+        as None): a rule column with a control of the same name needs nothing more here."""
+        values = {
+            name: getattr(self, name).data for name in SERVICE_TYPE_FIELDS if name in self._fields
         }
+        values["name"] = values["name"].strip()
+        values["short_name"] = values["short_name"].strip()
+        values["description"] = values["description"] or ""
+        values["rule_citation"] = values["rule_citation"] or ""
+        values["required_certification_code"] = values["required_certification_code"] or None
+        values["org_certification_code"] = values["org_certification_code"] or None
+        return values
 
 
 class CertificationTypeForm(RegistryForm):

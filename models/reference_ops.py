@@ -16,25 +16,12 @@ from .audit import AuditEvent
 from .base import WorkflowError, db
 from .reference import CertificationType, County, DocumentType, Region, ServiceType
 
-SERVICE_TYPE_FIELDS = (
-    "name",
-    "short_name",
-    "pillar",
-    "sort_order",
-    "description",
-    "rule_citation",
-    "hours_rule",
-    "max_stay_hours",
-    "site_address_rule",
-    "walk_in_allowed",
-    "counties_rule",
-    "coverage_kind",
-    "coverage_group",
-    "requires_nonviolent",
-    "is_role",
-    "has_capacity",
-    "required_certification_code",
-    "org_certification_code",
+# every column of a service type but its code and timestamps: a rule column added to the model
+# is edited, audited and rebuilt by reference_as_of with no change here
+SERVICE_TYPE_FIELDS = tuple(
+    c.key
+    for c in ServiceType.__table__.columns
+    if c.key not in ("code", "created_at", "updated_at")
 )
 CERTIFICATION_TYPE_FIELDS = (
     "name",

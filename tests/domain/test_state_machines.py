@@ -589,3 +589,13 @@ def test_publish_now_with_the_queue_down_ends_the_run_as_failed(monkeypatch, cli
     assert run.error.startswith("The job queue is not reachable")
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "The build failed: The job queue is not reachable" in page
+
+
+def test_the_label_filter_and_badge_colours_come_from_the_enums():
+    from admin.templating import BADGE_COLORS, state_label
+
+    assert state_label("changes_requested") == "changes requested"
+    assert state_label(PublishRunStatus.ROLLED_BACK) == "rolled back"
+    assert state_label("listing_revision") == "listing revision"  # not a state: spaced out
+    assert state_label(None) == ""
+    assert {*RevisionState.values(), *CertificationStatus.values()} <= set(BADGE_COLORS)

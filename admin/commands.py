@@ -6,7 +6,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from models import db, record, verify_chain
+from models import Role, db, record, verify_chain
 from models.reference_load import load_reference_data
 
 reference_cli = AppGroup(
@@ -27,7 +27,7 @@ def reference_load():
 @users_cli.command("create")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
-@click.option("--role", type=click.Choice(["provider", "reviewer", "admin"]), required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
 @click.option("--organization-id", type=int, default=None, help="Required for providers.")
 @click.option("--org-admin", is_flag=True, default=False)
 @click.password_option(help="At least 12 characters.")
@@ -56,7 +56,7 @@ def users_create(email, name, role, organization_id, org_admin, password):
         )
     if db.session.scalar(db.select(User).filter_by(email=email)):
         raise click.BadParameter(f"{email} already has an account", param_hint="--email")
-    if role == "provider":
+    if role == Role.PROVIDER:
         if organization_id is None or db.session.get(Organization, organization_id) is None:
             raise click.BadParameter(
                 "providers need an existing organization id", param_hint="--organization-id"

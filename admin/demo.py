@@ -25,8 +25,10 @@ from models import (
     utcnow,
 )
 from models import workflow as wf
+from models.certification import CertificationStatus as CS
 from models.fields import DAYS, empty_data
 from models.geo import county_centroids, zips_by_county
+from models.listing import RevisionState as RS
 from models.reference import county_names
 from models.reference_load import load_reference_data
 
@@ -82,14 +84,8 @@ def region_of(fips: str, lat: float, lon: float) -> str:
     return "southwest" if lon < -92.4 else "southeast"
 
 
-ALL_STATUSES_DECIDED = (
-    "certified",
-    "provisional",
-    "conditional",
-    "suspended",
-    "expired",
-    "revoked",
-)
+DECIDED = (CS.CERTIFIED, CS.PROVISIONAL, CS.CONDITIONAL, CS.SUSPENDED, CS.EXPIRED, CS.REVOKED)
+UNDONE = (CS.SUSPENDED, CS.EXPIRED, CS.REVOKED)  # certified first, then taken back
 STREET_NAMES = [
     "Demo Prairie Rd",
     "Example Bluff Ave",
@@ -645,25 +641,25 @@ class Builder:
             renews=renews,
             note=note,
         )
-        if status in ALL_STATUSES_DECIDED:
+        if status in DECIDED:
             self._decide(c, type_code, status, basis, expires_in, effective_ago, number)
-        elif status == "in_review":
+        elif status == CS.IN_REVIEW:
             wf.claim(c, self.reviewer2)
-        elif status == "on_hold":
+        elif status == CS.ON_HOLD:
             wf.decide_certification(
                 c,
                 self.reviewer,
                 "on_hold",
                 note="Demo moratorium on new applications until spring.",
             )
-        elif status == "withdrawn":
+        elif status == CS.WITHDRAWN:
             wf.withdraw_certification(c, self.member(org))
         return c
 
     def _decide(self, c, type_code, status, basis, expires_in, effective_ago, number) -> None:
         """Certify (or provisionally/conditionally), then suspend, revoke or let expire."""
         day = self.day
-        first = "certified" if status in ("suspended", "expired", "revoked") else status
+        first = CS.CERTIFIED.value if status in UNDONE else status
         wf.decide_certification(
             c,
             self.reviewer,
@@ -672,16 +668,16 @@ class Builder:
             effective_on=day - timedelta(days=effective_ago),
             expires_on=None
             if basis == "deemed"
-            else day + timedelta(days=expires_in if status != "expired" else 365),
+            else day + timedelta(days=expires_in if status != CS.EXPIRED else 365),
             conditions="Submit the corrected fire-inspection report within 90 days."
-            if status == "conditional"
+            if status == CS.CONDITIONAL
             else "",
         )
-        if status in ("suspended", "revoked"):
+        if status in (CS.SUSPENDED, CS.REVOKED):
             wf.decide_certification(
                 c, self.reviewer, status, note="Demo: serious findings at the last survey."
             )
-        if status == "expired":
+        if status == CS.EXPIRED:
             c.expires_on = day - timedelta(days=10)
             db.session.flush()
             wf.expire_certification(c, day)
@@ -780,14 +776,14 @@ class Builder:
         mutate(data)
         actor = self.member(lst.organization)
         rev = wf.save_draft(lst, data, actor)
-        if state == "draft":
+        if state == RS.DRAFT:
             return rev
         wf.submit_revision(rev, actor, note)
         rev.submitted_at = self.now - timedelta(days=days_ago, hours=2)
         rev.due_at = wf.add_business_days(rev.submitted_at, 5)
-        if state == "in_review":
+        if state == RS.IN_REVIEW:
             wf.claim(rev, self.reviewer2)
-        elif state == "changes_requested":
+        elif state == RS.CHANGES_REQUESTED:
             wf.claim(rev, self.reviewer)
             wf.add_comment(
                 self.reviewer,

@@ -37,6 +37,7 @@ from models import (
 from models.certification import PENDING_STATUSES, expiry_sql
 from models.locks import begin_writing, try_transaction_lock
 from models.people import organization_recipients, recipient_users
+from models.reference import CertificationScope
 from models.reminder import (
     AFTER_LAPSE,
     BEFORE_EXPIRY,
@@ -102,7 +103,7 @@ def _affected_listings(cert: Certification) -> list[Listing]:
         .order_by(Listing.id)
     ).all()
     named = {lst.id for lst in cert.listings}
-    if cert.type.scope == "organization":
+    if cert.type.scope == CertificationScope.ORGANIZATION:
         return listings
     return [lst for lst in listings if lst.id in named]
 

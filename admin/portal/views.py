@@ -11,7 +11,7 @@ from datetime import timedelta
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import Select, String, and_, case, cast, func, literal, or_, select
-from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from forms.certification import CertificationForm, DocumentForm
@@ -96,9 +96,10 @@ def listing_attention(states: list[str]) -> list[str]:
 
 
 def dashboard_listings(org_id: int, stale_before) -> tuple[Select, list[SortKey]]:
-    """The organization's listings with their open revision, in the dashboard's order — what
-    needs action first, then drafts not yet submitted, then the rest, each by name — written in
-    SQL (the same rules as `listing_states` / `listing_attention`) so that it can be paged."""
+    """The ids of the organization's listings and of their open revision, in the dashboard's
+    order — what needs action first, then drafts not yet submitted, then the rest, each by
+    name — written in SQL (the rules of `listing_states` / `listing_attention`) so that it can
+    be paged. Narrow on purpose: the database sorts ids and keys, not whole rows."""
     open_rev = aliased(ListingRevision, name="open_rev")
     live = aliased(ListingRevision, name="live_rev")
     stale = and_(
@@ -117,7 +118,7 @@ def dashboard_listings(org_id: int, stale_before) -> tuple[Select, list[SortKey]
         func.coalesce(live.name, open_rev.name, literal("Listing ") + cast(Listing.id, String))
     )
     stmt = (
-        select(Listing, open_rev)
+        select(Listing.id, open_rev.id)
         .outerjoin(live, live.id == Listing.live_revision_id)
         .outerjoin(
             open_rev,
@@ -127,15 +128,35 @@ def dashboard_listings(org_id: int, stale_before) -> tuple[Select, list[SortKey]
             ),
         )
         .where(Listing.organization_id == org_id)
-        .options(
-            contains_eager(Listing.live_revision.of_type(live)),
-            joinedload(Listing.service_type).options(
-                joinedload(ServiceType.required_certification),
-                joinedload(ServiceType.org_certification),
-            ),
-        )
     )
     return stmt, [SortKey(rank), SortKey(name, str), SortKey(Listing.id)]
+
+
+def dashboard_page_objects(ids: list[tuple[int, int | None]]):
+    """The page's listings (with their live revision, type and its certifications) and open
+    revisions, in the page's order: two queries."""
+    listings = {
+        lst.id: lst
+        for lst in db.session.scalars(
+            db.select(Listing)
+            .where(Listing.id.in_([lid for lid, _ in ids]))
+            .options(
+                selectinload(Listing.live_revision),
+                joinedload(Listing.service_type).options(
+                    joinedload(ServiceType.required_certification),
+                    joinedload(ServiceType.org_certification),
+                ),
+            )
+        ).unique()
+    }
+    wanted = [rid for _, rid in ids if rid is not None]
+    revisions = {
+        r.id: r
+        for r in db.session.scalars(
+            db.select(ListingRevision).where(ListingRevision.id.in_(wanted))
+        )
+    }
+    return [(listings[lid], revisions.get(rid)) for lid, rid in ids]
 
 
 def listing_row(lst: Listing, rev: ListingRevision | None, stale_before, day, certs) -> dict:
@@ -212,8 +233,9 @@ def dashboard():
     capacity = capacity_cards(capacity_listings(org.id))
     stmt, keys = dashboard_listings(org.id, stale_before)
     page = page_or_first(stmt, keys, list_name="portal.dashboard")
+    shown = dashboard_page_objects(page.rows)
     certs = CertificationIndex([org.id])
-    rows = [listing_row(lst, rev, stale_before, day, certs) for lst, rev in page.rows]
+    rows = [listing_row(lst, rev, stale_before, day, certs) for lst, rev in shown]
     return render_template(
         "portal/dashboard.html",
         org=org,

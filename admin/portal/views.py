@@ -686,14 +686,11 @@ def new_certification():
         }
     form = _cert_form(data=initial)
     if form.validate_on_submit():
-        chosen = set(form.listings.data or [])
-        listings = [
-            lst
-            for lst in db.session.scalars(
-                db.select(Listing).where(Listing.organization_id == org.id)
-            )
-            if lst.id in chosen
-        ]
+        listings = db.session.scalars(
+            db.select(Listing)
+            .where(Listing.organization_id == org.id, Listing.id.in_(form.listings.data or []))
+            .order_by(Listing.id)
+        ).all()
         try:
             cert = wf.submit_certification(
                 org,

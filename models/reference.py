@@ -62,6 +62,14 @@ class CoverageGroup(StrEnum):
     SOBERING_CENTER = "sobering_center"  # listed, no gap
 
 
+COVERAGE_GROUP_LABELS = {
+    CoverageGroup.NONE: "—",
+    CoverageGroup.MOBILE_TEAM: "mobile crisis team",
+    CoverageGroup.CRISIS_CENTER: "crisis center",
+    CoverageGroup.SOBERING_CENTER: "sobering center",
+}
+
+
 class CertificationScope(StrEnum):
     ORGANIZATION = "organization"  # e.g. CCBHO: the organization holds it
     LISTING = "listing"  # e.g. BHCC: the certification names the listings it covers
@@ -174,6 +182,18 @@ class ServiceType(TimestampMixin, db.Model):
     @property
     def pillar_title(self) -> str:
         return PILLAR_TITLES[Pillar(self.pillar)]
+
+    @property
+    def answers_primary_backup(self) -> bool:
+        """988 answering: each county is listed as primary or as backup."""
+        return self.coverage_kind == CoverageKind.PRIMARY_BACKUP
+
+    @property
+    def coverage_label(self) -> str:
+        """Where the type counts in county coverage, for people."""
+        if self.answers_primary_backup:
+            return "988 primary / backup"
+        return COVERAGE_GROUP_LABELS.get(self.coverage_group, "—")
 
     def required_certification_codes(self) -> list[str]:
         return [c for c in (self.required_certification_code, self.org_certification_code) if c]

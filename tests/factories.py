@@ -15,7 +15,17 @@ from typing import Any
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
-from models import Certification, Listing, Organization, Role, User, db, today, utcnow
+from models import (
+    Certification,
+    Document,
+    Listing,
+    Organization,
+    Role,
+    User,
+    db,
+    today,
+    utcnow,
+)
 from models import workflow as wf
 from models.certification import CertificationStatus
 from models.fields import DAYS, empty_data
@@ -36,8 +46,8 @@ class OrganizationFactory(_Model):
     class Meta:
         model = Organization
 
-    legal_name = factory.Sequence(lambda n: f"Factory Provider {n}, Inc.")
-    dba = factory.LazyAttribute(lambda o: o.legal_name.removesuffix(", Inc."))
+    legal_name = factory.Sequence(lambda n: f"Factory Provider {n} Inc.")
+    dba = factory.LazyAttribute(lambda o: o.legal_name.removesuffix(" Inc."))
     ein = factory.Sequence(lambda n: f"99-{n % 10_000_000:07d}")
     website = factory.Sequence(lambda n: f"https://provider-{n}.example.org")
     email = factory.Sequence(lambda n: f"info@provider-{n}.example.org")
@@ -170,3 +180,20 @@ class CertificationFactory(factory.Factory):
         return cert
 
     _build = _create
+
+
+class DocumentFactory(_Model):
+    """A document row attached to a certification (no file on disk unless the test writes
+    one under `storage_name`)."""
+
+    class Meta:
+        model = Document
+
+    certification = factory.SubFactory(CertificationFactory, status="submitted")
+    organization_id = factory.LazyAttribute(lambda d: d.certification.organization_id)
+    type_code = "application"
+    original_filename = "application.pdf"
+    storage_name = factory.Sequence(lambda n: f"factorydocument{n}")
+    content_type = "application/pdf"
+    size = 10
+    sha256 = "0" * 64

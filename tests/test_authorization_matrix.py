@@ -16,10 +16,15 @@ from __future__ import annotations
 
 import pytest
 
-from models import Document, db
+from models import db
 from models import workflow as wf
 from tests.conftest import csrf_from, get_csrf
-from tests.factories import CertificationFactory, ListingFactory, ProviderFactory
+from tests.factories import (
+    CertificationFactory,
+    DocumentFactory,
+    ListingFactory,
+    ProviderFactory,
+)
 
 # ------------------------------------------------------------------ the table
 
@@ -259,17 +264,7 @@ def url_args(app, provider_a, provider_b, reviewer, admin, build):
     pending = ListingFactory(organization=org, by=provider_a, live=False)
     wf.submit_revision(pending.open_revision, provider_a, "For the matrix.")
     cert = CertificationFactory(organization=org, by=provider_a, status="submitted")
-    doc = Document(
-        organization_id=org.id,
-        certification_id=cert.id,
-        type_code="application",
-        original_filename="survey.pdf",
-        storage_name="matrixdocument",
-        content_type="application/pdf",
-        size=10,
-        sha256="0" * 64,
-    )
-    db.session.add(doc)
+    doc = DocumentFactory(certification=cert)
     colleague = ProviderFactory(organization=org)
     db.session.commit()
     assert build().number is not None

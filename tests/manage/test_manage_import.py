@@ -1,13 +1,17 @@
 """Bulk CSV import: a dry run reports every bad row and writes nothing; the real run writes all
 or nothing; listings arrive as drafts; formula cells, huge lines and oversized files are
-handled without a 500."""
+handled without a 500. The people and organizations come from the factories (tests/factories.py),
+not from the demo data."""
 
 from __future__ import annotations
 
+import pytest
 from manage_helpers import page_token
 
 from models import Listing, ListingRevision, Organization, db
 from models.importer import check_csv
+from models.listing import RevisionState
+from tests.factories import OrganizationFactory
 
 ORG_HEADER = "legal_name,dba,ein,npi,website,email,phone,contact_name\r\n"
 LISTING_HEADER = "organization,service_type,name,description,address_1,city,zip,county_fips,phone,counties_served,website,email\r\n"
@@ -43,6 +47,19 @@ def run_import(client):
     )
 
 
+@pytest.fixture
+def admin_client(login_as, admin):
+    """An administrator made by the factories, signed in (overrides tests/manage/conftest.py's
+    demo administrator for this module)."""
+    return login_as(admin)
+
+
+@pytest.fixture
+def org_name(app) -> str:
+    """The legal name of an active organization the import can attach listings to."""
+    return OrganizationFactory().legal_name
+
+
 def _count(model) -> int:
     return db.session.scalar(db.select(db.func.count(model.id)))
 
@@ -53,14 +70,14 @@ def test_template_downloads(admin_client):
     assert resp.get_data(as_text=True) == LISTING_HEADER
 
 
-def test_mixed_file_writes_nothing_and_reports_every_bad_row(admin_client):
+def test_mixed_file_writes_nothing_and_reports_every_bad_row(admin_client, org_name):
     content = ORG_HEADER + (
         "Good Org One,,43-1234567,1234567893,https://one.example.org,a@one.example.org,(573) 555-0101,Ann\r\n"
         "Bad EIN Org,,12-34,,,,,\r\n"
         "Good Org Two,,,,,,,\r\n"
         "Bad NPI Org,,,1234567890,http://plain.example.org,,,\r\n"
         ",,,,,,,\r\n"
-        "Bluestem Valley Behavioral Health,,,,,,,\r\n"
+        f"{org_name},,,,,,,\r\n"  # already registered
         "Bad Phone Org,,,,,,12,\r\n"
     )
     before = _count(Organization)
@@ -94,8 +111,8 @@ def test_good_organization_file_imports_all_rows(admin_client):
     assert south.ein == "43-1234567" and south.phone == "+15735550109"
 
 
-def test_good_listing_file_imports_drafts_never_live(admin_client, users):
-    org = users.provider.organization.legal_name
+def test_good_listing_file_imports_drafts_never_live(admin_client, org_name):
+    org = org_name
     content = LISTING_HEADER + (
         f"{org},mobile_crisis,Imported Mobile Team,Two-person team,,,,,(573) 555-0110,29019;29051,,\r\n"
         f"{org},bhcc,Imported Crisis Center,,1 Main St,Columbia,65201,29019,573-555-0111,,https://bhcc.example.org,\r\n"
@@ -114,14 +131,14 @@ def test_good_listing_file_imports_drafts_never_live(admin_client, users):
         [rev] = db.session.scalars(
             db.select(ListingRevision).filter_by(listing_id=listing.id)
         ).all()
-        assert rev.state == "draft"
+        assert rev.state == RevisionState.DRAFT
     mobile = next(listing for listing in new if listing.service_type_code == "mobile_crisis")
     rev = db.session.scalar(db.select(ListingRevision).filter_by(listing_id=mobile.id))
     assert {c["fips"] for c in rev.data["counties"]} == {"29019", "29051"}
 
 
-def test_listing_rows_are_checked_against_the_rules(admin_client, users):
-    org = users.provider.organization.legal_name
+def test_listing_rows_are_checked_against_the_rules(admin_client, org_name):
+    org = org_name
     content = (
         LISTING_HEADER
         + (
@@ -196,8 +213,8 @@ def test_csv_import_applies_the_same_policy(admin_client):
     assert [r["legal_name"] for r in result.rows] == ["Fine Org"]
 
 
-def test_duplicate_listing_rows_are_flagged_in_the_dry_run(admin_client, users):
-    org = users.provider.organization.legal_name
+def test_duplicate_listing_rows_are_flagged_in_the_dry_run(admin_client, org_name):
+    org = org_name
     row = f"{org},bhcc,Twin Center,,1 Main St,Columbia,65201,29019,573-555-0112,,,\r\n"
     content = (
         LISTING_HEADER

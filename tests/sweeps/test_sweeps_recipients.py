@@ -24,7 +24,7 @@ def test_the_follow_up_reaches_admins_who_accepted_their_invitation(app, ctx, ou
 
     [message] = outbox.messages()
     assert message["To"] == "admin-a@factory.test"
-    assert message["Subject"].startswith("No answer yet")
+    assert message["Subject"].strip().startswith("No answer yet")
 
 
 def test_no_follow_up_when_no_admin_has_accepted(app, ctx, outbox):

@@ -195,6 +195,7 @@ def page_or_first(stmt: Select, keys: Sequence[SortKey], *, list_name: str) -> P
 
 def count_up_to(stmt: Select, bound: int) -> int:
     """How many rows `stmt` has, counting at most bound + 1 of them: the answer is exact up to
-    `bound`; bound + 1 means "more than bound". Costs the same on 1,000 rows as on a million."""
+    `bound`; bound + 1 means "more than bound". The database stops reading the result after
+    bound + 1 rows (what it does to produce them is the statement's own cost)."""
     limited = stmt.order_by(None).limit(bound + 1).subquery()
     return db.session.scalar(select(func.count()).select_from(limited)) or 0

@@ -100,6 +100,77 @@ STREET_NAMES = [
 ]
 
 
+# crisis residential and sobering centers: (organization, service type, name, home county,
+# details), made in this order
+RESIDENTIAL = [
+    (
+        MARKER_ORG,
+        "crisis_residential",
+        "Bluestem Crisis Stabilization House",
+        "29019",
+        {
+            "description": "Short stays (up to three days) for adults stepping down from a crisis.",
+            "capacity": 12,
+            "capacity_unit": "beds",
+            "max_stay_hours": 72,
+            "min_age": 18,
+            "cost": "insurance_no_one_refused",
+            "no_one_turned_away": True,
+        },
+    ),
+    (
+        "Gateway Riverbend Crisis Services",
+        "crisis_residential",
+        "Riverbend Stabilization Residence",
+        "29510",
+        {
+            "description": "Crisis residential unit for adults.",
+            "capacity": 16,
+            "capacity_unit": "beds",
+            "max_stay_hours": 72,
+            "min_age": 18,
+        },
+    ),
+    (
+        MARKER_ORG,
+        "sobering_center",
+        "Bluestem Sobering Support Center",
+        "29019",
+        {
+            "description": "A safe place for intoxicated, nonviolent adults to recover, up to 23 hours.",
+            "nonviolent_only": True,
+            "min_age": 18,
+            "max_stay_hours": 23,
+            "capacity": 10,
+            "capacity_unit": "beds",
+            "le_dropoff": True,
+            "walk_in": True,
+            "referral_sources": ["law_enforcement", "ed", "self"],
+            "cost": "no_cost",
+            "no_one_turned_away": True,
+        },
+    ),
+    (
+        "Gateway Riverbend Crisis Services",
+        "sobering_center",
+        "Riverbend Sobering Center",
+        "29510",
+        {
+            "description": "Sobering support for nonviolent adults; transport home on discharge.",
+            "nonviolent_only": True,
+            "min_age": 18,
+            "max_stay_hours": 23,
+            "capacity": 12,
+            "capacity_unit": "beds",
+            "le_dropoff": True,
+            "referral_sources": ["law_enforcement", "ed"],
+            "cost": "no_cost",
+            "no_one_turned_away": True,
+        },
+    ),
+]
+
+
 def weekly(opens: str, closes: str, days=DAYS[:5]) -> dict:
     return {d: ([[opens, closes]] if d in days else []) for d in DAYS}
 
@@ -472,67 +543,8 @@ class Builder:
         )
 
     def residential_and_sobering(self) -> None:
-        self.listing(
-            MARKER_ORG,
-            "crisis_residential",
-            "Bluestem Crisis Stabilization House",
-            fips="29019",
-            street=next(self.streets),
-            description="Short stays (up to three days) for adults stepping down from a crisis.",
-            capacity=12,
-            capacity_unit="beds",
-            max_stay_hours=72,
-            min_age=18,
-            cost="insurance_no_one_refused",
-            no_one_turned_away=True,
-        )
-        self.listing(
-            "Gateway Riverbend Crisis Services",
-            "crisis_residential",
-            "Riverbend Stabilization Residence",
-            fips="29510",
-            street=next(self.streets),
-            description="Crisis residential unit for adults.",
-            capacity=16,
-            capacity_unit="beds",
-            max_stay_hours=72,
-            min_age=18,
-        )
-        self.listing(
-            MARKER_ORG,
-            "sobering_center",
-            "Bluestem Sobering Support Center",
-            fips="29019",
-            street=next(self.streets),
-            description="A safe place for intoxicated, nonviolent adults to recover, up to 23 hours.",
-            nonviolent_only=True,
-            min_age=18,
-            max_stay_hours=23,
-            capacity=10,
-            capacity_unit="beds",
-            le_dropoff=True,
-            walk_in=True,
-            referral_sources=["law_enforcement", "ed", "self"],
-            cost="no_cost",
-            no_one_turned_away=True,
-        )
-        self.listing(
-            "Gateway Riverbend Crisis Services",
-            "sobering_center",
-            "Riverbend Sobering Center",
-            fips="29510",
-            street=next(self.streets),
-            description="Sobering support for nonviolent adults; transport home on discharge.",
-            nonviolent_only=True,
-            min_age=18,
-            max_stay_hours=23,
-            capacity=12,
-            capacity_unit="beds",
-            le_dropoff=True,
-            referral_sources=["law_enforcement", "ed"],
-            cost="no_cost",
-            no_one_turned_away=True,
-        )
+        for org_name, stype, name, fips, details in RESIDENTIAL:
+            self.listing(org_name, stype, name, fips=fips, street=next(self.streets), **details)
 
     def community_programs(self) -> None:
         """ERE, CIT councils, adult and youth liaisons."""

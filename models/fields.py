@@ -244,7 +244,9 @@ def yes_no(v: Any) -> str:
 # builds from the declaration (`widget`), its form control, default, limits (the listing rules
 # check them), HSDS extension property (services.json and services.csv carry it), column of
 # the published listings.csv and whether the printed directory shows it. Fields without a
-# widget are laid out by hand in the editor (an address, opening hours, phones ...).
+# widget are laid out by hand in the editor, listings.csv and the printed entry (an address,
+# opening hours, phones ...); the catalogue still gives their label, section and reading, and
+# maps the simple ones to their HSDS extension property.
 
 Renderer = Callable[[dict[str, Any], dict[str, str]], str]
 WIDGETS = ("text", "textarea", "checkbox", "number", "select", "checkboxes")
@@ -424,20 +426,20 @@ _WIDGET_CHECKS: dict[str, Callable[[FieldSpec, Any], list[str]]] = {
 
 
 FIELDS: list[FieldSpec] = [
-    FieldSpec("name", "Name", "About", pdf=True),
-    FieldSpec("description", "Description", "About", pdf=True),
-    FieldSpec("address", "Site address", "Where", _show_address, pdf=True),
+    FieldSpec("name", "Name", "About"),
+    FieldSpec("description", "Description", "About"),
+    FieldSpec("address", "Site address", "Where", _show_address),
     FieldSpec("coordinates", "Map location", "Where", _show_coordinates),
-    FieldSpec("counties", "Counties served", "Where", _show_counties, pdf=True),
-    FieldSpec("phones", "Phone numbers", "Contact", _show_phones, pdf=True),
-    FieldSpec("chat_url", "Chat", "Contact", pdf=True),
-    FieldSpec("email", "E-mail", "Contact", pdf=True),
-    FieldSpec("website", "Website", "Contact", pdf=True),
-    FieldSpec("hours", "Hours", "Hours", _show_hours, pdf=True),
+    FieldSpec("counties", "Counties served", "Where", _show_counties),
+    FieldSpec("phones", "Phone numbers", "Contact", _show_phones),
+    FieldSpec("chat_url", "Chat", "Contact"),
+    FieldSpec("email", "E-mail", "Contact"),
+    FieldSpec("website", "Website", "Contact"),
+    FieldSpec("hours", "Hours", "Hours", _show_hours),
     FieldSpec(
         "populations", "Who it serves", "Who", _labelled("populations", POPULATIONS, "Everyone")
     ),
-    FieldSpec("ages", "Ages", "Who", _show_ages, pdf=True),
+    FieldSpec("ages", "Ages", "Who", _show_ages),
     FieldSpec("languages", "Languages", "Who", _labelled("languages", LANGUAGES, "Not given")),
     FieldSpec("eligibility_notes", "Eligibility notes", "Who"),
     FieldSpec("nonviolent_only", "Nonviolent people only", "Who"),
@@ -456,7 +458,7 @@ FIELDS: list[FieldSpec] = [
         _with_unit("target_response_minutes", "minutes"),
         hsds="mo_dmh_target_response_minutes",
     ),
-    FieldSpec("cost", "Cost", "Cost", _show_cost, pdf=True),
+    FieldSpec("cost", "Cost", "Cost", _show_cost),
     FieldSpec("capacity", "Capacity", "Capacity", _show_capacity, hsds="mo_dmh_capacity"),
     FieldSpec(
         "max_stay_hours",
@@ -465,7 +467,7 @@ FIELDS: list[FieldSpec] = [
         _with_unit("max_stay_hours", "hours"),
         hsds="mo_dmh_max_stay_hours",
     ),
-    FieldSpec("accessibility", "Accessibility", "Access", pdf=True),
+    FieldSpec("accessibility", "Accessibility", "Access"),
     FieldSpec("exclude_from_print", "Leave out of printed directories", "Publishing"),
 ]
 FIELD_LABELS = {f.key: f.label for f in FIELDS}

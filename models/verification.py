@@ -76,7 +76,14 @@ class VerificationLink(db.Model):
         """Spend the link with the recipient's answer. An answered link keeps its answer:
         answering again raises IllegalTransition (open_link refuses a used link before this)."""
         if self.outcome is not None:
-            raise IllegalTransition(LinkOutcome, LinkOutcome(self.outcome), outcome)
+            answered = LinkOutcome(self.outcome)
+            raise IllegalTransition(
+                LinkOutcome,
+                answered,
+                outcome,
+                message=f"This link was already answered “{answered.label}”; it cannot also "
+                f"answer “{outcome.label}”.",
+            )
         self.used_at, self.outcome = utcnow(), outcome.value
         mark_opened(self)
 

@@ -528,7 +528,11 @@ def test_an_answered_link_keeps_its_answer(live, users):
     link = db.session.scalar(db.select(VerificationLink).order_by(VerificationLink.id.desc()))
     link.answer(LinkOutcome.CONFIRMED)
     db.session.flush()
-    refused(lambda: link.answer(LinkOutcome.CHANGED), LinkOutcome, "confirmed", "changed")
+    err = refused(lambda: link.answer(LinkOutcome.CHANGED), LinkOutcome, "confirmed", "changed")
+    assert str(err) == (
+        "This link was already answered “Everything is still correct”; it cannot also answer "
+        "“Something changed”."
+    )
     assert link.outcome == LinkOutcome.CONFIRMED and link.used_at is not None
 
 

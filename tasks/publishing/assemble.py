@@ -12,14 +12,17 @@ accessible document:
 * the title, language, XMP metadata and viewer preferences come from the first part (the
   front matter, whose `<title>` is the document's title).
 
-`frame` lays the running title and "Page n of m" over every page (the parts are rendered
+`frame` writes the running title and "Page n of m" into every page (the parts are rendered
 without them, since only the joined document knows its page numbers), marked as pagination
-artifacts so that assistive technology skips them."""
+artifacts so that assistive technology skips them, in an embedded subset of the stylesheet's
+DejaVu Sans (a few hundred bytes per document instead of laying out blank pages)."""
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 
 import pikepdf
@@ -140,18 +143,138 @@ def join(parts: Sequence[Path], target: Path, nested: Sequence[bool] = ()) -> in
     return count
 
 
-def frame(target: Path, overlay: Path) -> None:
-    """Lay page i of `overlay` over page i of `target` (same page count), as an artifact."""
-    with pikepdf.open(target, allow_overwriting_input=True) as pdf, pikepdf.open(overlay) as over:
-        if len(over.pages) != len(pdf.pages):
-            raise ValueError(f"frame has {len(over.pages)} pages for {len(pdf.pages)}")
-        for page, layer in zip(pdf.pages, over.pages, strict=True):
-            form = pdf.copy_foreign(layer.as_form_xobject())
-            name = page.add_resource(form, Name.XObject, prefix="Frame")
-            page.contents_add(pdf.make_stream(b"q\n"), prepend=True)
-            page.contents_add(
-                pdf.make_stream(b"Q\n" + ARTIFACT_OPEN + b"q " + bytes(name) + b" Do Q\nEMC\n")
+FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
+REGULAR, BOLD = "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"  # Debian's fonts-dejavu-core
+# where the stylesheet's margin boxes were: letter, margins 0.75in top, 0.7in sides, 0.8in bottom
+PAGE_WIDTH, MARGIN_X = 612.0, 50.4
+TITLE_Y, FOOTER_Y, SIZE = 760.0, 26.0, 8.0
+
+
+@cache
+def font_file(name: str) -> Path:
+    for folder in FONT_DIRS:
+        for path in sorted(folder.rglob(name)):
+            return path
+    raise FileNotFoundError(f"{name} (Debian package fonts-dejavu-core) is not installed")
+
+
+class FrameFont:
+    """A TrueType font subset to the characters of the frame, as a simple WinAnsi font: the
+    frame's few words need neither a CID font nor a ToUnicode map, and every font of a PDF/UA
+    file must be embedded."""
+
+    def __init__(self, name: str, text: str):
+        from fontTools import subset
+        from fontTools.ttLib import TTFont
+
+        self.chars = sorted({c for c in text if _code(c) is not None} | {" "})
+        options = subset.Options()
+        options.notdef_outline = True
+        options.name_IDs = ["*"]
+        font = TTFont(font_file(name))
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=[ord(c) for c in self.chars])
+        subsetter.subset(font)
+        scale = 1000 / font["head"].unitsPerEm
+        cmap = font.getBestCmap()
+        metrics = font["hmtx"].metrics
+        self.widths = {
+            _code(c): round(metrics[cmap[ord(c)]][0] * scale) for c in self.chars if ord(c) in cmap
+        }
+        self.head = font["head"]
+        self.hhea = font["hhea"]
+        self.scale = scale
+        buffer = io.BytesIO()
+        font.save(buffer)
+        self.data = buffer.getvalue()
+        self.base = "FRAMEA+" + font_file(name).stem.replace("-", "")
+
+    def width(self, text: str, size: float) -> float:
+        return sum(self.widths.get(_code(c), 0) for c in text) * size / 1000
+
+    def dictionary(self, pdf: pikepdf.Pdf) -> pikepdf.Object:
+        first, last = 32, 255
+        widths = Array([self.widths.get(code, 0) for code in range(first, last + 1)])
+        head, hhea = self.head, self.hhea
+        descriptor = Dictionary(
+            Type=Name.FontDescriptor,
+            FontName=Name("/" + self.base),
+            Flags=32,  # nonsymbolic
+            FontBBox=Array(
+                [round(v * self.scale) for v in (head.xMin, head.yMin, head.xMax, head.yMax)]
+            ),
+            ItalicAngle=0,
+            Ascent=round(hhea.ascent * self.scale),
+            Descent=round(hhea.descent * self.scale),
+            CapHeight=round(hhea.ascent * self.scale * 0.7),
+            StemV=80,
+            FontFile2=pdf.make_stream(self.data),
+        )
+        return pdf.make_indirect(
+            Dictionary(
+                Type=Name.Font,
+                Subtype=Name.TrueType,
+                BaseFont=Name("/" + self.base),
+                FirstChar=first,
+                LastChar=last,
+                Widths=widths,
+                Encoding=Name.WinAnsiEncoding,
+                FontDescriptor=pdf.make_indirect(descriptor),
             )
+        )
+
+
+def _code(char: str) -> int | None:
+    try:
+        return char.encode("cp1252")[0]
+    except UnicodeEncodeError:
+        return None
+
+
+def _string(text: str) -> bytes:
+    """A PDF literal string in WinAnsi; characters it lacks become '?'."""
+    raw = text.encode("cp1252", errors="replace")
+    return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
+
+
+def _show(font: str, size: float, x: float, y: float, text: str, grey: float = 0.0) -> bytes:
+    return (
+        f"BT /{font} {size:g} Tf {grey:g} g {x:.2f} {y:.2f} Td ".encode()
+        + _string(text)
+        + b" Tj ET\n"
+    )
+
+
+def frame(target: Path, title: str, demo_banner: bool = False) -> None:
+    """Write the running title (not on the cover) and "Page n of m" (and, for demo data,
+    "DEMO DATA – fictional") into every page of `target`, as pagination artifacts."""
+    demo = "DEMO DATA – fictional"
+    with pikepdf.open(target, allow_overwriting_input=True) as pdf:
+        total = len(pdf.pages)
+        regular = FrameFont(REGULAR, title + "Page of 0123456789")
+        bold = FrameFont(BOLD, demo) if demo_banner else None
+        fonts = {"FrameR": regular.dictionary(pdf)}
+        if bold:
+            fonts["FrameB"] = bold.dictionary(pdf)
+        for number, page in enumerate(pdf.pages, start=1):
+            footer = f"Page {number} of {total}"
+            ops = _show(
+                "FrameR", SIZE, (PAGE_WIDTH - regular.width(footer, SIZE)) / 2, FOOTER_Y, footer
+            )
+            if number > 1:
+                ops += _show("FrameR", SIZE, MARGIN_X, TITLE_Y, title, grey=0.267)
+            if bold:
+                x = PAGE_WIDTH - MARGIN_X - bold.width(demo, SIZE)
+                ops += _show("FrameB", SIZE, x, FOOTER_Y, demo)
+            if "/Resources" not in page.obj:
+                page.obj.Resources = Dictionary()
+            if "/Font" not in page.obj.Resources:
+                page.obj.Resources.Font = Dictionary()
+            font_dict = page.obj.Resources.Font
+            for name, ref in fonts.items():
+                font_dict[Name("/" + name)] = ref
+            page.contents_add(pdf.make_stream(b"q\n"), prepend=True)
+            page.contents_add(pdf.make_stream(b"Q\n" + ARTIFACT_OPEN + b"q\n" + ops + b"Q\nEMC\n"))
         _save(pdf, target)
 
 

@@ -378,14 +378,6 @@ def front_html(doc: PdfDoc, ctx: BuildContext, demo_banner: bool, contents: list
     )
 
 
-def frame_html(title: str, pages: int, demo_banner: bool) -> str:
-    return (
-        templates()
-        .get_template("frame.html")
-        .render(title=title, pages=pages, demo_banner=demo_banner)
-    )
-
-
 def _page_references(pdf: pydyf.PDF) -> tuple[bytes, ...]:
     """pydyf's `PDF.page_references`, built once per page count instead of on every call.
 
@@ -412,18 +404,15 @@ def font_config() -> FontConfiguration:
     return FontConfiguration()
 
 
-def render_document(
-    html: str, target: Path, fetcher: AssetsOnlyFetcher | None = None, *, tagged: bool = True
-) -> int:
-    """HTML -> PDF at `target` (written atomically; tagged PDF/UA-1 unless `tagged` is
-    false, as for the page frames laid over a tagged document). Returns the page count."""
+def render_document(html: str, target: Path, fetcher: AssetsOnlyFetcher | None = None) -> int:
+    """HTML -> tagged PDF (PDF/UA-1) at `target`, written atomically. Returns the page count."""
     fetcher = fetcher or AssetsOnlyFetcher()
     document = weasyprint.HTML(
         string=html, base_url=ASSETS_DIR.as_uri() + "/", url_fetcher=fetcher
     ).render(font_config=font_config())
     tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     target.parent.mkdir(parents=True, exist_ok=True)
-    document.write_pdf(tmp, **({"pdf_variant": PDF_VARIANT} if tagged else {}))
+    document.write_pdf(tmp, pdf_variant=PDF_VARIANT)
     os.replace(tmp, target)
     return len(document.pages)
 
@@ -536,10 +525,7 @@ def assemble(planned: Planned, ctx: BuildContext, demo_banner: bool, cache: Path
         nested=[False, *(bool(p.contents) and p.contents[0]["level"] == "type" for p in parts)],
     )
     front.unlink()
-    frame = cache / f"frame-{digest([doc.title, total, demo_banner, template_version()])}.pdf"
-    if not frame.is_file():
-        render_document(frame_html(doc.title, total, demo_banner), frame, tagged=False)
-    add_frame(target, frame)
+    add_frame(target, doc.title, demo_banner)
     return total
 
 

@@ -53,9 +53,9 @@ def render_spy(monkeypatch):
     calls: list[str] = []
     real = pdf.render_document
 
-    def spy(html, target, fetcher=None, **kw):
+    def spy(html, target, fetcher=None):
         calls.append(target.name)
-        return real(html, target, fetcher, **kw)
+        return real(html, target, fetcher)
 
     monkeypatch.setattr(pdf, "render_document", spy)
     return calls

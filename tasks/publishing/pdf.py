@@ -331,16 +331,13 @@ def index_part(rows: list[dict[str, Any]]) -> Part:
 def doc_parts(
     doc: PdfDoc, ref: dict[str, Any], views: dict[str, dict], openers: set[str]
 ) -> list[Part]:
-    """The parts of one directory, in order. The statewide and per-type directories are made
-    of one part per service type (the same parts: each listing is rendered once for both) and
-    the statewide county index; a region's directory is one part (its listings, its index)."""
+    """The parts of one directory, in order: one per service type and the county index. The
+    statewide and per-type directories share their service types' parts (each listing is laid
+    out once for both); a region's parts hold that region's listings of one type, so a change
+    lays out again only the type's part in each region it touches."""
     rows = county_index(doc, ref, views)
     if doc.kind == "region":
-        groups = type_sections(doc.records, ref, views)
-        contents = [c for g in groups for c in section_part(g).contents]
-        if rows:
-            contents.append({"level": "pillar", "title": "County index"})
-        return [Part({"title": doc.title, "sections": groups, "index": rows}, contents=contents)]
+        openers = pillar_openers(doc.records, ref)
     parts = [section_part(g) for g in type_sections(doc.records, ref, views, openers)]
     if rows:
         parts.append(index_part(rows))

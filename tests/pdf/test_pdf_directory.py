@@ -178,8 +178,10 @@ def test_changed_listing_renders_its_parts_again_and_reassembles_what_prints_it(
     expected = {"pdf/directory.pdf", "pdf/type-sobering_center.pdf"} | regions
     assert set(done["assembled"]) == expected
     # laid out again: the sobering centers' section (shared by the statewide and the
-    # per-type directory), the county index (the phone is in it) and each region's body
-    assert len(done["rendered"]) == 2 + len(regions)
+    # per-type directory) and the county index (the center is among the nearest places, with
+    # its phone), and in each region it serves, that region's sobering centers and index;
+    # nothing else (the other types' sections, the other regions)
+    assert len(done["rendered"]) == 2 + 2 * len(regions)
     parts = [name for name in render_spy if not name.endswith(".front.pdf")]
     assert len(parts) == len(done["rendered"])
     assert "(573) 555-9999" in pdf_text(tmp_path / "pdf" / "directory.pdf")

@@ -262,6 +262,13 @@ def _commit_run(run: PublishRun, **changes) -> None:
     db.session.commit()
 
 
+def _finish_run(run: PublishRun, status: PublishRunStatus, **fields) -> None:
+    """End the run through its state machine (running -> status) and commit."""
+    write_afresh()
+    run.finish(status, **fields)
+    db.session.commit()
+
+
 def build_release(
     trigger: str = ReleaseTrigger.MANUAL.value,
     user_id: int | None = None,
@@ -281,23 +288,16 @@ def build_release(
         with build_lock(root):
             result = _build_locked(root, run, day or today(), progress)
     except BuildBusy:
-        _commit_run(
-            run,
-            status=PublishRunStatus.BUSY.value,
-            finished_at=utcnow(),
-            step_label="another build was running",
-        )
+        _finish_run(run, PublishRunStatus.BUSY, step_label="another build was running")
         return BuildResult(PublishRunStatus.BUSY.value, run_id=run.id)
     except Exception as exc:
         db.session.rollback()
         run = db.session.get(PublishRun, run.id)
-        if run is not None:
-            _commit_run(
-                run,
-                status=PublishRunStatus.FAILED.value,
-                finished_at=utcnow(),
-                error=f"{type(exc).__name__}: {exc}"[:2000],
-            )
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        if run is not None and run.is_running:
+            _finish_run(run, PublishRunStatus.FAILED, error=error)
+        elif run is not None:  # it published, then a later step failed: it stays published
+            _commit_run(run, error=error)
         raise
     if result.context is not None and print_wanted():
         _print(root, result.context, run, progress)
@@ -349,12 +349,14 @@ def reap_dead_runs(except_id: int | None = None) -> int:
     ).all()
     for r in dead:
         started = r.total_steps > 0
-        r.status = PublishRunStatus.FAILED.value
-        r.finished_at = now
-        r.step_label = (
-            f"stopped at step {r.step}/{r.total_steps} ({r.step_label})"
-            if started
-            else "never started"
+        r.finish(
+            PublishRunStatus.FAILED,
+            finished_at=now,
+            step_label=(
+                f"stopped at step {r.step}/{r.total_steps} ({r.step_label})"
+                if started
+                else "never started"
+            ),
         )
         r.error = (
             "the build stopped: its worker died or was killed; a later build publishes the changes"
@@ -388,10 +390,9 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
     if cur is not None and read_manifest(cur).get("content_hash") == chash:
         write_afresh()
         drain_outbox_events(last_event, release_id=None)
-        _commit_run(
+        _finish_run(
             run,
-            status=PublishRunStatus.UNCHANGED.value,
-            finished_at=utcnow(),
+            PublishRunStatus.UNCHANGED,
             release_number=cur,
             step=total,
             total_steps=total,
@@ -452,10 +453,13 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
     db.session.commit()
     swap_current(root, number)
     refresh_capacity()  # which listings are public may have changed
-    run.status = PublishRunStatus.PUBLISHED.value
-    run.release_number = number
-    run.finished_at = utcnow()
-    _commit_run(run, step=total, step_label=f"release {number} is current")
+    _finish_run(
+        run,
+        PublishRunStatus.PUBLISHED,
+        release_number=number,
+        step=total,
+        step_label=f"release {number} is current",
+    )
     if progress:
         progress(total, total, f"release {number} is current")
     dropped = prune(root, int(current_app.config.get("RELEASES_KEEP", 10)))

@@ -104,6 +104,8 @@ class CountyRole(StrEnum):
 CountyRole.set_labels(
     {CountyRole.SERVED: "Served", CountyRole.PRIMARY: "Primary", CountyRole.BACKUP: "Backup"}
 )
+# the roles of a 988 center: it answers the county's calls first, or when the primary cannot
+ANSWERING_ROLES = (CountyRole.PRIMARY, CountyRole.BACKUP)
 
 
 class Listing(TimestampMixin, db.Model):

@@ -18,6 +18,7 @@ from typing import Any
 
 from models import fields as F
 from models.geo import county_centroids, zip_info
+from models.listing import ANSWERING_ROLES, CountyRole
 
 MAX_LINES = 8
 LINE_BUDGET = 100  # characters that fit one line of the entry at the stylesheet's size
@@ -113,13 +114,13 @@ def counties_line(
     by_role: dict[str, list[str]] = {}
     fips_by_role: dict[str, set[str]] = {}
     for c in record.get("counties") or []:
-        role = c.get("role") or "served"
+        role = c.get("role") or CountyRole.SERVED
         by_role.setdefault(role, []).append(c["name"])
         fips_by_role.setdefault(role, set()).add(c["fips"])
-    roles = [role for role in ("primary", "backup", "served") if by_role.get(role)]
+    roles = [role for role in (*ANSWERING_ROLES, CountyRole.SERVED) if by_role.get(role)]
     clauses = []
     for role in roles:
-        label = "Serves" if role == "served" else f"{F.COUNTY_ROLES[role]} for"
+        label = "Serves" if role == CountyRole.SERVED else f"{CountyRole(role).label} for"
         budget = LINE_BUDGET // len(roles) - len(label) - 3
         summary = county_summary(sorted(by_role[role]), fips_by_role[role], total, regions, budget)
         clauses.append(f"{label} {summary}")
@@ -216,7 +217,7 @@ def county_rows(
     answer: dict[str, list[tuple[int, str]]] = {f: [] for f in wanted}
     mobile: dict[str, list[str]] = {f: [] for f in wanted}
     places = []
-    rank = {"primary": 0, "backup": 1}
+    rank = {CountyRole.PRIMARY: 0, CountyRole.BACKUP: 1}
     for r in records:
         kind = kinds.get(r["id"])
         e = entries[r["id"]]
@@ -228,7 +229,7 @@ def county_rows(
         for c in r.get("counties") or []:
             if c["fips"] not in wanted:
                 continue
-            role = c.get("role") or "served"
+            role = c.get("role") or CountyRole.SERVED
             if kind == "988":
                 label = e["name"] + (f" ({role})" if role in rank else "")
                 answer[c["fips"]].append((rank.get(role, 2), _with_phone(label, e["phone"])))

@@ -52,6 +52,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from models import fields as F
+from models.listing import ANSWERING_ROLES, CountyRole
 
 from . import assemble as assemble_module
 from . import entry
@@ -144,7 +145,7 @@ def coverage(record: dict[str, Any]) -> dict[str, str]:
     if site:
         out[site] = "site"
     for c in record.get("counties") or []:
-        out.setdefault(c["fips"], c.get("role") or "served")
+        out.setdefault(c["fips"], c.get("role") or CountyRole.SERVED)
     return out
 
 
@@ -218,7 +219,7 @@ def index_kind(record: dict[str, Any]) -> str | None:
     "respond" service) or where to go (a "place")."""
     pillar = record.get("pillar")
     if pillar == INDEX_CONTACT_PILLAR and any(
-        c.get("role") in ("primary", "backup") for c in record.get("counties") or []
+        c.get("role") in ANSWERING_ROLES for c in record.get("counties") or []
     ):
         return "988"
     return {INDEX_RESPOND_PILLAR: "mobile", INDEX_PLACE_PILLAR: "place"}.get(pillar)

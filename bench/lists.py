@@ -4,10 +4,13 @@ holds 10 rows and when it holds 10,000, side by side in one run.
 
 Each page is fetched through the Flask test client by a signed-in person (the provider of the
 demo organization, a reviewer), REPEATS times, alternating the pages; the median and p90 and the
-number of SQL statements per page are printed, with each page's ratio to the 10-row page.
-The last page is the one the pager's "Last page" link opens.
+number of SQL statements per page are printed, with each page's ratio to the 10-row list's
+page. The last page is the one the pager's "Last page" link opens. The long lists are measured
+with the app's 50 rows per page and with 10 (LIST_PAGE_SIZE), which tells what the list's
+length costs apart from showing more rows on a page.
 
     PYTHONPATH=$PWD .venv/bin/python bench/lists.py [--repeats 30] [--sizes 10,10000]
+        [--page-sizes 50,10]
 
 Creates and drops its own database (registry_bench_<pid>) on 127.0.0.1:5432."""
 
@@ -227,43 +230,48 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=30)
     ap.add_argument("--sizes", default="10,10000")
+    ap.add_argument("--page-sizes", default="50,10", help="rows per page (the app's is 50)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    results = []  # (list, rows, page, median, p90, statements)
+    page_sizes = [int(s) for s in args.page_sizes.split(",")]
+    results = []  # (list, rows, rows per page, page, median, p90, statements)
     with demo_app() as app:
         provider, reviewer = sign_in(app, PROVIDER), sign_in(app, REVIEWER)
         for size in sizes:
             listings, waiting = grow(app, size)
-            for name, client, path, rows in (
-                ("portal dashboard", provider, "/portal/", listings),
-                ("review queue", reviewer, "/review/queue", waiting),
-            ):
-                urls = pages(client, path)
-                times = measure(client, urls, args.repeats)
-                for page, url in urls.items():
-                    results.append(
-                        (
-                            name,
-                            rows,
-                            page,
-                            statistics.median(times[page]),
-                            p90(times[page]),
-                            statements(app, client, url),
+            for per_page in page_sizes if size > min(page_sizes) else page_sizes[:1]:
+                app.config["LIST_PAGE_SIZE"] = per_page
+                for name, client, path, rows in (
+                    ("portal dashboard", provider, "/portal/", listings),
+                    ("review queue", reviewer, "/review/queue", waiting),
+                ):
+                    urls = pages(client, path)
+                    times = measure(client, urls, args.repeats)
+                    for page, url in urls.items():
+                        results.append(
+                            (
+                                name,
+                                rows,
+                                per_page,
+                                page,
+                                statistics.median(times[page]),
+                                p90(times[page]),
+                                statements(app, client, url),
+                            )
                         )
-                    )
     # each list's baseline: its first page at the smallest size
     base = {}
-    for name, _rows, page, median, _high, _count in results:
+    for name, _rows, _per_page, page, median, _high, _count in results:
         if page == "first":
             base.setdefault(name, median)
     print(
-        f"{'list':<18} {'rows':>6} {'page':<6} {'median ms':>10} {'p90 ms':>8} "
+        f"{'list':<18} {'rows':>6} {'per page':>8} {'page':<6} {'median ms':>10} {'p90 ms':>8} "
         f"{'statements':>10} {'x smallest':>11}"
     )
-    for name, rows, page, median, high, count in results:
+    for name, rows, per_page, page, median, high, count in results:
         print(
-            f"{name:<18} {rows:>6} {page:<6} {median * 1000:>10.1f} {high * 1000:>8.1f} "
-            f"{count:>10} {median / base[name]:>11.2f}"
+            f"{name:<18} {rows:>6} {per_page:>8} {page:<6} {median * 1000:>10.1f} "
+            f"{high * 1000:>8.1f} {count:>10} {median / base[name]:>11.2f}"
         )
 
 

@@ -33,6 +33,7 @@ DIRECT_ENV: dict[str, type] = {
     "PUBLIC_BASE_URL": str,
     "VAR_DIR": str,
     "PDF_WORKERS": int,
+    "PDF_FANOUT": str,
 }
 
 
@@ -88,8 +89,13 @@ def defaults(var_dir: Path) -> dict[str, Any]:
         "CELERY_ALWAYS_EAGER": False,
         "DEMO_BANNER": True,
         "PUBLISH_PDFS": True,
-        # processes rendering the parts of the printed directories side by side (0: one per CPU)
+        # how the parts of the printed directories are rendered side by side: "processes" (a
+        # pool of PDF_WORKERS processes in the printing worker; 0: one per CPU) or "celery"
+        # (tasks on the `pdf` queue, for workers on other machines sharing VAR_DIR; needs
+        # CELERY_RESULT_BACKEND)
+        "PDF_FANOUT": "processes",
         "PDF_WORKERS": 0,
+        "PDF_PART_TIMEOUT": 600,  # seconds a print waits for its parts from the `pdf` queue
         "CAPACITY_EXPIRES_HOURS": 12,  # a live capacity status older than this reads "unknown"
         "CAPACITY_EXPIRES_BY_TYPE": {},  # per service type, e.g. {"sobering_center": 6}
     }
@@ -135,6 +141,13 @@ def load(app, overrides: dict[str, Any] | None = None) -> None:
 def finish(c) -> None:
     if c["ENV_NAME"] not in ("development", "production", "test"):
         raise ConfigError("REGISTRY_ENV must be development, production or test")
+    if c["PDF_FANOUT"] not in ("processes", "celery"):
+        raise ConfigError("PDF_FANOUT must be processes or celery")
+    if c["PDF_FANOUT"] == "celery" and not c.get("CELERY_RESULT_BACKEND"):
+        raise ConfigError(
+            "PDF_FANOUT=celery waits for the parts' results: set CELERY_RESULT_BACKEND "
+            "(for example redis://redis:6379/2)"
+        )
     production = c["ENV_NAME"] == "production"
     if production and (
         not c.get("SECRET_KEY") or c["SECRET_KEY"] == DEV_SECRET or len(c["SECRET_KEY"]) < 32
@@ -202,6 +215,8 @@ def celery_settings(c) -> dict[str, Any]:
         "task_soft_time_limit": 14 * 60,
         "broker_connection_retry_on_startup": True,
         "worker_max_memory_per_child": 800_000,  # KiB; WeasyPrint does not return memory
+        # parts of the printed directories go to their own queue (PDF_FANOUT=celery)
+        "task_routes": {"registry.render_pdf_part": {"queue": "pdf"}},
         "beat_schedule_filename": str(Path(c["VAR_DIR"]) / "celerybeat-schedule"),
         "task_always_eager": bool(c.get("CELERY_ALWAYS_EAGER", False)),
         "task_eager_propagates": True,

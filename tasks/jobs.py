@@ -1,3 +1,3 @@
 """Imports every task module so the worker registers their tasks."""
 
-from . import capacity, housekeeping, mail, pdf_preview, publish, sweeps  # noqa: F401
+from . import capacity, housekeeping, mail, pdf_parts, pdf_preview, publish, sweeps  # noqa: F401

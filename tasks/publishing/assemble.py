@@ -20,13 +20,17 @@ DejaVu Sans (a few hundred bytes per document instead of laying out blank pages)
 from __future__ import annotations
 
 import io
+import logging
 import os
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
-import pikepdf
-from pikepdf import Array, Dictionary, Name
+# pikepdf announces its logger bridge at INFO on import: not news for anyone reading the log
+logging.getLogger("pikepdf._core").setLevel(logging.WARNING)
+
+import pikepdf  # noqa: E402
+from pikepdf import Array, Dictionary, Name  # noqa: E402
 
 ARTIFACT_OPEN = b"/Artifact <</Type /Pagination>> BDC\n"
 
@@ -276,6 +280,11 @@ def frame(target: Path, title: str, demo_banner: bool = False) -> None:
             page.contents_add(pdf.make_stream(b"q\n"), prepend=True)
             page.contents_add(pdf.make_stream(b"Q\n" + ARTIFACT_OPEN + b"q\n" + ops + b"Q\nEMC\n"))
         _save(pdf, target)
+
+
+def page_count(path: Path) -> int:
+    with pikepdf.open(path) as pdf:
+        return len(pdf.pages)
 
 
 def _save(pdf: pikepdf.Pdf, target: Path) -> None:

@@ -44,7 +44,6 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import jinja2
-import pikepdf
 import pydyf
 import weasyprint
 from flask import current_app
@@ -433,6 +432,34 @@ def render_parts(jobs: list[tuple[str, Path]], workers: int) -> None:
         list(pool.map(_render_job, [(html, str(target)) for html, target in jobs]))
 
 
+def render_on_queue(jobs: list[tuple[str, Path]]) -> list[dict]:
+    """Render the jobs as tasks on the `pdf` queue (a Celery group) and wait for every one
+    (PDF_PART_TIMEOUT); a part that fails fails the print, which the beat resumes later."""
+    from celery import group
+    from celery.result import allow_join_result
+
+    from tasks.pdf_parts import PDF_QUEUE, render_pdf_part
+
+    cache = parts_dir().resolve()
+    signatures = []
+    for html, target in sorted(jobs, key=lambda job: -len(job[0])):
+        if Path(target).resolve().parent != cache:
+            raise ValueError(f"a part outside the parts folder: {target}")
+        signatures.append(render_pdf_part.s(html, Path(target).name).set(queue=PDF_QUEUE))
+    if not signatures:
+        return []
+    result = group(signatures).apply_async()
+    with allow_join_result():  # the parts run on other workers (their own queue)
+        return result.get(timeout=int(current_app.config.get("PDF_PART_TIMEOUT") or 600))
+
+
+def fan_out(jobs: list[tuple[str, Path]]) -> None:
+    if current_app.config.get("PDF_FANOUT") == "celery" and jobs:
+        render_on_queue(jobs)
+    else:
+        render_parts(jobs, pdf_workers())
+
+
 def pdf_workers() -> int:
     """Processes that render parts at once (PDF_WORKERS; 0 means one per CPU)."""
     configured = int(current_app.config.get("PDF_WORKERS") or 0)
@@ -504,7 +531,7 @@ FRONT_PAGES = 3  # cover, how to get help now, contents (checked after rendering
 def assemble(planned: Planned, ctx: BuildContext, demo_banner: bool, cache: Path) -> int:
     """Front matter with the contents' page numbers, the parts, the page frame: one PDF."""
     doc, parts = planned.doc, planned.parts
-    counts = [_page_count(cache / f"{p.digest}.pdf") for p in parts]
+    counts = [assemble_module.page_count(cache / f"{p.digest}.pdf") for p in parts]
     front = ctx.path(doc.key + ".front.pdf")
     front_pages = FRONT_PAGES
     for _ in range(3):
@@ -525,11 +552,6 @@ def assemble(planned: Planned, ctx: BuildContext, demo_banner: bool, cache: Path
     front.unlink()
     add_frame(target, doc.title, demo_banner)
     return total
-
-
-def _page_count(path: Path) -> int:
-    with pikepdf.open(path) as pdf:
-        return len(pdf.pages)
 
 
 def write_pdfs(
@@ -558,7 +580,7 @@ def write_pdfs(
                 os.utime(path)
             elif part.digest not in jobs:
                 jobs[part.digest] = (part_html(part), path)
-    render_parts(list(jobs.values()), pdf_workers())
+    fan_out(list(jobs.values()))
     done = 0
     for p, old in reusable:
         _reuse(old, ctx.path(p.doc.key))

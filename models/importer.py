@@ -30,6 +30,7 @@ from .identifiers import (
     normalise_npi,
     normalise_phone,
 )
+from .listing import CountyRole
 from .organization import Organization
 from .reference import County, CoverageKind, FieldRule, ServiceType
 from .text import normalise, problem
@@ -432,9 +433,9 @@ class _Context:
     def _coverage(self, row, st, line, errors, data) -> None:
         served = [c for c in re.split(r"[;,\s]+", row.get("counties_served", "")) if c]
         role = (
-            "primary"
+            CountyRole.PRIMARY.value
             if st is not None and st.coverage_kind == CoverageKind.PRIMARY_BACKUP
-            else "served"
+            else CountyRole.SERVED.value
         )
         fips_list = []
         for c in served:

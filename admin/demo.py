@@ -37,6 +37,13 @@ DEMO_PASSWORD = "demo-password"  # noqa: S105 - documented demo login
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105 - documented demo second factor
 DEMO_STAFF = ("admin@demo.test", "reviewer@demo.test", "reviewer2@demo.test")
 MARKER_ORG = "Bluestem Valley Behavioral Health"
+GATEWAY_ORG = "Gateway Riverbend Crisis Services"
+# the providers' demo logins: e-mail, name, organization, administers it
+DEMO_PROVIDERS = [
+    ("provider@demo.test", "Pat Provider (demo)", MARKER_ORG, True),
+    ("colleague@demo.test", "Casey Colleague (demo)", MARKER_ORG, False),
+    ("other-provider@demo.test", "Jordan Other-Org (demo)", GATEWAY_ORG, True),
+]
 
 KC_METRO = ["29095", "29047", "29165", "29037", "29177"]
 STL_METRO = ["29510", "29189", "29183", "29099", "29071"]
@@ -179,6 +186,76 @@ def office_hours(opens: str, closes: str, notes: str = "") -> dict:
     return {"is_24_7": False, "weekly": weekly(opens, closes), "closures": [], "notes": notes}
 
 
+def other_centers() -> list[tuple[str, str, str, str, dict]]:
+    """A youth crisis center and two urgent-care centers (one closed this Christmas Day)."""
+    return [
+        (
+            MARKER_ORG,
+            "bhcc",
+            "Bluestem Youth Crisis Center",
+            "29019",
+            {
+                "description": "A crisis center for children and teens, with family rooms.",
+                "walk_in": True,
+                "le_dropoff": True,
+                "max_stay_hours": 23,
+                "capacity": 8,
+                "capacity_unit": "chairs",
+                "min_age": 10,
+                "max_age": 17,
+                "populations": ["youth", "families"],
+                "cost": "no_cost",
+                "no_one_turned_away": True,
+                "referral_sources": ["self", "family", "school", "law_enforcement"],
+            },
+        ),
+        (
+            "Osage Prairie Counseling Network",
+            "urgent_bhcc",
+            "Capital City Urgent Behavioral Health",
+            "29051",
+            {
+                "hours": {
+                    "is_24_7": False,
+                    "weekly": weekly("07:00", "19:00", DAYS[:6]),
+                    "closures": [{"date": f"{today().year}-12-25", "note": "Christmas Day"}],
+                    "notes": "",
+                },
+                "description": "Urgent behavioral health care without an appointment.",
+                "walk_in": True,
+                "le_dropoff": False,
+                "max_stay_hours": 12,
+                "capacity": 6,
+                "capacity_unit": "chairs",
+                "cost": "sliding_scale",
+                "no_one_turned_away": True,
+                "min_age": 18,
+            },
+        ),
+        (
+            "Tri-Lakes Hope Center",
+            "urgent_bhcc",
+            "Tri-Lakes Urgent Crisis Care",
+            "29213",
+            {
+                "hours": {
+                    "is_24_7": False,
+                    "weekly": weekly("08:00", "20:00", DAYS),
+                    "closures": [],
+                    "notes": "Last check-in 7:30 pm.",
+                },
+                "description": "Walk-in crisis care in the Branson area.",
+                "walk_in": True,
+                "max_stay_hours": 12,
+                "capacity": 5,
+                "capacity_unit": "chairs",
+                "cost": "insurance_no_one_refused",
+                "no_one_turned_away": True,
+            },
+        ),
+    ]
+
+
 ALWAYS = {"is_24_7": True, "weekly": {d: [] for d in DAYS}, "closures": [], "notes": ""}
 
 
@@ -281,34 +358,23 @@ class Builder:
             u.totp_enabled_at = utcnow()
             db.session.add(u)
         self.organizations()
-        bluestem = self.orgs[MARKER_ORG]
-        provider = User(
-            email="provider@demo.test",
-            name="Pat Provider (demo)",
-            role=Role.PROVIDER.value,
-            organization_id=bluestem.id,
-            is_org_admin=True,
-        )
-        colleague = User(
-            email="colleague@demo.test",
-            name="Casey Colleague (demo)",
-            role=Role.PROVIDER.value,
-            organization_id=bluestem.id,
-        )
-        gateway = self.orgs["Gateway Riverbend Crisis Services"]
-        other = User(
-            email="other-provider@demo.test",
-            name="Jordan Other-Org (demo)",
-            role=Role.PROVIDER.value,
-            organization_id=gateway.id,
-            is_org_admin=True,
-        )
-        for u in (provider, colleague, other):
+        providers = [
+            User(
+                email=email,
+                name=name,
+                role=Role.PROVIDER.value,
+                organization_id=self.orgs[org_name].id,
+                is_org_admin=is_org_admin,
+            )
+            for email, name, org_name, is_org_admin in DEMO_PROVIDERS
+        ]
+        for u in providers:
             u.set_password(DEMO_PASSWORD)
             db.session.add(u)
         db.session.flush()
-        self.members[bluestem.id] = provider
-        self.members[gateway.id] = other
+        provider, _colleague, other = providers
+        self.members[provider.organization_id] = provider
+        self.members[other.organization_id] = other
 
     def organizations(self) -> None:
         for i, (name, fips, area, _region) in enumerate(ORGS, start=1):
@@ -480,71 +546,16 @@ class Builder:
                 languages=["en", "es"],
                 min_age=min_age,
             )
-        self.listing(
-            MARKER_ORG,
-            "bhcc",
-            "Bluestem Youth Crisis Center",
-            fips="29019",
-            street=next(self.streets),
-            description="A crisis center for children and teens, with family rooms.",
-            walk_in=True,
-            le_dropoff=True,
-            max_stay_hours=23,
-            capacity=8,
-            capacity_unit="chairs",
-            min_age=10,
-            max_age=17,
-            populations=["youth", "families"],
-            cost="no_cost",
-            no_one_turned_away=True,
-            referral_sources=["self", "family", "school", "law_enforcement"],
-        )
-        self.listing(
-            "Osage Prairie Counseling Network",
-            "urgent_bhcc",
-            "Capital City Urgent Behavioral Health",
-            fips="29051",
-            street=next(self.streets),
-            hours={
-                "is_24_7": False,
-                "weekly": weekly("07:00", "19:00", DAYS[:6]),
-                "closures": [{"date": f"{today().year}-12-25", "note": "Christmas Day"}],
-                "notes": "",
-            },
-            description="Urgent behavioral health care without an appointment.",
-            walk_in=True,
-            le_dropoff=False,
-            max_stay_hours=12,
-            capacity=6,
-            capacity_unit="chairs",
-            cost="sliding_scale",
-            no_one_turned_away=True,
-            min_age=18,
-        )
-        self.listing(
-            "Tri-Lakes Hope Center",
-            "urgent_bhcc",
-            "Tri-Lakes Urgent Crisis Care",
-            fips="29213",
-            street=next(self.streets),
-            hours={
-                "is_24_7": False,
-                "weekly": weekly("08:00", "20:00", DAYS),
-                "closures": [],
-                "notes": "Last check-in 7:30 pm.",
-            },
-            description="Walk-in crisis care in the Branson area.",
-            walk_in=True,
-            max_stay_hours=12,
-            capacity=5,
-            capacity_unit="chairs",
-            cost="insurance_no_one_refused",
-            no_one_turned_away=True,
-        )
+        self.site_programs(other_centers())
+
+    def site_programs(self, table: list[tuple[str, str, str, str, dict]]) -> None:
+        """Programs at a site, from a table of (organization, service type, name, home county,
+        details), each at the next demo street address."""
+        for org_name, stype, name, fips, details in table:
+            self.listing(org_name, stype, name, fips=fips, street=next(self.streets), **details)
 
     def residential_and_sobering(self) -> None:
-        for org_name, stype, name, fips, details in RESIDENTIAL:
-            self.listing(org_name, stype, name, fips=fips, street=next(self.streets), **details)
+        self.site_programs(RESIDENTIAL)
 
     def community_programs(self) -> None:
         """ERE, CIT councils, adult and youth liaisons."""

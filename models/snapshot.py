@@ -12,7 +12,7 @@ from typing import Any
 from .base import db
 from .certification import Certification
 from .eligibility import CertificationIndex, eligibility
-from .fields import hours_lines
+from .fields import hours_lines, record_values
 from .listing import CountyRole, Listing, ListingRevision
 from .reference import ServiceType, county_names
 
@@ -89,6 +89,7 @@ def listing_record(
         "max_stay_hours": d.get("max_stay_hours"),
         "accessibility": d.get("accessibility", ""),
         "exclude_from_print": bool(d.get("exclude_from_print")),
+        **record_values(d),  # the fields the catalogue alone declares
         "verified_at": _iso(listing.verified_at),
         "approved_at": _iso(rev.decided_at),
         "modified_at": _iso(max(filter(None, [rev.decided_at, listing.verified_at]))),

@@ -87,6 +87,7 @@ def _ages(lo, hi) -> str:
 
 
 def serves_line(record: dict[str, Any]) -> str:
+    """Who it serves and how to get in, then the catalogue's printed fields ("Label: text")."""
     populations = ", ".join(F.POPULATIONS.get(p, p) for p in record.get("populations") or [])
     languages = [F.LANGUAGES.get(code, code) for code in record.get("languages") or []]
     return join(
@@ -98,6 +99,7 @@ def serves_line(record: dict[str, Any]) -> str:
             "law-enforcement drop-off" if record.get("le_dropoff") else "",
             "no one turned away for inability to pay" if record.get("no_one_turned_away") else "",
             ", ".join(x for x in languages if x != "English"),
+            *(f"{label}: {text}" for label, text in F.print_lines(record)),
         )
     )
 

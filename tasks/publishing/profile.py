@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from models.fields import simple_fields
+
 HSDS_SCHEMA = "https://raw.githubusercontent.com/openreferral/specification/3.0/schema"
 PROFILE_VERSION = "1.0.0"
 MAX_PER_PAGE = 500
@@ -81,13 +83,31 @@ EXTENSIONS: dict[str, dict[str, Any]] = {
         "this center answers when the primary center cannot.",
     },
 }
-# the CSV type of each extension column in services.csv
-EXTENSION_CSV_TYPES = {
-    name: {"integer": "integer", "string": "date" if spec.get("format") == "date" else "string"}[
-        spec["type"]
-    ]
-    for name, spec in EXTENSIONS.items()
-}
+
+
+def catalogue_extensions() -> dict[str, dict[str, Any]]:
+    """The extension properties of the fields declared in the field catalogue alone
+    (models/fields.py): typed from their control; a list of codes is space-separated text."""
+    out: dict[str, dict[str, Any]] = {}
+    for spec in simple_fields():
+        if spec.hsds and spec.hsds not in EXTENSIONS:
+            kind = {"number": "integer", "checkbox": "boolean"}.get(spec.widget or "", "string")
+            out[spec.hsds] = {"type": kind, "description": spec.help or spec.label}
+    return out
+
+
+def extensions() -> dict[str, dict[str, Any]]:
+    return {**EXTENSIONS, **catalogue_extensions()}
+
+
+def extension_csv_types() -> dict[str, str]:
+    """The CSV type of each extension column in services.csv."""
+    return {
+        name: "date"
+        if spec.get("format") == "date"
+        else {"integer": "integer", "boolean": "boolean"}.get(spec["type"], "string")
+        for name, spec in extensions().items()
+    }
 
 
 def profile_document(base_url: str) -> dict[str, Any]:
@@ -108,7 +128,7 @@ def profile_document(base_url: str) -> dict[str, Any]:
             "published at /api/hsds/taxonomies."
         ),
         "service": {
-            "properties": EXTENSIONS,
+            "properties": extensions(),
             "notes": "Extension fields appear only when they have a value; they are also columns of services.csv.",
         },
         "attribute_link_types": {

@@ -18,7 +18,14 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from models.export import safe_cell
-from models.fields import COST_MODELS, LANGUAGES, POPULATIONS, format_phone
+from models.fields import (
+    COST_MODELS,
+    LANGUAGES,
+    POPULATIONS,
+    csv_values,
+    format_phone,
+    simple_fields,
+)
 from models.text import publishable
 
 from .context import BuildContext, timestamp
@@ -26,7 +33,7 @@ from .counties import write_counties
 from .coverage import write_coverage
 from .history import write_history
 from .hsds import service_document, taxonomies, term_index
-from .profile import EXTENSION_CSV_TYPES
+from .profile import extension_csv_types
 from .tabular import write_tabular
 
 Writer = Callable[[BuildContext], None]
@@ -81,7 +88,7 @@ def write_hsds_json(ctx: BuildContext) -> None:
 
 
 def write_hsds_tabular(ctx: BuildContext) -> None:
-    write_tabular(ctx, services(ctx), ctx._hsds_taxonomies, EXTENSION_CSV_TYPES)
+    write_tabular(ctx, services(ctx), ctx._hsds_taxonomies, extension_csv_types())
 
 
 def write_geojson(ctx: BuildContext) -> None:
@@ -179,7 +186,8 @@ LISTING_COLUMNS = [
 def write_listings_csv(ctx: BuildContext) -> None:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    w.writerow(LISTING_COLUMNS)
+    columns = LISTING_COLUMNS + [spec.csv for spec in simple_fields() if spec.csv]
+    w.writerow(columns)
     for doc, r in zip(services(ctx), ctx.records, strict=True):
         addr = r.get("address") or {}
         phones = r.get("phones") or []
@@ -227,7 +235,8 @@ def write_listings_csv(ctx: BuildContext) -> None:
             "assured_date": doc.get("assured_date"),
             "last_modified": doc.get("last_modified"),
         }
-        w.writerow([safe_cell(row[c]) for c in LISTING_COLUMNS])
+        row.update(csv_values(r))  # the field catalogue's own columns
+        w.writerow([safe_cell(row[c]) for c in columns])
     ctx.path("listings.csv").write_bytes(("\ufeff" + buf.getvalue()).encode("utf-8"))
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 from models.audit import chain_head
 
+from .publishing.layout import MANIFEST, available_numbers, release_dir
+
 
 def write_checkpoint(root: Path, day: date) -> Path:
     folder = root / "audit"
@@ -37,15 +39,10 @@ def latest_anchor(root: Path) -> dict[str, Any] | None:
     """The anchor that reaches furthest (highest event id), with a `source` naming where it
     was written; None when nothing has been anchored yet."""
     found: list[dict[str, Any]] = []
-    releases = root / "releases"
-    if releases.is_dir():
-        numbers = sorted(
-            (int(p.name) for p in releases.iterdir() if p.name.isdigit()), reverse=True
-        )
-        for n in numbers[:1]:  # releases only grow: the newest kept one reaches furthest
-            manifest = _read(releases / str(n) / "manifest.json")
-            if manifest and isinstance(manifest.get("audit"), dict):
-                found.append({**manifest["audit"], "source": f"release {n}'s manifest"})
+    for n in available_numbers(root)[-1:]:  # releases only grow: the newest reaches furthest
+        manifest = _read(release_dir(n, root) / MANIFEST)
+        if manifest and isinstance(manifest.get("audit"), dict):
+            found.append({**manifest["audit"], "source": f"release {n}'s manifest"})
     for path in sorted((root / "audit").glob("checkpoint-*.json"))[-1:]:
         data = _read(path)
         if data:

@@ -21,15 +21,11 @@ from flask import current_app
 from models import db, utcnow
 from models.capacity import UNKNOWN, CapacityStatus, capacity_listings, expiry_hours, latest, view
 
-from .publishing.builder import current_number, releases_root
 from .publishing.context import timestamp
+from .publishing.layout import current_number, live_dir, release_dir, releases_root
 
 FILENAME = "capacity.json"
 _public: dict[str, Any] = {"release": None, "ids": frozenset()}
-
-
-def live_dir(root: Path | None = None) -> Path:
-    return (root or releases_root()) / "live"
 
 
 def public_service_ids(root: Path) -> frozenset[str]:
@@ -38,7 +34,7 @@ def public_service_ids(root: Path) -> frozenset[str]:
     if number is None:
         return frozenset()
     if _public["release"] != (str(root), number):
-        path = root / "releases" / str(number) / "hsds" / "services.json"
+        path = release_dir(number, root) / "hsds" / "services.json"
         ids = frozenset(d["id"] for d in json.loads(path.read_bytes()))
         _public.update(release=(str(root), number), ids=ids)
     return _public["ids"]

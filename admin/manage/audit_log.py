@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 from flask_wtf import FlaskForm
 from sqlalchemy import func
 
 from forms.manage import AuditSearchForm, as_choices
 from models import AuditEvent, Organization, db, verify_chain
 from tasks.audit_anchor import latest_anchor
+from tasks.publishing.layout import releases_root
 
 from ..access import requires
 from . import bp
@@ -141,7 +141,7 @@ def audit_verify():
         return render_template(
             "manage/audit.html", form=_search_form(), rows=[], next_after=None, report=None
         ), 400
-    report = verify_chain(anchor=latest_anchor(Path(current_app.config["RELEASES_DIR"])))
+    report = verify_chain(anchor=latest_anchor(releases_root(create=False)))
     db.session.rollback()
     form = _search_form()
     return render_template("manage/audit.html", form=form, rows=[], next_after=None, report=report)

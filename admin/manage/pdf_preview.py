@@ -6,7 +6,7 @@ The PDFs are served to admins only."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from tasks.pdf_preview import (
@@ -21,6 +21,7 @@ from tasks.pdf_preview import (
 )
 
 from ..access import requires
+from ..documents import send_private_file
 from . import bp
 
 
@@ -74,16 +75,10 @@ def pdf_preview_file(token: str, name: str):
     status = _status_or_404(token)
     if status.get("state") != "done" or not PDF_NAME_RE.match(name):
         abort(404)
-    path = preview_dir(token) / "pdf" / name
-    if not path.is_file():
-        abort(404)
     download = request.args.get("download") == "1"
-    response = send_file(
-        path,
+    return send_private_file(
+        preview_dir(token) / "pdf" / name,
         mimetype="application/pdf",
-        as_attachment=download,
         download_name=f"preview-{name}",
-        max_age=0,
+        inline=not download,
     )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response

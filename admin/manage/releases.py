@@ -52,7 +52,7 @@ class WebhookForm(RegistryForm):
 
 
 def _disk():
-    from tasks.publishing.builder import available_numbers, current_number
+    from tasks.publishing.layout import available_numbers, current_number
 
     return current_number(), set(available_numbers())
 

@@ -48,6 +48,13 @@ from models.locks import write_afresh
 from models.snapshot import build_records
 
 from .context import BuildContext, reference_snapshot, release_clock, timestamp
+from .layout import (  # noqa: F401 - the builder's callers read the layout through it
+    available_numbers,
+    current_number,
+    read_manifest,
+    release_dir,
+    releases_root,
+)
 from .printing import manifest_entry, print_files, print_release, print_wanted
 
 log = logging.getLogger(__name__)
@@ -67,46 +74,6 @@ class BuildResult:
     run_id: int | None = None
     changes: dict[str, Any] | None = None
     context: BuildContext | None = field(default=None, repr=False)  # kept for the print phase
-
-
-# ------------------------------------------------------------------ paths
-
-
-def releases_root() -> Path:
-    root = Path(current_app.config["RELEASES_DIR"])
-    (root / "releases").mkdir(parents=True, exist_ok=True)
-    return root
-
-
-def release_dir(number: int) -> Path:
-    return releases_root() / "releases" / str(number)
-
-
-def current_number(root: Path | None = None) -> int | None:
-    root = root or releases_root()
-    link = root / "current"
-    try:
-        target = os.readlink(link)
-    except OSError:
-        return None
-    try:
-        number = int(Path(target).name)
-    except ValueError:
-        return None
-    return number if (root / "releases" / str(number) / "manifest.json").exists() else None
-
-
-def available_numbers(root: Path | None = None) -> list[int]:
-    root = root or releases_root()
-    return sorted(
-        int(p.name)
-        for p in (root / "releases").iterdir()
-        if p.name.isdigit() and (p / "manifest.json").exists()
-    )
-
-
-def read_manifest(number: int) -> dict[str, Any]:
-    return json.loads((release_dir(number) / "manifest.json").read_bytes())
 
 
 # ------------------------------------------------------------------ durability helpers
@@ -242,7 +209,7 @@ def prune(root: Path, keep: int) -> list[int]:
     cur = current_number(root)
     drop = [n for n in numbers[:-keep] if n != cur] if keep > 0 else []
     for n in drop:
-        shutil.rmtree(root / "releases" / str(n), ignore_errors=True)
+        shutil.rmtree(release_dir(n, root), ignore_errors=True)
     return drop
 
 
@@ -327,7 +294,7 @@ def _print(root: Path, ctx: BuildContext, run: PublishRun, progress: Progress | 
         return
     if outcome == "printed":
         release = db.session.scalar(db.select(Release).filter_by(number=ctx.number))
-        files = print_files(root / "releases" / str(ctx.number)) or {}
+        files = print_files(release_dir(ctx.number, root)) or {}
         if release is not None:
             write_afresh()
             release.files = {**(release.files or {}), **files}
@@ -412,7 +379,7 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
         number=number,
         created_at=release_clock(),
         out_dir=out_dir,
-        previous_dir=(root / "releases" / str(cur)) if cur is not None else None,
+        previous_dir=(release_dir(cur, root)) if cur is not None else None,
         base_url=current_app.config["PUBLIC_BASE_URL"].rstrip("/"),
     )
     for i, writer in enumerate(steps, start=1):
@@ -421,7 +388,7 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
     step(len(steps) + 1, "compressing and checking files")
     ctx.files = finish_files(out_dir)
     write_manifest(ctx, chash, ctx.files)
-    final = root / "releases" / str(number)
+    final = release_dir(number, root)
     os.rename(out_dir, final)
     fsync_path(root / "releases")
     step(len(steps) + 2, "recording the release")

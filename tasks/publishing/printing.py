@@ -90,10 +90,11 @@ def print_release(
 ) -> str:
     """Render and add the printed directories of release `ctx.number` (already on disk and
     current). Returns "printed", "done" (already printed) or "superseded"."""
-    from .builder import available_numbers, current_number, finish_files, fsync_path
+    from .builder import finish_files, fsync_path
+    from .layout import available_numbers, current_number, release_dir
     from .pdf import write_pdfs
 
-    final = root / "releases" / str(ctx.number)
+    final = release_dir(ctx.number, root)
     with print_lock(root, wait=wait):
         for stale in root.glob(".print-*"):  # prints that died (no other print runs now)
             shutil.rmtree(stale, ignore_errors=True)
@@ -109,9 +110,9 @@ def print_release(
             # reuse from the newest earlier release whose print completed
             previous = next(
                 (
-                    root / "releases" / str(n)
+                    release_dir(n, root)
                     for n in sorted(available_numbers(root), reverse=True)
-                    if n < ctx.number and print_files(root / "releases" / str(n)) is not None
+                    if n < ctx.number and print_files(release_dir(n, root)) is not None
                 ),
                 None,
             )
@@ -147,7 +148,8 @@ def resume_print(day=None) -> str | None:
     from models.reference import reference_snapshot
     from models.snapshot import build_records
 
-    from .builder import content_hash, current_number, read_manifest, releases_root
+    from .builder import content_hash
+    from .layout import current_number, read_manifest, release_dir, releases_root
 
     if not print_wanted():
         return None
@@ -155,7 +157,7 @@ def resume_print(day=None) -> str | None:
     number = current_number(root)
     if number is None:
         return None
-    final = root / "releases" / str(number)
+    final = release_dir(number, root)
     manifest = read_manifest(number)
     if (manifest.get("print") or {}).get("status") != "pending" or print_files(final) is not None:
         return None

@@ -29,6 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .export import safe_cell
 from .reference import SERVICE_TYPES, CoverageGroup, CoverageKind
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -225,15 +226,6 @@ def county_map() -> dict[str, Any]:
     return json.loads((DATA_DIR / "mo_counties_map.json").read_text())
 
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: Any) -> str:
-    """A CSV cell no spreadsheet will evaluate as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
 CSV_HEADER = [
     "County",
     "FIPS",
@@ -256,7 +248,7 @@ def coverage_csv_rows(coverage: list[CountyCoverage]) -> list[list[str]]:
     for c in coverage:
         rows.append(
             [
-                spreadsheet_safe(v)
+                safe_cell(v)
                 for v in (
                     c.name,
                     c.fips,

@@ -34,7 +34,11 @@ LEVELS = [
 def current_coverage() -> tuple[list[CountyCoverage], str]:
     layer = current_app.config.get("COVERAGE_REGION_LAYER") or DEFAULT_REGION_LAYER
     ref = reference_snapshot()
-    return compute_coverage(build_records(today()), ref["counties"], ref["regions"], layer), layer
+    records = build_records(today())
+    coverage = compute_coverage(
+        records, ref["counties"], ref["regions"], layer, service_types=ref["service_types"]
+    )
+    return coverage, layer
 
 
 def shade(c: CountyCoverage) -> str:

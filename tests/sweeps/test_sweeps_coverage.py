@@ -17,7 +17,6 @@ from models.coverage import (
     compute_coverage,
     county_map,
     coverage_csv_rows,
-    spreadsheet_safe,
 )
 from models.snapshot import build_records
 from tasks.publishing.context import BuildContext, reference_snapshot
@@ -214,6 +213,8 @@ def test_coverage_csv_is_spreadsheet_safe_and_gaps_first(login, demo_coverage):
 
 
 def test_spreadsheet_safe_neutralises_formulas():
+    from models.export import safe_cell as spreadsheet_safe
+
     assert spreadsheet_safe('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
     assert spreadsheet_safe("+1 573") == "'+1 573"
     assert spreadsheet_safe("-2") == "'-2"

@@ -94,6 +94,7 @@ def defaults(var_dir: Path) -> dict[str, Any]:
         # (tasks on the `pdf` queue, for workers on other machines sharing VAR_DIR; needs
         # CELERY_RESULT_BACKEND)
         "PDF_FANOUT": "processes",
+        "LIST_PAGE_SIZE": 50,  # rows per page of the back office's long lists (keyset pages)
         "PDF_WORKERS": 0,
         "PDF_PART_TIMEOUT": 600,  # seconds a print waits for its parts from the `pdf` queue
         "CAPACITY_EXPIRES_HOURS": 12,  # a live capacity status older than this reads "unknown"

@@ -113,7 +113,7 @@ def _certification_covers(condition):
     return exists(live)
 
 
-def _keys(f: QueueFilters, me: User):
+def queue_keys(f: QueueFilters, me: User):
     now = utcnow()
     rev_where = [ListingRevision.state.in_([s.value for s in PENDING_REVIEW_STATES])]
     cert_where = [Certification.status.in_([s.value for s in PENDING_STATUSES])]
@@ -192,7 +192,7 @@ def _keys(f: QueueFilters, me: User):
 def load_page(
     f: QueueFilters, me: User, cursor: str | None, page_size: int = PAGE_SIZE
 ) -> QueuePage:
-    keys = _keys(f, me)
+    keys = queue_keys(f, me)
     total = db.session.scalar(select(db.func.count()).select_from(keys))
     stmt = select(keys.c.submitted_at, keys.c.kind, keys.c.id)
     after = decode_cursor(cursor)

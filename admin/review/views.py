@@ -49,8 +49,15 @@ from ..access import load_or_404, requires
 from ..pagination import CURSOR_ARG, SortKey, count_up_to, page_or_first
 from . import bp
 from .notify import Notice, open_comments
-from .queue import CERTIFICATION, REVISION, QueueFilters, QueueItem, filter_choices, reviewers
-from .queue import _keys as queue_keys
+from .queue import (
+    CERTIFICATION,
+    REVISION,
+    QueueFilters,
+    QueueItem,
+    filter_choices,
+    queue_keys,
+    reviewers,
+)
 
 ITEM_MODELS = {"revisions": ListingRevision, "certifications": Certification}
 DECISION_LABELS = {

@@ -56,8 +56,9 @@ def test_same_number_of_queries_for_10_and_1000_pending_items(client, login, cou
     assert with_10 == with_1000
     html = client.get("/review/queue").get_data(as_text=True)
     assert html.count('class="queue-item') == 50
-    total = load_page(QueueFilters(), db.session.get(User, user_id), None).total
-    assert f"{total} items match" in text_of(client.get("/review/queue"))
+    assert load_page(QueueFilters(), db.session.get(User, user_id), None).total > 500
+    # the queue counts no further than it needs to say so
+    assert "More than 500 items match" in text_of(client.get("/review/queue"))
 
 
 def test_page_objects_refuse_lazy_loads(app, users):

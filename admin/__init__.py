@@ -78,8 +78,8 @@ def register_extensions(app: Flask) -> None:
 
 def secrets_keys(config) -> list[bytes]:
     """REGISTRY_SECRETS_KEY (Fernet keys, comma separated, newest first), else one derived from
-    SECRET_KEY; see models/sealed.py."""
-    from models.sealed import derive_key
+    SECRET_KEY; see models/publishing/sealed.py."""
+    from models.publishing import derive_key
 
     given = [k.strip() for k in (config.get("SECRETS_KEY") or "").split(",") if k.strip()]
     return [k.encode("ascii") for k in given] or [derive_key(config["SECRET_KEY"])]

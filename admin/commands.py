@@ -7,7 +7,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from models import Role, db, record, verify_chain
-from models.reference_load import load_reference_data
+from models.reference import load_reference_data
 
 reference_cli = AppGroup(
     "reference", help="Reference data (counties, service and certification types)."
@@ -37,7 +37,7 @@ def users_create(email, name, role, organization_id, org_admin, password):
 
     from forms.validators import not_common_password
     from models import Organization, User
-    from models.user import MIN_PASSWORD_LENGTH
+    from models.organizations import MIN_PASSWORD_LENGTH
 
     email = email.strip().lower()
     try:

@@ -24,13 +24,11 @@ from models import (
     today,
     utcnow,
 )
-from models import workflow as wf
-from models.certification import CertificationStatus as CS
-from models.fields import DAYS, empty_data
-from models.geo import county_centroids, zips_by_county
-from models.listing import RevisionState as RS
-from models.reference import county_names
-from models.reference_load import load_reference_data
+from models.certifications import CertificationStatus as CS
+from models.listings import DAYS, empty_data
+from models.listings import RevisionState as RS
+from models.listings import workflow as wf
+from models.reference import county_centroids, county_names, load_reference_data, zips_by_county
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - documented demo login
 # 160 bits, so pyotp accepts it with its default checks

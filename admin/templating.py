@@ -9,14 +9,17 @@ from flask import Flask, has_request_context, request
 from flask_login import current_user
 
 from models import can
-from models.capacity import CapacityStatus
-from models.certification import CertificationBasis, CertificationStatus, DocumentStatus
-from models.fields import FIELD_LABELS, format_phone, hours_lines
-from models.listing import RevisionState
-from models.organization import OrganizationStatus
-from models.release import PublishRunStatus, ReleaseTrigger
-from models.user import Role
-from models.verification import LinkOutcome
+from models.certifications import CertificationBasis, CertificationStatus, DocumentStatus
+from models.listings import (
+    FIELD_LABELS,
+    CapacityStatus,
+    LinkOutcome,
+    RevisionState,
+    format_phone,
+    hours_lines,
+)
+from models.organizations import OrganizationStatus, Role
+from models.publishing import PublishRunStatus, ReleaseTrigger
 
 CENTRAL = ZoneInfo("America/Chicago")
 

@@ -142,8 +142,8 @@ def grow(app, rows: int) -> tuple[int, int]:
     """The provider's organization to `rows` listings and the review queue to `rows` items (its
     new listings belong to another organization). Returns both sizes, counted."""
     from models import Certification, Listing, ListingRevision, Organization, User, db
-    from models.certification import PENDING_STATUSES
-    from models.listing import PENDING_REVIEW_STATES
+    from models.certifications import PENDING_STATUSES
+    from models.listings import PENDING_REVIEW_STATES
 
     with app.app_context():
         org_id = db.session.scalar(db.select(User.organization_id).filter_by(email=PROVIDER))

@@ -117,7 +117,7 @@ def generate(n: int, ref, seed: int = 6) -> list[dict]:
             "closures": [],
             "notes": "",
         }
-        from models.fields import hours_lines
+        from models.listings import hours_lines
 
         out.append(
             {

@@ -89,7 +89,7 @@ def grow_to(n: int) -> int:
     from sqlalchemy import bindparam, insert
 
     from models import Listing, ListingRevision, db, today
-    from models.snapshot import build_records
+    from models.listings import build_records
 
     have = len(build_records(today()))
     templates = [

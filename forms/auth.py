@@ -7,7 +7,7 @@ from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
 from forms.base import RegistryForm
-from models.user import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from models.organizations import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 from .validators import not_common_password
 

@@ -1,11 +1,11 @@
-"""The live capacity form (models/capacity.py): status, free places, reason, note."""
+"""The live capacity form (models/listings/capacity.py): status, free places, reason, note."""
 
 from __future__ import annotations
 
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional
 
-from models.capacity import CapacityStatus
+from models.listings import CapacityStatus
 
 from .base import RegistryForm
 

@@ -1,7 +1,7 @@
 """The listing editor: every field of a listing, parsed into the normalised `data` of a revision.
 
 The form parses what people type (phones to E.164, times, URLs, e-mail, ZIP) and then asks
-`models.listing_rules.check_listing` — the same judge `submit_revision` uses — what is wrong
+`models.listings.rules.check_listing` — the same judge `submit_revision` uses — what is wrong
 with the result, putting each message next to its field. Rows for phones, opening hours and
 closures are fixed blank rows, so the editor works without JavaScript."""
 
@@ -29,30 +29,27 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms.base import RegistryForm
-from models.fields import (
+from models.listings import (
+    ADDRESS_LIMITS,
     CAPACITY_UNITS,
     COST_MODELS,
     DAY_NAMES,
     DAYS,
     LANGUAGES,
-    PHONE_KINDS,
-    POPULATIONS,
-    REFERRAL_SOURCES,
-    FieldSpec,
-    empty_data,
-    simple_fields,
-)
-from models.geo import zip_info
-from models.listing import CountyRole
-from models.listing_rules import (
-    ADDRESS_LIMITS,
     MAX_AGE,
     MAX_CLOSURES,
     MAX_PHONES,
+    PHONE_KINDS,
+    POPULATIONS,
+    REFERRAL_SOURCES,
     TEXT_LIMITS,
+    CountyRole,
+    FieldSpec,
     check_listing,
+    empty_data,
+    simple_fields,
 )
-from models.reference import CoverageKind
+from models.reference import CoverageKind, zip_info
 
 from .validators import (
     http_url,
@@ -150,7 +147,7 @@ class ClosureForm(Form):
 
 
 def catalogue_field(spec: FieldSpec) -> Field:
-    """The editor's control for a field the catalogue builds (models.fields.simple_fields)."""
+    """The editor's control for a field the catalogue builds (models.listings.fields.simple_fields)."""
     label = spec.form_label or spec.label
     kw: dict[str, Any] = {"description": spec.help}
     if spec.widget in ("text", "textarea"):
@@ -187,7 +184,7 @@ def catalogue_value(spec: FieldSpec, value: Any) -> Any:
 
 class _CatalogueFormMeta(FormMeta):
     """Gives the form a control for every field the catalogue builds, before each instance is
-    made, so a field declared in models.fields reaches the editor without a change here."""
+    made, so a field declared in models.listings.fields reaches the editor without a change here."""
 
     def __call__(cls, *args, **kwargs):
         wanted = {spec.key: spec for spec in simple_fields()}
@@ -581,7 +578,7 @@ class ListingForm(RegistryForm, metaclass=_CatalogueFormMeta):
         }
 
     def to_data(self) -> dict[str, Any]:
-        """The normalised listing data (models.fields) from the parsed form."""
+        """The normalised listing data (models.listings.fields) from the parsed form."""
         data = empty_data()
         data.update({k: self._text(k) for k in TEXT_KEYS})
         data["address"] = self._address()

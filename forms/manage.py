@@ -22,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from forms.base import RegistryForm
-from models.identifiers import (
+from models.listings import (
     normalise_ein,
     normalise_email,
     normalise_https_url,
@@ -30,6 +30,7 @@ from models.identifiers import (
     normalise_phone,
 )
 from models.reference import (
+    SERVICE_TYPE_FIELDS,
     CertificationScope,
     CoverageGroup,
     CoverageKind,
@@ -37,7 +38,6 @@ from models.reference import (
     HoursRule,
     Pillar,
 )
-from models.reference_ops import SERVICE_TYPE_FIELDS
 
 CODE_RE = r"^[a-z0-9][a-z0-9_]{1,39}$"
 CODE_MESSAGE = "Lower-case letters, digits and _ only (2–40 characters), e.g. crisis_residential."

@@ -6,7 +6,7 @@ from wtforms import BooleanField, EmailField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from forms.base import RegistryForm
-from models.identifiers import normalise_email
+from models.listings import normalise_email
 
 
 class InviteColleagueForm(RegistryForm):

@@ -1,6 +1,6 @@
 """Forms of the DMH review area: queue filters, comments, decisions, certification
 verification, document verification, suspension. They only validate; the views call
-`models.workflow` with the cleaned values."""
+`models.listings.workflow` with the cleaned values."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from forms.base import RegistryForm
-from models.fields import FIELD_LABELS
+from models.listings import FIELD_LABELS
 
 
 def options(pairs) -> list[SelectChoice]:

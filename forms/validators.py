@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from models.geo import zip_info
+from models.reference import zip_info
 
 # The most common passwords of breach corpora that meet our 12-character minimum, plus
 # variants of the product's own words; refused on set and change (ASVS 6.2.4).
@@ -52,7 +52,7 @@ def not_common_password(pw: str) -> bool:
 # ------------------------------------------------------------------ listing values
 # Each parser takes what a person typed and returns the stored form, or raises ValueError with
 # a message for the field. Forms call them from `validate_<field>`; rules about what the parsed
-# values must satisfy live in models.listing_rules.
+# values must satisfy live in models.listings.rules.
 
 MAX_URL_LENGTH = 300
 

@@ -1,10 +1,9 @@
 """SQLAlchemy models and the domain rules. Imports nothing else of ours (no admin/, forms/, tasks/).
 Every table is imported here so Alembic sees the whole schema."""
 
-from .audit import AuditEvent, record, verify_chain
-from .base import Base, ConflictError, StrEnum, WorkflowError, db, today, utcnow
-from .capacity import CapacityStatus, CapacityUpdate
-from .certification import (
+from models.audit import AuditEvent, record, verify_chain
+from models.base import Base, ConflictError, StrEnum, WorkflowError, db, today, utcnow
+from models.certifications.certification import (
     ACTIVE_STATUSES,
     Certification,
     CertificationBasis,
@@ -13,8 +12,15 @@ from .certification import (
     DocumentStatus,
     certification_listing,
 )
-from .eligibility import CertificationIndex, Eligibility, eligibility, published_listings
-from .listing import (
+from models.certifications.reminder import Reminder, ReminderKind
+from models.listings.capacity import CapacityStatus, CapacityUpdate
+from models.listings.eligibility import (
+    CertificationIndex,
+    Eligibility,
+    eligibility,
+    published_listings,
+)
+from models.listings.listing import (
     OPEN_STATES,
     CountyRole,
     Listing,
@@ -22,11 +28,31 @@ from .listing import (
     RevisionCounty,
     RevisionState,
 )
-from .listing_rules import ListingRuleError, check_listing
-from .organization import Organization, OrganizationStatus
-from .outgoing_mail import OutgoingMail, queue_mail
-from .policy import can
-from .reference import (
+from models.listings.review import ReviewComment
+from models.listings.rules import ListingRuleError, check_listing
+from models.listings.verification import VerificationLink
+from models.organizations.organization import Organization, OrganizationStatus
+from models.organizations.user import (
+    Invitation,
+    InvitationPurpose,
+    LoginAttempt,
+    Role,
+    User,
+    UserSession,
+)
+from models.policy import can
+from models.publishing.outgoing_mail import OutgoingMail, queue_mail
+from models.publishing.release import (
+    OutboxEvent,
+    OutboxKind,
+    PublishRun,
+    PublishRunStatus,
+    Release,
+    ReleaseTrigger,
+    mark_changed,
+)
+from models.publishing.webhook import Webhook, WebhookDelivery
+from models.reference.tables import (
     CertificationScope,
     CertificationType,
     County,
@@ -39,20 +65,6 @@ from .reference import (
     ServiceType,
     region_county,
 )
-from .release import (
-    OutboxEvent,
-    OutboxKind,
-    PublishRun,
-    PublishRunStatus,
-    Release,
-    ReleaseTrigger,
-    mark_changed,
-)
-from .reminder import Reminder, ReminderKind
-from .review import ReviewComment
-from .user import Invitation, InvitationPurpose, LoginAttempt, Role, User, UserSession
-from .verification import VerificationLink
-from .webhook import Webhook, WebhookDelivery
 
 __all__ = [
     "CapacityStatus",

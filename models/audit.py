@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import JSONType, UTCDateTime, db, utcnow
-from .context import client_address
+from models.base import JSONType, UTCDateTime, db, utcnow
+from models.context import client_address
 
 GENESIS_HASH = "0" * 64
 # arbitrary constant: the advisory lock that serialises appends to the chain on PostgreSQL

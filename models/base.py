@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
+import importlib
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
-from typing import Self
+from typing import Any, Self
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, DateTime, Engine, MetaData, String, TypeDecorator, event
@@ -100,6 +101,19 @@ def new_uuid() -> str:
 
 def UUIDColumn(**kw):  # noqa: N802 - reads like a type
     return mapped_column(String(36), default=new_uuid, nullable=False, unique=True, **kw)
+
+
+def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
+    """A package's module `__getattr__` (PEP 562): `from models.listings import Listing` imports
+    the one module `exports` names for it, on first use. Eager re-exports would import every
+    aggregate whenever any is imported, and the aggregates refer to one another."""
+
+    def __getattr__(name: str) -> Any:
+        if name not in exports:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(importlib.import_module(f"{package}.{exports[name]}"), name)
+
+    return __getattr__
 
 
 class StrEnum(enum.StrEnum):

@@ -13,7 +13,7 @@ client_address: ContextVar[str] = ContextVar("client_address", default="")
 @dataclass
 class Settings:
     review_sla_business_days: int = 5
-    secrets_keys: list[bytes] = field(default_factory=list)  # models/sealed.py
+    secrets_keys: list[bytes] = field(default_factory=list)  # models/publishing/sealed.py
 
 
 settings = Settings()

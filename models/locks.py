@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from .base import db
+from models.base import db
 
 
 def begin_writing() -> None:

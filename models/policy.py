@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .certification import Certification, CertificationStatus, Document
-from .listing import Listing, ListingRevision, RevisionState
-from .organization import Organization
-from .user import Role, User
+from models.certifications.certification import Certification, CertificationStatus, Document
+from models.listings.listing import Listing, ListingRevision, RevisionState
+from models.organizations.organization import Organization
+from models.organizations.user import Role, User
 
 # ---- small parts
 

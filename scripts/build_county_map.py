@@ -1,6 +1,6 @@
 """Reduce the Census Bureau's county boundaries (npm package `us-atlas`, counties-10m.json
 TopoJSON) to Missouri's 115 county areas as SVG path data, written to
-models/data/mo_counties_map.json.
+models/reference/data/mo_counties_map.json.
 
 Usage (the package is fetched into a temporary folder, never into the project):
 

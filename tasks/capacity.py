@@ -19,7 +19,7 @@ from celery import shared_task
 from flask import current_app
 
 from models import db, utcnow
-from models.capacity import UNKNOWN, CapacityStatus, capacity_listings, expiry_hours, latest, view
+from models.listings import UNKNOWN, CapacityStatus, capacity_listings, expiry_hours, latest, view
 
 from .publishing.context import timestamp
 from .publishing.layout import current_number, live_dir, release_dir, releases_root
@@ -114,8 +114,8 @@ def publish_capacity() -> str:
 def remind_capacity_expiring() -> int:
     """Beat, every 5 minutes: an hour before a status expires, tell the organization (unless
     it turned the reminder off). Marked reminded before sending: never twice."""
-    from models.capacity import expiring_soon
-    from models.people import organization_recipients
+    from models.listings import expiring_soon
+    from models.organizations import organization_recipients
 
     from .mail import send_mail
 

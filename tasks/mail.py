@@ -2,7 +2,7 @@
 
 `send_mail` renders templates/emails/<name>.txt (and .html if present) and delivers at once.
 Requests never send: they queue an `OutgoingMail` row in their own transaction
-(models/outgoing_mail.py) and `relay` it after the commit to `send_outgoing_mail`, so a slow
+(models/publishing/outgoing_mail.py) and `relay` it after the commit to `send_outgoing_mail`, so a slow
 SMTP server never blocks a page and a broker outage never loses a message."""
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
 
 from models import Release, db, today, utcnow
-from models.snapshot import build_records
+from models.listings import build_records
 
 from .publishing.context import BuildContext, reference_snapshot
 from .publishing.pdf import write_pdfs

@@ -1,6 +1,6 @@
 """Publishing jobs: build a release, drain the outbox, the nightly release, webhook deliveries.
 
-Approvals write an outbox row in their own transaction (models.release.mark_changed); the beat
+Approvals write an outbox row in their own transaction (models.publishing.release.mark_changed); the beat
 job `registry.publish_pending` looks for such rows every few minutes and builds a release, so
 a crash between an approval and any enqueue loses nothing. A build takes one lock; a second
 build at the same time returns at once ("busy") and its rows are drained next time."""
@@ -32,7 +32,7 @@ from models import (
     today,
     utcnow,
 )
-from models.webhook import signing_key
+from models.publishing import signing_key
 
 from .audit_anchor import write_checkpoint
 from .publishing.builder import BuildResult, build_release, releases_root

@@ -34,22 +34,22 @@ from models import (
     today,
     utcnow,
 )
-from models.certification import PENDING_STATUSES, expiry_sql
-from models.locks import begin_writing, try_transaction_lock
-from models.people import organization_recipients, recipient_users
-from models.reference import CertificationScope
-from models.reminder import (
+from models.certifications import (
     AFTER_LAPSE,
     BEFORE_EXPIRY,
     LAPSE_WINDOW_DAYS,
+    PENDING_STATUSES,
     Reminder,
     ReminderKind,
     after_lapse_kind,
     before_expiry_kind,
     claim_reminder,
+    expiry_sql,
 )
-from models.verification import issue_link, unanswered_for_follow_up, verify_path
-from models.workflow import expire_certification
+from models.listings import expire_certification, issue_link, unanswered_for_follow_up, verify_path
+from models.locks import begin_writing, try_transaction_lock
+from models.organizations import organization_recipients, recipient_users
+from models.reference import CertificationScope
 
 from .mail import SENDING, send_mail
 
@@ -357,7 +357,7 @@ def _message(reminder: Reminder) -> tuple[int, str, str, dict]:
 def follow_up_admins(listing) -> None:
     """The second reminder, to the organization's admins: nobody answered the e-mailed links
     for 14 days. Sent after the commit that marks the links followed up (never twice). The
-    admins among the organization's recipients (models/people.py): an admin who has not
+    admins among the organization's recipients (models/organizations/people.py): an admin who has not
     accepted the invitation yet hears nothing."""
     admins = [u.email for u in recipient_users(listing.organization_id) if u.is_org_admin]
     if admins:
@@ -373,7 +373,7 @@ def follow_up_admins(listing) -> None:
 
 def listing_facts(listing) -> list[tuple[str, str]]:
     """What matters to someone in crisis, as published: phones, address, hours, counties."""
-    from models.fields import FIELD_LABELS, display_value
+    from models.listings import FIELD_LABELS, display_value
     from models.reference import county_names
 
     data = listing.live_revision.data if listing.live_revision else {}
@@ -398,7 +398,7 @@ def deliver_reminder(reminder_id: int) -> str:
     try:
         organization_id, subject, template, context = _message(reminder)
         if reminder.kind == ReminderKind.REVERIFY and recipient_users(organization_id):
-            # one e-mail per person: each carries a link of its own (models/verification.py)
+            # one e-mail per person: each carries a link of its own (models/listings/verification.py)
             people = recipient_users(organization_id)
             to = [u.email for u in people]
             where = ""

@@ -35,7 +35,7 @@ def _cheap_password_hashing() -> None:
     of times. Tests hash cheaply; test_foundation_security checks the production parameters."""
     from argon2 import PasswordHasher
 
-    from models import user
+    from models.organizations import user as user
 
     user.use_password_hasher(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 

@@ -26,9 +26,9 @@ from models import (
     today,
     utcnow,
 )
-from models import workflow as wf
-from models.certification import CertificationStatus
-from models.fields import DAYS, empty_data
+from models.certifications import CertificationStatus
+from models.listings import DAYS, empty_data
+from models.listings import workflow as wf
 
 PASSWORD = "factory-password"  # noqa: S105 - test accounts only
 # 160 bits, as pyotp wants; any fixed secret works: sign_in reads it from the user

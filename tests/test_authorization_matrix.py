@@ -17,7 +17,7 @@ from __future__ import annotations
 import pytest
 
 from models import db
-from models import workflow as wf
+from models.listings import workflow as wf
 from tests.conftest import csrf_from, get_csrf
 from tests.factories import (
     CertificationFactory,

@@ -5,8 +5,8 @@ one regional primary 988 center for every county."""
 from __future__ import annotations
 
 from models import Certification, Listing, ListingRevision, ServiceType, db
-from models.certification import CertificationStatus
-from models.listing import CountyRole, RevisionState
+from models.certifications import CertificationStatus
+from models.listings import CountyRole, RevisionState
 from tests.conftest import sign_in
 
 

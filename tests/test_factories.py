@@ -5,8 +5,8 @@ decided certification; nothing borrowed from the demo data."""
 from __future__ import annotations
 
 from models import Role, can, db
-from models.certification import CertificationStatus
-from models.listing import RevisionState
+from models.certifications import CertificationStatus
+from models.listings import RevisionState
 from tests.factories import CertificationFactory, DocumentFactory, ListingFactory
 
 

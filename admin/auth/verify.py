@@ -1,4 +1,4 @@
-"""The e-mailed re-verification link (models/verification.py): /verify?t=<token>.
+"""The e-mailed re-verification link (models/listings/verification.py): /verify?t=<token>.
 
 The token travels in the query string, which the access logs leave out (Procfile and
 deploy/nginx.conf log the path only), and is stored only as a hash."""
@@ -9,16 +9,17 @@ from flask import redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
 from models import db
-from models.fields import FIELD_LABELS, display_value
-from models.reference import county_names
-from models.verification import (
+from models.listings import (
+    FIELD_LABELS,
     LinkOutcome,
     LinkRefused,
     confirm_by_link,
+    display_value,
     mark_opened,
     open_link,
     something_changed,
 )
+from models.reference import county_names
 
 from . import bp
 

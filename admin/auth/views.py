@@ -15,7 +15,7 @@ from sqlalchemy import or_, update
 from forms.auth import LoginForm, SetPasswordForm, TotpForm
 from models import Invitation, InvitationPurpose, LoginAttempt, Role, User, db, record, utcnow
 from models.locks import begin_writing, write_afresh
-from models.user import dummy_password_check, reserve_login_attempt
+from models.organizations import dummy_password_check, reserve_login_attempt
 
 from ..security import end_session, is_safe_next, revoke_all_sessions, start_session
 from . import bp
@@ -285,7 +285,7 @@ def _set_password_with(token: str, purpose: InvitationPurpose, intro: str):
 def forgot_password():
     """Send a reset link. The answer is the same whether or not the address has an account."""
     from forms.auth import ForgotPasswordForm
-    from models.people import request_password_reset
+    from models.organizations import request_password_reset
     from tasks.mail import relay
 
     from ..mailing import queue_password_reset

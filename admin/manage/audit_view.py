@@ -23,7 +23,7 @@ from models import (
     Webhook,
     db,
 )
-from models.fields import diff
+from models.listings import diff
 from models.reference import county_names
 
 MAX_VALUE = 160  # characters of one value shown; the raw record has all of it

@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from forms.manage import ImportConfirmForm, ImportForm
 from models import db
-from models.importer import KINDS, check_csv, import_rows, template_csv
+from models.listings import KINDS, check_csv, import_rows, template_csv
 
 from ..access import requires
 from . import bp

@@ -11,7 +11,7 @@ from flask import Response, request
 from sqlalchemy import tuple_
 
 from models import db
-from models.export import safe_cell
+from models.publishing import safe_cell
 
 PER_PAGE = 50
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, or_
 
 from forms.manage import OrganizationForm, ReasonForm
 from models import AuditEvent, Listing, Organization, OrganizationStatus, User, WorkflowError, db
-from models.organization_ops import (
+from models.organizations import (
     create_organization,
     deactivate_organization,
     reactivate_organization,

@@ -23,16 +23,16 @@ from models import (
     record,
     utcnow,
 )
-from models.people import (
+from models.organizations import (
     change_membership,
     deactivate_user,
     invite_user,
+    login_blocked_until,
     reactivate_user,
     rename_user,
     resend_invitation,
     reset_second_factor,
 )
-from models.user import login_blocked_until
 from tasks.mail import relay
 
 from ..access import requires

@@ -16,7 +16,7 @@ from forms.manage import (
     as_choices,
 )
 from models import CertificationType, County, DocumentType, Region, ServiceType, WorkflowError, db
-from models.reference_ops import reference_history, reference_version, save_reference
+from models.reference import reference_history, reference_version, save_reference
 
 from ..access import requires
 from . import bp

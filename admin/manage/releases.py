@@ -23,7 +23,7 @@ from models import (
     db,
     record,
 )
-from models.webhook import (
+from models.publishing import (
     MIN_SECRET_LENGTH,
     generate_webhook_secret,
     validate_webhook_secret,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import render_template
 
 from models import AuditEvent, Listing, Organization, User, db
-from models.reference_ops import reference_version
+from models.reference import reference_version
 
 from ..access import requires
 from . import bp

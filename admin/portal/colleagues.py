@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 
 from forms.people import InviteColleagueForm
 from models import AuditEvent, User, WorkflowError, can, db
-from models.people import deactivate_user, invite_user
+from models.organizations import deactivate_user, invite_user
 from tasks.mail import relay
 
 from ..access import requires

@@ -33,18 +33,24 @@ from models import (
     WorkflowError,
     can,
     db,
-    eligibility,
     today,
     utcnow,
 )
-from models import workflow as wf
 from models.base import NoChangesError
-from models.certification import ACTIVE_STATUSES, OPEN_STATUSES, renewed
-from models.documents import attach_document
-from models.eligibility import CertificationIndex
-from models.fields import DAYS, FIELD_LABELS, FIELDS, diff, display_value
-from models.listing import OPEN_STATES
-from models.listing_rules import ListingRuleError, check_revision
+from models.certifications import ACTIVE_STATUSES, OPEN_STATUSES, attach_document, renewed
+from models.listings import (
+    DAYS,
+    FIELD_LABELS,
+    FIELDS,
+    OPEN_STATES,
+    CertificationIndex,
+    ListingRuleError,
+    check_revision,
+    diff,
+    display_value,
+)
+from models.listings import eligibility as eligibility
+from models.listings import workflow as wf
 from models.reference import county_names
 
 from .. import documents as files
@@ -526,7 +532,7 @@ def capacity_listings(org_id: int) -> list[Listing]:
 
 def capacity_cards(listings: list[Listing]) -> list[dict]:
     """The dashboard's "Capacity now" cards: listings whose type reports capacity."""
-    from models.capacity import expiry_hours, latest, view
+    from models.listings import expiry_hours, latest, view
     from tasks.capacity import expiry_settings
 
     shown = [lst for lst in listings if can(current_user, "set_capacity", lst)]
@@ -561,7 +567,7 @@ def capacity_reminders():
     org = _org()
     if not can(current_user, "set_capacity_reminders", org) or not FlaskForm().validate_on_submit():
         abort(403)
-    from models.capacity import set_capacity_reminders
+    from models.listings import set_capacity_reminders
 
     wanted = request.form.get("reminders") == "on"
     set_capacity_reminders(org, current_user, wanted)
@@ -581,7 +587,7 @@ def listing_capacity(listing_id: int):
     """One tap for accepting / full (the dashboard posts here); limited and diverting open this
     page for the number or the reason, then one more tap."""
     from forms.capacity import CapacityForm
-    from models.capacity import LABELS, CapacityStatus, set_capacity
+    from models.listings import LABELS, CapacityStatus, set_capacity
 
     listing = load_or_404(Listing, listing_id, "edit")
     if not can(current_user, "set_capacity", listing):

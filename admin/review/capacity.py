@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask import current_app, render_template
 
 from models import utcnow
-from models.capacity import (
+from models.listings import (
     UNKNOWN,
     capacity_listings,
     expiry_hours,
@@ -18,8 +18,7 @@ from models.capacity import (
     share_full,
     view,
 )
-from models.coverage import DEFAULT_REGION_LAYER, county_map
-from models.reference import reference_snapshot
+from models.reference import DEFAULT_REGION_LAYER, county_map, reference_snapshot
 from tasks.capacity import expiry_settings
 
 from ..access import requires
@@ -97,7 +96,7 @@ def capacity():
 @requires("view_coverage")
 def reverification():
     """DMH's view of the e-mailed re-verification links of the last 90 days, per organization."""
-    from models.verification import campaign
+    from models.listings import campaign
 
     since = utcnow() - timedelta(days=90)
     rows = campaign(since)

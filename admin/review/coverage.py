@@ -9,16 +9,16 @@ import io
 from flask import current_app, render_template
 
 from models import today
-from models.coverage import (
+from models.listings import build_records
+from models.reference import (
     DEFAULT_REGION_LAYER,
     GAP_LABELS,
     CountyCoverage,
     compute_coverage,
     county_map,
     coverage_csv_rows,
+    reference_snapshot,
 )
-from models.reference import reference_snapshot
-from models.snapshot import build_records
 
 from ..access import requires
 from . import bp

@@ -21,8 +21,8 @@ from models import (
     today,
     utcnow,
 )
-from models.certification import expiry_sql
-from models.listing import DECIDED_STATES
+from models.certifications import expiry_sql
+from models.listings import DECIDED_STATES
 
 from ..access import requires
 from . import bp

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from models import OutgoingMail, ReviewComment, db, queue_mail
-from models.fields import FIELD_LABELS
-from models.people import organization_recipients
+from models.listings import FIELD_LABELS
+from models.organizations import organization_recipients
 from tasks.mail import relay
 
 

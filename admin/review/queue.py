@@ -27,8 +27,8 @@ from models import (
     region_county,
     utcnow,
 )
-from models.certification import PENDING_STATUSES
-from models.listing import PENDING_REVIEW_STATES
+from models.certifications import PENDING_STATUSES
+from models.listings import PENDING_REVIEW_STATES
 
 PAGE_SIZE = 50
 REVISION = "revision"

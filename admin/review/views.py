@@ -39,9 +39,9 @@ from models import (
     today,
     utcnow,
 )
-from models import workflow as wf
-from models.certification import PENDING_STATUSES
-from models.fields import FIELD_LABELS, FIELDS, diff
+from models.certifications import PENDING_STATUSES
+from models.listings import FIELD_LABELS, FIELDS, diff
+from models.listings import workflow as wf
 from models.reference import county_names
 
 from .. import documents as files

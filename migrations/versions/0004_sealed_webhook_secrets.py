@@ -1,4 +1,4 @@
-"""webhook secrets sealed at rest (Fernet; models/sealed.py)
+"""webhook secrets sealed at rest (Fernet; models/publishing/sealed.py)
 
 Revision ID: 0004
 Revises: 0003
@@ -20,7 +20,7 @@ def upgrade():
     rows = conn.execute(sa.text("SELECT id, secret FROM webhook")).all()
     if not rows:
         return
-    from models.sealed import is_sealed, seal  # keys: set by the app that runs the migration
+    from models.publishing import is_sealed, seal
 
     for row_id, secret in rows:
         if not is_sealed(secret):
@@ -31,7 +31,7 @@ def upgrade():
 
 
 def downgrade():
-    from models.sealed import unseal
+    from models.publishing import unseal
 
     conn = op.get_bind()
     for row_id, secret in conn.execute(sa.text("SELECT id, secret FROM webhook")).all():

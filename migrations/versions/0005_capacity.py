@@ -1,4 +1,4 @@
-"""live capacity: one row per status report (models/capacity.py)
+"""live capacity: one row per status report (models/listings/capacity.py)
 
 Revision ID: 0005
 Revises: 0004

@@ -1,4 +1,4 @@
-"""re-verification by e-mailed link (models/verification.py)
+"""re-verification by e-mailed link (models/listings/verification.py)
 
 Revision ID: 0006
 Revises: 0005

@@ -1,6 +1,6 @@
 """service types: where each counts in county coverage (coverage_group), as data
 
-County coverage read type codes written in models/coverage.py; the column says it instead, so a
+County coverage read type codes written in models/reference/coverage.py; the column says it instead, so a
 type an admin adds in /manage/ can count as a mobile team, a crisis center or a sobering center.
 The built-in types get the group the code gave them.
 

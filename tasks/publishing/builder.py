@@ -44,8 +44,8 @@ from models import (
     utcnow,
 )
 from models.audit import chain_head
+from models.listings import build_records
 from models.locks import write_afresh
-from models.snapshot import build_records
 
 from .context import BuildContext, reference_snapshot, release_clock, timestamp
 from .layout import (  # noqa: F401 - the builder's callers read the layout through it

@@ -13,8 +13,8 @@ from models.reference import reference_snapshot
 
 @dataclass
 class BuildContext:
-    records: list[dict[str, Any]]  # models.snapshot.build_records(day)
-    reference: dict[str, Any]  # models.reference.reference_snapshot()
+    records: list[dict[str, Any]]  # models.listings.snapshot.build_records(day)
+    reference: dict[str, Any]  # models.reference.tables.reference_snapshot()
     number: int  # the release number being built (or a preview number)
     created_at: datetime
     out_dir: Path  # temporary folder; the writer creates its files under it

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.geo import county_centroids, zips_by_county
+from models.reference import county_centroids, zips_by_county
 
 from .context import BuildContext
 

@@ -6,7 +6,7 @@ import json
 
 from flask import current_app, has_app_context
 
-from models.coverage import DEFAULT_REGION_LAYER, compute_coverage, coverage_document
+from models.reference import DEFAULT_REGION_LAYER, compute_coverage, coverage_document
 
 from .context import BuildContext
 

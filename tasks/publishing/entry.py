@@ -16,9 +16,9 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from models import fields as F
-from models.geo import county_centroids, zip_info
-from models.listing import ANSWERING_ROLES, CountyRole
+from models.listings import ANSWERING_ROLES, CountyRole
+from models.listings import fields as F
+from models.reference import county_centroids, zip_info
 
 MAX_LINES = 8
 LINE_BUDGET = 100  # characters that fit one line of the entry at the stylesheet's size

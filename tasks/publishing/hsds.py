@@ -11,15 +11,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from models.fields import (
+from models.listings import (
     COST_MODELS,
     LANGUAGES,
     POPULATIONS,
     REFERRAL_SOURCES,
     extension_values,
+    phone_id,
+    stable_id,
 )
-from models.geo import zip_info
-from models.identifiers import phone_id, stable_id
+from models.reference import zip_info
 
 # phone kinds of the registry -> RFC 6350 types HSDS names
 PHONE_TYPES = {
@@ -550,6 +551,6 @@ def service_document(
             "mo_dmh_backup_counties": _counties_with_role(record, "backup"),
         }
     )
-    # the field catalogue's extension properties (models.fields): those above keep their place
+    # the field catalogue's extension properties (models.listings.fields): those above keep their place
     doc.update(extension_values(record))
     return doc

@@ -50,8 +50,8 @@ from flask import current_app
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from models import fields as F
-from models.listing import ANSWERING_ROLES, CountyRole
+from models.listings import ANSWERING_ROLES, CountyRole
+from models.listings import fields as F
 
 from . import assemble as assemble_module
 from . import entry

@@ -145,8 +145,8 @@ def resume_print(day=None) -> str | None:
     """Beat: print the current release if its print never completed (its worker died) and the
     data still hashes to its content (else the next release prints). None when nothing to do."""
     from models import today
+    from models.listings import build_records
     from models.reference import reference_snapshot
-    from models.snapshot import build_records
 
     from .builder import content_hash
     from .layout import current_number, read_manifest, release_dir, releases_root

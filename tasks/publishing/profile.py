@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.fields import simple_fields
+from models.listings import simple_fields
 
 HSDS_SCHEMA = "https://raw.githubusercontent.com/openreferral/specification/3.0/schema"
 PROFILE_VERSION = "1.0.0"
@@ -87,7 +87,7 @@ EXTENSIONS: dict[str, dict[str, Any]] = {
 
 def catalogue_extensions() -> dict[str, dict[str, Any]]:
     """The extension properties of the fields declared in the field catalogue alone
-    (models/fields.py): typed from their control; a list of codes is space-separated text."""
+    (models/listings/fields.py): typed from their control; a list of codes is space-separated text."""
     out: dict[str, dict[str, Any]] = {}
     for spec in simple_fields():
         if spec.hsds and spec.hsds not in EXTENSIONS:

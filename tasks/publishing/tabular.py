@@ -11,7 +11,7 @@ import io
 import json
 from typing import Any
 
-from models.fields import extension_csv_types
+from models.listings import extension_csv_types
 from models.text import publishable
 
 from .context import BuildContext

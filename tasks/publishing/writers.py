@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from models.export import safe_cell
-from models.fields import (
+from models.listings import (
     COST_MODELS,
     LANGUAGES,
     POPULATIONS,
@@ -26,6 +25,7 @@ from models.fields import (
     format_phone,
     simple_fields,
 )
+from models.publishing import safe_cell
 from models.text import publishable
 
 from .context import BuildContext, timestamp

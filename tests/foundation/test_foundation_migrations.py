@@ -122,7 +122,7 @@ def test_migration_0004_seals_the_webhook_secrets_it_finds(empty_database):
     from cryptography.fernet import Fernet
 
     from admin.config import DEV_SECRET
-    from models.sealed import PREFIX, derive_key
+    from models.publishing import PREFIX, derive_key
 
     key = derive_key(DEV_SECRET)  # the subprocess's SECRET_KEY (development default)
     assert Fernet(key).decrypt(stored.removeprefix(PREFIX).encode()) == b"typed-in-secret-value"

@@ -161,7 +161,7 @@ def test_csrf_is_on_in_tests(app):
 @pytest.fixture
 def production_hashing():
     """The suite hashes cheaply (tests/conftest.py); these tests use production's hasher."""
-    from models import user
+    from models.organizations import user as user
 
     saved = user.password_hasher
     user.use_password_hasher(user.PRODUCTION_HASHER)
@@ -173,7 +173,7 @@ def test_the_app_hashes_with_production_parameters_outside_the_test_suite():
     import subprocess
     import sys
 
-    probe = "import models.user as u; print(u.password_hasher is u.PRODUCTION_HASHER)"
+    probe = "import models.organizations.user as u; print(u.password_hasher is u.PRODUCTION_HASHER)"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
 

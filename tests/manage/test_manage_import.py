@@ -9,8 +9,7 @@ import pytest
 from manage_helpers import page_token
 
 from models import Listing, ListingRevision, Organization, db
-from models.importer import check_csv
-from models.listing import RevisionState
+from models.listings import RevisionState, check_csv
 from tests.factories import OrganizationFactory
 
 ORG_HEADER = "legal_name,dba,ein,npi,website,email,phone,contact_name\r\n"

@@ -96,7 +96,7 @@ def test_invitation_form_errors_sit_next_to_fields(admin_client, users):
 
 
 def test_invitation_link_expires(app, users):
-    from models.people import invite_user
+    from models.organizations import invite_user
 
     _user, token = invite_user(
         email="late@example.org",
@@ -284,7 +284,7 @@ def test_org_admin_invites_and_removes_a_colleague(app, users, mail_to_smtp):
 
 
 def test_reset_links_are_limited_per_hour(users):
-    from models.people import MAX_RESETS_PER_HOUR, request_password_reset
+    from models.organizations import MAX_RESETS_PER_HOUR, request_password_reset
 
     sent = [
         request_password_reset("provider@demo.test", ttl=timedelta(hours=1))

@@ -8,7 +8,7 @@ from datetime import timedelta
 from manage_helpers import post_form
 
 from models import AuditEvent, Region, ServiceType, db, utcnow
-from models.reference_ops import reference_as_of, reference_version, save_reference
+from models.reference import reference_as_of, reference_version, save_reference
 
 
 def _service_type_form(st: ServiceType, **changes) -> dict:

@@ -26,7 +26,7 @@ def flat(text: str) -> str:
 
 def demo_context(out_dir: Path, number: int = 1, records=None, reference=None, previous_dir=None):
     from models import today, utcnow
-    from models.snapshot import build_records
+    from models.listings import build_records
     from tasks.publishing.context import BuildContext, reference_snapshot
 
     return BuildContext(

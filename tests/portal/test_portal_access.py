@@ -19,8 +19,8 @@ from models import (
     can,
     db,
 )
-from models import workflow as wf
-from models.documents import attach_document
+from models.certifications import attach_document
+from models.listings import workflow as wf
 from tests.portal.conftest import make_pdf
 
 # every URL argument of a portal route, and which object it names (None: not an object id)

@@ -226,7 +226,7 @@ def test_an_hour_before_expiry_the_organization_is_reminded_once_unless_it_opted
 def test_share_of_time_counts_expired_reports_as_unknown():
     from datetime import datetime
 
-    from models.capacity import share_full
+    from models.listings import share_full
 
     t0 = datetime(2026, 12, 1, 0, 0, tzinfo=utcnow().tzinfo)
     reports = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from models import Certification, db, utcnow
-from models import workflow as wf
+from models.listings import workflow as wf
 from tests.portal.conftest import listing_named
 
 

@@ -1,4 +1,4 @@
-"""A listing field is declared once, in the catalogue (models/fields.py), and every reader picks
+"""A listing field is declared once, in the catalogue (models/listings/fields.py), and every reader picks
 it up: the editor (control, stored value, errors next to it), the listing rules, the provider's
 and the reviewer's diff, the HSDS service (JSON and services.csv), listings.csv's cells and the
 printed entry's lines. The test declares two fields at run time, as a new entry would."""
@@ -11,11 +11,12 @@ import pytest
 
 from forms.listing import ListingForm
 from models import Listing, db
-from models.fields import (
+from models.listings import (
     FIELD_LABELS,
     FIELDS,
     FieldSpec,
     canonical,
+    check_listing,
     csv_values,
     diff,
     empty_data,
@@ -24,7 +25,6 @@ from models.fields import (
     register_field,
     unregister_field,
 )
-from models.listing_rules import check_listing
 from models.reference import ServiceType
 from tasks.publishing import hsds, tabular
 from tests.conftest import post, sign_in

@@ -4,7 +4,7 @@ languages, populations, counties) is never a change."""
 from __future__ import annotations
 
 from models import ListingRevision, db
-from models.fields import diff
+from models.listings import diff
 from models.reference import county_names
 from tests.portal.conftest import editor_fields, listing_named, page_errors, set_field
 
@@ -85,7 +85,7 @@ def test_a_draft_can_be_discarded_and_the_live_listing_stays(provider):
 def test_a_changed_phone_number_keeps_the_phone_id_that_was_published(provider):
     """Phones keep their ids (models/fields.assign_phone_ids): the number at the first row
     changes, the published phone is updated rather than removed and added."""
-    from models.identifiers import phone_id
+    from models.listings import phone_id
 
     lst = listing_named(CBHL)
     live_phone = lst.live_revision.data["phones"][0]
@@ -110,7 +110,7 @@ def test_a_changed_phone_number_keeps_the_phone_id_that_was_published(provider):
 
 
 def test_assign_phone_ids_follows_rows_and_never_duplicates():
-    from models.fields import assign_phone_ids
+    from models.listings import assign_phone_ids
 
     before = [{"id": "a" * 8 + "-0000-4000-8000-" + "0" * 12, "number": "+15735550100"}]
     kept = before[0]["id"]

@@ -51,7 +51,7 @@ def test_once_a_renewal_is_certified_the_old_certificate_reads_renewed(provider,
     from datetime import timedelta
 
     from models import today
-    from models import workflow as wf
+    from models.listings import workflow as wf
 
     old = certified_of(bluestem.id)
     old_id = old.id

@@ -1,4 +1,4 @@
-"""Per-type listing rules (data on ServiceType), judged by models.listing_rules.check_listing —
+"""Per-type listing rules (data on ServiceType), judged by models.listings.rules.check_listing —
 the function both the editor and submit_revision use."""
 
 from __future__ import annotations
@@ -8,9 +8,8 @@ import copy
 import pytest
 
 from models import Listing, Organization, ServiceType, db
-from models import workflow as wf
-from models.fields import DAYS
-from models.listing_rules import ListingRuleError, check_listing
+from models.listings import DAYS, ListingRuleError, check_listing
+from models.listings import workflow as wf
 from tests.portal.conftest import listing_named
 
 

@@ -14,7 +14,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from models import AuditEvent, Certification, Document, Listing, db
-from models import workflow as wf
+from models.listings import workflow as wf
 from tests.portal.conftest import make_pdf, make_png, page_errors, read_form
 
 
@@ -282,7 +282,7 @@ def test_documents_only_while_dmh_decides(provider, bluestem):
 def test_staff_may_download_through_the_shared_helper(app, pending_cert, users):
     from admin import documents as files
     from models import can
-    from models.documents import attach_document
+    from models.certifications import attach_document
 
     stored = files.write_file(make_pdf())
     doc = attach_document(

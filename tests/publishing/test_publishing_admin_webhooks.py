@@ -241,7 +241,7 @@ def test_a_generated_secret_is_shown_once_sealed_at_rest_and_signs_as_standard_w
 
 def test_sealed_secrets_open_only_with_a_configured_key(app):
     from models.context import settings
-    from models.sealed import SecretUnreadable, derive_key, seal, unseal
+    from models.publishing import SecretUnreadable, derive_key, seal, unseal
 
     sealed = seal("a-secret-of-twenty-chars")
     assert unseal(sealed) == "a-secret-of-twenty-chars"

@@ -1,4 +1,4 @@
-"""A field declared only in the catalogue (models/fields.py) reaches every published file: the
+"""A field declared only in the catalogue (models/listings/fields.py) reaches every published file: the
 release's records, the HSDS service, services.csv's type, listings.csv, the profile that
 documents the extension, and the printed entry."""
 
@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.orm.attributes import flag_modified
 
 from models import Listing, db, today, utcnow
-from models.fields import FieldSpec, register_field, unregister_field
+from models.listings import FieldSpec, register_field, unregister_field
 
 PEER = FieldSpec(
     "peer_staff",
@@ -34,7 +34,7 @@ def declared():
 
 
 def test_a_catalogue_field_reaches_records_feeds_profile_and_print(app, declared, tmp_path):
-    from models.snapshot import build_records
+    from models.listings import build_records
     from tasks.publishing.context import BuildContext, reference_snapshot
     from tasks.publishing.entry import entry
     from tasks.publishing.profile import extension_csv_types, profile_document
@@ -77,7 +77,7 @@ def test_a_catalogue_field_reaches_records_feeds_profile_and_print(app, declared
 
 
 def test_without_the_declaration_nothing_of_it_is_published(app, tmp_path):
-    from models.snapshot import build_records
+    from models.listings import build_records
     from tasks.publishing.profile import profile_document
 
     assert all("peer_staff" not in r for r in build_records(today()))

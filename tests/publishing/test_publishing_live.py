@@ -126,7 +126,7 @@ def test_kill_9_of_a_worker_mid_build_leaves_current_intact(live_app, start_work
 
 def test_approve_then_beat_publishes_through_a_real_worker(live_app, start_worker):
     from models import ListingRevision, RevisionState, User, db
-    from models import workflow as wf
+    from models.listings import workflow as wf
 
     with live_app.app_context():
         rev = db.session.scalar(

@@ -8,7 +8,7 @@ import pytest
 from review_helpers import csrf_of, live_listing, pending_bluestem
 
 from models import ListingRevision, db
-from models import workflow as wf
+from models.listings import workflow as wf
 
 
 @pytest.fixture(autouse=True)

@@ -35,7 +35,7 @@ def test_review_pages_buttons_have_exactly_one_colour(client, login):
 
 def test_deciding_an_item_another_reviewer_holds_asks_for_confirmation(client, login, users, send):
     from models import ListingRevision, User
-    from models import workflow as wf
+    from models.listings import workflow as wf
 
     rev = pending_bluestem()
     other = db.session.scalar(db.select(User).filter_by(email="reviewer2@demo.test"))
@@ -59,7 +59,7 @@ def test_deciding_an_item_another_reviewer_holds_asks_for_confirmation(client, l
 
 def test_deciding_a_certification_another_reviewer_holds_asks_for_confirmation(client, login, send):
     from models import Certification, User
-    from models import workflow as wf
+    from models.listings import workflow as wf
     from tests.review.test_review_pages import cert_form
 
     cert = pending_certification()

@@ -12,7 +12,7 @@ from flask import request_started
 from review_helpers import pending_bluestem
 
 from models import ConflictError, ListingRevision, User, db
-from models import workflow as wf
+from models.listings import workflow as wf
 from tests.conftest import _fresh_request_globals, clone_database, csrf_from, make_test_app, sign_in
 
 

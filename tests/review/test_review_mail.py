@@ -6,7 +6,7 @@ import pytest
 from review_helpers import pending_bluestem
 
 from models import ListingRevision, db
-from models import workflow as wf
+from models.listings import workflow as wf
 
 
 def test_eager_celery_settings_are_the_real_names(app):
@@ -75,7 +75,7 @@ def test_decisions_and_reminders_reach_the_same_people_never_a_pending_invitee(
     from datetime import timedelta
 
     from models import Organization
-    from models.people import invite_user, organization_recipients
+    from models.organizations import invite_user, organization_recipients
 
     rev = pending_bluestem()
     org = db.session.get(Organization, rev.listing.organization_id)

@@ -10,7 +10,7 @@ from pathlib import Path
 from review_helpers import pending_bluestem, pending_certification, text_of
 
 from models import AuditEvent, Certification, Document, Listing, ReviewComment, db
-from models import workflow as wf
+from models.listings import workflow as wf
 
 
 def test_diff_shows_the_new_phone_number_in_words(client, login):

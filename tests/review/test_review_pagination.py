@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import insert, literal, select, union_all
 
 from models import Certification, Listing, ListingRevision, Organization, db, utcnow
-from models.certification import PENDING_STATUSES
-from models.listing import PENDING_REVIEW_STATES
+from models.certifications import PENDING_STATUSES
+from models.listings import PENDING_REVIEW_STATES
 
 PAGE = 10
 ITEM_RE = re.compile(r'<tr class="queue-item[^"]*" data-kind="(\w+)" data-id="(\d+)">')

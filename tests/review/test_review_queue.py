@@ -10,7 +10,7 @@ from sqlalchemy.exc import InvalidRequestError
 
 from admin.review.queue import QueueFilters, load_page
 from models import AuditEvent, Listing, ListingRevision, Organization, User, db, utcnow
-from models import workflow as wf
+from models.listings import workflow as wf
 
 
 def add_pending(n: int) -> None:

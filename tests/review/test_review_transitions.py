@@ -7,8 +7,8 @@ import pytest
 from review_helpers import text_of
 
 from models import ConflictError, ListingRevision, WorkflowError, db
-from models import workflow as wf
-from models.workflow import REVISION_TRANSITIONS
+from models.listings import REVISION_TRANSITIONS
+from models.listings import workflow as wf
 
 STATES = [
     "draft",

@@ -15,9 +15,9 @@ from models import (
     Reminder,
     db,
 )
-from models import workflow as wf
-from models.reminder import after_lapse_kind, before_expiry_kind
-from models.snapshot import build_records
+from models.certifications import after_lapse_kind, before_expiry_kind
+from models.listings import build_records
+from models.listings import workflow as wf
 from tasks.sweeps import (
     CERTIFICATION_SWEEP_LOCK,
     run_certification_sweep,

@@ -12,13 +12,8 @@ from datetime import UTC, datetime
 import pytest
 
 from models import today
-from models.coverage import (
-    Gap,
-    compute_coverage,
-    county_map,
-    coverage_csv_rows,
-)
-from models.snapshot import build_records
+from models.listings import build_records
+from models.reference import Gap, compute_coverage, county_map, coverage_csv_rows
 from tasks.publishing.context import BuildContext, reference_snapshot
 from tasks.publishing.coverage import write_coverage
 
@@ -213,7 +208,7 @@ def test_coverage_csv_is_spreadsheet_safe_and_gaps_first(login, demo_coverage):
 
 
 def test_spreadsheet_safe_neutralises_formulas():
-    from models.export import safe_cell as spreadsheet_safe
+    from models.publishing import safe_cell as spreadsheet_safe
 
     assert spreadsheet_safe('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
     assert spreadsheet_safe("+1 573") == "'+1 573"

@@ -1,4 +1,4 @@
-"""Who the sweeps' e-mails go to: the one recipient rule of models/people.py (active provider
+"""Who the sweeps' e-mails go to: the one recipient rule of models/organizations/people.py (active provider
 accounts that accepted their invitation), narrowed to administrators for the follow-up."""
 
 from __future__ import annotations

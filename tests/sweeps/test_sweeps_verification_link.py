@@ -11,8 +11,8 @@ from html import unescape
 from urllib.parse import urlsplit
 
 from models import AuditEvent, User, VerificationLink, db, today, utcnow
-from models.people import deactivate_user
-from models.verification import issue_link, token_hash
+from models.listings import issue_link, token_hash
+from models.organizations import deactivate_user
 from tests.conftest import csrf_from
 from tests.portal.conftest import listing_named
 

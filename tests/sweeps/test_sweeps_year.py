@@ -19,8 +19,8 @@ from models import (
     db,
     today,
 )
-from models.reminder import AFTER_LAPSE, BEFORE_EXPIRY, ReminderKind
-from models.snapshot import build_records
+from models.certifications import AFTER_LAPSE, BEFORE_EXPIRY, ReminderKind
+from models.listings import build_records
 from tasks.sweeps import run_certification_sweep, run_verification_sweep
 
 ORDER = [BEFORE_EXPIRY[d] for d in sorted(BEFORE_EXPIRY, reverse=True)] + [

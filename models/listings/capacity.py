@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from . import audit
-from .base import StateEnum, UTCDateTime, WorkflowError, check_in, db, utcnow
-from .listing import Listing
-from .user import User
+from models import audit
+from models.base import StateEnum, UTCDateTime, WorkflowError, check_in, db, utcnow
+from models.listings.listing import Listing
+from models.organizations.user import User
 
 
 class CapacityStatus(StateEnum):
@@ -125,7 +125,7 @@ def capacity_listings(*, include_suspended: bool = True) -> list[Listing]:
     version and organization loaded with them)."""
     from sqlalchemy.orm import selectinload
 
-    from .reference import ServiceType
+    from models.reference.tables import ServiceType
 
     q = (
         db.select(Listing)
@@ -229,7 +229,7 @@ REMIND_BEFORE = timedelta(hours=1)
 def expiring_soon(now: datetime, settings: dict[str, Any] | None = None) -> list[CapacityUpdate]:
     """Current statuses that expire within the hour, not yet reminded, of organizations that
     want the reminder (Organization.capacity_reminders)."""
-    from .organization import Organization
+    from models.organizations.organization import Organization
 
     candidates = db.session.scalars(
         db.select(CapacityUpdate)

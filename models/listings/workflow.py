@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit
-from .base import ConflictError, NoChangesError, WorkflowError, db, utcnow
-from .certification import (
+from models import audit
+from models.base import ConflictError, NoChangesError, WorkflowError, db, utcnow
+from models.certifications.certification import (
     ACTIVE_STATUSES,
     DECISION_STATUSES,
     OPEN_STATUSES,
@@ -26,9 +26,9 @@ from .certification import (
     DocumentStatus,
     open_renewal,
 )
-from .context import settings
-from .fields import assign_phone_ids, canonical, content, empty_data
-from .listing import (
+from models.context import settings
+from models.listings.fields import assign_phone_ids, canonical, content, empty_data
+from models.listings.listing import (
     PENDING_REVIEW_STATES,
     CountyRole,
     Listing,
@@ -36,15 +36,15 @@ from .listing import (
     RevisionCounty,
     RevisionState,
 )
-from .listing_rules import ListingRuleError, check_revision
-from .organization import Organization
-from .release import mark_changed
-from .review import ReviewComment
-from .user import User
+from models.listings.review import ReviewComment
+from models.listings.rules import ListingRuleError, check_revision
+from models.organizations.organization import Organization
+from models.organizations.user import User
+from models.publishing.release import mark_changed
 
 RS = RevisionState
 CS = CertificationStatus
-# the transition tables live beside their enums (models/listing.py, models/certification.py)
+# the transition tables live beside their enums (models/listings/listing.py, models/certifications/certification.py)
 REVISION_TRANSITIONS = RevisionState.transitions()
 CERTIFICATION_TRANSITIONS = CertificationStatus.transitions()
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from . import audit
-from .base import WorkflowError, db
-from .certification import Certification, CertificationStatus, Document
-from .user import User
+from models import audit
+from models.base import WorkflowError, db
+from models.certifications.certification import Certification, CertificationStatus, Document
+from models.organizations.user import User
 
 
 def attach_document(

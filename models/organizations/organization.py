@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import StateEnum, TimestampMixin, UTCDateTime, UUIDColumn, check_in, db
+from models.base import StateEnum, TimestampMixin, UTCDateTime, UUIDColumn, check_in, db
 
 
 class OrganizationStatus(StateEnum):
@@ -43,7 +43,7 @@ class Organization(TimestampMixin, db.Model):
     status: Mapped[str] = mapped_column(
         String(20), default=OrganizationStatus.ACTIVE.value, index=True
     )
-    # e-mail the organization an hour before a live capacity status expires (models/capacity.py)
+    # e-mail the organization an hour before a live capacity status expires (models/listings/capacity.py)
     capacity_reminders: Mapped[bool] = mapped_column(Boolean, default=True)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deactivated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", use_alter=True))

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import StrEnum, TimestampMixin, check_in, db
+from models.base import StrEnum, TimestampMixin, check_in, db
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -53,7 +53,7 @@ class CoverageKind(StrEnum):
 
 
 class CoverageGroup(StrEnum):
-    """Where a service type counts in county coverage (models/coverage.py), besides 988
+    """Where a service type counts in county coverage (models/reference/coverage.py), besides 988
     answering, which `CoverageKind.PRIMARY_BACKUP` decides."""
 
     NONE = "none"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .base import db
-from .reference import (
+from models.base import db
+from models.reference.tables import (
     CERTIFICATION_TYPES,
     DOCUMENT_TYPES,
     SERVICE_TYPES,

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import JSONType, StateEnum, StrEnum, UTCDateTime, check_in, db, utcnow
+from models.base import JSONType, StateEnum, StrEnum, UTCDateTime, check_in, db, utcnow
 
 
 class ReleaseTrigger(StrEnum):

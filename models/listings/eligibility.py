@@ -13,10 +13,14 @@ from datetime import date
 
 from sqlalchemy.orm import selectinload
 
-from .base import db
-from .certification import ACTIVE_STATUSES, Certification, certification_listing
-from .listing import Listing, RevisionState
-from .reference import CertificationScope, CertificationType, ServiceType
+from models.base import db
+from models.certifications.certification import (
+    ACTIVE_STATUSES,
+    Certification,
+    certification_listing,
+)
+from models.listings.listing import Listing, RevisionState
+from models.reference.tables import CertificationScope, CertificationType, ServiceType
 
 
 @dataclass
@@ -110,7 +114,7 @@ def eligibility(listing: Listing, on: date, certs: CertificationIndex | None = N
 
 def published_listings(on: date) -> list[Listing]:
     """Every listing eligible for a release on `on`, with live revisions loaded (few queries)."""
-    from .listing import ListingRevision
+    from models.listings.listing import ListingRevision
 
     listings = (
         db.session.scalars(

@@ -14,9 +14,9 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import StrEnum, UTCDateTime, check_in, db, utcnow
-from .certification import Certification
-from .listing import Listing
+from models.base import StrEnum, UTCDateTime, check_in, db, utcnow
+from models.certifications.certification import Certification
+from models.listings.listing import Listing
 
 
 class ReminderKind(StrEnum):

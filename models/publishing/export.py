@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from .text import publishable
+from models.text import publishable
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlalchemy import func, update
 
-from . import audit
-from .base import WorkflowError, db, utcnow
-from .listing import Listing
-from .organization import Organization, OrganizationStatus
-from .release import mark_changed
-from .user import User, UserSession
+from models import audit
+from models.base import WorkflowError, db, utcnow
+from models.listings.listing import Listing
+from models.organizations.organization import Organization, OrganizationStatus
+from models.organizations.user import User, UserSession
+from models.publishing.release import mark_changed
 
 EDITABLE_FIELDS = (
     "legal_name",

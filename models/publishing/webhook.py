@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import UTCDateTime, WorkflowError, db, utcnow
-from .sealed import seal, unseal
+from models.base import UTCDateTime, WorkflowError, db, utcnow
+from models.publishing.sealed import seal, unseal
 
 MIN_SECRET_LENGTH = 16
 
@@ -22,7 +22,7 @@ class Webhook(db.Model):
     __tablename__ = "webhook"
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(String(500))
-    sealed_secret: Mapped[str] = mapped_column("secret", Text)  # models/sealed.py
+    sealed_secret: Mapped[str] = mapped_column("secret", Text)  # models/publishing/sealed.py
     description: Mapped[str] = mapped_column(String(200), default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from . import audit
-from .audit import AuditEvent
-from .base import WorkflowError, db
-from .reference import CertificationType, County, DocumentType, Region, ServiceType
+from models import audit
+from models.audit import AuditEvent
+from models.base import WorkflowError, db
+from models.reference.tables import CertificationType, County, DocumentType, Region, ServiceType
 
 # every column of a service type but its code and timestamps: a rule column added to the model
 # is edited, audited and rebuilt by reference_as_of with no change here

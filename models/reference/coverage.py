@@ -2,7 +2,7 @@
 backup), which mobile crisis teams respond, which crisis centers and sobering centers serve it,
 and where the gaps are.
 
-A pure function of published records (models.snapshot.build_records or a release's records),
+A pure function of published records (models.listings.snapshot.build_records or a release's records),
 the counties and the regions: the reviewer page, the CSV and each release's coverage.json all
 call `compute_coverage`, so they cannot disagree.
 
@@ -16,7 +16,7 @@ A service reaches a county through its site county and through the counties it l
 
 Which column a service counts in is service-type data, never a type code: a type whose
 `coverage_kind` is primary_backup answers 988 for its counties; otherwise its `coverage_group`
-(models.reference.CoverageGroup) makes it a mobile team, a crisis center, a sobering center, or
+(models.reference.tables.CoverageGroup) makes it a mobile team, a crisis center, a sobering center, or
 nothing here."""
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .export import safe_cell
-from .reference import SERVICE_TYPES, CoverageGroup, CoverageKind
+from models.publishing.export import safe_cell
+from models.reference.tables import SERVICE_TYPES, CoverageGroup, CoverageKind
 
 DATA_DIR = Path(__file__).parent / "data"
 DEFAULT_REGION_LAYER = "demo planning region"
@@ -174,7 +174,7 @@ def compute_coverage(
 
     `counties`: [{"fips", "name"}]; `regions`: [{"name", "layer", "counties": [fips]}];
     `service_types`: [{"code", "coverage_kind", "coverage_group"}] (the shape of
-    models.reference.reference_snapshot; see `coverage_roles` when it is left out)."""
+    models.reference.tables.reference_snapshot; see `coverage_roles` when it is left out)."""
     result = {c["fips"]: CountyCoverage(fips=c["fips"], name=c["name"]) for c in counties}
     region_members = _region_members(result, regions, region_layer)
     roles = coverage_roles(service_types)

@@ -12,8 +12,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import StrEnum, TimestampMixin, UTCDateTime, check_in, db, utcnow
-from .organization import Organization
+from models.base import StrEnum, TimestampMixin, UTCDateTime, check_in, db, utcnow
+from models.organizations.organization import Organization
 
 # argon2id, RFC 9106 "low memory" profile: t=3, m=64 MiB, p=4 (above ASVS 5.0 Appendix C).
 PRODUCTION_HASHER = PasswordHasher()
@@ -273,7 +273,7 @@ def reserve_login_attempt(
     time sign-in opens again). Attempts on one account are serialised by a lock, so of any
     number sent at once exactly as many are checked as the limit allows. Commits an attempt;
     a refusal leaves the transaction (and the lock) open for the caller to record and commit."""
-    from .locks import lock_key, transaction_lock
+    from models.locks import lock_key, transaction_lock
 
     db.session.commit()  # end the request's reads: the lock must start the transaction
     transaction_lock(lock_key(f"login:{email}"))

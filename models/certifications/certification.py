@@ -21,10 +21,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import StateEnum, StrEnum, TimestampMixin, UTCDateTime, check_in, db
-from .organization import Organization
-from .reference import CertificationType, DocumentType
-from .user import User
+from models.base import StateEnum, StrEnum, TimestampMixin, UTCDateTime, check_in, db
+from models.organizations.organization import Organization
+from models.organizations.user import User
+from models.reference.tables import CertificationType, DocumentType
 
 
 class CertificationStatus(StateEnum):

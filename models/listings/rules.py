@@ -13,8 +13,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from .base import WorkflowError, today
-from .fields import (
+from models.base import WorkflowError, today
+from models.listings.fields import (
     COST_MODELS,
     DAYS,
     LANGUAGES,
@@ -23,9 +23,9 @@ from .fields import (
     REFERRAL_SOURCES,
     simple_fields,
 )
-from .geo import zip_info
-from .listing import CountyRole
-from .reference import CoverageKind, FieldRule, HoursRule, ServiceType
+from models.listings.listing import CountyRole
+from models.reference.geo import zip_info
+from models.reference.tables import CoverageKind, FieldRule, HoursRule, ServiceType
 
 MAX_AGE = 120
 # upper bounds for free text (characters); the name matches its column
@@ -131,7 +131,7 @@ def _add(problems: dict[str, list[str]], key: str, message: str) -> None:
 
 
 def _holds_org_certification(organization, code: str, on: date) -> bool:
-    from .eligibility import CertificationIndex
+    from models.listings.eligibility import CertificationIndex
 
     return CertificationIndex([organization.id]).holds(organization.id, code, on, None)
 
@@ -449,7 +449,7 @@ def check_listing(
     service_type: ServiceType, data: dict[str, Any], organization, *, on: date | None = None
 ) -> dict[str, list[str]]:
     """Every problem with `data` as a listing of `service_type` run by `organization`,
-    keyed by the field key of models.fields (empty when the listing may be submitted)."""
+    keyed by the field key of models.listings.fields (empty when the listing may be submitted)."""
     check = _Check(service_type, data, organization, on or today())
     for rule in RULES:
         rule(check)
@@ -458,7 +458,7 @@ def check_listing(
 
 def check_revision(rev) -> dict[str, list[str]]:
     """The problems of a revision as it stands (its service type read fresh from its code)."""
-    from .base import db
+    from models.base import db
 
     return check_listing(
         db.session.get(ServiceType, rev.service_type_code), rev.data, rev.listing.organization

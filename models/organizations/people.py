@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, update
 
-from . import audit
-from .base import WorkflowError, db, utcnow
-from .organization import Organization
-from .user import Invitation, InvitationPurpose, Role, User, UserSession
+from models import audit
+from models.base import WorkflowError, db, utcnow
+from models.organizations.organization import Organization
+from models.organizations.user import Invitation, InvitationPurpose, Role, User, UserSession
 
 MAX_RESETS_PER_HOUR = 3
 

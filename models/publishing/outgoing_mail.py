@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import JSONType, UTCDateTime, db, utcnow
+from models.base import JSONType, UTCDateTime, db, utcnow
 
 
 class OutgoingMail(db.Model):

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from .base import db
-from .certification import Certification
-from .eligibility import CertificationIndex, eligibility
-from .fields import hours_lines, record_values
-from .listing import CountyRole, Listing, ListingRevision
-from .reference import ServiceType, county_names
+from models.base import db
+from models.certifications.certification import Certification
+from models.listings.eligibility import CertificationIndex, eligibility
+from models.listings.fields import hours_lines, record_values
+from models.listings.listing import CountyRole, Listing, ListingRevision
+from models.reference.tables import ServiceType, county_names
 
 
 def _iso(value) -> str | None:

@@ -8,7 +8,7 @@ from functools import cache
 
 import zipcodes
 
-from .reference import county_rows
+from models.reference.tables import county_rows
 
 
 @dataclass(frozen=True)

@@ -19,22 +19,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import audit, geo
-from .base import db
-from .export import starts_formula
-from .fields import empty_data
-from .identifiers import (
+from models import audit
+from models.base import db
+from models.listings.fields import empty_data
+from models.listings.identifiers import (
     normalise_ein,
     normalise_email,
     normalise_https_url,
     normalise_npi,
     normalise_phone,
 )
-from .listing import CountyRole
-from .organization import Organization
-from .reference import County, CoverageKind, FieldRule, ServiceType
-from .text import normalise, problem
-from .user import User
+from models.listings.listing import CountyRole
+from models.organizations.organization import Organization
+from models.organizations.user import User
+from models.publishing.export import starts_formula
+from models.reference import geo as geo
+from models.reference.tables import County, CoverageKind, FieldRule, ServiceType
+from models.text import normalise, problem
 
 MAX_ROWS = 5000
 MAX_CELL_CHARS = 4000
@@ -456,8 +457,8 @@ class _Context:
 def import_rows(result: CheckResult, *, by: User) -> list[Any]:
     """Write the rows of a file that passed `check_csv`. Never commits; the caller commits once
     (or rolls back), so a failure anywhere leaves nothing written."""
-    from .organization_ops import create_organization
-    from .workflow import create_listing
+    from models.listings.workflow import create_listing
+    from models.organizations.operations import create_organization
 
     if not result.ok:
         raise ValueError("only a file that passed the check can be imported")

@@ -16,11 +16,11 @@ from urllib.parse import urlencode
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from . import audit
-from .base import IllegalTransition, StateEnum, UTCDateTime, check_in, db, utcnow
-from .listing import Listing
-from .release import mark_changed
-from .user import User
+from models import audit
+from models.base import IllegalTransition, StateEnum, UTCDateTime, check_in, db, utcnow
+from models.listings.listing import Listing
+from models.organizations.user import User
+from models.publishing.release import mark_changed
 
 LINK_DAYS = 14
 
@@ -222,7 +222,7 @@ def unanswered_for_follow_up(now: datetime) -> dict[Listing, list[VerificationLi
 
 def campaign(since: datetime) -> list[dict]:
     """Per organization, the links sent since `since`: sent, opened, confirmed, changed, no answer."""
-    from .organization import Organization
+    from models.organizations.organization import Organization
 
     rows = db.session.execute(
         db.select(

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import UTCDateTime, db, utcnow
-from .user import User
+from models.base import UTCDateTime, db, utcnow
+from models.organizations.user import User
 
 
 class ReviewComment(db.Model):

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import (
+from models.base import (
     JSONType,
     StateEnum,
     StrEnum,
@@ -33,9 +33,9 @@ from .base import (
     check_in,
     db,
 )
-from .organization import Organization
-from .reference import County, ServiceType
-from .user import User
+from models.organizations.organization import Organization
+from models.organizations.user import User
+from models.reference.tables import County, ServiceType
 
 
 class RevisionState(StateEnum):
@@ -178,7 +178,7 @@ class ListingRevision(TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(String(200))
     service_type_code: Mapped[str] = mapped_column(ForeignKey("service_type.code"))
     county_fips: Mapped[str | None] = mapped_column(ForeignKey("county.fips"))  # site county
-    # every listing field, normalised by the form (see models.fields)
+    # every listing field, normalised by the form (see models.listings.fields)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     provider_note: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))

@@ -16,6 +16,7 @@ from models.organizations import (
 )
 
 from ..access import load_or_404, requires
+from ..operations import refuse
 from . import bp
 from .listing_tools import csv_response, keyset_page
 
@@ -173,7 +174,7 @@ def organization_deactivate(org_id: int):
     try:
         marked = deactivate_organization(org, by=current_user, reason=form.reason.data or "")
     except WorkflowError as exc:
-        flash(str(exc), "warning")
+        refuse(exc)
         return redirect(url_for("manage.organization", org_id=org.id))
     db.session.commit()
     flash(
@@ -193,7 +194,7 @@ def organization_reactivate(org_id: int):
         try:
             reactivate_organization(org, by=current_user)
         except WorkflowError as exc:
-            flash(str(exc), "warning")
+            refuse(exc)
         else:
             db.session.commit()
             flash(

@@ -38,6 +38,7 @@ from tasks.mail import relay
 from ..access import requires
 from ..auth.views import _check_code
 from ..mailing import queue_invitation
+from ..operations import refuse
 from . import bp
 from .listing_tools import csv_response, keyset_page
 
@@ -244,8 +245,7 @@ def _simple_action(user_id: int, operation, done: str):
     try:
         operation(user)
     except WorkflowError as exc:
-        db.session.rollback()
-        flash(str(exc), "warning")
+        refuse(exc)
     else:
         db.session.commit()
         flash(done.format(email=user.email), "success")
@@ -283,7 +283,7 @@ def person_resend_invitation(user_id: int):
             ttl=timedelta(hours=int(current_app.config["INVITATION_TTL_HOURS"])),
         )
     except WorkflowError as exc:
-        flash(str(exc), "warning")
+        refuse(exc)
         return redirect(url_for("manage.person", user_id=user.id))
     mail = queue_invitation(user, token, current_user)
     db.session.commit()
@@ -343,7 +343,7 @@ def person_reset_2fa(user_id: int):
             try:
                 reset_second_factor(user, by=me)
             except WorkflowError as exc:
-                flash(str(exc), "warning")
+                refuse(exc)
                 return redirect(url_for("manage.person", user_id=user.id))
             db.session.commit()
             flash(

@@ -31,6 +31,7 @@ from models.publishing import (
 )
 
 from ..access import requires
+from ..operations import REFUSED
 from . import bp
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,7 @@ def rollback(number: int):
     try:
         rollback_to(number, user_id=current_user.id, actor=current_user)
     except ValueError as exc:
-        flash(str(exc), "error")
+        flash(str(exc), REFUSED)
         return redirect(url_for("manage.releases"))
     flash(
         f"Release {number} is now the current release. The next change or nightly run publishes a new one.",

@@ -16,6 +16,7 @@ from tasks.mail import relay
 
 from ..access import requires
 from ..mailing import queue_invitation
+from ..operations import refuse
 from . import bp
 
 HISTORY_LIMIT = 100
@@ -99,7 +100,7 @@ def colleague_remove(user_id: int):
     try:
         deactivate_user(user, by=current_user, action="user.removed_by_org_admin")
     except WorkflowError as exc:
-        flash(str(exc), "warning")
+        refuse(exc)
     else:
         db.session.commit()
         flash(f"{user.email} is removed from {org.name} and signed out.", "success")

@@ -55,6 +55,7 @@ from models.reference import county_names
 
 from .. import documents as files
 from ..access import load_or_404, requires
+from ..operations import refuse, run
 from ..pagination import SortKey, page_or_first
 from . import bp
 
@@ -396,8 +397,7 @@ def edit_listing(listing_id: int):
         flash(str(exc), "info")
         return redirect(url_for("portal.listing_detail", listing_id=listing.id))
     except WorkflowError as exc:
-        db.session.rollback()
-        flash(str(exc), "warning")
+        refuse(exc)
         return redirect(url_for("portal.listing_detail", listing_id=listing.id))
     flash("Draft saved. Nothing changes publicly until DMH approves it.", "success")
     return redirect(url_for("portal.listing_changes", listing_id=saved.listing_id))
@@ -446,8 +446,7 @@ def submit_revision(revision_id: int):
         flash(str(exc) + " Open the editor to see each problem next to its field.", "danger")
         return redirect(url_for("portal.listing_changes", listing_id=rev.listing_id))
     except WorkflowError as exc:
-        db.session.rollback()
-        flash(str(exc), "warning")
+        refuse(exc)
         return redirect(url_for("portal.listing_detail", listing_id=rev.listing_id))
     flash(
         "Submitted for review. The live listing stays public until DMH approves the change.",
@@ -457,16 +456,9 @@ def submit_revision(revision_id: int):
 
 
 def _run(operation, success: str, back: str):
-    """Run one domain operation for the listing page: commit and say so, or roll back and say
-    why; either way back to `back`."""
-    try:
-        operation()
-        db.session.commit()
-    except WorkflowError as exc:
-        db.session.rollback()
-        flash(str(exc), "warning")
-        return redirect(back)
-    flash(success, "success")
+    """Run one domain operation for the listing page (admin/operations.run: commit and say so,
+    or roll back and say why); either way back to `back`."""
+    run(operation, done=success)
     return redirect(back)
 
 
@@ -500,8 +492,7 @@ def attest_listing(listing_id: int):
         wf.attest_no_changes(listing, current_user)
         db.session.commit()
     except WorkflowError as exc:
-        db.session.rollback()
-        flash(str(exc), "warning")
+        refuse(exc)
         return redirect(url_for("portal.listing_detail", listing_id=listing.id))
     flash("Thank you: the listing is marked as verified today.", "success")
     if request.form.get("back") == "dashboard":
@@ -713,8 +704,7 @@ def new_certification():
             )
             db.session.commit()
         except WorkflowError as exc:
-            db.session.rollback()
-            flash(str(exc), "danger")
+            refuse(exc)
             return render_template("portal/certification_new.html", form=form), 422
         flash("Certification submitted to DMH. Add its documents below.", "success")
         return redirect(url_for("portal.certification_detail", certification_id=cert.id))
@@ -758,8 +748,7 @@ def withdraw_certification(certification_id: int):
         wf.withdraw_certification(cert, current_user)
         db.session.commit()
     except WorkflowError as exc:
-        db.session.rollback()
-        flash(str(exc), "warning")
+        refuse(exc)
     else:
         flash("Certification application withdrawn.", "success")
     return redirect(url_for("portal.certification_detail", certification_id=cert.id))

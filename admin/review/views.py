@@ -46,6 +46,7 @@ from models.reference import county_names
 
 from .. import documents as files
 from ..access import load_or_404, requires
+from ..operations import refuse
 from ..pagination import CURSOR_ARG, SortKey, count_up_to, page_or_first
 from . import bp
 from .notify import Notice, open_comments
@@ -259,8 +260,7 @@ def claim(kind: str, item_id: int):
     try:
         wf.claim(item, current_user)
     except WorkflowError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+        refuse(exc)
         return _back(kind, item)
     db.session.commit()
     flash("You are reviewing this item; colleagues see that you hold it.", "success")
@@ -296,8 +296,7 @@ def assign(kind: str, item_id: int):
     try:
         wf.claim(item, reviewer, assigned_by=current_user)
     except WorkflowError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+        refuse(exc)
         return _back(kind, item)
     db.session.commit()
     flash(f"Assigned to {reviewer.name}.", "success")
@@ -462,8 +461,7 @@ def revision_decision(item_id: int):
         else:
             wf.reject(rev, current_user, note, expected_version=version)
     except WorkflowError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+        refuse(exc)
         return redirect(url_for("review.revision", item_id=item_id)), 303
     notice = Notice(
         listing.organization_id,
@@ -603,8 +601,7 @@ def certification_decision(item_id: int):
             expected_version=int(form.lock_version.data),
         )
     except WorkflowError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+        refuse(exc)
         return redirect(url_for("review.certification", item_id=item_id)), 303
     expiry = cert.effective_expiry
     notice = Notice(
@@ -752,8 +749,7 @@ def suspend(listing_id: int):
     try:
         wf.suspend(listing, current_user, form.reason.data)
     except WorkflowError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+        refuse(exc)
         return redirect(url_for("review.listing_history", listing_id=listing.id)), 303
     notice = Notice(
         listing.organization_id,
@@ -786,8 +782,7 @@ def reinstate(listing_id: int):
     try:
         wf.reinstate(listing, current_user, (form.reason.data or "").strip())
     except WorkflowError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+        refuse(exc)
         return redirect(url_for("review.listing_history", listing_id=listing.id)), 303
     notice = Notice(
         listing.organization_id,

@@ -615,6 +615,45 @@ def withdraw_certification(cert: Certification, by: User) -> Certification:
     return cert
 
 
+def _check_decision(
+    cert: Certification,
+    status: str,
+    certificate_number: str,
+    effective_on: date | None,
+    expires_on: date | None,
+    note: str,
+) -> None:
+    """The reviewer's decision is one the certification may take, with what it needs."""
+    if status not in DECISION_STATUSES:
+        raise WorkflowError(f"'{status}' is not a status a reviewer can set.")
+    if status != cert.status:  # the same status again corrects the decision's details
+        CS.check_transition(cert.status, status)
+    if status in ACTIVE_STATUSES:
+        _check_certify(cert, certificate_number, effective_on, expires_on)
+    if status in (CS.SUSPENDED, CS.REVOKED, CS.ON_HOLD) and not note.strip():
+        raise WorkflowError("Give a reason; the provider will be told.")
+
+
+def _check_certify(
+    cert: Certification,
+    certificate_number: str,
+    effective_on: date | None,
+    expires_on: date | None,
+) -> None:
+    if not certificate_number:
+        raise WorkflowError("A certificate number is required to certify.")
+    if effective_on is None:
+        raise WorkflowError("An effective date is required to certify.")
+    if expires_on is None and not (
+        cert.basis == CertificationBasis.DEEMED and cert.accreditation_expires_on
+    ):
+        raise WorkflowError(
+            "An expiry date is required (deemed status may follow the accreditation's)."
+        )
+    if expires_on is not None and expires_on < effective_on:
+        raise WorkflowError("The expiry date must be after the effective date.")
+
+
 def decide_certification(
     cert: Certification,
     reviewer: User,
@@ -629,29 +668,11 @@ def decide_certification(
 ) -> Certification:
     """Verify (or hold, suspend, revoke) a certification. Deemed status follows the
     accreditation's expiry when no expiry is given."""
-    if status not in DECISION_STATUSES:
-        raise WorkflowError(f"'{status}' is not a status a reviewer can set.")
-    if status != cert.status:  # the same status again corrects the decision's details
-        CS.check_transition(cert.status, status)
+    _check_decision(cert, status, certificate_number, effective_on, expires_on, note)
     if expected_version is not None and cert.lock_version != expected_version:
         raise ConflictError(
             "Someone changed this certification after you opened it. Reload and check again."
         )
-    if status in ACTIVE_STATUSES:
-        if not certificate_number:
-            raise WorkflowError("A certificate number is required to certify.")
-        if effective_on is None:
-            raise WorkflowError("An effective date is required to certify.")
-        if expires_on is None and not (
-            cert.basis == CertificationBasis.DEEMED and cert.accreditation_expires_on
-        ):
-            raise WorkflowError(
-                "An expiry date is required (deemed status may follow the accreditation's)."
-            )
-        if expires_on is not None and expires_on < effective_on:
-            raise WorkflowError("The expiry date must be after the effective date.")
-    if status in (CS.SUSPENDED, CS.REVOKED, CS.ON_HOLD) and not note.strip():
-        raise WorkflowError("Give a reason; the provider will be told.")
     before = {
         "status": cert.status,
         "certificate_number": cert.certificate_number,

@@ -91,57 +91,78 @@ def _add_outline(items: list, into: list) -> None:
         into.append(item)
 
 
+def _document(tree: pikepdf.Object) -> pikepdf.Object:
+    """The structure tree's top element (WeasyPrint's `Document`), with `K` as an array."""
+    document = tree.K[0] if isinstance(tree.K, Array) else tree.K
+    if not isinstance(document.K, Array):
+        document.K = Array([document.K])
+    return document
+
+
+class _Joined:
+    """The first part's PDF growing by the pages, structure and bookmarks of the others."""
+
+    def __init__(self, out: pikepdf.Pdf):
+        self.out = out
+        self.tree = out.Root.StructTreeRoot
+        self.document = _document(self.tree)
+        self.entries = _keys(self.tree.ParentTree)
+        self.next_key = max((k for k, _ in self.entries), default=-1) + 1
+        self.bookmarks = _outline(out)
+
+    def add(self, part: pikepdf.Pdf, nest: bool) -> None:
+        offset = len(self.out.pages)
+        items = _offset(_outline(part), offset)
+        if nest and self.bookmarks:
+            self.bookmarks[-1][2].extend(items)
+        else:
+            self.bookmarks += items
+        self.out.pages.extend(part.pages)
+        for kid in _document(part.Root.StructTreeRoot).K:
+            copied = _copy(self.out, kid)
+            if isinstance(copied, Dictionary):
+                copied.P = self.document
+            self.document.K.append(copied)
+        entries = _keys(part.Root.StructTreeRoot.ParentTree)
+        self.entries += [(key + self.next_key, _copy(self.out, value)) for key, value in entries]
+        for page in self.out.pages[offset:]:
+            self._shift(page.obj)
+        self.next_key += max((k for k, _ in entries), default=-1) + 1
+
+    def _shift(self, page: pikepdf.Object) -> None:
+        """Point a moved page (and its annotations) at its entries' new keys."""
+        if "/StructParents" in page:
+            page.StructParents = int(page.StructParents) + self.next_key
+        for annot in page.get("/Annots") or []:
+            if "/StructParent" in annot:
+                annot.StructParent = int(annot.StructParent) + self.next_key
+
+    def finish(self) -> None:
+        nums = Array()
+        for key, value in sorted(self.entries, key=lambda kv: kv[0]):
+            nums.append(key)
+            nums.append(value)
+        self.tree.ParentTree = self.out.make_indirect(Dictionary(Nums=nums))
+        self.tree.ParentTreeNextKey = self.next_key
+        root = self.out.Root
+        if "/Names" in root and "/Dests" in root.Names:
+            del root.Names["/Dests"]  # the first part's anchors; pages moved on
+        with self.out.open_outline() as outline:
+            outline.root.clear()
+            _add_outline(self.bookmarks, outline.root)
+
+
 def join(parts: Sequence[Path], target: Path, nested: Sequence[bool] = ()) -> int:
     """Write the pages of `parts`, in order, as one tagged PDF at `target` (atomically).
     A part whose `nested` flag is set has its bookmarks put under the last top-level
     bookmark before it (a service type continuing its pillar). Returns the page count."""
     nested = list(nested) or [False] * len(parts)
     with pikepdf.open(parts[0]) as out:
-        tree = out.Root.StructTreeRoot
-        document = tree.K[0] if isinstance(tree.K, Array) else tree.K
-        if not isinstance(document.K, Array):
-            document.K = Array([document.K])
-        entries = _keys(tree.ParentTree)
-        next_key = max((k for k, _ in entries), default=-1) + 1
-        bookmarks = _outline(out)
+        joined = _Joined(out)
         for path, nest in zip(parts[1:], nested[1:], strict=True):
             with pikepdf.open(path) as part:
-                offset = len(out.pages)
-                items = _offset(_outline(part), offset)
-                if nest and bookmarks:
-                    bookmarks[-1][2].extend(items)
-                else:
-                    bookmarks += items
-                out.pages.extend(part.pages)
-                src_tree = part.Root.StructTreeRoot
-                src_doc = src_tree.K[0] if isinstance(src_tree.K, Array) else src_tree.K
-                kids = src_doc.K if isinstance(src_doc.K, Array) else Array([src_doc.K])
-                for kid in kids:
-                    copied = out.copy_foreign(kid)
-                    if isinstance(copied, Dictionary):
-                        copied.P = document
-                    document.K.append(copied)
-                src_entries = _keys(src_tree.ParentTree)
-                for key, value in src_entries:
-                    entries.append((key + next_key, _copy(out, value)))
-                for page in out.pages[offset:]:
-                    if "/StructParents" in page.obj:
-                        page.obj.StructParents = int(page.obj.StructParents) + next_key
-                    for annot in page.obj.get("/Annots") or []:
-                        if "/StructParent" in annot:
-                            annot.StructParent = int(annot.StructParent) + next_key
-                next_key += max((k for k, _ in src_entries), default=-1) + 1
-        nums = Array()
-        for key, value in sorted(entries, key=lambda kv: kv[0]):
-            nums.append(key)
-            nums.append(value)
-        tree.ParentTree = out.make_indirect(Dictionary(Nums=nums))
-        tree.ParentTreeNextKey = next_key
-        if "/Names" in out.Root and "/Dests" in out.Root.Names:
-            del out.Root.Names["/Dests"]  # the first part's anchors; pages moved on
-        with out.open_outline() as outline:
-            outline.root.clear()
-            _add_outline(bookmarks, outline.root)
+                joined.add(part, nest)
+        joined.finish()
         count = len(out.pages)
         _save(out, target)
     return count
@@ -175,6 +196,7 @@ class FrameFont:
         options = subset.Options()
         options.notdef_outline = True
         options.name_IDs = ["*"]
+        options.drop_tables = [*options.drop_tables, "FFTM"]  # FontForge's timestamps
         font = TTFont(font_file(name))
         subsetter = subset.Subsetter(options)
         subsetter.populate(unicodes=[ord(c) for c in self.chars])

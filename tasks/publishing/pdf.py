@@ -33,7 +33,7 @@ import multiprocessing
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -587,11 +587,10 @@ def write_pdfs(
         done += 1
         if progress:
             progress(done, len(planned), p.doc.key)
-    for p in todo:
-        assemble(p, ctx, demo_banner, cache)
+    for key in assemble_all(todo, ctx, demo_banner, cache):
         done += 1
         if progress:
-            progress(done, len(planned), p.doc.key)
+            progress(done, len(planned), key)
     hashes = {p.doc.key: p.digest for p in planned}
     ctx.path(INPUTS_FILE).write_text(json.dumps(hashes, indent=2, sort_keys=True) + "\n")
     prune(cache)
@@ -606,6 +605,38 @@ def write_pdfs(
         "assembled": [p.doc.key for p in todo],
         "reused": [p.doc.key for p, _ in reusable],
     }
+
+
+_ASSEMBLY: tuple = ()  # what forked assembly processes read (set just before the fork)
+
+
+def _assemble_job(index: int) -> str:
+    todo, ctx, demo_banner, cache = _ASSEMBLY
+    assemble(todo[index], ctx, demo_banner, cache)
+    return todo[index].doc.key
+
+
+def assemble_all(
+    todo: list[Planned], ctx: BuildContext, demo_banner: bool, cache: Path
+) -> Iterator[str]:
+    """Assemble each document (front matter, join, frame), side by side in PDF_WORKERS forked
+    processes when there are several; yields each document's key as it is done."""
+    global _ASSEMBLY
+    workers = min(pdf_workers(), len(todo))
+    if workers <= 1:
+        for p in todo:
+            assemble(p, ctx, demo_banner, cache)
+            yield p.doc.key
+        return
+    _ASSEMBLY = (todo, ctx, demo_banner, cache)
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            # the statewide directory first: it is the longest
+            order = sorted(range(len(todo)), key=lambda i: -len(todo[i].doc.records))
+            yield from pool.map(_assemble_job, order)
+    finally:
+        _ASSEMBLY = ()
 
 
 PART_MAX_AGE = 7 * 24 * 3600  # seconds a part may go unused before it is deleted

@@ -33,6 +33,9 @@ def demo_build(app, tmp_path_factory):
 
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(AssetsOnlyFetcher, "fetch", spy)
+            # in this process, so the spy sees every fetch (test_pdf_assembly renders the
+            # same directories side by side and compares)
+            mp.setitem(app.config, "PDF_WORKERS", 1)
             write_pdfs(ctx)
     statewide = ctx.out_dir / "pdf" / "directory.pdf"
     return SimpleNamespace(

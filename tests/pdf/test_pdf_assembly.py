@@ -106,7 +106,7 @@ def test_parts_rendered_side_by_side_or_in_turn_print_the_same(
 ):
     from tasks.publishing.pdf import write_pdfs
 
-    monkeypatch.setitem(app.config, "PDF_WORKERS", 1)
+    monkeypatch.setitem(app.config, "PDF_WORKERS", 2)  # demo_build rendered in one process
     monkeypatch.setitem(app.config, "VAR_DIR", str(tmp_path / "var"))  # an empty parts cache
     ctx = demo_context(
         tmp_path / "out", records=demo_build.ctx.records, reference=demo_build.ctx.reference

@@ -16,7 +16,7 @@ def own_var_dir(app, tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def fake_render(monkeypatch):
+def fake_render(app, monkeypatch):
     """Rendering itself is proven in test_pdf_directory.py; here a stand-in writes a tiny
     PDF so the preview flow (queue, progress, links, serving) runs quickly."""
     from tasks.publishing import pdf
@@ -29,6 +29,7 @@ def fake_render(monkeypatch):
         return 1
 
     monkeypatch.setattr(pdf, "render_parts", lambda jobs, workers: None)
+    monkeypatch.setitem(app.config, "PDF_WORKERS", 1)  # assembled here, where it is counted
     monkeypatch.setattr(pdf, "assemble", fake)
     return rendered
 

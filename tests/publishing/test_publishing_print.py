@@ -26,6 +26,7 @@ def printing(app, monkeypatch):
         pdf, "plan", lambda ctx: [d for d in real_plan(ctx) if d.kind == "type"][:3]
     )
     monkeypatch.setitem(app.config, "PUBLISH_PDFS", True)
+    monkeypatch.setitem(app.config, "PDF_WORKERS", 1)  # assembled in this process: watched
 
 
 @pytest.fixture

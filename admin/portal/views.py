@@ -33,6 +33,7 @@ from models import (
     WorkflowError,
     can,
     db,
+    eligibility,
     today,
     utcnow,
 )
@@ -49,7 +50,6 @@ from models.listings import (
     diff,
     display_value,
 )
-from models.listings import eligibility as eligibility
 from models.listings import workflow as wf
 from models.reference import county_names
 

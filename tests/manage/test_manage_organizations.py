@@ -10,9 +10,8 @@ import pytest
 from manage_helpers import post_form
 from sqlalchemy.orm import selectinload
 
-from models import AuditEvent, Listing, Organization, OutboxEvent, db, today
+from models import AuditEvent, Listing, Organization, OutboxEvent, db, eligibility, today
 from models.listings import CertificationIndex, normalise_ein, normalise_npi, normalise_phone
-from models.listings import eligibility as eligibility
 from models.organizations import create_organization
 from tests.conftest import sign_in
 

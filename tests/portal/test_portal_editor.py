@@ -13,10 +13,10 @@ from models import (
     ListingRevision,
     ReviewComment,
     db,
+    eligibility,
     published_listings,
     today,
 )
-from models.listings import eligibility as eligibility
 from models.listings import workflow as wf
 from tests.portal.conftest import editor_fields, listing_named, page_errors, read_form, set_field
 

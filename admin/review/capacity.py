@@ -18,7 +18,12 @@ from models.listings import (
     share_full,
     view,
 )
-from models.reference import DEFAULT_REGION_LAYER, county_map, reference_snapshot
+from models.reference import (
+    DEFAULT_REGION_LAYER,
+    county_map,
+    reference_snapshot,
+    snapshot_county_names,
+)
 from tasks.capacity import expiry_settings
 
 from ..access import requires
@@ -39,7 +44,7 @@ def capacity():
     region_of = {
         fips: r["name"] for r in ref["regions"] if r["layer"] == layer for fips in r["counties"]
     }
-    names = {c["fips"]: c["name"] for c in ref["counties"]}
+    names = snapshot_county_names(ref)
     listings = capacity_listings(include_suspended=False)
     current = latest([lst.id for lst in listings])
     since = now - timedelta(days=REPORT_DAYS)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from models.base import lazy_exports
 
 EXPORTS = {
+    "snapshot_county_names": "tables",
     "CertificationScope": "tables",
     "CountyCoverage": "coverage",
     "CoverageGroup": "tables",
@@ -40,6 +41,7 @@ EXPORTS = {
     "zips_by_county": "geo",
 }
 __all__ = [
+    "snapshot_county_names",
     "CertificationScope",
     "CountyCoverage",
     "CoverageGroup",
@@ -105,4 +107,5 @@ if TYPE_CHECKING:
         county_names,
         county_rows,
         reference_snapshot,
+        snapshot_county_names,
     )

@@ -407,6 +407,11 @@ DOCUMENT_TYPES = [
 ]
 
 
+def snapshot_county_names(reference: dict[str, Any]) -> dict[str, str]:
+    """FIPS -> display name, from a release's reference snapshot (not the live tables)."""
+    return {c["fips"]: c["name"] for c in reference.get("counties", [])}
+
+
 def reference_snapshot() -> dict[str, Any]:
     """Reference data as of the build: counties, regions and service types (explains a release)."""
     counties = [

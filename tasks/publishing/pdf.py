@@ -52,6 +52,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from models.listings import ANSWERING_ROLES, CountyRole
 from models.listings import fields as F
+from models.reference import snapshot_county_names
 
 from . import assemble as assemble_module
 from . import entry
@@ -502,7 +503,7 @@ class Planned:
 
 def plan_parts(ctx: BuildContext, demo_banner: bool) -> list[Planned]:
     ref = ctx.reference
-    county_names = {c["fips"]: c["name"] for c in ref["counties"]}
+    county_names = snapshot_county_names(ref)
     regions = entry.region_names(ref["regions"])
     views = {r["id"]: entry.entry(r, county_names, regions) for r in printed(ctx.records)}
     openers = pillar_openers(printed(ctx.records), ref)

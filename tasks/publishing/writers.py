@@ -26,6 +26,7 @@ from models.listings import (
     simple_fields,
 )
 from models.publishing import safe_cell
+from models.reference import snapshot_county_names
 from models.text import publishable
 
 from .context import BuildContext, timestamp
@@ -51,7 +52,7 @@ def services(ctx: BuildContext) -> list[dict[str, Any]]:
     if cached is None:
         taxes = taxonomies(ctx.reference)
         terms = term_index(taxes)
-        county_names = {c["fips"]: c["name"] for c in ctx.reference.get("counties", [])}
+        county_names = snapshot_county_names(ctx.reference)
         cached = [service_document(r, terms, county_names) for r in ctx.records]
         carry_last_modified(ctx, cached)
         ctx._hsds_services = cached

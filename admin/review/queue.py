@@ -189,22 +189,12 @@ def queue_keys(f: QueueFilters, me: User):
     return union_all(*parts).subquery("queue")
 
 
-def load_page(
-    f: QueueFilters, me: User, cursor: str | None, page_size: int = PAGE_SIZE
-) -> QueuePage:
-    keys = queue_keys(f, me)
-    total = db.session.scalar(select(db.func.count()).select_from(keys))
-    stmt = select(keys.c.submitted_at, keys.c.kind, keys.c.id)
-    after = decode_cursor(cursor)
-    if after is not None:
-        stmt = stmt.where(tuple_(keys.c.submitted_at, keys.c.kind, keys.c.id) > tuple_(*after))
-    rows = db.session.execute(
-        stmt.order_by(keys.c.submitted_at, keys.c.kind, keys.c.id).limit(page_size + 1)
-    ).all()
-    more = len(rows) > page_size
-    rows = rows[:page_size]
-    rev_ids = [r.id for r in rows if r.kind == REVISION]
-    cert_ids = [r.id for r in rows if r.kind == CERTIFICATION]
+def queue_items(keys: list[tuple[str, int]]) -> list[QueueItem]:
+    """The page's revisions and certifications, in the page's order: one query per kind, with
+    everything the queue template reads loaded up front (anything else raises, never lazy
+    loads)."""
+    rev_ids = [i for kind, i in keys if kind == REVISION]
+    cert_ids = [i for kind, i in keys if kind == CERTIFICATION]
     revisions = {
         r.id: r
         for r in db.session.scalars(
@@ -236,10 +226,26 @@ def load_page(
             )
         ).unique()
     }
-    items = [
-        QueueItem(r.kind, revisions[r.id] if r.kind == REVISION else certifications[r.id])
-        for r in rows
+    return [
+        QueueItem(kind, revisions[i] if kind == REVISION else certifications[i]) for kind, i in keys
     ]
+
+
+def load_page(
+    f: QueueFilters, me: User, cursor: str | None, page_size: int = PAGE_SIZE
+) -> QueuePage:
+    keys = queue_keys(f, me)
+    total = db.session.scalar(select(db.func.count()).select_from(keys))
+    stmt = select(keys.c.submitted_at, keys.c.kind, keys.c.id)
+    after = decode_cursor(cursor)
+    if after is not None:
+        stmt = stmt.where(tuple_(keys.c.submitted_at, keys.c.kind, keys.c.id) > tuple_(*after))
+    rows = db.session.execute(
+        stmt.order_by(keys.c.submitted_at, keys.c.kind, keys.c.id).limit(page_size + 1)
+    ).all()
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    items = queue_items([(r.kind, r.id) for r in rows])
     next_cursor = encode_cursor(rows[-1].submitted_at, rows[-1].kind, rows[-1].id) if more else None
     return QueuePage(items=items, total=total, next_cursor=next_cursor, cursor=cursor)
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import joinedload, raiseload, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from forms.review import (
     CERT_STATUS_PAIRS,
@@ -51,11 +51,9 @@ from ..pagination import CURSOR_ARG, SortKey, count_up_to, page_or_first
 from . import bp
 from .notify import Notice, open_comments
 from .queue import (
-    CERTIFICATION,
-    REVISION,
     QueueFilters,
-    QueueItem,
     filter_choices,
+    queue_items,
     queue_keys,
     reviewers,
 )
@@ -149,48 +147,6 @@ def queue_filters(form: QueueFilterForm) -> QueueFilters:
         overdue=form.overdue.data,
         stale=form.stale.data,
     )
-
-
-def queue_items(keys: list[tuple[str, int]]) -> list[QueueItem]:
-    """The page's revisions and certifications, in the page's order: one query per kind, with
-    everything the queue template reads loaded up front (anything else raises, never lazy
-    loads)."""
-    rev_ids = [i for kind, i in keys if kind == REVISION]
-    cert_ids = [i for kind, i in keys if kind == CERTIFICATION]
-    revisions = {
-        r.id: r
-        for r in db.session.scalars(
-            db.select(ListingRevision)
-            .where(ListingRevision.id.in_(rev_ids))
-            .options(
-                joinedload(ListingRevision.listing).options(
-                    joinedload(Listing.organization),
-                    joinedload(Listing.service_type),
-                    raiseload("*"),
-                ),
-                joinedload(ListingRevision.service_type),
-                joinedload(ListingRevision.county),
-                joinedload(ListingRevision.claimed_by).raiseload("*"),
-                raiseload("*"),
-            )
-        ).unique()
-    }
-    certifications = {
-        c.id: c
-        for c in db.session.scalars(
-            db.select(Certification)
-            .where(Certification.id.in_(cert_ids))
-            .options(
-                joinedload(Certification.organization),
-                joinedload(Certification.type),
-                joinedload(Certification.claimed_by).raiseload("*"),
-                raiseload("*"),
-            )
-        ).unique()
-    }
-    return [
-        QueueItem(kind, revisions[i] if kind == REVISION else certifications[i]) for kind, i in keys
-    ]
 
 
 @bp.get("/queue")

@@ -21,6 +21,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from forms.base import RegistryForm
+from models import CertificationStatus
 from models.listings import FIELD_LABELS
 
 
@@ -35,12 +36,15 @@ KIND_PAIRS = [
     ("certification", "Certifications"),
 ]
 CERT_STATUS_PAIRS = [
-    ("certified", "Certified"),
-    ("provisional", "Provisional"),
-    ("conditional", "Conditional"),
-    ("on_hold", "On hold"),
-    ("suspended", "Suspended"),
-    ("revoked", "Revoked"),
+    (s.value, s.label)
+    for s in (
+        CertificationStatus.CERTIFIED,
+        CertificationStatus.PROVISIONAL,
+        CertificationStatus.CONDITIONAL,
+        CertificationStatus.ON_HOLD,
+        CertificationStatus.SUSPENDED,
+        CertificationStatus.REVOKED,
+    )
 ]
 KIND_CHOICES = options(KIND_PAIRS)
 CERT_STATUS_CHOICES = options(CERT_STATUS_PAIRS)

@@ -27,7 +27,7 @@ from models import (
     utcnow,
 )
 from models.certifications import CertificationStatus
-from models.listings import DAYS, empty_data
+from models.listings import DAYS, FieldSpec, empty_data
 from models.listings import workflow as wf
 
 PASSWORD = "factory-password"  # noqa: S105 - test accounts only
@@ -197,3 +197,18 @@ class DocumentFactory(_Model):
     content_type = "application/pdf"
     size = 10
     sha256 = "0" * 64
+
+
+# a listing field declared only in the catalogue, as a new field would be (the catalogue tests
+# register it at run time and follow it through every reader)
+PEER_STAFF_FIELD = FieldSpec(
+    "peer_staff",
+    "Peer staff on site",
+    "Who",
+    widget="select",
+    choices={"always": "At all hours", "some": "On some shifts", "never": "No"},
+    help="People with lived experience of a crisis.",
+    hsds="mo_dmh_peer_staff",
+    csv="peer_staff",
+    pdf=True,
+)

@@ -28,18 +28,8 @@ from models.listings import (
 from models.reference import ServiceType
 from tasks.publishing import hsds, tabular
 from tests.conftest import post, sign_in
+from tests.factories import PEER_STAFF_FIELD as PEER
 
-PEER = FieldSpec(
-    "peer_staff",
-    "Peer staff on site",
-    "Who",
-    widget="select",
-    choices={"always": "At all hours", "some": "On some shifts", "never": "No"},
-    help="People with lived experience of a crisis.",
-    hsds="mo_dmh_peer_staff",
-    csv="peer_staff",
-    pdf=True,
-)
 PARKING = FieldSpec(
     "parking",
     "Parking",

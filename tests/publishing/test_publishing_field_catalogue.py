@@ -11,19 +11,8 @@ import pytest
 from sqlalchemy.orm.attributes import flag_modified
 
 from models import Listing, db, today, utcnow
-from models.listings import FieldSpec, register_field, unregister_field
-
-PEER = FieldSpec(
-    "peer_staff",
-    "Peer staff on site",
-    "Who",
-    widget="select",
-    choices={"always": "At all hours", "some": "On some shifts", "never": "No"},
-    help="People with lived experience of a crisis.",
-    hsds="mo_dmh_peer_staff",
-    csv="peer_staff",
-    pdf=True,
-)
+from models.listings import register_field, unregister_field
+from tests.factories import PEER_STAFF_FIELD as PEER
 
 
 @pytest.fixture

@@ -22,7 +22,13 @@ from models import db, utcnow
 from models.listings import UNKNOWN, CapacityStatus, capacity_listings, expiry_hours, latest, view
 
 from .publishing.context import timestamp
-from .publishing.layout import current_number, live_dir, release_dir, releases_root
+from .publishing.layout import (
+    SERVICE_STATE,
+    current_number,
+    live_dir,
+    release_dir,
+    releases_root,
+)
 
 FILENAME = "capacity.json"
 _public: dict[str, Any] = {"release": None, "ids": frozenset()}
@@ -34,8 +40,13 @@ def public_service_ids(root: Path) -> frozenset[str]:
     if number is None:
         return frozenset()
     if _public["release"] != (str(root), number):
-        path = release_dir(number, root) / "hsds" / "services.json"
-        ids = frozenset(d["id"] for d in json.loads(path.read_bytes()))
+        folder = release_dir(number, root)
+        try:  # the release's state file: one line per service, its id first
+            text = (folder / SERVICE_STATE).read_text(encoding="utf-8")
+            ids = frozenset(line.split("\t", 1)[0] for line in text.splitlines())
+        except OSError:  # a release written before state files
+            path = folder / "hsds" / "services.json"
+            ids = frozenset(d["id"] for d in json.loads(path.read_bytes()))
         _public.update(release=(str(root), number), ids=ids)
     return _public["ids"]
 

@@ -76,19 +76,48 @@ class CertificationIndex:
         return False
 
 
-def eligibility(listing: Listing, on: date, certs: CertificationIndex | None = None) -> Eligibility:
-    result = Eligibility(listing.id)
-    live = listing.live_revision
-    if live is None or live.state != RevisionState.APPROVED:
+@dataclass(frozen=True)
+class ListingFacts:
+    """What the rule reads of a listing: from an ORM Listing (`of`) or from a row of the
+    publisher's one query (models/listings/snapshot.py)."""
+
+    id: int
+    organization_id: int
+    service_type: ServiceType
+    revision_state: str | None  # the live revision's state; None: nothing approved yet
+    organization_active: bool
+    is_suspended: bool
+    suspended_reason: str | None
+
+    @classmethod
+    def of(cls, listing: Listing) -> ListingFacts:
+        live = listing.live_revision
+        return cls(
+            id=listing.id,
+            organization_id=listing.organization_id,
+            service_type=listing.service_type,
+            revision_state=live.state if live is not None else None,
+            organization_active=listing.organization.is_active,
+            is_suspended=listing.is_suspended,
+            suspended_reason=listing.suspended_reason,
+        )
+
+
+def eligibility(
+    listing: Listing | ListingFacts, on: date, certs: CertificationIndex | None = None
+) -> Eligibility:
+    facts = listing if isinstance(listing, ListingFacts) else ListingFacts.of(listing)
+    result = Eligibility(facts.id)
+    if facts.revision_state != RevisionState.APPROVED:
         result.reasons.append("No version of this listing has been approved yet.")
-    if not listing.organization.is_active:
+    if not facts.organization_active:
         result.reasons.append("The organization is deactivated.")
-    if listing.is_suspended:
-        result.reasons.append(f"Suspended by DMH: {listing.suspended_reason or 'no reason given'}.")
-    certs = certs or CertificationIndex([listing.organization_id])
-    stype: ServiceType = listing.service_type
+    if facts.is_suspended:
+        result.reasons.append(f"Suspended by DMH: {facts.suspended_reason or 'no reason given'}.")
+    certs = certs or CertificationIndex([facts.organization_id])
+    stype: ServiceType = facts.service_type
     if stype.required_certification_code and not certs.holds(
-        listing.organization_id, stype.required_certification_code, on, listing.id
+        facts.organization_id, stype.required_certification_code, on, facts.id
     ):
         name = (
             stype.required_certification.name
@@ -99,7 +128,7 @@ def eligibility(listing: Listing, on: date, certs: CertificationIndex | None = N
             f"A {stype.short_name} needs an active {name} certification covering this listing."
         )
     if stype.org_certification_code and not certs.holds(
-        listing.organization_id, stype.org_certification_code, on, None
+        facts.organization_id, stype.org_certification_code, on, None
     ):
         name = (
             stype.org_certification.name

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -84,7 +84,15 @@ class CountyCoverage:
         return [GAP_LABELS[g] for g in self.gaps]
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Like dataclasses.asdict, without its deep copy of every value (coverage.json of a
+        large release holds tens of thousands of service references)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, list):
+                value = [dict(vars(v)) if isinstance(v, ServiceRef) else v for v in value]
+            out[f.name] = value
+        return out
 
 
 def _ref(record: dict[str, Any]) -> ServiceRef:

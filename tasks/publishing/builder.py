@@ -25,6 +25,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -49,6 +50,8 @@ from models.locks import write_afresh
 
 from .context import BuildContext, reference_snapshot, release_clock, timestamp
 from .layout import (  # noqa: F401 - the builder's callers read the layout through it
+    MANIFEST,
+    PRIVATE,
     available_numbers,
     current_number,
     read_manifest,
@@ -106,23 +109,42 @@ def content_hash(records: list[dict[str, Any]], reference: dict[str, Any]) -> st
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def finish_files(out_dir: Path) -> dict[str, dict[str, Any]]:
-    """Gzip every file, fsync files and folders, and describe each file for the manifest."""
-    files: dict[str, dict[str, Any]] = {}
-    paths = sorted(p for p in out_dir.rglob("*") if p.is_file() and not p.name.endswith(".gz"))
-    for p in paths:
+def finish_files(out_dir: Path, previous_dir: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Gzip every file, fsync files and folders, and describe each file for the manifest.
+    A file byte-identical to the previous release's shares that release's gzip twin (a hard
+    link: releases never change once written) instead of being compressed again. Files are
+    compressed in threads (zlib and sha256 release the GIL)."""
+    before: dict[str, dict[str, Any]] = {}
+    if previous_dir is not None:
+        with contextlib.suppress(OSError, ValueError):
+            before = json.loads((previous_dir / MANIFEST).read_bytes()).get("files") or {}
+
+    def finish(p: Path) -> tuple[str, dict[str, Any]]:
         data = p.read_bytes()
         rel = p.relative_to(out_dir).as_posix()
-        gz = gzip.compress(data, compresslevel=6, mtime=0)
+        sha = hashlib.sha256(data).hexdigest()
         gz_path = p.with_name(p.name + ".gz")
-        gz_path.write_bytes(gz)
+        old = before.get(rel)
+        gz_bytes = None
+        if old and old.get("sha256") == sha and old.get("gzip_bytes"):
+            with contextlib.suppress(OSError):
+                os.link(previous_dir / (rel + ".gz"), gz_path)
+                gz_bytes = old["gzip_bytes"]
+        if gz_bytes is None:
+            gz = gzip.compress(data, compresslevel=6, mtime=0)
+            gz_path.write_bytes(gz)
+            gz_bytes = len(gz)
         for q in (p, gz_path):
             fsync_path(q)
-        files[rel] = {
-            "bytes": len(data),
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "gzip_bytes": len(gz),
-        }
+        return rel, {"bytes": len(data), "sha256": sha, "gzip_bytes": gz_bytes}
+
+    paths = sorted(
+        p
+        for p in out_dir.rglob("*")
+        if p.is_file() and not p.name.endswith(".gz") and p.relative_to(out_dir).parts[0] != PRIVATE
+    )
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        files = dict(pool.map(finish, paths))
     for d in sorted(
         {p.parent for p in out_dir.rglob("*")} | {out_dir}, key=lambda x: len(x.parts), reverse=True
     ):
@@ -386,7 +408,7 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
         step(i, writer.__name__.removeprefix("write_").replace("_", " "))
         writer(ctx)
     step(len(steps) + 1, "compressing and checking files")
-    ctx.files = finish_files(out_dir)
+    ctx.files = finish_files(out_dir, ctx.previous_dir)
     write_manifest(ctx, chash, ctx.files)
     final = release_dir(number, root)
     os.rename(out_dir, final)

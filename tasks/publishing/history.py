@@ -12,6 +12,7 @@ A span [from, to] means public in releases from..to-1; `to` is null while it is 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -30,15 +31,16 @@ def previous_history(ctx: BuildContext) -> dict[str, Any] | None:
         return None
 
 
-def bootstrap(ctx: BuildContext, previous_docs: dict[str, dict[str, Any]] | None) -> dict[str, Any]:
+def bootstrap(ctx: BuildContext, previous_ids: Iterable[str]) -> dict[str, Any]:
     """A history for a release built on one that had none: it begins at the previous release."""
-    if not previous_docs or ctx.previous_dir is None:
+    previous_ids = list(previous_ids)
+    if not previous_ids or ctx.previous_dir is None:
         return {"releases": [], "services": {}}
     manifest = json.loads((ctx.previous_dir / "manifest.json").read_bytes())
     prev = int(manifest["release"])
     return {
         "releases": [[prev, manifest["created_at"]]],
-        "services": {sid: {"spans": [[prev, None]], "modified": prev} for sid in previous_docs},
+        "services": {sid: {"spans": [[prev, None]], "modified": prev} for sid in previous_ids},
     }
 
 
@@ -68,9 +70,9 @@ def advance(history: dict[str, Any], number: int, created_at: str, changes: dict
 
 
 def write_history(ctx: BuildContext) -> None:
-    from .writers import dump_json, previous_docs
+    from .writers import dump_json, previous_state
 
-    history = previous_history(ctx) or bootstrap(ctx, previous_docs(ctx))
+    history = previous_history(ctx) or bootstrap(ctx, previous_state(ctx))
     advance(history, ctx.number, timestamp(ctx.created_at), ctx.changes)
     ctx.path("history.json").write_bytes(dump_json(history))
 

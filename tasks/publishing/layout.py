@@ -4,6 +4,8 @@ printer fills and the feeds, the capacity file and the audit anchor read.
 Layout under RELEASES_DIR:
     releases/<number>/      immutable, complete releases (a release is complete once its
                             manifest.json exists: the builder writes it last)
+    releases/<number>/.state/  what the next build reuses (each service's content digest);
+                            private: not in the manifest, so never served
     current -> releases/<n> the served release (a symlink, swapped atomically)
     live/                   files rewritten outside releases (capacity.json)
     audit/                  audit checkpoints (private)
@@ -22,6 +24,8 @@ RELEASES = "releases"
 CURRENT = "current"
 MANIFEST = "manifest.json"
 LIVE = "live"
+PRIVATE = ".state"  # inside a release folder: for the next build, never served
+SERVICE_STATE = f"{PRIVATE}/services.tsv"  # id, content digest, last_modified per line
 
 
 def releases_root(*, create: bool = True) -> Path:

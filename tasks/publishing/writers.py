@@ -6,6 +6,7 @@ directories are not among them: they follow the feeds (printing.py)."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -34,6 +35,7 @@ from .counties import write_counties
 from .coverage import write_coverage
 from .history import write_history
 from .hsds import service_document, taxonomies, term_index
+from .layout import SERVICE_STATE
 from .profile import extension_csv_types
 from .tabular import write_tabular
 
@@ -47,45 +49,91 @@ def dump_json(obj: Any) -> bytes:
 
 
 def services(ctx: BuildContext) -> list[dict[str, Any]]:
-    """The HSDS documents of the release, built once per context and shared by the writers."""
+    """The HSDS documents of the release, built once per context and shared by the writers.
+    Each document is serialised once, here: its bytes make services.json and its digest
+    decides last_modified and the changelog."""
     cached = getattr(ctx, "_hsds_services", None)
     if cached is None:
         taxes = taxonomies(ctx.reference)
         terms = term_index(taxes)
         county_names = snapshot_county_names(ctx.reference)
         cached = [service_document(r, terms, county_names) for r in ctx.records]
-        carry_last_modified(ctx, cached)
-        ctx._hsds_services = cached
         ctx._hsds_taxonomies = taxes
+        ctx._hsds_bytes, ctx._hsds_state = carry_last_modified(ctx, cached)
+        ctx._hsds_services = cached
     return cached
 
 
-def _content(doc: dict[str, Any]) -> str:
-    """A service's published content: everything but the time it last changed."""
-    return json.dumps({k: v for k, v in doc.items() if k != "last_modified"}, sort_keys=True)
+def content_digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()[:32]
 
 
-def carry_last_modified(ctx: BuildContext, docs: list[dict[str, Any]]) -> None:
+def carry_last_modified(
+    ctx: BuildContext, docs: list[dict[str, Any]]
+) -> tuple[list[bytes], dict[str, tuple[str, str]]]:
     """A service's last_modified is the time of the release in which its published content
     (nested organization, locations, phones, schedules, certification status included) last
     changed: an unchanged service keeps the previous release's value; a new, changed or
     returning (reinstated) one takes this release's time. So `modified_after=<a release's
-    created_at>` answers exactly what changed after that release."""
+    created_at>` answers exactly what changed after that release.
+
+    Each document is serialised once without last_modified (its content, and the digest of
+    it); last_modified is then added as its last member, in the dict and in the bytes.
+    Returns each document's bytes and the release's state: id -> (digest, last_modified)."""
     now = timestamp(ctx.created_at)
-    before = previous_docs(ctx) or {}
+    before = previous_state(ctx)
+    out: list[bytes] = []
+    state: dict[str, tuple[str, str]] = {}
     for doc in docs:
+        doc.pop("last_modified", None)
+        body = dump_json(doc)
+        digest = content_digest(body)
         prev = before.get(doc["id"])
-        if prev is not None and prev.get("last_modified") and _content(prev) == _content(doc):
-            doc["last_modified"] = prev["last_modified"]
+        modified = prev[1] if prev is not None and prev[0] == digest and prev[1] else now
+        doc["last_modified"] = modified
+        out.append(body[:-1] + b',"last_modified":' + dump_json(modified) + b"}")
+        state[doc["id"]] = (digest, modified)
+    return out, state
+
+
+def write_service_state(ctx: BuildContext) -> None:
+    """Each service's content digest and last_modified, for the next build (private: not in
+    the manifest, never served), so it need not read and re-serialise this release."""
+    lines = "".join(f"{sid}\t{d}\t{m}\n" for sid, (d, m) in ctx._hsds_state.items())
+    ctx.path(SERVICE_STATE).write_text(lines, encoding="utf-8")
+
+
+def previous_state(ctx: BuildContext) -> dict[str, tuple[str, str]]:
+    """The previous release's services: id -> (content digest, last_modified); read once.
+    From its state file, or (a release written before state files) from its services.json."""
+    cached = getattr(ctx, "_previous_state", None)
+    if cached is not None:
+        return cached
+    state: dict[str, tuple[str, str]] = {}
+    if ctx.previous_dir is not None:
+        try:
+            text = (ctx.previous_dir / SERVICE_STATE).read_text(encoding="utf-8")
+        except OSError:
+            for sid, doc in (previous_docs(ctx) or {}).items():
+                modified = doc.pop("last_modified", "")
+                state[sid] = (content_digest(dump_json(doc)), modified)
         else:
-            doc["last_modified"] = now
+            for line in text.splitlines():
+                sid, digest, modified = line.split("\t")
+                state[sid] = (digest, modified)
+    ctx._previous_state = state
+    return state
 
 
 def write_hsds_json(ctx: BuildContext) -> None:
-    docs = services(ctx)
-    ctx.path("hsds/services.json").write_bytes(dump_json(docs))
+    services(ctx)
+    with ctx.path("hsds/services.json").open("wb") as fh:
+        fh.write(b"[")
+        fh.write(b",".join(ctx._hsds_bytes))
+        fh.write(b"]")
     taxes = [{k: v for k, v in t.items() if k != "key"} for t in ctx._hsds_taxonomies]
     ctx.path("hsds/taxonomies.json").write_bytes(dump_json(taxes))
+    write_service_state(ctx)
 
 
 def write_hsds_tabular(ctx: BuildContext) -> None:
@@ -263,8 +311,9 @@ def previous_number(ctx: BuildContext) -> int | None:
 
 
 def compute_changes(ctx: BuildContext) -> dict[str, Any]:
-    current = {d["id"]: json.dumps(d, sort_keys=True) for d in services(ctx)}
-    before = {i: json.dumps(d, sort_keys=True) for i, d in (previous_docs(ctx) or {}).items()}
+    services(ctx)
+    current = ctx._hsds_state
+    before = previous_state(ctx)
     return {
         "release": ctx.number,
         "previous_release": previous_number(ctx),

@@ -235,7 +235,9 @@ def test_manifest_lists_every_file_with_size_hash_and_gzip(build, releases_dir):
         for p in folder.rglob("*")
         if p.is_file() and not p.name.endswith(".gz")
     }
-    assert set(manifest["files"]) == on_disk - {"manifest.json"}
+    private = {rel for rel in on_disk if rel.startswith(".state/")}
+    assert private == {".state/services.tsv"}
+    assert set(manifest["files"]) == on_disk - {"manifest.json"} - private
     for rel, meta in manifest["files"].items():
         data = (folder / rel).read_bytes()
         assert meta["bytes"] == len(data) and meta["sha256"] == hashlib.sha256(data).hexdigest()
@@ -248,6 +250,79 @@ def test_manifest_lists_every_file_with_size_hash_and_gzip(build, releases_dir):
         "changes.json",
         "changes.atom",
     } <= set(manifest["files"])
+
+
+def edit_description(lst: Listing, suffix: str) -> None:
+    data = dict(lst.live_revision.data)
+    data["description"] = data.get("description", "") + suffix
+    lst.live_revision.data = data
+    db.session.commit()
+
+
+def test_each_service_is_serialised_once_and_its_state_carried_to_the_next_build(
+    client, build, releases_dir
+):
+    """The private state file (id, content digest, last_modified) matches services.json, is
+    never served, and decides the next release's changes and last_modified; a file identical
+    to the previous release's shares its gzip twin."""
+    from tasks.publishing.writers import content_digest, dump_json
+
+    first = build()
+    folder = releases_dir / "releases" / str(first.number)
+    docs = load_json(folder / "hsds" / "services.json")
+    rows = [
+        line.split("\t") for line in (folder / ".state" / "services.tsv").read_text().splitlines()
+    ]
+    assert [r[0] for r in rows] == [d["id"] for d in docs]
+    for (sid, digest, modified), doc in zip(rows, docs, strict=True):
+        assert list(doc)[-1] == "last_modified" and doc["last_modified"] == modified
+        content = {k: v for k, v in doc.items() if k != "last_modified"}
+        assert digest == content_digest(dump_json(content)), sid
+    assert client.get("/feeds/current/.state/services.tsv").status_code == 404
+    assert client.get(f"/feeds/releases/{first.number}/.state/services.tsv").status_code == 404
+
+    lst = db.session.scalar(
+        db.select(Listing).where(Listing.live_revision_id.is_not(None)).order_by(Listing.id)
+    )
+    edit_description(lst, " Updated.")
+    second = build()
+    later = releases_dir / "releases" / str(second.number)
+    changes = load_json(later / "changes.json")
+    assert changes["changed"] == [lst.uuid] and not changes["added"] and not changes["removed"]
+    after = {d["id"]: d["last_modified"] for d in load_json(later / "hsds" / "services.json")}
+    before = {d["id"]: d["last_modified"] for d in docs}
+    assert [sid for sid in after if after[sid] != before[sid]] == [lst.uuid]
+    # taxonomies.json did not change: its gzip twin is the previous release's file
+    old_gz, new_gz = (f / "hsds" / "taxonomies.json.gz" for f in (folder, later))
+    assert new_gz.stat().st_ino == old_gz.stat().st_ino
+    assert (later / "hsds" / "services.json.gz").stat().st_ino != (
+        folder / "hsds" / "services.json.gz"
+    ).stat().st_ino
+
+
+def test_a_previous_release_without_a_state_file_is_read_from_its_services_json(
+    build, releases_dir
+):
+    """Releases written before state files: the next build compares with their services.json."""
+    first = build()
+    (releases_dir / "releases" / str(first.number) / ".state" / "services.tsv").unlink()
+    lst = db.session.scalar(
+        db.select(Listing).where(Listing.live_revision_id.is_not(None)).order_by(Listing.id)
+    )
+    edit_description(lst, " Again.")
+    second = build()
+    changes = load_json(releases_dir / "releases" / str(second.number) / "changes.json")
+    assert changes["changed"] == [lst.uuid] and not changes["added"] and not changes["removed"]
+
+
+def test_stable_ids_are_uuid5_of_the_joined_parts():
+    import uuid
+
+    from models.listings.identifiers import HSDS_NAMESPACE, stable_id
+
+    for parts in [("service",), ("phone", "x", 1, "+15735550123"), ("area", "Ünïcode", 29001)]:
+        name = ":".join(map(str, parts))
+        assert stable_id(*parts) == str(uuid.uuid5(HSDS_NAMESPACE, name))
 
 
 def test_publishing_twice_without_change_makes_one_release(build, releases_dir):

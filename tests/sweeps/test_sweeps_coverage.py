@@ -153,6 +153,13 @@ def test_demo_coverage_matches_a_hand_count_for_three_counties(demo_coverage):
     assert all(len(c.primary_988) == 1 and len(c.backup_988) == 1 for c in cov.values())
 
 
+def test_a_county_as_a_dict_is_what_dataclasses_asdict_makes(demo_coverage):
+    from dataclasses import asdict
+
+    for cov in demo_coverage.values():
+        assert cov.as_dict() == asdict(cov)
+
+
 def test_the_map_data_has_all_115_county_areas():
     geometry = county_map()
     fipses = [c["fips"] for c in geometry["counties"]]

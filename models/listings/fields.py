@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from models.listings.identifiers import phone_id
@@ -182,6 +183,7 @@ def format_phone(number: str) -> str:
     return number or ""
 
 
+@lru_cache(maxsize=2048)
 def format_time(hhmm: str) -> str:
     h, m = (int(x) for x in hhmm.split(":"))
     if h == 24 or (h == 0 and m == 0 and hhmm == "24:00"):

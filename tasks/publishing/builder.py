@@ -99,10 +99,10 @@ def swap_current(root: Path, number: int) -> None:
 
 
 def content_hash(records: list[dict[str, Any]], reference: dict[str, Any]) -> str:
-    """What decides whether a release is new: the data, never the files (PDF timestamps etc.)."""
+    """What decides whether a release is new: the data, never the files (PDF timestamps etc.).
+    Records are built in a fixed key order from stored JSON, so no key sorting is needed."""
     payload = json.dumps(
         {"records": records, "reference": reference},
-        sort_keys=True,
         default=str,
         separators=(",", ":"),
     )

@@ -118,7 +118,16 @@ def taxonomies(reference: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def term_index(taxes: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[dict, dict]]:
-    return {(t["key"], term["code"]): (term, t) for t in taxes for term in t["terms"]}
+    """(taxonomy key, code) -> (term, the attribute's `taxonomy_term` object): built once per
+    release and shared by every attribute naming the term (the writers never change it)."""
+    return {
+        (t["key"], term["code"]): (
+            term,
+            _clean({**{k: term[k] for k in TERM_KEYS}, "taxonomy_detail": taxonomy_doc(t)}),
+        )
+        for t in taxes
+        for term in t["terms"]
+    }
 
 
 def taxonomy_doc(t: dict[str, Any]) -> dict[str, Any]:
@@ -427,21 +436,15 @@ def _attribute(sid: str, terms: dict, key: str, code: str, link_type: str) -> di
     found = terms.get((key, code))
     if not found:
         return None
-    term, tax = found
-    return _clean(
-        {
-            "id": stable_id("attribute", sid, key, code),
-            "link_id": sid,
-            "link_entity": "service",
-            "link_type": link_type,
-            "taxonomy_term_id": term["id"],
-            "value": None,
-            "taxonomy_term": {
-                **{k: term[k] for k in TERM_KEYS},
-                "taxonomy_detail": taxonomy_doc(tax),
-            },
-        }
-    )
+    term, term_doc = found
+    return {
+        "id": stable_id("attribute", sid, key, code),
+        "link_id": sid,
+        "link_entity": "service",
+        "link_type": link_type,
+        "taxonomy_term_id": term["id"],
+        "taxonomy_term": term_doc,
+    }
 
 
 def _has_feature(record: dict[str, Any], code: str) -> bool:

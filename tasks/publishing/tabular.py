@@ -346,9 +346,11 @@ TABULAR_NOTICE = (
 def _cell(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return publishable(str(value))
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return value if isinstance(value, str) else str(value)
 
 
 def rows(
@@ -410,6 +412,9 @@ def write_tabular(
         w = csv.writer(buf, lineterminator="\r\n")
         w.writerow(columns)
         for row in tables[res["name"]]:
-            w.writerow([_cell(row.get(c)) for c in columns])
-        ctx.path(f"hsds/{res['path']}").write_text(buf.getvalue(), encoding="utf-8")
+            get = row.get
+            w.writerow([_cell(get(c)) for c in columns])
+        # control characters dropped once per file, not per cell (none is a CSV delimiter)
+        text = publishable(buf.getvalue())
+        ctx.path(f"hsds/{res['path']}").write_text(text, encoding="utf-8")
     ctx.path("hsds/datapackage.json").write_text(json.dumps(package, indent=1), encoding="utf-8")

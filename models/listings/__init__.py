@@ -47,6 +47,8 @@ EXPORTS = {
     "VerificationLink": "verification",
     "assign_phone_ids": "fields",
     "build_records": "snapshot",
+    "read_snapshot": "snapshot",
+    "Snapshot": "snapshot",
     "campaign": "verification",
     "canonical": "fields",
     "capacity_listings": "capacity",
@@ -132,6 +134,8 @@ __all__ = [
     "VerificationLink",
     "assign_phone_ids",
     "build_records",
+    "read_snapshot",
+    "Snapshot",
     "campaign",
     "canonical",
     "capacity_listings",
@@ -256,7 +260,7 @@ if TYPE_CHECKING:
         check_listing,
         check_revision,
     )
-    from .snapshot import build_records
+    from .snapshot import Snapshot, build_records, read_snapshot
     from .verification import (
         LinkOutcome,
         LinkRefused,

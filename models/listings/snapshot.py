@@ -11,8 +11,13 @@ the record copies at once). Eligibility is the same rule the portal shows
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+
+from sqlalchemy import Text, cast
 
 from models.base import db
 from models.certifications.certification import Certification
@@ -34,7 +39,7 @@ def listing_record(
     certs: list[Certification],
 ) -> dict[str, Any]:
     """The record of one row of `published_rows` (listing, live revision, organization)."""
-    d = row.data
+    d = json.loads(row.data_text)
     return {
         "id": row.uuid,
         "listing_id": row.id,
@@ -128,7 +133,7 @@ def published_rows() -> list[Any]:
             lst.c.verified_at,
             rev.c.number,
             rev.c.state,
-            rev.c.data,
+            cast(rev.c.data, Text).label("data_text"),  # parsed here, and hashed as read
             rev.c.decided_at,
             org.c.uuid.label("org_uuid"),
             org.c.legal_name,
@@ -146,13 +151,54 @@ def published_rows() -> list[Any]:
     ).all()
 
 
-def build_records(day: date) -> list[dict[str, Any]]:
-    """Records of every listing eligible on `day`, ordered by service type and name."""
+@dataclass
+class Snapshot:
+    """The published records, and for each service a digest of everything its record is made
+    of (its row, its certifications, the service types and county names): equal digests,
+    equal records, so a release can reuse what it published before for that service."""
+
+    records: list[dict[str, Any]]
+    digests: dict[str, str] = field(default_factory=dict)
+
+
+def _type_facts(st: ServiceType) -> list[Any]:
+    return [
+        st.code,
+        st.name,
+        st.short_name,
+        st.pillar,
+        st.sort_order,
+        st.is_role,
+        st.required_certification_codes(),
+    ]
+
+
+def _cert_facts(c: Certification) -> list[Any]:
+    return [
+        c.type_code,
+        c.type.name,
+        c.type.rule_citation,
+        c.status,
+        c.certificate_number,
+        c.basis,
+        _iso(c.effective_on),
+        _iso(c.effective_expiry),
+    ]
+
+
+def read_snapshot(day: date) -> Snapshot:
+    """Records of every listing eligible on `day`, ordered by service type and name, with
+    each service's input digest."""
     names = county_names()
     types = {st.code: st for st in db.session.scalars(db.select(ServiceType))}
+    shared = hashlib.sha256(
+        json.dumps(
+            [sorted(names.items()), [_type_facts(st) for st in types.values()]], default=str
+        ).encode("utf-8")
+    )
     rows = published_rows()
     index = CertificationIndex({row.organization_id for row in rows})
-    records = []
+    records, digests = [], {}
     for row in rows:
         st = types[row.service_type_code]
         facts = ListingFacts(
@@ -173,5 +219,14 @@ def build_records(day: date) -> list[dict[str, Any]]:
             if c.is_active_on(day) and c.type_code in wanted
         ]
         records.append(listing_record(row, st, names, relevant))
+        h = shared.copy()
+        h.update(repr(tuple(row[:-1])).encode("utf-8"))  # every column but the status
+        h.update(json.dumps([_cert_facts(c) for c in relevant], default=str).encode("utf-8"))
+        digests[row.uuid] = h.hexdigest()[:32]
     records.sort(key=lambda r: (r["sort_order"], r["name"].lower(), r["id"]))
-    return records
+    return Snapshot(records, digests)
+
+
+def build_records(day: date) -> list[dict[str, Any]]:
+    """Records of every listing eligible on `day`, ordered by service type and name."""
+    return read_snapshot(day).records

@@ -45,7 +45,7 @@ from models import (
     utcnow,
 )
 from models.audit import chain_head
-from models.listings import build_records
+from models.listings import Snapshot, read_snapshot
 from models.locks import write_afresh
 
 from .context import BuildContext, reference_snapshot, release_clock, timestamp
@@ -98,15 +98,13 @@ def swap_current(root: Path, number: int) -> None:
     fsync_path(root)
 
 
-def content_hash(records: list[dict[str, Any]], reference: dict[str, Any]) -> str:
-    """What decides whether a release is new: the data, never the files (PDF timestamps etc.).
-    Records are built in a fixed key order from stored JSON, so no key sorting is needed."""
-    payload = json.dumps(
-        {"records": records, "reference": reference},
-        default=str,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+def content_hash(snapshot: Snapshot, reference: dict[str, Any]) -> str:
+    """What decides whether a release is new: the data, never the files (PDF timestamps etc.):
+    the reference data and each published service's input digest (models/listings/snapshot.py)."""
+    h = hashlib.sha256(json.dumps(reference, sort_keys=True, default=str).encode("utf-8"))
+    for sid in sorted(snapshot.digests):
+        h.update(f"{sid}:{snapshot.digests[sid]};".encode())
+    return h.hexdigest()
 
 
 def finish_files(out_dir: Path, previous_dir: Path | None = None) -> dict[str, dict[str, Any]]:
@@ -372,9 +370,10 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
     last_event = db.session.scalar(
         db.select(db.func.max(OutboxEvent.id)).where(OutboxEvent.processed_at.is_(None))
     )
-    records = build_records(day)
+    snapshot = read_snapshot(day)
+    records = snapshot.records
     reference = reference_snapshot()
-    chash = content_hash(records, reference)
+    chash = content_hash(snapshot, reference)
     cur = current_number(root)
     if cur is not None and read_manifest(cur).get("content_hash") == chash:
         write_afresh()
@@ -397,6 +396,7 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
     out_dir.mkdir()
     ctx = BuildContext(
         records=records,
+        digests=snapshot.digests,
         reference=reference,
         number=number,
         created_at=release_clock(),

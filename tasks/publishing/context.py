@@ -19,6 +19,9 @@ class BuildContext:
     created_at: datetime
     out_dir: Path  # temporary folder; the writer creates its files under it
     previous_dir: Path | None = None  # the previous release's folder, for reuse and changelogs
+    # service id -> digest of what its record is made of (models.listings.Snapshot): a service
+    # whose digest is the previous release's reuses that release's document
+    digests: dict[str, str] = field(default_factory=dict)
     is_preview: bool = False
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # filled in by the manifest step
     base_url: str = ""  # public URL of the registry, for links inside the files

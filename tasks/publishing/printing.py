@@ -145,7 +145,7 @@ def resume_print(day=None) -> str | None:
     """Beat: print the current release if its print never completed (its worker died) and the
     data still hashes to its content (else the next release prints). None when nothing to do."""
     from models import today
-    from models.listings import build_records
+    from models.listings import read_snapshot
     from models.reference import reference_snapshot
 
     from .builder import content_hash
@@ -161,12 +161,12 @@ def resume_print(day=None) -> str | None:
     manifest = read_manifest(number)
     if (manifest.get("print") or {}).get("status") != "pending" or print_files(final) is not None:
         return None
-    records = build_records(day or today())
+    snapshot = read_snapshot(day or today())
     reference = reference_snapshot()
-    if content_hash(records, reference) != manifest.get("content_hash"):
+    if content_hash(snapshot, reference) != manifest.get("content_hash"):
         return None
     ctx = BuildContext(
-        records=records,
+        records=snapshot.records,
         reference=reference,
         number=number,
         created_at=datetime.fromisoformat(manifest["created_at"].replace("Z", "+00:00")),

@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from xml.sax.saxutils import escape
 
 from models.listings import (
@@ -26,6 +26,7 @@ from models.listings import (
     format_phone,
     simple_fields,
 )
+from models.listings import fields as fields_module
 from models.publishing import safe_cell
 from models.reference import snapshot_county_names
 from models.text import publishable
@@ -48,79 +49,131 @@ def dump_json(obj: Any) -> bytes:
     )
 
 
+class ServiceState(NamedTuple):
+    """What a release remembers of each service for the next build (its state file)."""
+
+    digest: str  # of the document's content (all but last_modified)
+    modified: str  # its last_modified
+    key: str = ""  # what the document was made from: the record's inputs and the code
+    offset: int = 0  # where its bytes lie in hsds/services.json
+    length: int = 0
+
+
 def services(ctx: BuildContext) -> list[dict[str, Any]]:
     """The HSDS documents of the release, built once per context and shared by the writers.
+
     Each document is serialised once, here: its bytes make services.json and its digest
-    decides last_modified and the changelog."""
+    decides last_modified and the changelog. A service whose inputs and the code that shapes
+    it are those of the previous release (`document_key`) is not built again: its bytes are
+    read from that release's services.json and its document parsed from them.
+
+    A service's last_modified is the time of the release in which its published content
+    (nested organization, locations, phones, schedules, certification status included) last
+    changed: an unchanged service keeps the previous release's value; a new, changed or
+    returning (reinstated) one takes this release's time. So `modified_after=<a release's
+    created_at>` answers exactly what changed after that release."""
     cached = getattr(ctx, "_hsds_services", None)
-    if cached is None:
-        taxes = taxonomies(ctx.reference)
-        terms = term_index(taxes)
-        county_names = snapshot_county_names(ctx.reference)
-        cached = [service_document(r, terms, county_names) for r in ctx.records]
-        ctx._hsds_taxonomies = taxes
-        ctx._hsds_bytes, ctx._hsds_state = carry_last_modified(ctx, cached)
-        ctx._hsds_services = cached
-    return cached
+    if cached is not None:
+        return cached
+    taxes = taxonomies(ctx.reference)
+    terms = term_index(taxes)
+    county_names = snapshot_county_names(ctx.reference)
+    now = timestamp(ctx.created_at)
+    before = previous_state(ctx)
+    version = document_version(ctx)
+    previous_bytes = _previous_services_bytes(ctx, before)
+    docs: list[dict[str, Any]] = []
+    bodies: list[bytes] = []
+    state: dict[str, ServiceState] = {}
+    offset = 1  # after "["
+    for r in ctx.records:
+        sid = r["id"]
+        key = document_key(version, ctx.digests.get(sid))
+        prev = before.get(sid)
+        if key and prev is not None and prev.key == key and previous_bytes is not None:
+            body = previous_bytes[prev.offset : prev.offset + prev.length]
+            doc = json.loads(body)
+            digest, modified = prev.digest, prev.modified
+        else:
+            doc = service_document(r, terms, county_names)
+            doc.pop("last_modified", None)
+            content = dump_json(doc)
+            digest = content_digest(content)
+            same = prev is not None and prev.digest == digest and prev.modified
+            modified = prev.modified if same else now
+            doc["last_modified"] = modified  # the last member, in the dict and in the bytes
+            body = content[:-1] + b',"last_modified":' + dump_json(modified) + b"}"
+        docs.append(doc)
+        bodies.append(body)
+        state[sid] = ServiceState(digest, modified, key, offset, len(body))
+        offset += len(body) + 1  # and its "," or "]"
+    ctx._hsds_taxonomies = taxes
+    ctx._hsds_bytes, ctx._hsds_state = bodies, state
+    ctx._hsds_services = docs
+    return docs
 
 
 def content_digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()[:32]
 
 
-def carry_last_modified(
-    ctx: BuildContext, docs: list[dict[str, Any]]
-) -> tuple[list[bytes], dict[str, tuple[str, str]]]:
-    """A service's last_modified is the time of the release in which its published content
-    (nested organization, locations, phones, schedules, certification status included) last
-    changed: an unchanged service keeps the previous release's value; a new, changed or
-    returning (reinstated) one takes this release's time. So `modified_after=<a release's
-    created_at>` answers exactly what changed after that release.
+SHAPING_CODE = ("hsds.py", "writers.py")  # the modules that shape a service document
 
-    Each document is serialised once without last_modified (its content, and the digest of
-    it); last_modified is then added as its last member, in the dict and in the bytes.
-    Returns each document's bytes and the release's state: id -> (digest, last_modified)."""
-    now = timestamp(ctx.created_at)
-    before = previous_state(ctx)
-    out: list[bytes] = []
-    state: dict[str, tuple[str, str]] = {}
-    for doc in docs:
-        doc.pop("last_modified", None)
-        body = dump_json(doc)
-        digest = content_digest(body)
-        prev = before.get(doc["id"])
-        modified = prev[1] if prev is not None and prev[0] == digest and prev[1] else now
-        doc["last_modified"] = modified
-        out.append(body[:-1] + b',"last_modified":' + dump_json(modified) + b"}")
-        state[doc["id"]] = (digest, modified)
-    return out, state
+
+def document_version(ctx: BuildContext) -> str:
+    """What every document of this build is made with besides its own record: the code that
+    shapes it, the field catalogue and the reference data (taxonomies, county names)."""
+    h = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in SHAPING_CODE:
+        h.update((here / name).read_bytes())
+    h.update(Path(fields_module.__file__).read_bytes())
+    catalogue = [(f.key, f.hsds, f.widget, f.csv) for f in fields_module.FIELDS]
+    h.update(repr(catalogue).encode("utf-8"))
+    h.update(json.dumps(ctx.reference, sort_keys=True, default=str).encode("utf-8"))
+    return h.hexdigest()
+
+
+def document_key(version: str, digest: str | None) -> str:
+    if not digest:
+        return ""  # no digest (a preview, a test's context): the document is built
+    return hashlib.sha256(f"{version}:{digest}".encode()).hexdigest()[:32]
+
+
+def _previous_services_bytes(ctx: BuildContext, before: dict[str, ServiceState]) -> bytes | None:
+    """The previous release's services.json, when some of its documents can be reused."""
+    if ctx.previous_dir is None or not ctx.digests or not any(s.key for s in before.values()):
+        return None
+    try:
+        return (ctx.previous_dir / "hsds" / "services.json").read_bytes()
+    except OSError:
+        return None
 
 
 def write_service_state(ctx: BuildContext) -> None:
-    """Each service's content digest and last_modified, for the next build (private: not in
-    the manifest, never served), so it need not read and re-serialise this release."""
-    lines = "".join(f"{sid}\t{d}\t{m}\n" for sid, (d, m) in ctx._hsds_state.items())
+    """Each service's state for the next build (private: not in the manifest, never served)."""
+    lines = "".join("\t".join([sid, *map(str, st)]) + "\n" for sid, st in ctx._hsds_state.items())
     ctx.path(SERVICE_STATE).write_text(lines, encoding="utf-8")
 
 
-def previous_state(ctx: BuildContext) -> dict[str, tuple[str, str]]:
-    """The previous release's services: id -> (content digest, last_modified); read once.
-    From its state file, or (a release written before state files) from its services.json."""
+def previous_state(ctx: BuildContext) -> dict[str, ServiceState]:
+    """The previous release's services by id; read once. From its state file, or (a release
+    written before state files) from its services.json, with nothing to reuse."""
     cached = getattr(ctx, "_previous_state", None)
     if cached is not None:
         return cached
-    state: dict[str, tuple[str, str]] = {}
+    state: dict[str, ServiceState] = {}
     if ctx.previous_dir is not None:
         try:
             text = (ctx.previous_dir / SERVICE_STATE).read_text(encoding="utf-8")
         except OSError:
             for sid, doc in (previous_docs(ctx) or {}).items():
                 modified = doc.pop("last_modified", "")
-                state[sid] = (content_digest(dump_json(doc)), modified)
+                state[sid] = ServiceState(content_digest(dump_json(doc)), modified)
         else:
             for line in text.splitlines():
-                sid, digest, modified = line.split("\t")
-                state[sid] = (digest, modified)
+                sid, digest, modified, key, offset, length = line.split("\t")
+                state[sid] = ServiceState(digest, modified, key, int(offset), int(length))
     ctx._previous_state = state
     return state
 
@@ -319,7 +372,7 @@ def compute_changes(ctx: BuildContext) -> dict[str, Any]:
         "previous_release": previous_number(ctx),
         "created_at": timestamp(ctx.created_at),
         "added": sorted(set(current) - set(before)),
-        "changed": sorted(i for i in set(current) & set(before) if current[i] != before[i]),
+        "changed": sorted(i for i in set(current) & set(before) if current[i][:2] != before[i][:2]),
         "removed": sorted(set(before) - set(current)),
     }
 

@@ -259,25 +259,32 @@ def edit_description(lst: Listing, suffix: str) -> None:
     db.session.commit()
 
 
+def state_rows(folder):
+    text = (folder / ".state" / "services.tsv").read_text()
+    return [line.split("\t") for line in text.splitlines()]
+
+
 def test_each_service_is_serialised_once_and_its_state_carried_to_the_next_build(
     client, build, releases_dir
 ):
-    """The private state file (id, content digest, last_modified) matches services.json, is
-    never served, and decides the next release's changes and last_modified; a file identical
-    to the previous release's shares its gzip twin."""
+    """The private state file (id, content digest, last_modified, input key, place in
+    services.json) matches services.json, is never served, and decides the next release's
+    changes, last_modified and which documents it reuses; a file identical to the previous
+    release's shares its gzip twin."""
     from tasks.publishing.writers import content_digest, dump_json
 
     first = build()
     folder = releases_dir / "releases" / str(first.number)
+    raw = (folder / "hsds" / "services.json").read_bytes()
     docs = load_json(folder / "hsds" / "services.json")
-    rows = [
-        line.split("\t") for line in (folder / ".state" / "services.tsv").read_text().splitlines()
-    ]
+    rows = state_rows(folder)
     assert [r[0] for r in rows] == [d["id"] for d in docs]
-    for (sid, digest, modified), doc in zip(rows, docs, strict=True):
+    for (sid, digest, modified, key, offset, length), doc in zip(rows, docs, strict=True):
         assert list(doc)[-1] == "last_modified" and doc["last_modified"] == modified
         content = {k: v for k, v in doc.items() if k != "last_modified"}
         assert digest == content_digest(dump_json(content)), sid
+        assert json.loads(raw[int(offset) : int(offset) + int(length)]) == doc
+        assert len(key) == 32
     assert client.get("/feeds/current/.state/services.tsv").status_code == 404
     assert client.get(f"/feeds/releases/{first.number}/.state/services.tsv").status_code == 404
 
@@ -289,15 +296,45 @@ def test_each_service_is_serialised_once_and_its_state_carried_to_the_next_build
     later = releases_dir / "releases" / str(second.number)
     changes = load_json(later / "changes.json")
     assert changes["changed"] == [lst.uuid] and not changes["added"] and not changes["removed"]
-    after = {d["id"]: d["last_modified"] for d in load_json(later / "hsds" / "services.json")}
-    before = {d["id"]: d["last_modified"] for d in docs}
+    after = {d["id"]: d for d in load_json(later / "hsds" / "services.json")}
+    before = {d["id"]: d for d in docs}
     assert [sid for sid in after if after[sid] != before[sid]] == [lst.uuid]
+    assert after[lst.uuid]["description"].endswith(" Updated.")
+    assert after[lst.uuid]["last_modified"] == changes["created_at"]
+    # the unchanged services' inputs are the same: the same keys, the same bytes
+    keys = {r[0]: r[3] for r in rows}
+    new_keys = {r[0]: r[3] for r in state_rows(later)}
+    assert [sid for sid in keys if keys[sid] != new_keys[sid]] == [lst.uuid]
     # taxonomies.json did not change: its gzip twin is the previous release's file
     old_gz, new_gz = (f / "hsds" / "taxonomies.json.gz" for f in (folder, later))
     assert new_gz.stat().st_ino == old_gz.stat().st_ino
     assert (later / "hsds" / "services.json.gz").stat().st_ino != (
         folder / "hsds" / "services.json.gz"
     ).stat().st_ino
+
+
+def test_a_renamed_county_rebuilds_the_documents_that_name_it(build, releases_dir):
+    """Reference data is among a document's inputs: no listing changed, yet every service
+    serving the county is published with its new name (and counts as changed)."""
+    from models import County
+
+    build()
+    county = db.session.get(County, "29019")
+    county.name = "Boone Renamed"
+    db.session.commit()
+    result = build()
+    assert result.status == "published"
+    folder = releases_dir / "releases" / str(result.number)
+    docs = load_json(folder / "hsds" / "services.json")
+    serving = [
+        d for d in docs if any(a["uri"] == "urn:us-fips:29019" for a in d.get("service_areas", []))
+    ]
+    assert serving
+    for d in serving:
+        names = {a["name"] for a in d["service_areas"] if a["uri"] == "urn:us-fips:29019"}
+        assert names == {"Boone Renamed, MO"}
+    changes = load_json(folder / "changes.json")
+    assert {d["id"] for d in serving} <= set(changes["changed"])
 
 
 def test_a_previous_release_without_a_state_file_is_read_from_its_services_json(

@@ -1,6 +1,8 @@
 """Release build benchmark (feeds only: PUBLISH_PDFS off, checked) for 1,000 and 10,000 generated listings on
 PostgreSQL, against a baseline measured in the same run: one query fetching the same rows and
-`json.dumps` of equivalent dicts.
+`json.dumps` of equivalent dicts. Two builds per size: a first build (no earlier release, so
+nothing to reuse) and the build after one listing changed (the everyday case: every other
+service's document is reused).
 
     PYTHONPATH=$PWD .venv/bin/python bench/publish.py [--sizes 1000,10000]
 
@@ -181,12 +183,15 @@ def baseline(app) -> float:
     return elapsed
 
 
-def build(app) -> tuple[float, int, float, list[tuple[str, float]]]:
-    """One feeds-only release (PUBLISH_PDFS off: no printed directories, checked). Returns
-    (seconds, release number, peak RSS in MB, seconds per step)."""
+def build(app, *, first: bool) -> tuple[float, int, float, list[tuple[str, float]]]:
+    """One feeds-only release (PUBLISH_PDFS off: no printed directories, checked) after one
+    listing changed; `first`: with no earlier release on disk. Returns (seconds, release
+    number, peak RSS in MB, seconds per step)."""
     from tasks.publishing.builder import build_release, writers
 
     app.config["PUBLISH_PDFS"] = False
+    if first:
+        shutil.rmtree(app.config["RELEASES_DIR"], ignore_errors=True)
     marks: list[tuple[str, float]] = []
     with app.app_context():
         from models import db
@@ -228,29 +233,32 @@ def main() -> None:
                 count = grow_to(n)
                 db.session.remove()
             base = min(baseline(app) for _ in range(3))
-            elapsed, number, peak, steps = build(app)
-            results[n] = (count, elapsed, base, peak)
-            print(
-                f"{count:>6} listings: build {elapsed:6.2f} s ({count / elapsed:7.0f} listings/s, peak RSS of the process "
-                f"{peak:6.0f} MB) | "
-                f"baseline {base:6.3f} s | build/baseline {elapsed / base:5.1f}x",
-                flush=True,
-            )
-            # each step's time is the time until the next step began
-            labels = [label for label, _ in steps]
-            spans = [seconds for _, seconds in steps[1:]] + [0.0]
-            print(
-                "        steps: "
-                + ", ".join(
-                    f"{label} {span:.2f} s" for label, span in zip(labels, spans, strict=True)
-                ),
-                flush=True,
-            )
+            for label, first in (("first build", True), ("after one change", False)):
+                elapsed, number, peak, steps = build(app, first=first)
+                if not first:
+                    results[n] = (count, elapsed, base, peak)
+                print(
+                    f"{count:>6} listings, {label:<16}: build {elapsed:6.2f} s "
+                    f"({count / elapsed:7.0f} listings/s, peak RSS of the process {peak:6.0f} MB) | "
+                    f"baseline {base:6.3f} s | build/baseline {elapsed / base:5.1f}x",
+                    flush=True,
+                )
+                # each step's time is the time until the next step began
+                labels = [label for label, _ in steps]
+                spans = [seconds for _, seconds in steps[1:]] + [0.0]
+                print(
+                    "        steps: "
+                    + ", ".join(
+                        f"{label} {span:.2f} s" for label, span in zip(labels, spans, strict=True)
+                    ),
+                    flush=True,
+                )
         if len(sizes) >= 2:
             a, b = sizes[0], sizes[-1]
             growth = results[b][1] / results[a][1]
             print(
-                f"growth {results[b][0]}/{results[a][0]} listings: build time x{growth:.1f} "
+                f"growth {results[b][0]}/{results[a][0]} listings (after one change): "
+                f"build time x{growth:.1f} "
                 f"(listings x{results[b][0] / results[a][0]:.1f})"
             )
 

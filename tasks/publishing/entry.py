@@ -170,6 +170,7 @@ def entry(
     ]
     first_phone = next(iter(record.get("phones") or []), {})
     return {
+        "id": record.get("id", ""),
         "name": clip(record["name"]),
         "lines": [line for line in lines if line],
         "phone": F.format_phone(first_phone.get("number", "")),

@@ -314,12 +314,49 @@ def digest(payload: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def section_part(group: dict[str, Any]) -> Part:
+# A service type's listings are printed in runs ("chunks"), each a part of its own, so a
+# change lays out again only the run holding the listing. Where a run ends is decided by the
+# listings themselves (content-defined, like rsync's rolling checksum): after a listing whose
+# id hashes to 0 mod CHUNK_SPREAD, once the run has CHUNK_MIN listings, or at CHUNK_MAX. So a
+# listing added or removed moves no boundary outside its own run (and rarely the next one).
+CHUNK_MIN, CHUNK_SPREAD, CHUNK_MAX = 16, 48, 128
+
+
+def _ends_run(listing: dict[str, Any]) -> bool:
+    mark = hashlib.sha256((listing.get("id") or listing["name"]).encode()).digest()[:4]
+    return int.from_bytes(mark, "big") % CHUNK_SPREAD == 0
+
+
+def runs(listings: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    out: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    for listing in listings:
+        current.append(listing)
+        if len(current) >= CHUNK_MAX or (len(current) >= CHUNK_MIN and _ends_run(listing)):
+            out.append(current)
+            current = []
+    if current:
+        out.append(current)
+    return out
+
+
+def section_parts(group: dict[str, Any]) -> list[Part]:
+    """A service type's section: its first run with the headings (and the contents lines),
+    then its other runs, each a part."""
     t = group["types"][0]
     contents = [{"level": "type", "title": f"{t['title']} ({len(t['listings'])})"}]
     if group["heading"]:
         contents.insert(0, {"level": "pillar", "title": group["title"]})
-    return Part({"title": t["title"], "sections": [group], "index": []}, contents=contents)
+    parts = []
+    for i, run in enumerate(runs(t["listings"])):
+        section = {
+            **group,
+            "heading": group["heading"] and i == 0,
+            "types": [{**t, "listings": run, "continued": i > 0}],
+        }
+        spec = {"title": t["title"], "sections": [section], "index": []}
+        parts.append(Part(spec, contents=contents if i == 0 else []))
+    return parts
 
 
 def index_part(rows: list[dict[str, Any]]) -> Part:
@@ -339,7 +376,8 @@ def doc_parts(
     rows = county_index(doc, ref, views)
     if doc.kind == "region":
         openers = pillar_openers(doc.records, ref)
-    parts = [section_part(g) for g in type_sections(doc.records, ref, views, openers)]
+    groups = type_sections(doc.records, ref, views, openers)
+    parts = [part for g in groups for part in section_parts(g)]
     if rows:
         parts.append(index_part(rows))
     return parts
@@ -630,6 +668,10 @@ def assemble_all(
             yield p.doc.key
         return
     _ASSEMBLY = (todo, ctx, demo_banner, cache)
+    # the frame's fonts, subset once here: the forked processes inherit them
+    assemble_module.frame_font(assemble_module.REGULAR)
+    if demo_banner:
+        assemble_module.frame_font(assemble_module.BOLD)
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:

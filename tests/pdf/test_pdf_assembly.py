@@ -116,3 +116,42 @@ def test_parts_rendered_side_by_side_or_in_turn_print_the_same(
     assert len(done["rendered"]) > 10
     for name in ("directory.pdf", "type-mobile_crisis.pdf", "region-st-louis-metro.pdf"):
         assert pdf_text(tmp_path / "out" / "pdf" / name) == pdf_text(demo_build.out / "pdf" / name)
+
+
+def long_section(ids: list[str]) -> dict:
+    listings = [{"id": i, "name": f"Service {i}", "lines": [f"line of {i}"]} for i in ids]
+    group = {"pillar": "respond", "title": "Someone to respond", "intro": "", "heading": True}
+    return {
+        **group,
+        "types": [
+            {"code": "mc", "title": "Mobile crisis teams", "description": "", "listings": listings}
+        ],
+    }
+
+
+def test_a_long_section_prints_in_runs_and_one_change_touches_one_run():
+    """A type's listings are parts of CHUNK_MIN..CHUNK_MAX listings whose ends the listings
+    decide: changing one listing changes one part; adding one moves no other run's end."""
+    from tasks.publishing.pdf import CHUNK_MAX, CHUNK_MIN, section_parts
+
+    ids = [f"{n:05d}" for n in range(0, 1200, 2)]
+    parts = section_parts(long_section(ids))
+    sizes = [len(p.spec["sections"][0]["types"][0]["listings"]) for p in parts]
+    assert sum(sizes) == len(ids) and len(parts) > 4
+    assert all(CHUNK_MIN <= n <= CHUNK_MAX for n in sizes[:-1])
+    # the headings and the contents lines go with the first run only
+    firsts = [p.spec["sections"][0] for p in parts]
+    assert firsts[0]["heading"] and not any(s["heading"] for s in firsts[1:])
+    assert [bool(s["types"][0]["continued"]) for s in firsts] == [False] + [True] * (len(parts) - 1)
+    assert parts[0].contents[0]["title"] == "Someone to respond" and not any(
+        p.contents for p in parts[1:]
+    )
+
+    changed = long_section(ids)
+    changed["types"][0]["listings"][300]["lines"] = ["a new phone"]
+    after = section_parts(changed)
+    assert len([a for a, b in zip(after, parts, strict=True) if a.digest != b.digest]) == 1
+
+    added = section_parts(long_section(sorted([*ids, "00601"])))
+    before, now = {p.digest for p in parts}, {p.digest for p in added}
+    assert len(now - before) <= 2 and len(before - now) <= 2

@@ -7,9 +7,11 @@ values parsed as JSON when they can be). An unknown REGISTRY_ key stops the app.
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - the known value production refuses
@@ -34,6 +36,13 @@ DIRECT_ENV: dict[str, type] = {
     "VAR_DIR": str,
     "PDF_WORKERS": int,
     "PDF_FANOUT": str,
+    # where releases are served from (tasks/publishing/storage.py); the bucket's credentials come
+    # from boto3's own sources (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile, a role)
+    "RELEASE_STORAGE": str,
+    "S3_BUCKET": str,
+    "S3_PREFIX": str,
+    "S3_ENDPOINT_URL": str,
+    "S3_REGION": str,
 }
 
 
@@ -99,6 +108,14 @@ def defaults(var_dir: Path) -> dict[str, Any]:
         "PDF_PART_TIMEOUT": 600,  # seconds a print waits for its parts from the `pdf` queue
         "CAPACITY_EXPIRES_HOURS": 12,  # a live capacity status older than this reads "unknown"
         "CAPACITY_EXPIRES_BY_TYPE": {},  # per service type, e.g. {"sobering_center": 6}
+        # release storage: "local" serves RELEASES_DIR; "s3" uploads each release to a bucket
+        # and serves it from there (several web nodes, a CDN)
+        "RELEASE_STORAGE": "local",
+        "S3_BUCKET": "",  # required with s3
+        "S3_PREFIX": "registry/",  # keys start with it; a "/" is added when missing
+        "S3_ENDPOINT_URL": "",  # empty: AWS; else MinIO or another S3-compatible store
+        "S3_REGION": "",  # empty: boto3's default (AWS_DEFAULT_REGION)
+        "S3_CACHE_SECONDS": 5,  # how long a web node trusts its last read of current.json
     }
 
 
@@ -149,6 +166,7 @@ def finish(c) -> None:
             "PDF_FANOUT=celery waits for the parts' results: set CELERY_RESULT_BACKEND "
             "(for example redis://redis:6379/2)"
         )
+    check_release_storage(c)
     production = c["ENV_NAME"] == "production"
     if production and (
         not c.get("SECRET_KEY") or c["SECRET_KEY"] == DEV_SECRET or len(c["SECRET_KEY"]) < 32
@@ -187,6 +205,49 @@ def finish(c) -> None:
     for key in ("UPLOAD_DIR", "RELEASES_DIR", "OUTBOX_DIR"):
         Path(c[key]).mkdir(parents=True, exist_ok=True)
     Path(c["VAR_DIR"]).mkdir(parents=True, exist_ok=True)
+
+
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def check_release_storage(c) -> None:
+    """RELEASE_STORAGE and the S3_ settings; S3_PREFIX is given its trailing "/"."""
+    if c["RELEASE_STORAGE"] not in ("local", "s3"):
+        raise ConfigError(f"RELEASE_STORAGE must be local or s3, not {c['RELEASE_STORAGE']!r}")
+    for key in ("S3_BUCKET", "S3_PREFIX", "S3_ENDPOINT_URL", "S3_REGION"):
+        if not isinstance(c[key], str):
+            raise ConfigError(f"{key} must be text, not {c[key]!r}")
+    bucket = c["S3_BUCKET"]
+    if c["RELEASE_STORAGE"] == "s3" and not bucket:
+        raise ConfigError(
+            "RELEASE_STORAGE=s3 needs S3_BUCKET: the bucket releases are published to "
+            "(for example registry-releases)"
+        )
+    if bucket and not BUCKET_NAME.fullmatch(bucket):
+        raise ConfigError(
+            f"S3_BUCKET {bucket!r} is not a bucket name: 3 to 63 lowercase letters, digits, "
+            "dots and hyphens, starting and ending with a letter or digit"
+        )
+    prefix = c["S3_PREFIX"]
+    if prefix.startswith("/") or "//" in prefix:
+        raise ConfigError(
+            f"S3_PREFIX {prefix!r} must not start with / or contain //; for example registry/"
+        )
+    if prefix and not prefix.endswith("/"):
+        c["S3_PREFIX"] = prefix + "/"
+    endpoint = c["S3_ENDPOINT_URL"]
+    if endpoint:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(
+                f"S3_ENDPOINT_URL must be an http:// or https:// address such as "
+                f"http://minio:9000, not {endpoint!r}"
+            )
+    seconds = c["S3_CACHE_SECONDS"]
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+        raise ConfigError(
+            f"S3_CACHE_SECONDS must be a number of seconds (0 or more), not {seconds!r}"
+        )
 
 
 def normalise_db_url(url: str) -> str:

@@ -59,6 +59,7 @@ from .layout import (  # noqa: F401 - the builder's callers read the layout thro
     releases_root,
 )
 from .printing import manifest_entry, print_files, print_release, print_wanted
+from .storage import release_storage
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,9 @@ def fsync_path(path: Path) -> None:
 
 
 def swap_current(root: Path, number: int) -> None:
-    """Point `current` at releases/<number> atomically (symlink + rename), durably."""
+    """Point `current` at releases/<number> atomically (symlink + rename), durably. With object
+    storage the release is uploaded and the bucket's pointer switched first (storage.py)."""
+    release_storage().make_current(root, number)
     tmp = root / f".current-{uuid.uuid4().hex}"
     os.symlink(f"releases/{number}", tmp)
     os.replace(tmp, root / "current")
@@ -230,6 +233,7 @@ def prune(root: Path, keep: int) -> list[int]:
     drop = [n for n in numbers[:-keep] if n != cur] if keep > 0 else []
     for n in drop:
         shutil.rmtree(release_dir(n, root), ignore_errors=True)
+    release_storage().prune(root, keep)
     return drop
 
 

@@ -93,6 +93,7 @@ def print_release(
     from .builder import finish_files, fsync_path
     from .layout import available_numbers, current_number, release_dir
     from .pdf import write_pdfs
+    from .storage import release_storage
 
     final = release_dir(ctx.number, root)
     with print_lock(root, wait=wait):
@@ -132,9 +133,10 @@ def print_release(
                 .replace("+00:00", "Z"),
                 "files": files,
             }
-            _write_atomically(
-                final / PRINT_FILE, json.dumps(body, indent=1, sort_keys=True).encode()
-            )
+            data = json.dumps(body, indent=1, sort_keys=True).encode()
+            # object storage first: until print.json is written here, a failed upload prints again
+            release_storage().add_print(root, ctx.number, files, data)
+            _write_atomically(final / PRINT_FILE, data)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     log.info("printed directories of release %s: %d files", ctx.number, len(files))

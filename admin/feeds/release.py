@@ -1,7 +1,8 @@
 """The current release, parsed once per process and kept by release number.
 
 The read side never touches live tables: everything it answers comes from the release files
-on disk (`current` -> releases/<n>/). Switching `current` changes the number, so the next
+in the release storage (tasks/publishing/storage.py): on disk (`current` -> releases/<n>/) or
+in a bucket (current.json names n). Switching `current` changes the number, so the next
 request parses the new release; old ones fall out of the small cache."""
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from typing import Any
 
 from tasks.publishing.layout import (
     MANIFEST,
-    current_number,
     is_complete,
     release_dir,
     releases_root,
 )
+from tasks.publishing.printing import print_files
+from tasks.publishing.storage import LocalStorage, S3Storage, release_storage
 
 LIST_SCALARS = (
     "id",
@@ -156,6 +158,7 @@ class ParsedRelease:
     terms: dict[str, dict[str, Any]]
     service_types: set[str]
     manifest_sha256: str
+    remote: S3Storage | None = None  # the bucket it is read from; None: the folder at `path`
     responses: OrderedDict = field(default_factory=OrderedDict)  # serialized API answers (LRU)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _history: Any = False  # not read yet
@@ -164,12 +167,19 @@ class ParsedRelease:
     # ---------------------------------------------------------- loading
 
     @classmethod
-    def load(cls, number: int, path: Path) -> ParsedRelease:
-        raw_manifest = (path / MANIFEST).read_bytes()
+    def load(cls, number: int, path: Path, remote: S3Storage | None = None) -> ParsedRelease:
+        """Raises FileNotFoundError when the release has no manifest (not complete)."""
+
+        def read(name: str) -> bytes:
+            return remote.read(number, name) if remote else (path / name).read_bytes()
+
+        raw_manifest = read(MANIFEST)
         manifest = json.loads(raw_manifest)
-        services = json.loads((path / "hsds" / "services.json").read_bytes())
-        tax_file = path / "hsds" / "taxonomies.json"
-        taxes = json.loads(tax_file.read_bytes()) if tax_file.exists() else []
+        services = json.loads(read("hsds/services.json"))
+        try:
+            taxes = json.loads(read("hsds/taxonomies.json"))
+        except FileNotFoundError:
+            taxes = []
         by_id, items, facets, orgs, org_services, sals = {}, {}, {}, {}, {}, {}
         types = set()
         for doc in services:
@@ -200,7 +210,20 @@ class ParsedRelease:
             terms=terms,
             service_types=types,
             manifest_sha256=hashlib.sha256(raw_manifest).hexdigest(),
+            remote=remote,
         )
+
+    def read(self, name: str) -> bytes:
+        """A file of this release; FileNotFoundError when it has none."""
+        if self.remote is not None:
+            return self.remote.read(self.number, name)
+        return (self.path / name).read_bytes()
+
+    def printed(self) -> dict[str, dict[str, Any]] | None:
+        """Its printed files once their print.json exists (printing.py); None before."""
+        if self.remote is not None:
+            return self.remote.print_files(self.number)
+        return print_files(self.path)
 
     def counties(self) -> dict[str, Any]:
         """counties.json (tasks/publishing/counties.py) read on first use, indexed:
@@ -208,7 +231,7 @@ class ParsedRelease:
         with self.lock:
             if self._counties is None:
                 try:
-                    areas = json.loads((self.path / "counties.json").read_bytes())
+                    areas = json.loads(self.read("counties.json"))
                 except (OSError, ValueError):
                     areas = []
                 self._counties = {
@@ -227,7 +250,7 @@ class ParsedRelease:
         with self.lock:
             if self._history is False:
                 try:
-                    self._history = json.loads((self.path / "history.json").read_bytes())
+                    self._history = json.loads(self.read("history.json"))
                 except (OSError, ValueError):
                     self._history = None
             return self._history
@@ -252,17 +275,24 @@ _cache: OrderedDict[tuple[str, int], ParsedRelease] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def get_release(number: int) -> ParsedRelease | None:
+def get_release(number: int, store: LocalStorage | S3Storage | None = None) -> ParsedRelease | None:
+    store = store or release_storage()
+    remote = store if store.is_remote else None
     root = releases_root(create=False)
-    key = (str(root), number)
+    key = (remote.location if remote else str(root), number)
     with _cache_lock:
         hit = _cache.get(key)
         if hit is not None:
             return hit
     path = release_dir(number, root)
-    if not is_complete(path):
+    if remote is None and not is_complete(path):
         return None
-    parsed = ParsedRelease.load(number, path)
+    try:
+        parsed = ParsedRelease.load(number, path, remote)
+    except FileNotFoundError:
+        if remote is None:
+            raise
+        return None  # the bucket holds no complete release of that number
     with _cache_lock:
         _cache[key] = parsed
         while len(_cache) > 3:
@@ -271,5 +301,6 @@ def get_release(number: int) -> ParsedRelease | None:
 
 
 def current_release() -> ParsedRelease | None:
-    number = current_number()
-    return get_release(number) if number is not None else None
+    store = release_storage()
+    number = store.current_number()
+    return get_release(number, store) if number is not None else None

@@ -24,14 +24,14 @@ from flask import Response, current_app, g, request, send_file
 from werkzeug.security import safe_join
 
 from tasks.publishing.history import HistoryGap, changes_since, release_at
-from tasks.publishing.layout import available_numbers, current_number, live_dir, release_dir
-from tasks.publishing.printing import print_files
+from tasks.publishing.layout import live_dir, release_dir
 from tasks.publishing.profile import (
     DEFAULT_PER_PAGE,
     MAX_PER_PAGE,
     openapi_document,
     profile_document,
 )
+from tasks.publishing.storage import StorageUnavailable, release_storage
 
 from . import bp
 from .release import ParsedRelease, current_release, get_release, parse_time
@@ -80,6 +80,16 @@ def error_response(status: int, detail: str, parameter: str | None = None) -> Re
 @bp.errorhandler(ApiError)
 def api_error(e: ApiError):
     return error_response(e.status, e.detail, e.parameter)
+
+
+@bp.errorhandler(StorageUnavailable)
+def storage_unavailable(e: StorageUnavailable):
+    """The release storage (a bucket) did not answer: try again, as for a release not ready."""
+    resp = error_response(
+        503, "The published releases cannot be read right now; try again shortly."
+    )
+    resp.headers["Retry-After"] = "30"
+    return resp
 
 
 # Longer queries are refused here, as JSON, well below the server's own request-line limit
@@ -216,8 +226,9 @@ def print_not_ready(number: int, relpath: str, current: bool) -> Response:
     """A printed file of a release whose print is still being rendered: under `current`, the
     same file of the newest release whose print is ready (a redirect, never cached); else 503."""
     if current:
-        for n in sorted(available_numbers(), reverse=True):
-            files = print_files(release_dir(n)) if n < number else None
+        store = release_storage()
+        for n in sorted(store.available_numbers(), reverse=True):
+            files = store.print_files(n) if n < number else None
             if files and relpath in files:
                 resp = Response(status=302, headers={"Location": f"/feeds/releases/{n}/{relpath}"})
                 resp.headers["Cache-Control"] = "no-store"
@@ -239,7 +250,7 @@ def serve_file(number: int, relpath: str, cache_control: str, *, current: bool =
         meta = parsed.manifest.get("files", {}).get(relpath)
         if meta is None:
             # the printed directories join the release when rendered (printing.py)
-            printed = print_files(parsed.path)
+            printed = parsed.printed()
             meta = (printed or {}).get(relpath)
             if meta is None and printed is None and print_pending(parsed, relpath):
                 return print_not_ready(number, relpath, current)
@@ -257,7 +268,9 @@ def serve_file(number: int, relpath: str, cache_control: str, *, current: bool =
     ext = "." + relpath.rsplit(".", 1)[-1] if "." in relpath else ""
     mimetype = MIMETYPES.get(ext, "application/octet-stream")
     try:
-        if os.path.getsize(path) <= IN_MEMORY_MAX:
+        if parsed.remote is not None:  # object storage: the stored twin, streamed
+            resp = remote_response(parsed, number, relpath + (".gz" if gz else ""), mimetype)
+        elif os.path.getsize(path) <= IN_MEMORY_MAX:
             with open(path, "rb") as fh:
                 resp = Response(fh.read(), mimetype=mimetype)
         else:
@@ -275,6 +288,17 @@ def serve_file(number: int, relpath: str, cache_control: str, *, current: bool =
     if gz:
         resp.headers["Content-Encoding"] = "gzip"
     return stamp(resp, etag, parsed.created_at, cache_control)
+
+
+def remote_response(parsed: ParsedRelease, number: int, name: str, mimetype: str) -> Response:
+    """A file of a release in object storage, passed through in chunks (not redirected: the
+    answer keeps this app's ETag, caching, CORS and gzip negotiation; docs/decisions.md).
+    FileNotFoundError when the bucket has no such object."""
+    body = parsed.remote.open(number, name)
+    resp = Response(body.chunks(), mimetype=mimetype)
+    resp.content_length = body.length
+    resp.call_on_close(body.close)
+    return resp
 
 
 CAPACITY_CACHE = "public, max-age=30, must-revalidate"
@@ -315,7 +339,7 @@ def api_capacity():
 
 @bp.get("/feeds/current/<path:relpath>")
 def current_file(relpath: str):
-    number = current_number()
+    number = release_storage().current_number()
     if number is None:
         raise ApiError(503, "No release has been published yet.")
     return serve_file(number, relpath, POLLING, current=True)

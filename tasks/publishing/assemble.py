@@ -152,10 +152,18 @@ class _Joined:
             _add_outline(self.bookmarks, outline.root)
 
 
-def join(parts: Sequence[Path], target: Path, nested: Sequence[bool] = ()) -> int:
+def join(
+    parts: Sequence[Path],
+    target: Path,
+    nested: Sequence[bool] = (),
+    *,
+    title: str | None = None,
+    demo_banner: bool = False,
+) -> int:
     """Write the pages of `parts`, in order, as one tagged PDF at `target` (atomically).
     A part whose `nested` flag is set has its bookmarks put under the last top-level
-    bookmark before it (a service type continuing its pillar). Returns the page count."""
+    bookmark before it (a service type continuing its pillar). With a `title`, the page frame
+    is laid on in the same pass (`frame`). Returns the page count."""
     nested = list(nested) or [False] * len(parts)
     with pikepdf.open(parts[0]) as out:
         joined = _Joined(out)
@@ -164,6 +172,8 @@ def join(parts: Sequence[Path], target: Path, nested: Sequence[bool] = ()) -> in
                 joined.add(part, nest)
         joined.finish()
         count = len(out.pages)
+        if title is not None:
+            frame(out, title, demo_banner)
         _save(out, target)
     return count
 
@@ -282,42 +292,52 @@ def _show(font: str, size: float, x: float, y: float, text: str, grey: float = 0
     )
 
 
-def frame(target: Path, title: str, demo_banner: bool = False) -> None:
+def frame(pdf: pikepdf.Pdf, title: str, demo_banner: bool = False) -> None:
     """Write the running title (not on the cover) and "Page n of m" (and, for demo data,
-    "DEMO DATA – fictional") into every page of `target`, as pagination artifacts."""
+    "DEMO DATA – fictional") into every page of `pdf`, as pagination artifacts."""
     demo = "DEMO DATA – fictional"
-    with pikepdf.open(target, allow_overwriting_input=True) as pdf:
-        total = len(pdf.pages)
-        regular = frame_font(REGULAR)
-        bold = frame_font(BOLD) if demo_banner else None
-        fonts = {"FrameR": regular.dictionary(pdf)}
+    total = len(pdf.pages)
+    regular = frame_font(REGULAR)
+    bold = frame_font(BOLD) if demo_banner else None
+    fonts = {"FrameR": regular.dictionary(pdf)}
+    if bold:
+        fonts["FrameB"] = bold.dictionary(pdf)
+    save_state = pdf.make_stream(b"q\n")  # one stream, opening every page's contents
+    for number, page in enumerate(pdf.pages, start=1):
+        footer = f"Page {number} of {total}"
+        ops = _show(
+            "FrameR", SIZE, (PAGE_WIDTH - regular.width(footer, SIZE)) / 2, FOOTER_Y, footer
+        )
+        if number > 1:
+            ops += _show("FrameR", SIZE, MARGIN_X, TITLE_Y, title, grey=0.267)
         if bold:
-            fonts["FrameB"] = bold.dictionary(pdf)
-        for number, page in enumerate(pdf.pages, start=1):
-            footer = f"Page {number} of {total}"
-            ops = _show(
-                "FrameR", SIZE, (PAGE_WIDTH - regular.width(footer, SIZE)) / 2, FOOTER_Y, footer
-            )
-            if number > 1:
-                ops += _show("FrameR", SIZE, MARGIN_X, TITLE_Y, title, grey=0.267)
-            if bold:
-                x = PAGE_WIDTH - MARGIN_X - bold.width(demo, SIZE)
-                ops += _show("FrameB", SIZE, x, FOOTER_Y, demo)
-            if "/Resources" not in page.obj:
-                page.obj.Resources = Dictionary()
-            if "/Font" not in page.obj.Resources:
-                page.obj.Resources.Font = Dictionary()
-            font_dict = page.obj.Resources.Font
-            for name, ref in fonts.items():
-                font_dict[Name("/" + name)] = ref
-            page.contents_add(pdf.make_stream(b"q\n"), prepend=True)
-            page.contents_add(pdf.make_stream(b"Q\n" + ARTIFACT_OPEN + b"q\n" + ops + b"Q\nEMC\n"))
-        _save(pdf, target)
+            x = PAGE_WIDTH - MARGIN_X - bold.width(demo, SIZE)
+            ops += _show("FrameB", SIZE, x, FOOTER_Y, demo)
+        if "/Resources" not in page.obj:
+            page.obj.Resources = Dictionary()
+        if "/Font" not in page.obj.Resources:
+            page.obj.Resources.Font = Dictionary()
+        font_dict = page.obj.Resources.Font
+        for name, ref in fonts.items():
+            font_dict[Name("/" + name)] = ref
+        page.contents_add(save_state, prepend=True)
+        page.contents_add(pdf.make_stream(b"Q\n" + ARTIFACT_OPEN + b"q\n" + ops + b"Q\nEMC\n"))
 
 
 def page_count(path: Path) -> int:
+    """The page count of a part, kept beside it (`<name>.pages`): parts never change, and
+    opening a PDF to count its pages costs more than reading one number."""
+    note = path.with_suffix(".pages")
+    try:
+        return int(note.read_text())
+    except (OSError, ValueError):
+        pass
     with pikepdf.open(path) as pdf:
-        return len(pdf.pages)
+        count = len(pdf.pages)
+    tmp = note.with_name(f"{note.name}.{os.getpid()}.tmp")
+    tmp.write_text(str(count))
+    os.replace(tmp, note)
+    return count
 
 
 def _save(pdf: pikepdf.Pdf, target: Path) -> None:

@@ -56,7 +56,6 @@ from models.reference import snapshot_county_names
 
 from . import assemble as assemble_module
 from . import entry
-from .assemble import frame as add_frame
 from .assemble import join as assemble_files
 from .context import BuildContext
 
@@ -587,9 +586,10 @@ def assemble(planned: Planned, ctx: BuildContext, demo_banner: bool, cache: Path
         [front, *(cache / f"{p.digest}.pdf" for p in parts)],
         target,
         nested=[False, *(bool(p.contents) and p.contents[0]["level"] == "type" for p in parts)],
+        title=doc.title,
+        demo_banner=demo_banner,
     )
     front.unlink()
-    add_frame(target, doc.title, demo_banner)
     return total
 
 
@@ -692,3 +692,4 @@ def prune(cache: Path) -> None:
         with contextlib.suppress(OSError):
             if path.stat().st_mtime < cutoff:
                 path.unlink()
+                path.with_suffix(".pages").unlink(missing_ok=True)

@@ -36,13 +36,15 @@ DIRECT_ENV: dict[str, type] = {
     "VAR_DIR": str,
     "PDF_WORKERS": int,
     "PDF_FANOUT": str,
-    # where releases are served from (tasks/publishing/storage.py); the bucket's credentials come
-    # from boto3's own sources (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile, a role)
+    # where releases are served from (tasks/publishing/storage.py), and the bucket's key; without
+    # one, boto3's other sources (a profile, an instance role)
     "RELEASE_STORAGE": str,
     "S3_BUCKET": str,
     "S3_PREFIX": str,
     "S3_ENDPOINT_URL": str,
     "S3_REGION": str,
+    "AWS_ACCESS_KEY_ID": str,
+    "AWS_SECRET_ACCESS_KEY": str,
 }
 
 
@@ -116,6 +118,8 @@ def defaults(var_dir: Path) -> dict[str, Any]:
         "S3_ENDPOINT_URL": "",  # empty: AWS; else MinIO or another S3-compatible store
         "S3_REGION": "",  # empty: boto3's default (AWS_DEFAULT_REGION)
         "S3_CACHE_SECONDS": 5,  # how long a web node trusts its last read of current.json
+        "AWS_ACCESS_KEY_ID": "",
+        "AWS_SECRET_ACCESS_KEY": "",
     }
 
 
@@ -217,6 +221,11 @@ def check_release_storage(c) -> None:
     for key in ("S3_BUCKET", "S3_PREFIX", "S3_ENDPOINT_URL", "S3_REGION"):
         if not isinstance(c[key], str):
             raise ConfigError(f"{key} must be text, not {c[key]!r}")
+    if bool(c["AWS_ACCESS_KEY_ID"]) != bool(c["AWS_SECRET_ACCESS_KEY"]):
+        raise ConfigError(
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: set both, or neither "
+            "(boto3 then uses a profile or an instance role)"
+        )
     bucket = c["S3_BUCKET"]
     if c["RELEASE_STORAGE"] == "s3" and not bucket:
         raise ConfigError(

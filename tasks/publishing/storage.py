@@ -120,16 +120,20 @@ class S3Storage:
         endpoint_url: str | None = None,
         region: str | None = None,
         cache_seconds: float = 5.0,
+        access_key: tuple[str, str] | None = None,
     ):
         import boto3
         from botocore.config import Config
 
         self.bucket, self.prefix, self.cache_seconds = bucket, prefix, cache_seconds
         self.location = f"s3://{bucket}/{prefix}"
-        self.client = boto3.client(
+        # a session of its own: credentials are resolved now, not reused from another storage
+        self.client = boto3.session.Session().client(
             "s3",
             endpoint_url=endpoint_url or None,
             region_name=region or None,
+            aws_access_key_id=access_key[0] if access_key else None,
+            aws_secret_access_key=access_key[1] if access_key else None,
             config=Config(
                 # MinIO and other self-hosted stores answer on one host name: path-style keys
                 s3={"addressing_style": "path"} if endpoint_url else {},
@@ -397,17 +401,24 @@ def release_storage() -> LocalStorage | S3Storage:
     config = current_app.config
     if config["RELEASE_STORAGE"] != "s3":
         return LOCAL
+    access_key = (config["AWS_ACCESS_KEY_ID"], config["AWS_SECRET_ACCESS_KEY"])
     key = (
         config["S3_BUCKET"],
         config["S3_PREFIX"],
         config["S3_ENDPOINT_URL"],
         config["S3_REGION"],
         config["S3_CACHE_SECONDS"],
+        access_key,
     )
     with _buckets_lock:
         store = _buckets.get(key)
         if store is None:
             store = _buckets[key] = S3Storage(
-                key[0], key[1], endpoint_url=key[2], region=key[3], cache_seconds=float(key[4])
+                key[0],
+                key[1],
+                endpoint_url=key[2],
+                region=key[3],
+                cache_seconds=float(key[4]),
+                access_key=access_key if access_key[0] else None,
             )
         return store

@@ -351,6 +351,18 @@ def test_a_web_node_trusts_its_read_of_the_pointer_for_s3_cache_seconds(
     assert later.status_code == 404  # the pointer is read again: a release this bucket lacks
 
 
+def test_credentials_from_the_settings_reach_the_bucket(app, build, bucket, monkeypatch):
+    """AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY as the app read them at start-up (here not in
+    this process's environment, so boto3 has no other source)."""
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setitem(app.config, "AWS_ACCESS_KEY_ID", "registry-settings")
+    monkeypatch.setitem(app.config, "AWS_SECRET_ACCESS_KEY", "registry-settings-secret")
+    result = build()
+    assert result.status == "published"
+    assert bucket.pointer()["release"] == result.number
+
+
 def test_an_empty_bucket_and_an_unreachable_one_answer_503(app, bucket, client, monkeypatch):
     empty = client.get("/feeds/current/hsds/services.json")
     assert empty.status_code == 503
@@ -551,6 +563,7 @@ def test_s3_without_a_bucket_stops_the_app_naming_the_key(tmp_path, monkeypatch,
         ({"S3_ENDPOINT_URL": "ftp://minio"}, "S3_ENDPOINT_URL must be"),
         ({"S3_CACHE_SECONDS": -1}, "S3_CACHE_SECONDS must be a number of seconds"),
         ({"S3_CACHE_SECONDS": "soon"}, "S3_CACHE_SECONDS must be"),
+        ({"AWS_ACCESS_KEY_ID": "registry"}, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go"),
     ],
 )
 def test_bad_storage_settings_are_refused_by_name(tmp_path, settings, message):

@@ -38,7 +38,6 @@ from .printing import PRINT_FILE, print_files
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("local", "s3")
 POINTER = "current.json"
 IMMUTABLE = "public, max-age=31536000, immutable"  # a release's objects never change
 POINTER_CACHE = "no-cache"  # the pointer moves with every release: revalidated on each read

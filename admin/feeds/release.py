@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -16,7 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
+
 from tasks.publishing.layout import (
+    CURRENT,
     MANIFEST,
     is_complete,
     release_dir,
@@ -160,6 +164,9 @@ class ParsedRelease:
     manifest_sha256: str
     remote: S3Storage | None = None  # the bucket it is read from; None: the folder at `path`
     responses: OrderedDict = field(default_factory=OrderedDict)  # serialized API answers (LRU)
+    # whole answers (body and headers) by (path, raw query string, gzip?): a repeated request
+    # is answered from here before any other per-request work (views.answer_from_cache)
+    answers: OrderedDict = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _history: Any = False  # not read yet
     _counties: dict[str, Any] | None = None
@@ -270,6 +277,15 @@ class ParsedRelease:
                 self.responses.popitem(last=False)
         return value
 
+    def answer(self, key: tuple) -> tuple | None:
+        return self.answers.get(key)  # a dict read is atomic; no LRU bookkeeping on a hit
+
+    def keep_answer(self, key: tuple, value: tuple) -> None:
+        with self.lock:
+            self.answers[key] = value
+            while len(self.answers) > 512:
+                self.answers.popitem(last=False)
+
 
 _cache: OrderedDict[tuple[str, int], ParsedRelease] = OrderedDict()
 _cache_lock = threading.Lock()
@@ -300,7 +316,23 @@ def get_release(number: int, store: LocalStorage | S3Storage | None = None) -> P
     return parsed
 
 
+_roots: dict[str, tuple[str, str]] = {}  # RELEASES_DIR -> (its cache key, its `current` link)
+
+
 def current_release() -> ParsedRelease | None:
     store = release_storage()
+    if not store.is_remote:  # the common case, per request: one readlink and a dict read
+        configured = current_app.config["RELEASES_DIR"]
+        root = _roots.get(configured)
+        if root is None:
+            path = Path(configured)
+            root = _roots[configured] = (str(path), str(path / CURRENT))
+        try:
+            number = int(os.readlink(root[1]).rsplit("/", 1)[-1])
+        except (OSError, ValueError):
+            number = None
+        hit = _cache.get((root[0], number)) if number is not None else None
+        if hit is not None:  # a release once loaded was complete, and releases never change
+            return hit
     number = store.current_number()
     return get_release(number, store) if number is not None else None

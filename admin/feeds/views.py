@@ -133,6 +133,26 @@ HINTS = {"q": "use search=", "keyword": "use search="}
 
 
 @bp.before_request
+def answer_from_cache():
+    """A request the API has answered before (same path, same query string, same encoding,
+    same release) is answered here, before any other per-request work: the answer's bytes and
+    headers were kept whole. Only answers that passed every check are kept, so a bad parameter
+    still reaches the checks below; answers that vary by the minute (open_now) are not kept."""
+    if request.method not in ("GET", "HEAD") or not request.path.startswith("/api/hsds/"):
+        return None
+    parsed = current_release()
+    if parsed is None:
+        return None
+    hit = parsed.answer((request.path, request.query_string, accepts_gzip()))
+    if hit is None:
+        return None
+    body, headers, etag = hit
+    if not_modified(etag, parsed.created_at):
+        return answer_304(etag, parsed.created_at, POLLING)
+    return Response(body, headers=headers)
+
+
+@bp.before_request
 def refuse_long_queries():
     if len(request.query_string) > MAX_QUERY_CHARS:
         return error_response(
@@ -166,6 +186,8 @@ def refuse_unknown_and_empty_parameters():
 
 @bp.after_request
 def cors(resp: Response) -> Response:
+    if "Access-Control-Allow-Origin" in resp.headers:
+        return resp  # a kept answer (answer_from_cache), stamped when it was made
     if request.path.startswith(("/api/hsds", "/feeds/")):
         resp.headers["Access-Control-Allow-Origin"] = "*"
         resp.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
@@ -391,7 +413,14 @@ def json_answer(parsed: ParsedRelease, build) -> Response:
     )
     if gz and body_gz is not None:
         resp.headers["Content-Encoding"] = "gzip"
-    return stamp(resp, etag, parsed.created_at, POLLING)
+    stamp(resp, etag, parsed.created_at, POLLING)
+    if not g.get("cache_vary"):  # kept whole for the next identical request
+        cors(resp)
+        sent = body_gz if gz and body_gz is not None else body
+        parsed.keep_answer(
+            (request.path, request.query_string, gz), (sent, list(resp.headers), etag)
+        )
+    return resp
 
 
 def arg_int(name: str, default: int, minimum: int = 1) -> int:

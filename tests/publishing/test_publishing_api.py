@@ -252,6 +252,54 @@ def test_etag_304_last_modified_gzip_and_cors(client, published):
     assert "immutable" in immutable.headers["Cache-Control"]
 
 
+def test_a_repeated_request_is_answered_whole_from_its_kept_answer(
+    app, client, build, releases_dir, monkeypatch
+):
+    """The second identical request is answered before the view runs (same bytes, same
+    headers); a bad parameter is still refused, an open_now answer is never kept, and a new
+    release answers afresh."""
+    from admin.feeds import views
+
+    build()
+    url = "/api/hsds/services?page=1&per_page=5"
+    first = client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert first.status_code == 200
+    calls = []
+    real = views.paging
+    monkeypatch.setattr(views, "paging", lambda: calls.append(1) or real())
+    again = client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert calls == [] and again.get_data() == first.get_data()
+    for name in ("ETag", "Content-Encoding", "Access-Control-Allow-Origin", "Cache-Control"):
+        assert again.headers[name] == first.headers[name], name
+    conditional = {"If-None-Match": first.headers["ETag"], "Accept-Encoding": "gzip"}
+    assert client.get(url, headers=conditional).status_code == 304
+    assert calls == []
+    plain = client.get(url)  # another encoding: its own answer, made by the view
+    assert calls == [1] and json.loads(plain.get_data()) == json.loads(
+        gzip.decompress(first.get_data())
+    )
+    assert client.get(url + "&bogus=1").status_code == 400
+    with app.app_context():
+        from admin.feeds.release import current_release
+
+        parsed = current_release()
+    client.get("/api/hsds/services?open_now=true")
+    assert not any(b"open_now" in key[1] for key in parsed.answers)
+
+    lst = db.session.scalar(
+        db.select(Listing).where(Listing.live_revision_id.is_not(None)).order_by(Listing.id)
+    )
+    one = f"/api/hsds/services/{lst.uuid}"
+    for _ in range(2):  # made, then kept
+        assert json.loads(client.get(one).get_data())["name"] == lst.live_revision.data["name"]
+    data = dict(lst.live_revision.data)
+    data["name"] = "Renamed for the next release"
+    lst.live_revision.data = data
+    db.session.commit()
+    assert build().status == "published"
+    assert json.loads(client.get(one).get_data())["name"] == "Renamed for the next release"
+
+
 def test_no_release_yet_is_a_json_503(client, releases_dir):
     resp, body = get_json(client, "/api/hsds/services")
     assert resp.status_code == 503 and body["error"]["status"] == 503

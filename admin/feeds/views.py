@@ -24,7 +24,7 @@ from flask import Response, current_app, g, request, send_file
 from werkzeug.security import safe_join
 
 from tasks.publishing.history import HistoryGap, changes_since, release_at
-from tasks.publishing.layout import live_dir, release_dir
+from tasks.publishing.layout import live_dir
 from tasks.publishing.profile import (
     DEFAULT_PER_PAGE,
     MAX_PER_PAGE,
@@ -262,8 +262,15 @@ def print_not_ready(number: int, relpath: str, current: bool) -> Response:
     return resp
 
 
-def serve_file(number: int, relpath: str, cache_control: str, *, current: bool = False):
-    parsed = get_release(number)
+def serve_file(
+    number: int,
+    relpath: str,
+    cache_control: str,
+    *,
+    current: bool = False,
+    parsed: ParsedRelease | None = None,
+):
+    parsed = parsed or get_release(number)
     if parsed is None:
         raise ApiError(404, f"release {number} is not available")
     if relpath == "manifest.json":
@@ -279,7 +286,7 @@ def serve_file(number: int, relpath: str, cache_control: str, *, current: bool =
         if meta is None:
             raise ApiError(404, f"release {number} has no file {relpath!r}")
         sha = meta["sha256"]
-    full = safe_join(str(release_dir(number)), relpath)
+    full = safe_join(str(parsed.path), relpath)
     if full is None:
         raise ApiError(404, "no such file")
     gz = accepts_gzip()
@@ -361,10 +368,13 @@ def api_capacity():
 
 @bp.get("/feeds/current/<path:relpath>")
 def current_file(relpath: str):
+    parsed = current_release()
+    if parsed is not None:
+        return serve_file(parsed.number, relpath, POLLING, current=True, parsed=parsed)
     number = release_storage().current_number()
     if number is None:
         raise ApiError(503, "No release has been published yet.")
-    return serve_file(number, relpath, POLLING, current=True)
+    return serve_file(number, relpath, POLLING, current=True)  # a 404 names the release
 
 
 @bp.get("/feeds/releases/<int:number>/<path:relpath>")

@@ -104,9 +104,14 @@ def test_nginx_serves_releases_read_only_and_proxies_the_app(compose):
             services[name]["environment"]["REGISTRY_RELEASES_DIR"] == "/var/lib/registry/releases"
         )
     conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    # the volume is RELEASES_DIR: release <n> is releases/<n>/ in it, `current` a link to one
     assert re.search(
-        r"location /feeds/releases/ \{[^}]*alias /srv/releases/;[^}]*gzip_static on;", conf
+        r"location /feeds/releases/ \{[^}]*alias /srv/releases/releases/;[^}]*gzip_static on;",
+        conf,
     )
+    assert re.search(r"location /feeds/current/ \{[^}]*alias /srv/releases/current/;", conf)
+    # a release's private .state/ folder is never served
+    assert re.search(r"location ~ /\\\. \{\s*return 404;", conf)
     assert "proxy_pass http://registry_web;" in conf and "server web:8000;" in conf
     assert "proxy_set_header X-Forwarded-For" in conf
     assert services["web"]["environment"]["REGISTRY_TRUSTED_PROXIES"] == "1"

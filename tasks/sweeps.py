@@ -268,6 +268,7 @@ def run_verification_sweep(on: date | None = None) -> SweepResult:
             if flagged != 1:
                 continue
             db.session.refresh(lst)
+            lst.set_sort_keys(lst.open_revision)
             record(
                 "listing.stale",
                 actor="verification sweep",

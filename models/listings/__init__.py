@@ -11,6 +11,7 @@ from models.base import lazy_exports
 EXPORTS = {
     "ADDRESS_LIMITS": "rules",
     "ANSWERING_ROLES": "listing",
+    "AttentionRank": "listing",
     "CAPACITY_UNITS": "fields",
     "COST_MODELS": "fields",
     "CapacityStatus": "capacity",
@@ -98,6 +99,7 @@ EXPORTS = {
 __all__ = [
     "ADDRESS_LIMITS",
     "ANSWERING_ROLES",
+    "AttentionRank",
     "CAPACITY_UNITS",
     "COST_MODELS",
     "CapacityStatus",
@@ -244,6 +246,7 @@ if TYPE_CHECKING:
         DECIDED_STATES,
         OPEN_STATES,
         PENDING_REVIEW_STATES,
+        AttentionRank,
         CountyRole,
         Listing,
         ListingRevision,

@@ -7,6 +7,7 @@ lives in ListingRevisions: at most one *live* (approved) revision and at most on
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -108,6 +110,45 @@ CountyRole.set_labels(
 ANSWERING_ROLES = (CountyRole.PRIMARY, CountyRole.BACKUP)
 
 
+class AttentionRank(enum.IntEnum):
+    """Where a listing sorts on its organization's dashboard: what needs the provider first,
+    then changes not yet submitted, then the rest. Stored on the listing (with its name, see
+    `Listing.set_sort_keys`) so that the dashboard reads its pages in order from an index.
+
+    Time alone is not in it: a live listing last verified more than REVERIFY_AFTER_DAYS ago
+    needs attention too, and the dashboard adds those at read time (admin/portal/views.py)."""
+
+    NEEDS_ACTION = 0  # changes requested, suspended, flagged stale, or live and never verified
+    DRAFT = 1  # a draft not yet submitted
+    SETTLED = 2
+
+
+def attention_rank(
+    open_state: str | None,
+    *,
+    is_live: bool,
+    is_suspended: bool,
+    stale_since: datetime | None,
+    verified_at: datetime | None,
+) -> AttentionRank:
+    """A listing's rank from its state and its open revision's (None: no open revision)."""
+    if (
+        open_state == RS.CHANGES_REQUESTED
+        or is_suspended
+        or (is_live and (stale_since is not None or verified_at is None))
+    ):
+        return AttentionRank.NEEDS_ACTION
+    if open_state == RS.DRAFT:
+        return AttentionRank.DRAFT
+    return AttentionRank.SETTLED
+
+
+def sort_name(shown_name: str | None, listing_id: int) -> str:
+    """The dashboard's name order: the name it shows (the live revision's, else the open one's,
+    else "Listing <id>"), lower-cased."""
+    return (shown_name if shown_name is not None else f"Listing {listing_id}").lower()
+
+
 class Listing(TimestampMixin, db.Model):
     __tablename__ = "listing"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -126,6 +167,9 @@ class Listing(TimestampMixin, db.Model):
     verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     # stale flag set by the re-verification sweep (cleared by attestation or approval)
     stale_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the dashboard's order, kept by set_sort_keys
+    attention_rank: Mapped[int] = mapped_column(SmallInteger, default=AttentionRank.SETTLED)
+    sort_name: Mapped[str] = mapped_column(String(200), default="")
     lock_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     organization: Mapped[Organization] = relationship(lazy="joined")
@@ -145,6 +189,14 @@ class Listing(TimestampMixin, db.Model):
         CheckConstraint(
             "is_suspended = (suspended_at IS NOT NULL)", name="suspended_at_iff_suspended"
         ),
+        CheckConstraint(
+            "attention_rank IN ({})".format(", ".join(str(r.value) for r in AttentionRank)),
+            name="attention_rank",
+        ),
+        # the dashboard: an organization's listings in order, a page read from the index
+        Index("ix_listing_dashboard_order", "organization_id", "attention_rank", "sort_name", "id"),
+        # the dashboard: listings whose re-verification has come due since their rank was set
+        Index("ix_listing_dashboard_due", "organization_id", "attention_rank", "verified_at"),
     )
 
     @property
@@ -160,6 +212,23 @@ class Listing(TimestampMixin, db.Model):
     def display_name(self) -> str:
         rev = self.live_revision or self.open_revision
         return rev.name if rev else f"Listing {self.id}"
+
+    def set_sort_keys(self, open_revision: ListingRevision | None) -> None:
+        """Store the dashboard's sort inputs (attention_rank, sort_name) from the listing and
+        its open revision as they are now (None: it has none). Every operation that changes
+        one of them calls this after the change: the listing operations in workflow.py, the
+        attestation by e-mailed link, the verification sweep's stale flag. Unchanged keys
+        write nothing."""
+        live = self.live_revision
+        self.attention_rank = attention_rank(
+            open_revision.state if open_revision is not None else None,
+            is_live=live is not None,
+            is_suspended=self.is_suspended,
+            stale_since=self.stale_since,
+            verified_at=self.verified_at,
+        )
+        shown = live or open_revision
+        self.sort_name = sort_name(shown.name if shown is not None else None, self.id)
 
     def __repr__(self) -> str:
         return f"<Listing {self.id} {self.uuid}>"

@@ -157,9 +157,11 @@ def confirm_by_link(token: str) -> Listing:
     link = open_link(token, for_update=True)
     listing = link.listing
     before = {"verified_at": listing.verified_at}
+    open_revision = listing.open_revision  # before the change (the lookup flushes)
     listing.verified_at = utcnow()
     listing.verified_by_id = link.user_id
     listing.stale_since = None
+    listing.set_sort_keys(open_revision)
     link.answer(LinkOutcome.CONFIRMED)
     db.session.flush()
     mark_changed(listing.id, "reverified")

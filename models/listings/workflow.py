@@ -103,6 +103,7 @@ def create_listing(
     )
     _apply_data(rev, data, service_type_code)
     db.session.add(rev)
+    listing.set_sort_keys(rev)
     db.session.flush()
     audit.record("listing.create", actor=by, target=listing, after=revision_snapshot(rev))
     return listing, rev
@@ -164,6 +165,7 @@ def save_draft(
         before = copy.deepcopy(rev.data)
     _apply_data(rev, data, stype)
     rev.updated_by_id = by.id
+    listing.set_sort_keys(rev)
     try:
         db.session.flush()
     except StaleDataError as exc:
@@ -200,6 +202,7 @@ def submit_revision(rev: ListingRevision, by: User, note: str = "") -> ListingRe
     rev.claimed_at = None
     if note:
         rev.provider_note = note
+    rev.listing.set_sort_keys(rev)
     db.session.flush()
     audit.record(
         "revision.submit",
@@ -236,6 +239,7 @@ def discard_draft(rev: ListingRevision, by: User) -> None:
         after=None,
     )
     db.session.delete(rev)
+    listing.set_sort_keys(None)
     db.session.flush()
 
 
@@ -249,6 +253,7 @@ def withdraw_revision(rev: ListingRevision, by: User) -> ListingRevision:
     # stays in the audit trail
     rev.decided_at = None
     rev.decided_by_id = None
+    rev.listing.set_sort_keys(None)
     db.session.flush()
     audit.record(
         "revision.withdraw",
@@ -381,6 +386,7 @@ def approve(
     listing.verified_at = now
     listing.verified_by_id = reviewer.id
     listing.stale_since = None
+    listing.set_sort_keys(None)  # the open revision is the live one now
     db.session.flush()
     mark_changed(listing.id, "approved")
     audit.record(
@@ -409,6 +415,8 @@ def request_changes(
             "Add at least one comment saying what to change before requesting changes."
         )
     _decide(rev, reviewer, RS.CHANGES_REQUESTED, note, expected_version)
+    rev.listing.set_sort_keys(rev)
+    db.session.flush()
     audit.record(
         "revision.request_changes",
         actor=reviewer,
@@ -425,6 +433,8 @@ def reject(
     if not reason.strip():
         raise WorkflowError("A rejection needs a reason the provider can act on.")
     _decide(rev, reviewer, RS.REJECTED, reason.strip(), expected_version)
+    rev.listing.set_sort_keys(None)
+    db.session.flush()
     audit.record(
         "revision.reject",
         actor=reviewer,
@@ -484,9 +494,11 @@ def attest_no_changes(listing: Listing, by: User) -> Listing:
     if listing.live_revision is None:
         raise WorkflowError("Only a listing that is live can be confirmed as unchanged.")
     before = {"verified_at": listing.verified_at}
+    open_revision = listing.open_revision  # before the change (the lookup flushes)
     listing.verified_at = utcnow()
     listing.verified_by_id = by.id
     listing.stale_since = None
+    listing.set_sort_keys(open_revision)
     db.session.flush()
     mark_changed(listing.id, "reverified")
     audit.record(
@@ -504,10 +516,12 @@ def suspend(listing: Listing, by: User, reason: str) -> Listing:
         raise WorkflowError("Say why the listing is suspended; the provider will be told.")
     if listing.is_suspended:
         raise WorkflowError("This listing is already suspended.")
+    open_revision = listing.open_revision  # before the change (the lookup flushes)
     listing.is_suspended = True
     listing.suspended_at = utcnow()
     listing.suspended_by_id = by.id
     listing.suspended_reason = reason.strip()
+    listing.set_sort_keys(open_revision)
     db.session.flush()
     mark_changed(listing.id, "suspended")
     audit.record("listing.suspend", actor=by, target=listing, after={"reason": reason})
@@ -518,10 +532,12 @@ def reinstate(listing: Listing, by: User, reason: str = "") -> Listing:
     if not listing.is_suspended:
         raise WorkflowError("This listing is not suspended.")
     before = {"reason": listing.suspended_reason}
+    open_revision = listing.open_revision  # before the change (the lookup flushes)
     listing.is_suspended = False
     listing.suspended_at = None
     listing.suspended_by_id = None
     listing.suspended_reason = ""
+    listing.set_sort_keys(open_revision)
     db.session.flush()
     mark_changed(listing.id, "reinstated")
     audit.record(

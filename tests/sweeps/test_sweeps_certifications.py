@@ -16,7 +16,7 @@ from models import (
     db,
 )
 from models.certifications import after_lapse_kind, before_expiry_kind
-from models.listings import build_records
+from models.listings import AttentionRank, build_records
 from models.listings import workflow as wf
 from tasks.sweeps import (
     CERTIFICATION_SWEEP_LOCK,
@@ -294,7 +294,7 @@ def test_verification_sweep_reminds_then_flags_stale_and_attestation_clears_it(
     app, outbox, demo, users
 ):
     stale = demo.listing("Community Behavioral Health Liaison — Northwest")
-    assert stale.stale_since is None
+    assert stale.stale_since is None and stale.attention_rank == AttentionRank.SETTLED
     verified = stale.verified_at
     # 370 days after: reminder, not yet stale
     day = verified.date() + timedelta(days=370)
@@ -307,6 +307,8 @@ def test_verification_sweep_reminds_then_flags_stale_and_attestation_clears_it(
         result = run_verification_sweep(day)
     db.session.refresh(stale)
     assert stale.id in result.flagged_stale and stale.stale_since is not None
+    # first on its organization's dashboard from now on (the rank the dashboard sorts by)
+    assert stale.attention_rank == AttentionRank.NEEDS_ACTION
     assert (
         db.session.scalar(
             db.select(db.func.count(Reminder.id)).where(Reminder.listing_id == stale.id)
@@ -330,7 +332,7 @@ def test_verification_sweep_reminds_then_flags_stale_and_attestation_clears_it(
     with freeze_time(at(day, 9)):
         wf.attest_no_changes(stale, users.get("staff@northland.demo.test"))
         db.session.commit()
-    assert stale.stale_since is None
+    assert stale.stale_since is None and stale.attention_rank == AttentionRank.SETTLED
     next_cycle = day + timedelta(days=366)
     with freeze_time(at(next_cycle)):
         result = run_verification_sweep(next_cycle)

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import Select, String, and_, case, cast, func, literal, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -44,6 +44,7 @@ from models.listings import (
     FIELD_LABELS,
     FIELDS,
     OPEN_STATES,
+    AttentionRank,
     CertificationIndex,
     ListingRuleError,
     check_revision,
@@ -56,7 +57,7 @@ from models.reference import county_names
 from .. import documents as files
 from ..access import load_or_404, requires
 from ..operations import refuse, run
-from ..pagination import SortKey, page_or_first
+from ..pagination import Part, SortKey, page_or_first
 from . import bp
 
 EXPIRY_WARNING_DAYS = 90
@@ -102,31 +103,16 @@ def listing_attention(states: list[str]) -> list[str]:
     return attention
 
 
-def dashboard_listings(org_id: int, stale_before) -> tuple[Select, list[SortKey]]:
+def dashboard_listings(org_id: int, stale_before) -> tuple[list[Part], list[SortKey]]:
     """The ids of the organization's listings and of their open revision, in the dashboard's
-    order — what needs action first, then drafts not yet submitted, then the rest, each by
-    name — written in SQL (the rules of `listing_states` / `listing_attention`) so that it can
-    be paged. Narrow on purpose: the database sorts ids and keys, not whole rows."""
+    order: what needs action first, then drafts not yet submitted, then the rest, each by name
+    (the rules of `listing_states` / `listing_attention`). The listing stores its rank and
+    name (Listing.set_sort_keys), so a page is read in order from an index; what time changes
+    without a write, a live listing's verification coming due, is a second part: those
+    listings (not yet flagged stale by the sweep) rank as needing action."""
     open_rev = aliased(ListingRevision, name="open_rev")
-    live = aliased(ListingRevision, name="live_rev")
-    stale = and_(
-        Listing.live_revision_id.is_not(None),
-        or_(
-            Listing.stale_since.is_not(None),
-            Listing.verified_at.is_(None),
-            Listing.verified_at < stale_before,
-        ),
-    )
-    needs_action = or_(
-        open_rev.state == RevisionState.CHANGES_REQUESTED, stale, Listing.is_suspended.is_(True)
-    )
-    rank = case((needs_action, 0), (open_rev.state == RevisionState.DRAFT, 1), else_=2)
-    name = func.lower(
-        func.coalesce(live.name, open_rev.name, literal("Listing ") + cast(Listing.id, String))
-    )
-    stmt = (
+    rows = (
         select(Listing.id, open_rev.id)
-        .outerjoin(live, live.id == Listing.live_revision_id)
         .outerjoin(
             open_rev,
             and_(
@@ -136,7 +122,28 @@ def dashboard_listings(org_id: int, stale_before) -> tuple[Select, list[SortKey]
         )
         .where(Listing.organization_id == org_id)
     )
-    return stmt, [SortKey(rank), SortKey(name, str), SortKey(Listing.id)]
+    needs_action = AttentionRank.NEEDS_ACTION.value
+    keys = [SortKey(Listing.attention_rank), SortKey(Listing.sort_name, str), SortKey(Listing.id)]
+    as_stored = Part(
+        rows.where(
+            or_(
+                Listing.attention_rank == needs_action,
+                Listing.live_revision_id.is_(None),
+                Listing.verified_at.is_(None),
+                Listing.verified_at >= stale_before,
+            )
+        ),
+        (Listing.attention_rank, Listing.sort_name, Listing.id),
+    )
+    come_due = Part(
+        rows.where(
+            Listing.attention_rank > needs_action,
+            Listing.live_revision_id.is_not(None),
+            Listing.verified_at < stale_before,
+        ),
+        (needs_action, Listing.sort_name, Listing.id),
+    )
+    return [as_stored, come_due], keys
 
 
 def dashboard_page_objects(ids: list[tuple[int, int | None]]):
@@ -238,8 +245,8 @@ def dashboard():
     # show are then loaded with their names (the index loads them again, refusing lazy loads)
     cert_rows = certification_rows(org.id, day)
     capacity = capacity_cards(capacity_listings(org.id))
-    stmt, keys = dashboard_listings(org.id, stale_before)
-    page = page_or_first(stmt, keys, list_name="portal.dashboard")
+    parts, keys = dashboard_listings(org.id, stale_before)
+    page = page_or_first(parts, keys, list_name="portal.dashboard")
     shown = dashboard_page_objects(page.rows)
     certs = CertificationIndex([org.id])
     rows = [listing_row(lst, rev, stale_before, day, certs) for lst, rev in shown]

@@ -1,17 +1,19 @@
 """The review queue: pending listing revisions and certifications in one list, oldest first,
 paged by keyset (submitted_at, kind, id) so page 40 costs what page 1 costs.
 
-The page always issues the same statements whatever the queue's length: one UNION for the
-page's keys, one count, one eager load per kind (every relationship the template reads is
-loaded up front; anything else raises instead of lazy loading)."""
+The list is given as parts, one per kind and pending state, each read in order from its
+table's (state, submitted_at, id) index (admin/pagination.py, `Part`): a page reads a page's
+worth of rows from each part and sorts only those. The page always issues the same statements
+whatever the queue's length: one for the page's keys, one bounded count, one eager load per
+kind (every relationship the template reads is loaded up front; anything else raises instead
+of lazy loading)."""
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import String, and_, exists, literal, or_, select, tuple_, union_all
+from sqlalchemy import Select, String, exists, literal, or_, select, union_all
 from sqlalchemy.orm import joinedload, raiseload
 
 from models import (
@@ -30,9 +32,13 @@ from models import (
 from models.certifications import PENDING_STATUSES
 from models.listings import PENDING_REVIEW_STATES
 
-PAGE_SIZE = 50
+from ..pagination import Part, SortKey, keyset_page
+
 REVISION = "revision"
 CERTIFICATION = "certification"
+LIST_NAME = "review.queue"  # the cursors' signature
+# the queue's order: submitted_at, kind, id (a revision and a certification may share an id)
+QUEUE_ORDER = [SortKey(kind=datetime), SortKey(kind=str), SortKey(kind=int)]
 
 
 @dataclass
@@ -68,28 +74,6 @@ class QueuePage:
     now: datetime = field(default_factory=utcnow)
 
 
-def encode_cursor(submitted_at: datetime, kind: str, ident: int) -> str:
-    raw = f"{submitted_at.isoformat()}|{kind}|{ident}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> tuple[datetime, str, int] | None:
-    """None for a missing or malformed cursor (the page then starts from the oldest item)."""
-    if not cursor:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        ts, kind, ident = raw.split("|")
-        if kind not in (REVISION, CERTIFICATION):
-            return None
-        when = datetime.fromisoformat(ts)
-        if when.tzinfo is None:
-            return None
-        return when, kind, int(ident)
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
 def _region_fips(region_id: int):
     return select(region_county.c.county_fips).where(region_county.c.region_id == region_id)
 
@@ -113,10 +97,13 @@ def _certification_covers(condition):
     return exists(live)
 
 
-def queue_keys(f: QueueFilters, me: User):
+def queue_parts(f: QueueFilters, me: User) -> list[Part]:
+    """The pending items the filters keep, as rows (kind, id): one part per kind and pending
+    state. A revision part joins its listing and organization only for a filter that reads
+    them (every revision has both, so the join never drops one)."""
     now = utcnow()
-    rev_where = [ListingRevision.state.in_([s.value for s in PENDING_REVIEW_STATES])]
-    cert_where = [Certification.status.in_([s.value for s in PENDING_STATUSES])]
+    rev_where, cert_where = [], []
+    rev_needs_org = cert_needs_org = rev_needs_listing = False
     if f.q:
         like = f"%{f.q.strip()}%"
         rev_where.append(
@@ -127,9 +114,11 @@ def queue_keys(f: QueueFilters, me: User):
             )
         )
         cert_where.append(or_(Organization.legal_name.ilike(like), Organization.dba.ilike(like)))
+        rev_needs_org = cert_needs_org = True
     if f.organization_id:
         rev_where.append(Listing.organization_id == f.organization_id)
         cert_where.append(Certification.organization_id == f.organization_id)
+        rev_needs_listing = True
     if f.service_type:
         rev_where.append(ListingRevision.service_type_code == f.service_type)
         cert_where.append(
@@ -161,32 +150,40 @@ def queue_keys(f: QueueFilters, me: User):
     if f.stale:
         rev_where.append(Listing.stale_since.is_not(None))
         cert_where.append(literal(False))
+        rev_needs_listing = True
 
-    revs = (
-        select(
-            ListingRevision.submitted_at.label("submitted_at"),
-            literal(REVISION, String).label("kind"),
-            ListingRevision.id.label("id"),
-        )
-        .join(Listing, Listing.id == ListingRevision.listing_id)
-        .join(Organization, Organization.id == Listing.organization_id)
-        .where(and_(*rev_where))
-    )
-    certs = (
-        select(
-            Certification.submitted_at.label("submitted_at"),
-            literal(CERTIFICATION, String).label("kind"),
-            Certification.id.label("id"),
-        )
-        .join(Organization, Organization.id == Certification.organization_id)
-        .where(and_(*cert_where))
-    )
+    revs = select(literal(REVISION, String), ListingRevision.id).where(*rev_where)
+    if rev_needs_listing or rev_needs_org:
+        revs = revs.join(Listing, Listing.id == ListingRevision.listing_id)
+    if rev_needs_org:
+        revs = revs.join(Organization, Organization.id == Listing.organization_id)
+    certs = select(literal(CERTIFICATION, String), Certification.id).where(*cert_where)
+    if cert_needs_org:
+        certs = certs.join(Organization, Organization.id == Certification.organization_id)
     parts = []
     if f.kind in ("", REVISION):
-        parts.append(revs)
+        parts += [
+            Part(
+                revs.where(ListingRevision.state == state.value),
+                (ListingRevision.submitted_at, REVISION, ListingRevision.id),
+            )
+            for state in PENDING_REVIEW_STATES
+        ]
     if f.kind in ("", CERTIFICATION):
-        parts.append(certs)
-    return union_all(*parts).subquery("queue")
+        parts += [
+            Part(
+                certs.where(Certification.status == status.value),
+                (Certification.submitted_at, CERTIFICATION, Certification.id),
+            )
+            for status in PENDING_STATUSES
+        ]
+    return parts
+
+
+def queue_rows(parts: list[Part]) -> Select:
+    """Every row of the parts (kind, id), in no order: for counting."""
+    union = union_all(*(p.stmt for p in parts)).subquery("queue")
+    return select(*union.c)
 
 
 def queue_items(keys: list[tuple[str, int]]) -> list[QueueItem]:
@@ -232,22 +229,16 @@ def queue_items(keys: list[tuple[str, int]]) -> list[QueueItem]:
 
 
 def load_page(
-    f: QueueFilters, me: User, cursor: str | None, page_size: int = PAGE_SIZE
+    f: QueueFilters, me: User, cursor: str | None, page_size: int | None = None
 ) -> QueuePage:
-    keys = queue_keys(f, me)
-    total = db.session.scalar(select(db.func.count()).select_from(keys))
-    stmt = select(keys.c.submitted_at, keys.c.kind, keys.c.id)
-    after = decode_cursor(cursor)
-    if after is not None:
-        stmt = stmt.where(tuple_(keys.c.submitted_at, keys.c.kind, keys.c.id) > tuple_(*after))
-    rows = db.session.execute(
-        stmt.order_by(keys.c.submitted_at, keys.c.kind, keys.c.id).limit(page_size + 1)
-    ).all()
-    more = len(rows) > page_size
-    rows = rows[:page_size]
-    items = queue_items([(r.kind, r.id) for r in rows])
-    next_cursor = encode_cursor(rows[-1].submitted_at, rows[-1].kind, rows[-1].id) if more else None
-    return QueuePage(items=items, total=total, next_cursor=next_cursor, cursor=cursor)
+    """One page of the queue from `cursor` (None: the oldest items), with the exact count of
+    the items the filters keep. Raises BadCursor for a cursor the queue did not make."""
+    parts = queue_parts(f, me)
+    total = db.session.scalar(select(db.func.count()).select_from(queue_rows(parts).subquery()))
+    page = keyset_page(parts, QUEUE_ORDER, cursor, list_name=LIST_NAME, per_page=page_size)
+    return QueuePage(
+        items=queue_items(page.rows), total=total, next_cursor=page.next_cursor, cursor=cursor
+    )
 
 
 def filter_choices() -> dict[str, list[tuple[str, str]]]:

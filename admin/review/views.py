@@ -4,8 +4,6 @@ e-mail after the commit → redirect."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
@@ -47,14 +45,17 @@ from models.reference import county_names
 from .. import documents as files
 from ..access import load_or_404, requires
 from ..operations import refuse
-from ..pagination import CURSOR_ARG, SortKey, count_up_to, page_or_first
+from ..pagination import CURSOR_ARG, count_up_to, page_or_first
 from . import bp
 from .notify import Notice, open_comments
 from .queue import (
+    LIST_NAME,
+    QUEUE_ORDER,
     QueueFilters,
     filter_choices,
     queue_items,
-    queue_keys,
+    queue_parts,
+    queue_rows,
     reviewers,
 )
 
@@ -158,16 +159,8 @@ def queue():
     form = QueueFilterForm(request.args)
     for name, opts in filter_choices().items():
         getattr(form, name).choices = options(opts)
-    keys = queue_keys(queue_filters(form), current_user)
-    page = page_or_first(
-        db.select(keys.c.kind, keys.c.id),
-        [
-            SortKey(keys.c.submitted_at, datetime),
-            SortKey(keys.c.kind, str),
-            SortKey(keys.c.id),
-        ],
-        list_name="review.queue",
-    )
+    parts = queue_parts(queue_filters(form), current_user)
+    page = page_or_first(parts, QUEUE_ORDER, list_name=LIST_NAME)
     assign_form = AssignForm()
     staff = reviewers() if can(current_user, "manage") else []
     assign_form.reviewer.choices = options((u.id, u.name) for u in staff)
@@ -176,7 +169,7 @@ def queue():
         form=form,
         page=page,
         items=queue_items(page.rows),
-        total=count_up_to(db.select(keys.c.id), QUEUE_COUNT_BOUND),
+        total=count_up_to(queue_rows(parts), QUEUE_COUNT_BOUND),
         count_bound=QUEUE_COUNT_BOUND,
         now=utcnow(),
         filtered=any(v for k, v in request.args.items() if k != CURSOR_ARG),

@@ -1,7 +1,7 @@
 """The review queue a page at a time (keyset cursors, admin/pagination.py): every pending item
-once, oldest first, forward and back, with the filters kept; the same statements on the first
-page and the last; a bounded count ("more than 500"); a cursor the queue did not make gives
-page 1 and a message; providers never reach it."""
+once, oldest first, forward and back, with the filters kept, also across items submitted at the
+same moment; the same statements on every page; a bounded count ("more than 500"); a cursor
+the queue did not make gives page 1 and a message; providers never reach it."""
 
 from __future__ import annotations
 
@@ -25,11 +25,11 @@ def small_pages(app, monkeypatch):
     monkeypatch.setitem(app.config, "LIST_PAGE_SIZE", PAGE)
 
 
-def add_pending(n: int, *, name: str = "Bulk item", same_time_every: int = 4) -> None:
-    """n submitted revisions (bulk inserts), a minute apart, except that runs of
-    `same_time_every` share a timestamp (the id then decides the order)."""
+def add_pending(n: int, *, name: str = "Bulk item", same_time_every: int = 4, start=None) -> None:
+    """n submitted revisions (bulk inserts), a minute apart from `start` (default: 30 days ago),
+    except that runs of `same_time_every` share a timestamp (the id then decides the order)."""
     org_id = db.session.scalar(db.select(Organization.id).order_by(Organization.id).limit(1))
-    start = utcnow() - timedelta(days=30)
+    start = start or utcnow() - timedelta(days=30)
     ids = db.session.scalars(
         insert(Listing).returning(Listing.id, sort_by_parameter_order=True),
         [{"organization_id": org_id, "service_type_code": "mobile_crisis"} for _ in range(n)],
@@ -121,7 +121,32 @@ def test_filters_stay_with_the_cursor(login, client, small_pages):
     assert "q=Another+batch" in back and items(client.get(back).get_data(as_text=True)) == pages[-2]
 
 
-def test_same_statements_on_the_first_and_the_last_page(login, client, small_pages, count_queries):
+def test_items_submitted_at_the_same_moment_a_page_apart(login, client, app, monkeypatch):
+    """Revisions submitted at the very moment a certification was: the kind decides between
+    them (certification first), then the id. One item a page puts a page boundary between
+    every two items, so each cursor meets items of the other kind at its own moment."""
+    monkeypatch.setitem(app.config, "LIST_PAGE_SIZE", 1)
+    certified_at = db.session.scalars(
+        select(Certification.submitted_at).where(
+            Certification.status.in_([s.value for s in PENDING_STATUSES])
+        )
+    ).all()
+    assert certified_at
+    for moment in certified_at:
+        add_pending(2, same_time_every=2, start=moment)
+    login("reviewer")
+    expected = expected_order()
+    ties = {r.submitted_at for r in db.session.execute(select(ListingRevision.submitted_at))}
+    assert set(certified_at) <= ties
+
+    forward, _ = walk(client, "/review/queue", "Next page")
+    assert [i for p in forward for i in p] == expected
+    first = client.get("/review/queue").get_data(as_text=True)
+    backward, _ = walk(client, link(first, "Last page"), "Previous page")
+    assert [i for p in reversed(backward) for i in p] == expected
+
+
+def test_same_statements_on_every_page(login, client, small_pages, count_queries):
     login("reviewer")
 
     def statements(url: str) -> int:
@@ -132,8 +157,18 @@ def test_same_statements_on_the_first_and_the_last_page(login, client, small_pag
 
     short = statements("/review/queue")  # the demo's few pending items
     add_pending(130)
-    last = link(client.get("/review/queue").get_data(as_text=True), "Last page")
-    assert statements("/review/queue") == statements(last) == short
+    first = client.get("/review/queue").get_data(as_text=True)
+    second, last = link(first, "Next page"), link(first, "Last page")
+    before_last = link(client.get(last).get_data(as_text=True), "Previous page")
+    counts = [statements(url) for url in ("/review/queue", second, before_last, last)]
+    assert counts == [short] * 4
+    # a filter that joins the organization: the same statements again
+    searched = "/review/queue?q=Bulk"
+    assert (
+        statements(searched)
+        == statements(link(client.get(searched).get_data(as_text=True), "Last page"))
+        == short
+    )
 
 
 def test_the_count_stops_at_500(login, client, small_pages):

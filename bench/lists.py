@@ -84,24 +84,34 @@ def _template_revision(org_id: int | None = None):
 def _insert(org_id: int, template, count: int, state: str, label: str, start: int) -> None:
     """`count` listings of `org_id`, each with one revision copied from `template`: live
     (approved; every 7th never verified, so it needs attention) or submitted (waiting in the
-    review queue, a minute apart); every 5th live one also has a draft."""
+    review queue, a minute apart); every 5th live one also has a draft. Each listing gets the
+    sort keys the workflow would store (models/listings/listing.py)."""
     from sqlalchemy import bindparam, insert, update
 
     from models import Listing, ListingRevision, db, utcnow
+    from models.listings.listing import attention_rank, sort_name
 
     now = utcnow()
     live = state == "approved"
+
+    def listing(i: int) -> dict:
+        verified_at = None if live and i % 7 == 0 else now
+        open_state = ("draft" if (i - start) % 5 == 0 else None) if live else state
+        rank = attention_rank(
+            open_state, is_live=live, is_suspended=False, stale_since=None, verified_at=verified_at
+        )
+        return {
+            "organization_id": org_id,
+            "service_type_code": template.service_type_code,
+            "verified_at": verified_at,
+            "attention_rank": rank.value,
+            "sort_name": sort_name(f"{label} {i:05d}", 0),
+            "lock_version": 1,
+        }
+
     ids = db.session.scalars(
         insert(Listing).returning(Listing.id, sort_by_parameter_order=True),
-        [
-            {
-                "organization_id": org_id,
-                "service_type_code": template.service_type_code,
-                "verified_at": None if live and i % 7 == 0 else now,
-                "lock_version": 1,
-            }
-            for i in range(start, start + count)
-        ],
+        [listing(i) for i in range(start, start + count)],
     ).all()
 
     def row(lid: int, i: int, state: str, number: int) -> dict:

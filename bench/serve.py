@@ -1,7 +1,8 @@
 """Read-side benchmark: requests/s of /feeds/current/hsds/services.json (200 and 304),
-/api/hsds/services?page=1 and ?county=29019, against a Flask route returning constant bytes
-of the same size as the API's page 1 (gzip), all served by gunicorn with `make run`'s settings
-(Procfile: 2 workers, 4 threads) in the same run; ratios matter, not absolutes.
+/api/hsds/services?page=1 and ?county=29019, each against a Flask route returning constant
+bytes of the same size (the API's page 1, gzip; services.json's gzip file), all served by
+gunicorn with `make run`'s settings (Procfile: 2 workers, 4 threads) in the same run; ratios
+matter, not absolutes.
 
     PYTHONPATH=$PWD .venv/bin/python bench/serve.py [--seconds 5] [--listings 1000]
 
@@ -37,10 +38,17 @@ def create_app_with_constant_route():
 
     app = create_app()
     body = Path(os.environ["BENCH_CONSTANT"]).read_bytes()
+    large = Path(os.environ["BENCH_LARGE"]).read_bytes()
 
     @app.get("/bench/constant")
     def constant():
         resp = Response(body, mimetype="application/json")
+        resp.headers["Content-Encoding"] = "gzip"
+        return resp
+
+    @app.get("/bench/constant-large")
+    def constant_large():
+        resp = Response(large, mimetype="application/json")
         resp.headers["Content-Encoding"] = "gzip"
         return resp
 
@@ -148,9 +156,12 @@ def main() -> None:
             capture_output=True,
         )
         env["BENCH_CONSTANT"] = str(constant_file)
+        large_file = var / "releases" / "current" / "hsds" / "services.json.gz"
+        env["BENCH_LARGE"] = str(large_file)
         print(
-            f"{args.listings} listings; API page 1 (gzip) and the constant route: "
-            f"{constant_file.stat().st_size} bytes",
+            f"{args.listings} listings; API page 1 (gzip) and its constant route: "
+            f"{constant_file.stat().st_size} bytes; services.json (gzip) and its constant "
+            f"route: {large_file.stat().st_size} bytes",
             flush=True,
         )
         port = free_port()
@@ -189,38 +200,42 @@ def main() -> None:
         resp.read()
         etag = resp.getheader("ETag")
         conn.close()
+        small, large = "/bench/constant", "/bench/constant-large"
+        gz = {"Accept-Encoding": "gzip"}
+        # (label, path, headers, the constant route of the same size)
         cases = [
-            ("constant bytes route (reference)", "/bench/constant", {}),
+            ("constant bytes route, API page size", small, {}, small),
+            ("constant bytes route, services.json size", large, gz, large),
             (
                 "/feeds/current/hsds/services.json gzip 200",
                 "/feeds/current/hsds/services.json",
-                {"Accept-Encoding": "gzip"},
+                gz,
+                large,
             ),
             (
                 "/feeds/current/hsds/services.json 304",
                 "/feeds/current/hsds/services.json",
-                {"Accept-Encoding": "gzip", "If-None-Match": etag},
+                {**gz, "If-None-Match": etag},
+                small,
             ),
-            (
-                "/api/hsds/services?page=1 gzip 200",
-                "/api/hsds/services?page=1",
-                {"Accept-Encoding": "gzip"},
-            ),
+            ("/api/hsds/services?page=1 gzip 200", "/api/hsds/services?page=1", gz, small),
             (
                 "/api/hsds/services?county=29019 gzip 200",
                 "/api/hsds/services?county=29019",
-                {"Accept-Encoding": "gzip"},
+                gz,
+                small,
             ),
         ]
-        hammer(port, "/bench/constant", {}, 1)  # warm up every worker
-        for _, path, headers in cases:
-            hammer(port, path, headers, 1)  # and every answer cache
-        ref = None
-        for label, path, headers in cases:
+        for _, path, headers, _ in cases:
+            hammer(port, path, headers, 1)  # warm up every worker and every answer cache
+        rates: dict[str, float] = {}
+        for label, path, headers, reference in cases:
             rps, status = hammer(port, path, headers, args.seconds)
-            ref = ref or rps
+            rates.setdefault(path, rps)
             print(
-                f"{label:<46} {status}  {rps:8.0f} req/s  {rps / ref:5.2f}x of constant", flush=True
+                f"{label:<46} {status}  {rps:8.0f} req/s  "
+                f"{rps / rates[reference]:5.2f}x of the constant route of its size",
+                flush=True,
             )
     finally:
         if proc is not None:

@@ -167,6 +167,9 @@ class ParsedRelease:
     # whole answers (body and headers) by (path, raw query string, gzip?): a repeated request
     # is answered from here before any other per-request work (views.answer_from_cache)
     answers: OrderedDict = field(default_factory=OrderedDict)
+    # bytes of release files served from this process's memory (release files never change)
+    files: dict[str, bytes] = field(default_factory=dict)
+    files_size: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     _history: Any = False  # not read yet
     _counties: dict[str, Any] | None = None
@@ -280,12 +283,32 @@ class ParsedRelease:
     def answer(self, key: tuple) -> tuple | None:
         return self.answers.get(key)  # a dict read is atomic; no LRU bookkeeping on a hit
 
+    def file_bytes(self, path: str) -> bytes | None:
+        """The bytes of one of this release's files, read once and kept (up to FILE_KEPT_MAX
+        each and FILES_KEPT_MAX in all); None for a file to stream. FileNotFoundError if absent."""
+        data = self.files.get(path)
+        if data is not None:
+            return data
+        size = os.path.getsize(path)
+        if size > FILE_KEPT_MAX or self.files_size + size > FILES_KEPT_MAX:
+            return None
+        with open(path, "rb") as fh:
+            data = fh.read()
+        with self.lock:
+            if path not in self.files:
+                self.files[path] = data
+                self.files_size += len(data)
+        return data
+
     def keep_answer(self, key: tuple, value: tuple) -> None:
         with self.lock:
             self.answers[key] = value
             while len(self.answers) > 512:
                 self.answers.popitem(last=False)
 
+
+FILE_KEPT_MAX = 16 * 1024 * 1024  # larger files are streamed from disk
+FILES_KEPT_MAX = 32 * 1024 * 1024  # per release and process (three releases are kept parsed)
 
 _cache: OrderedDict[tuple[str, int], ParsedRelease] = OrderedDict()
 _cache_lock = threading.Lock()

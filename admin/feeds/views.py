@@ -11,7 +11,6 @@ import gzip
 import hashlib
 import json
 import math
-import os
 import re
 import uuid
 from collections.abc import Callable
@@ -44,7 +43,6 @@ MIMETYPES = {
     ".pdf": "application/pdf",
 }
 CURRENT_MAX_AGE = 60
-IN_MEMORY_MAX = 4 * 1024 * 1024  # larger files are streamed
 IMMUTABLE = "public, max-age=31536000, immutable"
 POLLING = f"public, max-age={CURRENT_MAX_AGE}, must-revalidate"
 
@@ -299,9 +297,8 @@ def serve_file(
     try:
         if parsed.remote is not None:  # object storage: the stored twin, streamed
             resp = remote_response(parsed, number, relpath + (".gz" if gz else ""), mimetype)
-        elif os.path.getsize(path) <= IN_MEMORY_MAX:
-            with open(path, "rb") as fh:
-                resp = Response(fh.read(), mimetype=mimetype)
+        elif (data := parsed.file_bytes(path)) is not None:
+            resp = Response(data, mimetype=mimetype)
         else:
             resp = send_file(
                 path,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -298,6 +299,27 @@ def test_a_repeated_request_is_answered_whole_from_its_kept_answer(
     db.session.commit()
     assert build().status == "published"
     assert json.loads(client.get(one).get_data())["name"] == "Renamed for the next release"
+
+
+def test_release_files_are_kept_in_memory_up_to_a_bound_and_streamed_beyond(
+    app, client, build, releases_dir, monkeypatch
+):
+    from admin.feeds import release as release_module
+
+    build()
+    folder = releases_dir / "current"
+    with app.app_context():
+        parsed = release_module.current_release()
+    monkeypatch.setattr(release_module, "FILE_KEPT_MAX", 10_000)  # bytes
+    small = client.get("/feeds/current/changes.json")
+    assert small.get_data() == (folder / "changes.json").read_bytes()
+    assert str(folder.resolve() / "changes.json") in {str(Path(p).resolve()) for p in parsed.files}
+    big = client.get("/feeds/current/hsds/services.json")
+    sent = big.get_data()
+    big.close()
+    assert len(sent) > 10_000 and sent == (folder / "hsds" / "services.json").read_bytes()
+    assert not any(p.endswith("services.json") for p in parsed.files)  # streamed, not kept
+    assert parsed.files_size == sum(len(b) for b in parsed.files.values())
 
 
 def test_no_release_yet_is_a_json_503(client, releases_dir):

@@ -3,13 +3,15 @@ minute (and at once after a change), outside the release folders: a release is i
 changes only when reviewed content does; capacity changes without review, many times a day.
 
 The file lives at RELEASES_DIR/live/capacity.json and is served as /feeds/current/capacity.json
-and /api/hsds/capacity. Only listings public in the current release appear; a status older than
+and /api/hsds/capacity; with RELEASE_STORAGE=s3 it is also put in the bucket, from which web
+nodes without the volume serve it. Only listings public in the current release appear; a status older than
 its service type's expiry is written as "unknown" with the time it was last updated."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -29,6 +31,9 @@ from .publishing.layout import (
     release_dir,
     releases_root,
 )
+from .publishing.storage import StorageUnavailable, release_storage
+
+log = logging.getLogger(__name__)
 
 FILENAME = "capacity.json"
 _public: dict[str, Any] = {"release": None, "ids": frozenset()}
@@ -100,18 +105,25 @@ def capacity_document() -> dict[str, Any]:
 
 
 def write_capacity() -> Path:
-    """Write the file atomically (temporary file, fsync, rename), with its .gz twin."""
+    """Write the file atomically (temporary file, fsync, rename), with its .gz twin, then
+    publish both through the release storage. A storage that fails is logged, never raised:
+    the file on disk is written, and the next minute's write publishes again."""
     folder = live_dir()
     folder.mkdir(parents=True, exist_ok=True)
     body = json.dumps(capacity_document(), ensure_ascii=False, separators=(",", ":")).encode()
+    packed = gzip.compress(body, mtime=0)
     target = folder / FILENAME
-    for path, data in ((target, body), (folder / (FILENAME + ".gz"), gzip.compress(body, mtime=0))):
+    for path, data in ((target, body), (folder / (FILENAME + ".gz"), packed)):
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".capacity-")
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    try:
+        release_storage().put_live(FILENAME, body, packed)
+    except StorageUnavailable as exc:
+        log.warning("%s written to %s but not published: %s", FILENAME, folder, exc)
     return target
 
 

@@ -30,7 +30,12 @@ from tasks.publishing.profile import (
     openapi_document,
     profile_document,
 )
-from tasks.publishing.storage import StorageUnavailable, release_storage
+from tasks.publishing.storage import (
+    LIVE_CACHE,
+    S3Storage,
+    StorageUnavailable,
+    release_storage,
+)
 
 from . import bp
 from .release import ParsedRelease, current_release, get_release, parse_time
@@ -327,20 +332,27 @@ def remote_response(parsed: ParsedRelease, number: int, name: str, mimetype: str
     return resp
 
 
-CAPACITY_CACHE = "public, max-age=30, must-revalidate"
+CAPACITY = "capacity.json"
+CAPACITY_CACHE = LIVE_CACHE  # as the bucket's objects carry it, for a CDN pointed there
 
 
 def capacity_answer() -> Response:
-    """The live capacity file (tasks/capacity.py), rewritten every minute outside releases."""
-    folder = live_dir()
+    """The live capacity file (tasks/capacity.py), rewritten every minute outside releases:
+    from RELEASES_DIR/live/, or from the bucket with a remote release storage. 503 with
+    Retry-After until it is first written; StorageUnavailable (503) if the bucket is down."""
     gz = accepts_gzip()
-    try:
-        body = (folder / "capacity.json").read_bytes()
-        packed = (folder / "capacity.json.gz").read_bytes() if gz else None
-    except FileNotFoundError:
-        resp = error_response(503, "Live capacity has not been published yet; try again shortly.")
-        resp.headers["Retry-After"] = "60"
-        return resp
+    store = release_storage()
+    if store.is_remote:
+        body, packed = remote_capacity(store, gz)
+        if body is None:
+            return capacity_not_published()
+    else:
+        folder = live_dir()
+        try:
+            body = (folder / CAPACITY).read_bytes()
+            packed = (folder / (CAPACITY + ".gz")).read_bytes() if gz else None
+        except FileNotFoundError:
+            return capacity_not_published()
     etag = f'"{hashlib.sha256(body).hexdigest()[:32]}{"-gz" if packed else ""}"'
     generated = parse_time(json.loads(body)["generated_at"])
     if not_modified(etag, generated):
@@ -349,6 +361,22 @@ def capacity_answer() -> Response:
     if packed:
         resp.headers["Content-Encoding"] = "gzip"
     return stamp(resp, etag, generated, CAPACITY_CACHE)
+
+
+def remote_capacity(store: S3Storage, gz: bool) -> tuple[bytes | None, bytes | None]:
+    """(body, gzip twin or None) from the bucket; (None, None) before the first write. A gzip
+    client gets the twin alone, its body recovered from it: the ETag then always names the
+    bytes sent, even while the two objects are a minute apart."""
+    if not gz:
+        return store.get_live(CAPACITY), None
+    packed = store.get_live(CAPACITY + ".gz")
+    return (gzip.decompress(packed), packed) if packed is not None else (None, None)
+
+
+def capacity_not_published() -> Response:
+    resp = error_response(503, "Live capacity has not been published yet; try again shortly.")
+    resp.headers["Retry-After"] = "60"
+    return resp
 
 
 @bp.get("/feeds/current/capacity.json")

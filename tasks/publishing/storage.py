@@ -12,10 +12,13 @@ written:
                                          (Content-Encoding: gzip), manifest.json uploaded last
     <S3_PREFIX>releases/<n>/print.json   the printed directories, uploaded after their files
     <S3_PREFIX>current.json              {"release": n, ...}: the served release
+    <S3_PREFIX>live/capacity.json        a live file (tasks/capacity.py), rewritten every minute
+                                         outside releases, and its .gz twin
 
 A PUT of one object is atomic, and every object of a release is in the bucket before the
 pointer names it, so a reader sees the old release or the new one, never a mix. Web nodes read
-the pointer at most every S3_CACHE_SECONDS and a release's files on demand (admin/feeds)."""
+the pointer and the live files at most every S3_CACHE_SECONDS and a release's files on demand
+(admin/feeds)."""
 
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ from typing import Any
 from flask import current_app
 
 from . import layout
-from .layout import MANIFEST, RELEASES, available_numbers, release_dir
+from .layout import LIVE, MANIFEST, RELEASES, available_numbers, release_dir
 from .printing import PRINT_FILE, print_files
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,7 @@ log = logging.getLogger(__name__)
 POINTER = "current.json"
 IMMUTABLE = "public, max-age=31536000, immutable"  # a release's objects never change
 POINTER_CACHE = "no-cache"  # the pointer moves with every release: revalidated on each read
+LIVE_CACHE = "public, max-age=30, must-revalidate"  # a live file changes every minute
 CONTENT_TYPES = {
     ".json": "application/json",
     ".geojson": "application/geo+json",
@@ -84,6 +88,9 @@ class LocalStorage:
 
     def prune(self, root: Path, keep: int) -> list[int]:
         return []  # the builder deletes the folders
+
+    def put_live(self, name: str, body: bytes, gz_body: bytes) -> None:
+        """Nothing to copy: the file the writer renamed into RELEASES_DIR/live/ is served."""
 
 
 LOCAL = LocalStorage()
@@ -146,9 +153,13 @@ class S3Storage:
         self._pointer: tuple[float, int | None] | None = None  # (valid until, number)
         self._numbers: tuple[float, list[int]] | None = None
         self._printed: dict[int, tuple[float, dict[str, Any] | None]] = {}
+        self._live: dict[str, tuple[float, bytes | None]] = {}  # name -> (valid until, body)
 
     def key(self, number: int, name: str = "") -> str:
         return f"{self.prefix}{RELEASES}/{number}/{name}"
+
+    def live_key(self, name: str) -> str:
+        return f"{self.prefix}{LIVE}/{name}"
 
     # ---------------------------------------------------------- low level
 
@@ -274,7 +285,38 @@ class S3Storage:
                 self._printed.pop(next(iter(self._printed)))
         return files
 
+    def get_live(self, name: str) -> bytes | None:
+        """A live file as stored (None before it is first written), read at most every
+        `cache_seconds`. Raises StorageUnavailable when the store does not answer."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._live.get(name)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        try:
+            body: bytes | None = self.read_key(self.live_key(name))
+        except FileNotFoundError:
+            body = None
+        with self._lock:
+            self._live[name] = (now + self.cache_seconds, body)
+        return body
+
     # ---------------------------------------------------------- write side (workers)
+
+    def put_live(self, name: str, body: bytes, gz_body: bytes) -> None:
+        """A live file and its .gz twin, each one PUT (a reader gets a whole file, old or new).
+        Raises StorageUnavailable when the store refuses or does not answer."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        for stored, data in ((name, body), (name + ".gz", gz_body)):
+            key = self.live_key(stored)
+            try:
+                self._put(key, data, stored, LIVE_CACHE)
+            except (BotoCoreError, ClientError) as exc:
+                raise self._fail(exc, f"writing {key}") from exc
+        with self._lock:  # this process serves its own write at once
+            self._live.pop(name, None)
+            self._live.pop(name + ".gz", None)
 
     def upload_release(self, folder: Path, number: int) -> int:
         """Every file of the complete release folder, manifest.json last (its presence marks a

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import logging
 import re
 import shutil
 import threading
@@ -59,7 +60,8 @@ class Bucket:
     client: Any
     name: str
     prefix: str = PREFIX
-    puts: list[str] = field(default_factory=list)  # keys the app stored, in the order stored
+    puts: list[str] = field(default_factory=list)  # release keys the app stored, in order
+    live_puts: list[str] = field(default_factory=list)  # and live files (capacity.json)
     deletes: list[list[str]] = field(default_factory=list)  # keys of its DeleteObjects calls
 
     def stored(self, under: str = "") -> set[str]:
@@ -113,7 +115,8 @@ def bucket(app, s3_server, aws_env, monkeypatch, releases_dir):
 
     def stored(context, http_response, **kw):  # in the order the store answered
         if http_response.status_code == 200:
-            b.puts.append(context["registry_key"])
+            key = context["registry_key"]
+            (b.live_puts if key.startswith(PREFIX + "live/") else b.puts).append(key)
 
     events.register("before-parameter-build.s3.PutObject", note_key)
     events.register("after-call.s3.PutObject", stored)
@@ -617,3 +620,149 @@ def test_local_storage_is_the_layout_itself_and_never_calls_a_bucket(
     assert resp.data == (releases_dir / "current" / "hsds" / "services.json").read_bytes()
     shutil.rmtree(releases_dir / "releases" / str(result.number))
     assert store.current_number() is None  # the folder is the store
+
+
+# ------------------------------------------------------------------ live capacity
+
+LIVE_CACHE = "public, max-age=30, must-revalidate"
+CAPACITY_URLS = ("/feeds/current/capacity.json", "/api/hsds/capacity")
+
+
+def capacity_file(releases_dir: Path, suffix: str = "") -> bytes:
+    """capacity.json (or its `.gz` twin) as the worker wrote it in its live/ folder."""
+    return (releases_dir / "live" / f"capacity.json{suffix}").read_bytes()
+
+
+def test_write_capacity_puts_the_file_and_its_gzip_twin_in_the_bucket(build, releases_dir, bucket):
+    from tasks.capacity import write_capacity
+
+    build()
+    bucket.puts.clear()
+    bucket.live_puts.clear()
+    write_capacity()
+    assert not bucket.puts  # nothing of the release is written again
+    assert [k.removeprefix(PREFIX) for k in bucket.live_puts] == [
+        "live/capacity.json",
+        "live/capacity.json.gz",
+    ]
+    body = capacity_file(releases_dir)
+    assert json.loads(body)["sites"], "the release's crisis centers are in the file"
+    plain = bucket.get("live/capacity.json")
+    assert plain["Body"].read() == body
+    assert plain["ContentType"] == "application/json"
+    assert "ContentEncoding" not in plain
+    assert plain["CacheControl"] == LIVE_CACHE
+    packed = bucket.get("live/capacity.json.gz")
+    data = packed["Body"].read()
+    assert data == capacity_file(releases_dir, ".gz")
+    assert gzip.decompress(data) == body
+    assert packed["ContentType"] == "application/json"
+    assert packed["ContentEncoding"] == "gzip"
+    assert packed["CacheControl"] == LIVE_CACHE
+
+
+def test_a_web_node_without_the_volume_serves_capacity_from_the_bucket(
+    app, build, releases_dir, bucket, client, web_node, monkeypatch
+):
+    for url in CAPACITY_URLS:  # nothing written yet: try again later
+        early = client.get(url)
+        assert early.status_code == 503 and early.headers["Retry-After"] == "60"
+        assert "not been published yet" in early.get_json()["error"]["detail"]
+    build()  # the release, then capacity.json written for it (and put in the bucket)
+    body = capacity_file(releases_dir)
+    packed = capacity_file(releases_dir, ".gz")
+    sha = hashlib.sha256(body).hexdigest()[:32]
+    web_node()
+    assert not (Path(app.config["RELEASES_DIR"]) / "live").exists()
+
+    for url in CAPACITY_URLS:
+        plain = client.get(url, headers={"Accept-Encoding": "identity"})
+        assert plain.status_code == 200 and plain.data == body
+        assert plain.mimetype == "application/json"
+        assert "Content-Encoding" not in plain.headers
+        assert plain.headers["ETag"] == f'"{sha}"'  # as a node with the volume answers
+        assert plain.headers["Cache-Control"] == LIVE_CACHE
+        assert plain.headers["Access-Control-Allow-Origin"] == "*"
+        zipped = client.get(url, headers={"Accept-Encoding": "gzip, br"})
+        assert zipped.status_code == 200 and zipped.headers["Content-Encoding"] == "gzip"
+        assert zipped.data == packed
+        assert zipped.headers["ETag"] == f'"{sha}-gz"'
+        assert zipped.headers["Vary"] == "Accept-Encoding"
+        for seen, encoding in ((plain, "identity"), (zipped, "gzip")):
+            etag = seen.headers["ETag"]
+            again = client.get(url, headers={"Accept-Encoding": encoding, "If-None-Match": etag})
+            assert again.status_code == 304 and again.data == b""
+            assert again.headers["ETag"] == etag
+            assert again.headers["Cache-Control"] == LIVE_CACHE
+
+    monkeypatch.setitem(app.config, "S3_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    down = client.get("/api/hsds/capacity")
+    assert down.status_code == 503 and down.headers["Retry-After"] == "30"
+    assert "cannot be read right now" in down.get_json()["error"]["detail"]
+
+
+def test_a_web_node_reads_capacity_from_the_bucket_at_most_every_s3_cache_seconds(
+    app, build, releases_dir, bucket, client, monkeypatch
+):
+    from tasks.capacity import write_capacity
+
+    monkeypatch.setitem(app.config, "S3_CACHE_SECONDS", 3600)
+    build()
+    first = client.get("/api/hsds/capacity").data
+    assert first == capacity_file(releases_dir)
+    # another worker writes the file: this node keeps its read for now
+    other = json.dumps({**json.loads(first), "sites": []}).encode()
+    bucket.client.put_object(Bucket=bucket.name, Key=PREFIX + "live/capacity.json", Body=other)
+    assert client.get("/api/hsds/capacity").data == first
+    monkeypatch.setitem(app.config, "S3_CACHE_SECONDS", 0)  # a storage that never caches
+    assert client.get("/api/hsds/capacity").data == other
+    # a process serves its own write at once, whatever it read before
+    monkeypatch.setitem(app.config, "S3_CACHE_SECONDS", 3600)
+    write_capacity()
+    mine = client.get("/api/hsds/capacity").data
+    assert mine == capacity_file(releases_dir) and mine != other
+
+
+@pytest.mark.parametrize("fault", ["unreachable", "no such bucket"])
+def test_a_bucket_that_refuses_capacity_never_fails_the_writer(
+    app, build, releases_dir, bucket, monkeypatch, caplog, fault
+):
+    from tasks.capacity import publish_capacity
+
+    build()
+    for old in (releases_dir / "live").iterdir():
+        old.unlink()
+    if fault == "unreachable":
+        monkeypatch.setitem(app.config, "S3_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    else:
+        monkeypatch.setitem(app.config, "S3_BUCKET", f"registry-gone-{uuid.uuid4().hex[:12]}")
+    with caplog.at_level(logging.WARNING, logger="tasks.capacity"):
+        written = publish_capacity()  # the minute beat's task
+    assert written == str(releases_dir / "live" / "capacity.json")
+    assert gzip.decompress(capacity_file(releases_dir, ".gz")) == capacity_file(releases_dir)
+    (record,) = [r for r in caplog.records if r.name == "tasks.capacity"]
+    assert record.levelno == logging.WARNING
+    assert "capacity.json written to" in record.getMessage()
+    assert "live/capacity.json failed" in record.getMessage()
+
+
+def test_local_storage_serves_capacity_from_the_volume_and_never_calls_a_bucket(
+    app, build, releases_dir, client, monkeypatch
+):
+    from tasks.capacity import write_capacity
+    from tasks.publishing.storage import S3Storage
+
+    calls: list[str] = []
+    for name in ("__init__", "put_live", "get_live", "read_key", "_put"):
+        monkeypatch.setattr(S3Storage, name, lambda *a, _name=name, **k: calls.append(_name))
+    # settings for a bucket that does not exist are not used while RELEASE_STORAGE is local
+    monkeypatch.setitem(app.config, "S3_BUCKET", "registry-nowhere")
+    monkeypatch.setitem(app.config, "S3_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    assert app.config["RELEASE_STORAGE"] == "local"
+    build()
+    write_capacity()
+    plain = client.get("/feeds/current/capacity.json", headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200 and plain.data == capacity_file(releases_dir)
+    zipped = client.get("/api/hsds/capacity", headers={"Accept-Encoding": "gzip"})
+    assert zipped.status_code == 200 and zipped.data == capacity_file(releases_dir, ".gz")
+    assert calls == []

@@ -25,15 +25,26 @@ def test_provider_journey(live_server, page):
     page.wait_for_load_state("load")  # the editor's script is attached before we type
     page.fill("#phones-0-number", "(573) 555-0142")
     page.fill("#hours_fri-0-closes", "16:00")
-    dialogs: list[str] = []  # a "leave this page?" prompt would cancel the save's navigation
-    page.on("dialog", lambda d: dialogs.append(f"{d.type}: {d.message}"))
+    # a "leave this page?" prompt would hold the save's navigation (and its POST) until
+    # answered: record it and accept it, so the journey goes on and the check below names it
+    dialogs: list[str] = []
+
+    def answer(dialog) -> None:
+        dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.accept()
+
+    page.on("dialog", answer)
+    invalid = page.evaluate(
+        "Array.from(document.querySelectorAll('form.listing-editor :invalid'), e => e.name)"
+    )
+    assert invalid == [], invalid  # the browser would refuse to send the form
     with page.expect_response(
         lambda r: r.request.method == "POST" and r.url.endswith("/edit"), timeout=30_000
     ) as saved:
         page.get_by_role("button", name="Save draft").click()
+    assert dialogs == [], dialogs
     assert saved.value.status in (302, 303), (saved.value.status, page.url)
     page.wait_for_url(re.compile(r".*/changes$"), timeout=30_000)
-    assert dialogs == []
     assert page.get_by_role("heading", name="What will change").is_visible()
     diff = page.locator("table.diff-table")
     assert "Phone numbers" in diff.inner_text() and "(573) 555-0142" in diff.inner_text()

@@ -166,15 +166,36 @@ def previous_state(ctx: BuildContext) -> dict[str, ServiceState]:
     if ctx.previous_dir is not None:
         try:
             text = (ctx.previous_dir / SERVICE_STATE).read_text(encoding="utf-8")
-        except OSError:
+        except (OSError, UnicodeDecodeError):
+            text = None
+        parsed = parse_service_state(text) if text is not None else None
+        if parsed is not None:
+            state = parsed
+        else:
             for sid, doc in (previous_docs(ctx) or {}).items():
                 modified = doc.pop("last_modified", "")
                 state[sid] = ServiceState(content_digest(dump_json(doc)), modified)
-        else:
-            for line in text.splitlines():
-                sid, digest, modified, key, offset, length = line.split("\t")
-                state[sid] = ServiceState(digest, modified, key, int(offset), int(length))
     ctx._previous_state = state
+    return state
+
+
+def parse_service_state(text: str) -> dict[str, ServiceState] | None:
+    """A state file's services by id, or None when it is not one this code can trust (then
+    the build falls back to the previous services.json and reuses nothing).
+
+    A line of three fields (id, digest, last_modified: an older layout) keeps its dates and
+    changelog but offers no bytes to reuse."""
+    state: dict[str, ServiceState] = {}
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if len(fields) == 6 and fields[4].isdigit() and fields[5].isdigit():
+            sid, digest, modified, key, offset, length = fields
+            state[sid] = ServiceState(digest, modified, key, int(offset), int(length))
+        elif len(fields) == 3:
+            sid, digest, modified = fields
+            state[sid] = ServiceState(digest, modified)
+        else:
+            return None
     return state
 
 

@@ -352,6 +352,31 @@ def test_a_previous_release_without_a_state_file_is_read_from_its_services_json(
     assert changes["changed"] == [lst.uuid] and not changes["added"] and not changes["removed"]
 
 
+@pytest.mark.parametrize("damage", ["older layout", "garbled"])
+def test_a_state_file_in_another_layout_is_never_fatal(build, releases_dir, damage):
+    """A state file of three columns (an older layout) keeps its dates; one that is neither
+    is ignored for the previous services.json. Either way the next release is right."""
+    first = build()
+    state = releases_dir / "releases" / str(first.number) / ".state" / "services.tsv"
+    lines = state.read_text().splitlines()
+    if damage == "older layout":
+        state.write_text("".join("\t".join(line.split("\t")[:3]) + "\n" for line in lines))
+    else:
+        state.write_text(lines[0] + "\nnot a state line\n")
+    lst = db.session.scalar(
+        db.select(Listing).where(Listing.live_revision_id.is_not(None)).order_by(Listing.id)
+    )
+    edit_description(lst, " Once more.")
+    second = build()
+    assert second.status == "published"
+    later = releases_dir / "releases" / str(second.number)
+    changes = load_json(later / "changes.json")
+    assert changes["changed"] == [lst.uuid] and not changes["added"] and not changes["removed"]
+    after = {d["id"]: d for d in load_json(later / "hsds" / "services.json")}
+    assert after[lst.uuid]["description"].endswith(" Once more.")
+    assert len(state_rows(later)) == len(after)
+
+
 def test_stable_ids_are_uuid5_of_the_joined_parts():
     import uuid
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import orjson
 from sqlalchemy import Text, cast
 
 from models.base import db
@@ -39,7 +40,7 @@ def listing_record(
     certs: list[Certification],
 ) -> dict[str, Any]:
     """The record of one row of `published_rows` (listing, live revision, organization)."""
-    d = json.loads(row.data_text)
+    d = orjson.loads(row.data_text)
     return {
         "id": row.uuid,
         "listing_id": row.id,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import current_app, has_app_context
 
 from models.reference import DEFAULT_REGION_LAYER, compute_coverage, coverage_document
@@ -35,6 +33,6 @@ def write_coverage(ctx: BuildContext) -> None:
         "created_at": ctx.created_at.isoformat(),
         **coverage_document(coverage, layer),
     }
-    ctx.path(FILENAME).write_text(
-        json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8"
-    )
+    from .writers import dump_json
+
+    ctx.path(FILENAME).write_bytes(dump_json(document) + b"\n")

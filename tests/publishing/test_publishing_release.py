@@ -377,6 +377,24 @@ def test_a_state_file_in_another_layout_is_never_fatal(build, releases_dir, dama
     assert len(state_rows(later)) == len(after)
 
 
+def test_feed_json_is_what_the_standard_library_writes(build, releases_dir):
+    """The fast serialiser changes no byte: each feed JSON file is json.dumps of its own
+    content (compact, UTF-8, keys in document order)."""
+    result = build()
+    folder = releases_dir / "releases" / str(result.number)
+    for name in ("hsds/services.json", "hsds/taxonomies.json", "changes.json", "coverage.json"):
+        raw = (folder / name).read_bytes()
+        expected = json.dumps(json.loads(raw), ensure_ascii=False, separators=(",", ":"))
+        assert raw.decode("utf-8").rstrip("\n") == expected, name
+    # text beyond ASCII is written as UTF-8, as the standard library does with ensure_ascii off
+    from tasks.publishing.writers import dump_json
+
+    value = {"name": "Café 988 — “crisis”", 1: [1.5, None, True], "tab": "a\tb\u0001"}
+    assert dump_json(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(
+        "utf-8"
+    )
+
+
 def test_stable_ids_are_uuid5_of_the_joined_parts():
     import uuid
 

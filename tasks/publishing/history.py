@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from .context import BuildContext, timestamp
 
 KEEP_RELEASES = 5000  # about ten days of releases every three minutes; older `since` -> full sync
@@ -26,7 +28,7 @@ def previous_history(ctx: BuildContext) -> dict[str, Any] | None:
         return None
     path = ctx.previous_dir / "history.json"
     try:
-        return json.loads(path.read_bytes())
+        return orjson.loads(path.read_bytes())
     except (OSError, ValueError):
         return None
 

@@ -26,6 +26,8 @@ MANIFEST = "manifest.json"
 LIVE = "live"
 PRIVATE = ".state"  # inside a release folder: for the next build, never served
 SERVICE_STATE = f"{PRIVATE}/services.tsv"  # id, content digest, last_modified per line
+OUTPUT_INDEX = f"{PRIVATE}/outputs.json"  # where each service's outputs lie in OUTPUT_BYTES
+OUTPUT_BYTES = f"{PRIVATE}/outputs.bin"  # each service's tabular rows, CSV line, GeoJSON feature
 
 
 def releases_root(*, create: bool = True) -> Path:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import Any
 
 from models.listings import extension_csv_types
@@ -353,49 +355,147 @@ def _cell(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+def taxonomy_rows(taxes: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for t in taxes:
+        yield "taxonomy", {k: t[k] for k in ("id", "name", "description", "version")}
+        for term in t["terms"]:
+            yield "taxonomy_term", term
+
+
+def document_rows(d: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The rows one nested service document contributes, table by table (before the tables
+    drop rows whose id an earlier document already gave, such as a shared organization)."""
+    sid = d["id"]
+    org = d["organization"]
+    yield "organization", org
+    for ident in org.get("organization_identifiers", []):
+        yield "organization_identifier", {**ident, "organization_id": org["id"]}
+    for p in org.get("phones", []):
+        yield "phone", {**p, "organization_id": org["id"]}
+    yield "service", d
+    for p in d.get("phones", []):
+        yield "phone", {**p, "service_id": sid}
+    for s in d.get("schedules", []):
+        yield "schedule", {**s, "service_id": sid}
+    for a in d.get("service_areas", []):
+        yield "service_area", a
+    for lang in d.get("languages", []):
+        yield "language", lang
+    for c in d.get("cost_options", []):
+        yield "cost_option", c
+    for a in d.get("attributes", []):
+        yield "attribute", a
+    for sal in d.get("service_at_locations", []):
+        loc = sal["location"]
+        yield "location", loc
+        for addr in loc.get("addresses", []):
+            yield "address", addr
+        for acc in loc.get("accessibility", []):
+            yield "accessibility", acc
+        yield "service_at_location", sal
+
+
 def rows(
     docs: list[dict[str, Any]], taxes: list[dict[str, Any]]
 ) -> dict[str, list[dict[str, Any]]]:
     """Flatten the nested service documents into one list of rows per table (deduplicated by id)."""
     out: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in TABLES}
-
-    def add(table: str, row: dict[str, Any]) -> None:
+    for table, row in chain(taxonomy_rows(taxes), *(document_rows(d) for d in docs)):
         out[table].setdefault(row["id"], row)
-
-    for t in taxes:
-        add("taxonomy", {k: t[k] for k in ("id", "name", "description", "version")})
-        for term in t["terms"]:
-            add("taxonomy_term", term)
-    for d in docs:
-        sid = d["id"]
-        org = d["organization"]
-        add("organization", org)
-        for ident in org.get("organization_identifiers", []):
-            add("organization_identifier", {**ident, "organization_id": org["id"]})
-        for p in org.get("phones", []):
-            add("phone", {**p, "organization_id": org["id"]})
-        add("service", d)
-        for p in d.get("phones", []):
-            add("phone", {**p, "service_id": sid})
-        for s in d.get("schedules", []):
-            add("schedule", {**s, "service_id": sid})
-        for a in d.get("service_areas", []):
-            add("service_area", a)
-        for lang in d.get("languages", []):
-            add("language", lang)
-        for c in d.get("cost_options", []):
-            add("cost_option", c)
-        for a in d.get("attributes", []):
-            add("attribute", a)
-        for sal in d.get("service_at_locations", []):
-            loc = sal["location"]
-            add("location", loc)
-            for addr in loc.get("addresses", []):
-                add("address", addr)
-            for acc in loc.get("accessibility", []):
-                add("accessibility", acc)
-            add("service_at_location", sal)
     return {name: list(table.values()) for name, table in out.items()}
+
+
+# one document's rows of one table, as written: [the table's index in the package, the rows'
+# ids joined by newlines, their CSV lines joined (UTF-8), the lines' byte lengths joined by commas]
+Group = list[Any]
+
+
+class Tables:
+    """The tabular package made one document at a time: each document's rows become CSV
+    lines once (`groups`), and each table is the lines of every document in order, a row id
+    written once per table (`write`). A release keeps each service's groups, so the next
+    build writes an unchanged service's rows without building or reading its document."""
+
+    def __init__(self, extensions: dict[str, str]) -> None:
+        self.package = descriptor(extensions)
+        self.resources = self.package["resources"]
+        self.index = {res["name"]: i for i, res in enumerate(self.resources)}
+        self.columns = [[f["name"] for f in res["schema"]["fields"]] for res in self.resources]
+        self._buf = io.StringIO()
+        self._writer = csv.writer(self._buf, lineterminator="\r\n")
+
+    def groups(self, table_rows: Iterable[tuple[str, dict[str, Any]]]) -> list[Group]:
+        """One document's rows as CSV lines, grouped by table (in the document's order)."""
+        buf, writerow, index, columns = self._buf, self._writer.writerow, self.index, self.columns
+        buf.seek(0)
+        buf.truncate()
+        by_table: dict[int, dict[str, tuple[int, int]]] = {}
+        at = 0
+        for table, row in table_rows:
+            i = index[table]
+            spans = by_table.setdefault(i, {})
+            rid = str(row["id"])
+            if rid in spans:  # a document naming a row twice writes it once
+                continue
+            values = list(map(row.get, columns[i]))  # csv writes None as an empty cell
+            if True in values or False in values:  # (or a 1 or 0): the exact conversion
+                values = [_cell(v) for v in values]
+            writerow(values)
+            end = buf.tell()
+            spans[rid] = (at, end)
+            at = end
+        text = buf.getvalue()
+        clean = publishable(text)  # control characters dropped; almost never any to drop
+        tidy = publishable if len(clean) != len(text) else str
+        if text.isascii() and tidy is str:  # offsets in characters are offsets in bytes
+            data = text.encode("ascii")
+            return [
+                [
+                    i,
+                    "\n".join(spans),
+                    b"".join([data[a:b] for a, b in spans.values()]),
+                    ",".join([str(b - a) for a, b in spans.values()]),
+                ]
+                for i, spans in by_table.items()
+            ]
+        groups = []
+        for i, spans in by_table.items():
+            lines = [tidy(text[a:b]).encode("utf-8") for a, b in spans.values()]
+            groups.append(
+                [i, "\n".join(spans), b"".join(lines), ",".join([str(len(x)) for x in lines])]
+            )
+        return groups
+
+    def write(
+        self, ctx: BuildContext, taxes: list[dict[str, Any]], documents: Iterable[list[Group]]
+    ) -> None:
+        """Write every table from the taxonomies' rows and then each document's groups."""
+        out = [[publishable(self._header(i)).encode("utf-8")] for i in range(len(self.resources))]
+        seen: list[set[str]] = [set() for _ in self.resources]
+        for groups in chain([self.groups(taxonomy_rows(taxes))], documents):
+            for i, joined_ids, text, lengths in groups:
+                ids = joined_ids.split("\n")
+                known = seen[i]
+                if known.isdisjoint(ids):  # the usual case: rows of this service alone
+                    out[i].append(text)
+                    known.update(ids)
+                elif not known.issuperset(ids):  # some rows shared with an earlier service
+                    at = 0
+                    for rid, size in zip(ids, map(int, lengths.split(",")), strict=True):
+                        if rid not in known:
+                            known.add(rid)
+                            out[i].append(text[at : at + size])
+                        at += size
+        for res, lines in zip(self.resources, out, strict=True):
+            ctx.path(f"hsds/{res['path']}").write_bytes(b"".join(lines))
+        ctx.path("hsds/datapackage.json").write_text(
+            json.dumps(self.package, indent=1), encoding="utf-8"
+        )
+
+    def _header(self, i: int) -> str:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\r\n").writerow(self.columns[i])
+        return buf.getvalue()
 
 
 def write_tabular(
@@ -404,17 +504,5 @@ def write_tabular(
     taxes: list[dict[str, Any]],
     extensions: dict[str, str],
 ) -> None:
-    package = descriptor(extensions)
-    tables = rows(docs, taxes)
-    for res in package["resources"]:
-        columns = [f["name"] for f in res["schema"]["fields"]]
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\r\n")
-        w.writerow(columns)
-        for row in tables[res["name"]]:
-            get = row.get
-            w.writerow([_cell(get(c)) for c in columns])
-        # control characters dropped once per file, not per cell (none is a CSV delimiter)
-        text = publishable(buf.getvalue())
-        ctx.path(f"hsds/{res['path']}").write_text(text, encoding="utf-8")
-    ctx.path("hsds/datapackage.json").write_text(json.dumps(package, indent=1), encoding="utf-8")
+    tables = Tables(extensions)
+    tables.write(ctx, taxes, (tables.groups(document_rows(d)) for d in docs))

@@ -5,11 +5,10 @@ directories are not among them: they follow the feeds (printing.py)."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import re
+import sys
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -20,15 +19,10 @@ from xml.sax.saxutils import escape
 
 import orjson
 
-from models.listings import (
-    COST_MODELS,
-    LANGUAGES,
-    POPULATIONS,
-    csv_values,
-    format_phone,
-    simple_fields,
-)
 from models.listings import fields as fields_module
+from models.listings import (
+    format_phone,
+)
 from models.publishing import safe_cell
 from models.reference import snapshot_county_names
 from models.text import publishable
@@ -39,8 +33,9 @@ from .coverage import write_coverage
 from .history import write_history
 from .hsds import service_document, taxonomies, term_index
 from .layout import SERVICE_STATE
+from .outputs import Maker, Outputs, listing_columns, previous_outputs, write_outputs_state
 from .profile import extension_csv_types
-from .tabular import write_tabular
+from .tabular import Tables
 
 Writer = Callable[[BuildContext], None]
 
@@ -61,22 +56,22 @@ class ServiceState(NamedTuple):
     length: int = 0
 
 
-def services(ctx: BuildContext) -> list[dict[str, Any]]:
-    """The HSDS documents of the release, built once per context and shared by the writers.
+def serialise(ctx: BuildContext) -> None:
+    """Serialise the release's HSDS documents, once per context, for every writer.
 
     Each document is serialised once, here: its bytes make services.json and its digest
     decides last_modified and the changelog. A service whose inputs and the code that shapes
     it are those of the previous release (`document_key`) is not built again: its bytes are
-    read from that release's services.json and its document parsed from them.
+    copied from that release's services.json (and its other outputs from the release's kept
+    outputs, `outputs`), without parsing.
 
     A service's last_modified is the time of the release in which its published content
     (nested organization, locations, phones, schedules, certification status included) last
     changed: an unchanged service keeps the previous release's value; a new, changed or
     returning (reinstated) one takes this release's time. So `modified_after=<a release's
     created_at>` answers exactly what changed after that release."""
-    cached = getattr(ctx, "_hsds_services", None)
-    if cached is not None:
-        return cached
+    if getattr(ctx, "_hsds_state", None) is not None:
+        return
     taxes = taxonomies(ctx.reference)
     terms = term_index(taxes)
     county_names = snapshot_county_names(ctx.reference)
@@ -84,8 +79,9 @@ def services(ctx: BuildContext) -> list[dict[str, Any]]:
     before = previous_state(ctx)
     version = document_version(ctx)
     previous_bytes = _previous_services_bytes(ctx, before)
-    docs: list[dict[str, Any]] = []
-    bodies: list[bytes] = []
+    built: dict[str, dict[str, Any]] = {}
+    reused: set[str] = set()
+    bodies: list[bytes | memoryview] = []
     state: dict[str, ServiceState] = {}
     offset = 1  # after "["
     for r in ctx.records:
@@ -94,8 +90,8 @@ def services(ctx: BuildContext) -> list[dict[str, Any]]:
         prev = before.get(sid)
         if key and prev is not None and prev.key == key and previous_bytes is not None:
             body = previous_bytes[prev.offset : prev.offset + prev.length]
-            doc = orjson.loads(body)
             digest, modified = prev.digest, prev.modified
+            reused.add(sid)
         else:
             doc = service_document(r, terms, county_names)
             doc.pop("last_modified", None)
@@ -105,31 +101,45 @@ def services(ctx: BuildContext) -> list[dict[str, Any]]:
             modified = prev.modified if same else now
             doc["last_modified"] = modified  # the last member, in the dict and in the bytes
             body = content[:-1] + b',"last_modified":' + dump_json(modified) + b"}"
-        docs.append(doc)
+            built[sid] = doc
         bodies.append(body)
         state[sid] = ServiceState(digest, modified, key, offset, len(body))
         offset += len(body) + 1  # and its "," or "]"
     ctx._hsds_taxonomies = taxes
     ctx._hsds_bytes, ctx._hsds_state = bodies, state
-    ctx._hsds_services = docs
-    return docs
+    ctx._hsds_docs, ctx._hsds_reused = built, reused
+
+
+def services(ctx: BuildContext) -> list[dict[str, Any]]:
+    """The HSDS documents of the release, in order (a reused one parsed from its bytes)."""
+    serialise(ctx)
+    built = ctx._hsds_docs
+    return [
+        built.get(r["id"]) or orjson.loads(body)
+        for r, body in zip(ctx.records, ctx._hsds_bytes, strict=True)
+    ]
 
 
 def content_digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()[:32]
 
 
-SHAPING_CODE = ("hsds.py", "writers.py")  # the modules that shape a service document
+# the modules that shape a service's document and its other outputs
+SHAPING_CODE = ("hsds.py", "writers.py", "outputs.py", "tabular.py", "profile.py")
 
 
 def document_version(ctx: BuildContext) -> str:
     """What every document of this build is made with besides its own record: the code that
-    shapes it, the field catalogue and the reference data (taxonomies, county names)."""
+    shapes it and its other outputs, the field catalogue, the reference data (taxonomies,
+    county names) and the public address that links name."""
     h = hashlib.sha256()
     here = Path(__file__).parent
     for name in SHAPING_CODE:
         h.update((here / name).read_bytes())
-    h.update(Path(fields_module.__file__).read_bytes())
+    helpers = {sys.modules[f.__module__].__file__ for f in (safe_cell, format_phone, publishable)}
+    for module in [fields_module.__file__, *sorted(helpers)]:
+        h.update(Path(module).read_bytes())
+    h.update(ctx.base_url.encode("utf-8"))
     catalogue = [(f.key, f.hsds, f.widget, f.csv) for f in fields_module.FIELDS]
     h.update(repr(catalogue).encode("utf-8"))
     h.update(json.dumps(ctx.reference, sort_keys=True, default=str).encode("utf-8"))
@@ -147,7 +157,7 @@ def _previous_services_bytes(ctx: BuildContext, before: dict[str, ServiceState])
     if ctx.previous_dir is None or not ctx.digests or not any(s.key for s in before.values()):
         return None
     try:
-        return (ctx.previous_dir / "hsds" / "services.json").read_bytes()
+        return memoryview((ctx.previous_dir / "hsds" / "services.json").read_bytes())
     except OSError:
         return None
 
@@ -202,7 +212,7 @@ def parse_service_state(text: str) -> dict[str, ServiceState] | None:
 
 
 def write_hsds_json(ctx: BuildContext) -> None:
-    services(ctx)
+    serialise(ctx)
     with ctx.path("hsds/services.json").open("wb") as fh:
         fh.write(b"[")
         fh.write(b",".join(ctx._hsds_bytes))
@@ -213,156 +223,47 @@ def write_hsds_json(ctx: BuildContext) -> None:
 
 
 def write_hsds_tabular(ctx: BuildContext) -> None:
-    write_tabular(ctx, services(ctx), ctx._hsds_taxonomies, extension_csv_types())
+    made = outputs(ctx)
+    ctx._tables.write(ctx, ctx._hsds_taxonomies, (out.groups() for out in made))
+
+
+def outputs(ctx: BuildContext) -> list[Outputs]:
+    """Each service's outputs in every other format (tabular rows, listings.csv line, GeoJSON
+    feature), in release order: kept from the previous release for a service whose document
+    was reused, made from its document otherwise. Made once per context; kept for the next."""
+    cached = getattr(ctx, "_outputs", None)
+    if cached is not None:
+        return cached
+    serialise(ctx)
+    ctx._tables = Tables(extension_csv_types())
+    make = Maker(ctx, ctx._tables)
+    kept = previous_outputs(ctx, ctx._hsds_reused)
+    made = []
+    for r, body in zip(ctx.records, ctx._hsds_bytes, strict=True):
+        out = kept.get(r["id"])
+        if out is None:
+            doc = ctx._hsds_docs.get(r["id"]) or orjson.loads(body)
+            out = make(doc, r)
+        made.append(out)
+    ids = [r["id"] for r in ctx.records]
+    if ctx.digests:  # a release (not a preview): keep them for the next build
+        write_outputs_state(ctx, ids, made)
+    ctx._outputs = made
+    return made
 
 
 def write_geojson(ctx: BuildContext) -> None:
-    features = []
-    for doc, r in zip(services(ctx), ctx.records, strict=True):
-        if r.get("latitude") is None or r.get("longitude") is None:
-            continue
-        sal = next(
-            (
-                s
-                for s in doc.get("service_at_locations", [])
-                if s["location"]["location_type"] == "physical"
-            ),
-            None,
-        )
-        addr = r.get("address") or {}
-        features.append(
-            {
-                "type": "Feature",
-                "id": sal["id"] if sal else r["id"],
-                "geometry": {
-                    "type": "Point",
-                    "coordinates": [float(r["longitude"]), float(r["latitude"])],
-                },
-                "properties": {
-                    "service_id": r["id"],
-                    "service_name": r["name"],
-                    "service_type": r["service_type"],
-                    "service_type_name": r["service_type_name"],
-                    "organization_id": r["organization"]["id"],
-                    "organization_name": r["organization"]["name"],
-                    "address_1": addr.get("address_1", ""),
-                    "city": addr.get("city", ""),
-                    "postal_code": addr.get("postal_code", ""),
-                    "county_fips": addr.get("county_fips", ""),
-                    "phone": (r.get("phones") or [{}])[0].get("number", ""),
-                    "open_24_7": r["is_24_7"],
-                    "walk_in": r["walk_in"],
-                    "hours": r.get("hours_text") or [],
-                    "assured_date": (r.get("verified_at") or "")[:10],
-                    "last_modified": doc.get("last_modified", ""),
-                    "url": f"{ctx.base_url}/api/hsds/services/{r['id']}",
-                },
-            }
-        )
-    ctx.path("listings.geojson").write_bytes(
-        dump_json({"type": "FeatureCollection", "features": features})
-    )
-
-
-LISTING_COLUMNS = [
-    "id",
-    "name",
-    "service_type",
-    "service_type_name",
-    "organization_id",
-    "organization_name",
-    "description",
-    "phone",
-    "other_phones",
-    "chat_url",
-    "website",
-    "email",
-    "address_1",
-    "address_2",
-    "city",
-    "state",
-    "postal_code",
-    "county_fips",
-    "latitude",
-    "longitude",
-    "counties_served",
-    "open_24_7",
-    "hours",
-    "walk_in",
-    "law_enforcement_dropoff",
-    "no_one_turned_away",
-    "nonviolent_only",
-    "populations",
-    "minimum_age",
-    "maximum_age",
-    "languages",
-    "cost",
-    "capacity",
-    "capacity_unit",
-    "max_stay_hours",
-    "accessibility",
-    "certification_status",
-    "certification_expires",
-    "assured_date",
-    "last_modified",
-]
+    features = [f for f in (out.feature() for out in outputs(ctx)) if f is not None]
+    with ctx.path("listings.geojson").open("wb") as fh:
+        fh.write(b'{"type":"FeatureCollection","features":[')
+        fh.write(b",".join(features))
+        fh.write(b"]}")
 
 
 def write_listings_csv(ctx: BuildContext) -> None:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    columns = LISTING_COLUMNS + [spec.csv for spec in simple_fields() if spec.csv]
-    w.writerow(columns)
-    for doc, r in zip(services(ctx), ctx.records, strict=True):
-        addr = r.get("address") or {}
-        phones = r.get("phones") or []
-        row = {
-            "id": r["id"],
-            "name": r["name"],
-            "service_type": r["service_type"],
-            "service_type_name": r["service_type_name"],
-            "organization_id": r["organization"]["id"],
-            "organization_name": r["organization"]["name"],
-            "description": r.get("description"),
-            "phone": format_phone(phones[0]["number"]) if phones else "",
-            "other_phones": "; ".join(
-                f"{p.get('kind', 'voice')} {format_phone(p['number'])}" for p in phones[1:]
-            ),
-            "chat_url": r.get("chat_url"),
-            "website": r.get("website"),
-            "email": r.get("email"),
-            "address_1": addr.get("address_1"),
-            "address_2": addr.get("address_2"),
-            "city": addr.get("city"),
-            "state": addr.get("state"),
-            "postal_code": addr.get("postal_code"),
-            "county_fips": addr.get("county_fips"),
-            "latitude": r.get("latitude"),
-            "longitude": r.get("longitude"),
-            "counties_served": "; ".join(c["fips"] for c in r.get("counties") or []),
-            "open_24_7": r["is_24_7"],
-            "hours": "; ".join(r.get("hours_text") or []),
-            "walk_in": r["walk_in"],
-            "law_enforcement_dropoff": r["le_dropoff"],
-            "no_one_turned_away": r["no_one_turned_away"],
-            "nonviolent_only": r["nonviolent_only"],
-            "populations": "; ".join(POPULATIONS.get(p, p) for p in r.get("populations") or []),
-            "minimum_age": r.get("min_age"),
-            "maximum_age": r.get("max_age"),
-            "languages": "; ".join(LANGUAGES.get(code, code) for code in r.get("languages") or []),
-            "cost": COST_MODELS.get(r.get("cost") or "", r.get("cost")),
-            "capacity": r.get("capacity"),
-            "capacity_unit": r.get("capacity_unit") if r.get("capacity") else "",
-            "max_stay_hours": r.get("max_stay_hours"),
-            "accessibility": r.get("accessibility"),
-            "certification_status": doc.get("mo_dmh_certification_status"),
-            "certification_expires": doc.get("mo_dmh_certification_expires"),
-            "assured_date": doc.get("assured_date"),
-            "last_modified": doc.get("last_modified"),
-        }
-        row.update(csv_values(r))  # the field catalogue's own columns
-        w.writerow([safe_cell(row[c]) for c in columns])
-    ctx.path("listings.csv").write_bytes(("\ufeff" + buf.getvalue()).encode("utf-8"))
+    header = Maker(ctx, Tables({})).csv_line([safe_cell(c) for c in listing_columns()])
+    lines = [out.listing() for out in outputs(ctx)]
+    ctx.path("listings.csv").write_bytes(b"".join(["\ufeff".encode(), header, *lines]))
 
 
 def previous_docs(ctx: BuildContext) -> dict[str, dict[str, Any]] | None:
@@ -387,7 +288,7 @@ def previous_number(ctx: BuildContext) -> int | None:
 
 
 def compute_changes(ctx: BuildContext) -> dict[str, Any]:
-    services(ctx)
+    serialise(ctx)
     current = ctx._hsds_state
     before = previous_state(ctx)
     return {
@@ -442,7 +343,7 @@ def write_changes(ctx: BuildContext) -> None:
     changes = compute_changes(ctx)
     ctx.changes = changes
     ctx.path("changes.json").write_bytes(dump_json(changes))
-    names = {d["id"]: d["name"] for d in services(ctx)}
+    names = {r["id"]: r["name"] for r in ctx.records}
     updated = changes["created_at"]
     base = ctx.base_url
     entries = []

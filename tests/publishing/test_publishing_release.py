@@ -236,7 +236,7 @@ def test_manifest_lists_every_file_with_size_hash_and_gzip(build, releases_dir):
         if p.is_file() and not p.name.endswith(".gz")
     }
     private = {rel for rel in on_disk if rel.startswith(".state/")}
-    assert private == {".state/services.tsv"}
+    assert private == {".state/services.tsv", ".state/outputs.json", ".state/outputs.bin"}
     assert set(manifest["files"]) == on_disk - {"manifest.json"} - private
     for rel, meta in manifest["files"].items():
         data = (folder / rel).read_bytes()
@@ -311,6 +311,110 @@ def test_each_service_is_serialised_once_and_its_state_carried_to_the_next_build
     assert (later / "hsds" / "services.json.gz").stat().st_ino != (
         folder / "hsds" / "services.json.gz"
     ).stat().st_ino
+
+
+OTHER_FORMATS = ("hsds/*.csv", "hsds/datapackage.json", "listings.csv", "listings.geojson")
+
+
+def write_formats(previous_dir, out_dir):
+    """The release's other formats written from the database as it is now, next to
+    `previous_dir` (a fixed release number and time, so two calls can be compared)."""
+    from datetime import UTC, datetime
+
+    from models.listings import read_snapshot
+    from tasks.publishing.context import BuildContext, reference_snapshot
+    from tasks.publishing.writers import (
+        write_geojson,
+        write_hsds_json,
+        write_hsds_tabular,
+        write_listings_csv,
+    )
+
+    snapshot = read_snapshot(today())
+    ctx = BuildContext(
+        records=snapshot.records,
+        reference=reference_snapshot(),
+        number=99,
+        created_at=datetime(2026, 12, 4, 12, tzinfo=UTC),
+        out_dir=out_dir,
+        previous_dir=previous_dir,
+        digests=snapshot.digests,
+        base_url="http://registry.test",
+    )
+    for write in (write_hsds_json, write_hsds_tabular, write_geojson, write_listings_csv):
+        write(ctx)
+    files = {
+        p.relative_to(out_dir).as_posix(): p.read_bytes()
+        for g in OTHER_FORMATS
+        for p in out_dir.glob(g)
+    }
+    return ctx, files
+
+
+@pytest.mark.parametrize("change", ["edit", "withdraw the first of an organization"])
+def test_kept_outputs_are_the_outputs_made_again(build, releases_dir, tmp_path, change):
+    """An unchanged service's tabular rows, listings.csv line and GeoJSON feature are copied
+    from the previous release's kept outputs (its document neither built nor parsed), and
+    every file is byte for byte what making them all again from the documents writes, also
+    when the service that first wrote a shared row (its organization) leaves the release."""
+    import shutil
+
+    first = build()
+    folder = releases_dir / "releases" / str(first.number)
+    published = db.session.scalars(
+        db.select(Listing)
+        .where(Listing.live_revision_id.is_not(None), Listing.is_suspended.is_(False))
+        .order_by(Listing.id)
+    ).all()
+    by_org = {}
+    for lst in published:
+        by_org.setdefault(lst.organization_id, []).append(lst)
+    shared = next(group for group in by_org.values() if len(group) >= 2)
+    docs = load_json(folder / "hsds" / "services.json")
+    order = [d["id"] for d in docs]
+    target = min(shared, key=lambda lst: order.index(lst.uuid))  # first to write the org row
+    if change == "edit":
+        edit_description(target, " Kept outputs.")
+    else:
+        from models import utcnow
+
+        target.is_suspended, target.suspended_at = True, utcnow()
+        target.suspended_reason = "Withdrawn for the test."
+        db.session.commit()
+
+    kept_ctx, kept = write_formats(folder, tmp_path / "kept")
+    without = tmp_path / "previous-without-outputs"
+    shutil.copytree(folder, without)
+    for name in (".state/outputs.json", ".state/outputs.bin"):
+        (without / name).unlink()
+    made_ctx, made = write_formats(without, tmp_path / "made")
+
+    n = len(kept_ctx.records)
+    copied = [out for out in kept_ctx._outputs if isinstance(out.data, memoryview)]
+    assert len(copied) == n - (1 if change == "edit" else 0)
+    assert len(kept_ctx._hsds_docs) == (1 if change == "edit" else 0)  # built; none parsed
+    assert not any(isinstance(out.data, memoryview) for out in made_ctx._outputs)
+    assert sorted(kept) == sorted(made) and len(kept) >= 18
+    for name in kept:
+        assert kept[name] == made[name], name
+    orgs = list(csv.DictReader(io.StringIO(kept["hsds/organizations.csv"].decode("utf-8"))))
+    org_uuid = {d["organization"]["id"] for d in docs if d["id"] == target.uuid}.pop()
+    assert [r["id"] for r in orgs].count(org_uuid) == 1
+
+
+def test_unreadable_kept_outputs_are_made_again(build, releases_dir, tmp_path):
+    """Kept outputs that do not match their index are ignored, never copied half."""
+    first = build()
+    folder = releases_dir / "releases" / str(first.number)
+    reference_ctx, reference = write_formats(folder, tmp_path / "good")
+    with (folder / ".state" / "outputs.bin").open("ab") as fh:
+        fh.write(b"tail")
+    ctx, files = write_formats(folder, tmp_path / "bad")
+    assert not any(isinstance(out.data, memoryview) for out in ctx._outputs)
+    assert files == reference
+    (folder / ".state" / "outputs.json").write_text("{not json")
+    ctx, files = write_formats(folder, tmp_path / "worse")
+    assert files == reference
 
 
 def test_a_renamed_county_rebuilds_the_documents_that_name_it(build, releases_dir):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import gzip
 import hashlib
 import json
@@ -266,6 +267,20 @@ def _finish_run(run: PublishRun, status: PublishRunStatus, **fields) -> None:
     db.session.commit()
 
 
+@contextlib.contextmanager
+def no_cyclic_gc() -> Iterator[None]:
+    """The build makes millions of short-lived objects and no garbage cycles of note; the
+    cyclic collector would walk the whole heap again and again (about a fifth of a build of
+    10,000 listings). Reference counting still frees everything as it goes."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def build_release(
     trigger: str = ReleaseTrigger.MANUAL.value,
     user_id: int | None = None,
@@ -282,7 +297,7 @@ def build_release(
         db.session.add(run)
         db.session.commit()
     try:
-        with build_lock(root):
+        with build_lock(root), no_cyclic_gc():
             result = _build_locked(root, run, day or today(), progress)
     except BuildBusy:
         _finish_run(run, PublishRunStatus.BUSY, step_label="another build was running")

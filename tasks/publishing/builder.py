@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import gc
 import gzip
 import hashlib
 import json
@@ -51,7 +50,7 @@ from models.audit import chain_head
 from models.listings import Snapshot, read_snapshot
 from models.locks import write_afresh
 
-from .context import BuildContext, reference_snapshot, release_clock, timestamp
+from .context import BuildContext, no_cyclic_gc, reference_snapshot, release_clock, timestamp
 from .layout import (  # noqa: F401 - the builder's callers read the layout through it
     MANIFEST,
     PRIVATE,
@@ -266,20 +265,6 @@ def _finish_run(run: PublishRun, status: PublishRunStatus, **fields) -> None:
     write_afresh()
     run.finish(status, **fields)
     db.session.commit()
-
-
-@contextlib.contextmanager
-def no_cyclic_gc() -> Iterator[None]:
-    """The build makes millions of short-lived objects and no garbage cycles of note; the
-    cyclic collector would walk the whole heap again and again (about a fifth of a build of
-    10,000 listings). Reference counting still frees everything as it goes."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def build_release(

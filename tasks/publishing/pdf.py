@@ -57,7 +57,7 @@ from models.reference import snapshot_county_names
 from . import assemble as assemble_module
 from . import entry
 from .assemble import join as assemble_files
-from .context import BuildContext
+from .context import BuildContext, no_cyclic_gc
 
 log = logging.getLogger(__name__)
 
@@ -396,11 +396,16 @@ def part_html(part: Part) -> str:
     return templates().get_template("part.html").render(**part.spec)
 
 
-def front_html(doc: PdfDoc, ctx: BuildContext, demo_banner: bool, contents: list) -> str:
+def front_html(
+    doc: PdfDoc, ctx: BuildContext, demo_banner: bool, contents: list, part: str = "all"
+) -> str:
+    """The front matter: the cover (`part="cover"`: release, dates, counts), then how to
+    get help now and the contents (`part="rest"`), or both."""
     return (
         templates()
         .get_template("front.html")
         .render(
+            part=part,
             doc=doc,
             contents=contents,
             number=ctx.number,
@@ -450,6 +455,17 @@ def render_document(html: str, target: Path, fetcher: AssetsOnlyFetcher | None =
     document.write_pdf(tmp, pdf_variant=PDF_VARIANT)
     os.replace(tmp, target)
     return len(document.pages)
+
+
+@cache
+def warm_up() -> None:
+    """Render one tiny page with the directory's stylesheet, once per process, before any
+    fork: WeasyPrint's user-agent stylesheets, its C type declarations and the fonts are
+    loaded on a process's first document (about 0.3 s), and forked renderers inherit them."""
+    html = '<html lang="en"><link rel="stylesheet" href="directory.css"><p>988</p></html>'
+    weasyprint.HTML(
+        string=html, base_url=ASSETS_DIR.as_uri() + "/", url_fetcher=AssetsOnlyFetcher()
+    ).render(font_config=font_config()).write_pdf(pdf_variant=PDF_VARIANT)
 
 
 def _render_job(job: tuple[str, str]) -> int:
@@ -566,30 +582,56 @@ def plan_parts(ctx: BuildContext, demo_banner: bool) -> list[Planned]:
 FRONT_PAGES = 3  # cover, how to get help now, contents (checked after rendering)
 
 
+def cached_render(html: str, cache: Path) -> tuple[Path, int]:
+    """Render `html` into the parts cache, named by its hash (and the templates'), unless a
+    build already did; returns the PDF and its page count."""
+    key = digest({"html": html, "template": template_version()})
+    path = cache / f"front-{key}.pdf"
+    pages = path.with_suffix(".pages")
+    if path.is_file() and pages.is_file():
+        with contextlib.suppress(OSError, ValueError):
+            count = int(pages.read_text())
+            os.utime(path)
+            return path, count
+    count = render_document(html, path)
+    pages.write_text(str(count))
+    return path, count
+
+
 def assemble(planned: Planned, ctx: BuildContext, demo_banner: bool, cache: Path) -> int:
-    """Front matter with the contents' page numbers, the parts, the page frame: one PDF."""
+    """Front matter with the contents' page numbers, the parts, the page frame: one PDF.
+
+    The cover (release number, dates) is rendered for each release; how to get help and the
+    contents come from the parts cache while no page number in them moves."""
     doc, parts = planned.doc, planned.parts
     counts = [assemble_module.page_count(cache / f"{p.digest}.pdf") for p in parts]
-    front = ctx.path(doc.key + ".front.pdf")
+    cover = ctx.path(doc.key + ".cover.pdf")
+    cover_pages = render_document(front_html(doc, ctx, demo_banner, [], part="cover"), cover)
     front_pages = FRONT_PAGES
     for _ in range(3):
         contents, page = [], front_pages + 1
         for part, count in zip(parts, counts, strict=True):
             contents += [dict(line, page=page) for line in part.contents]
             page += count
-        rendered = render_document(front_html(doc, ctx, demo_banner, contents), front)
-        if rendered == front_pages:
+        rest, rendered = cached_render(
+            front_html(doc, ctx, demo_banner, contents, part="rest"), cache
+        )
+        if cover_pages + rendered == front_pages:
             break
-        front_pages = rendered
+        front_pages = cover_pages + rendered
     target = ctx.path(doc.key)
     total = assemble_files(
-        [front, *(cache / f"{p.digest}.pdf" for p in parts)],
+        [cover, rest, *(cache / f"{p.digest}.pdf" for p in parts)],
         target,
-        nested=[False, *(bool(p.contents) and p.contents[0]["level"] == "type" for p in parts)],
+        nested=[  # help and contents under the cover's title, a type under its pillar
+            False,
+            True,
+            *(bool(p.contents) and p.contents[0]["level"] == "type" for p in parts),
+        ],
         title=doc.title,
         demo_banner=demo_banner,
     )
-    front.unlink()
+    cover.unlink()
     return total
 
 
@@ -599,7 +641,8 @@ def write_pdfs(
     """Write every PDF of the release (see the module docstring). Returns what it did: the
     parts it rendered (their hashes), the documents it assembled and those it reused."""
     demo_banner = bool(current_app.config.get("DEMO_BANNER"))
-    planned = plan_parts(ctx, demo_banner)
+    with no_cyclic_gc():  # plain data, many objects, no cycles (as the feeds' build)
+        planned = plan_parts(ctx, demo_banner)
     before = previous_inputs(ctx)
     cache = parts_dir()
     cache.mkdir(parents=True, exist_ok=True)
@@ -619,6 +662,8 @@ def write_pdfs(
                 os.utime(path)
             elif part.digest not in jobs:
                 jobs[part.digest] = (part_html(part), path)
+    if jobs or todo:
+        warm_up()
     fan_out(list(jobs.values()))
     done = 0
     for p, old in reusable:

@@ -182,8 +182,18 @@ def test_changed_listing_renders_its_parts_again_and_reassembles_what_prints_it(
     # its phone), and in each region it serves, that region's sobering centers and index;
     # nothing else (the other types' sections, the other regions)
     assert len(done["rendered"]) == 2 + 2 * len(regions)
-    parts = [name for name in render_spy if not name.endswith(".front.pdf")]
+    parts = [  # not the front matter: each document's cover, its help and contents pages
+        name
+        for name in render_spy
+        if not (name.endswith(".cover.pdf") or name.startswith("front-"))
+    ]
     assert len(parts) == len(done["rendered"])
+    # each reassembled document's cover (release number, date) is new; its help and contents
+    # pages are the cached ones: a number of the same length moves no page
+    assert sorted(n for n in render_spy if n.endswith(".cover.pdf")) == sorted(
+        f"{key.removeprefix('pdf/')}.cover.pdf" for key in expected
+    )
+    assert [n for n in render_spy if n.startswith("front-")] == []
     assert "(573) 555-9999" in pdf_text(tmp_path / "pdf" / "directory.pdf")
     assert "(573) 555-9999" in pdf_text(tmp_path / "pdf" / "type-sobering_center.pdf")
     before = json.loads((demo_build.out / "pdf" / "inputs.json").read_text())

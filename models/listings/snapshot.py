@@ -200,6 +200,8 @@ def read_snapshot(day: date) -> Snapshot:
     rows = published_rows()
     index = CertificationIndex({row.organization_id for row in rows})
     records, digests = [], {}
+    cert_bytes: dict[tuple[int, ...], bytes] = {}
+    data_at = rows[0]._fields.index("data_text") if rows else 0
     for row in rows:
         st = types[row.service_type_code]
         facts = ListingFacts(
@@ -221,8 +223,15 @@ def read_snapshot(day: date) -> Snapshot:
         ]
         records.append(listing_record(row, st, names, relevant))
         h = shared.copy()
-        h.update(repr(tuple(row[:-1])).encode("utf-8"))  # every column but the status
-        h.update(json.dumps([_cert_facts(c) for c in relevant], default=str).encode("utf-8"))
+        # every column but the status; the revision's JSON hashed as read, not repr'd
+        h.update(repr(tuple(row[:data_at]) + tuple(row[data_at + 1 : -1])).encode("utf-8"))
+        h.update(row.data_text.encode("utf-8"))
+        ids = tuple(c.id for c in relevant)
+        facts = cert_bytes.get(ids)
+        if facts is None:  # an organization's certifications, once per set
+            facts = json.dumps([_cert_facts(c) for c in relevant], default=str).encode("utf-8")
+            cert_bytes[ids] = facts
+        h.update(facts)
         digests[row.uuid] = h.hexdigest()[:32]
     records.sort(key=lambda r: (r["sort_order"], r["name"].lower(), r["id"]))
     return Snapshot(records, digests)

@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import shutil
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -364,9 +363,6 @@ def reap_dead_runs(except_id: int | None = None) -> int:
     return len(dead)
 
 
-PROGRESS_EVERY = 0.25  # seconds: how stale the run's shown step may be
-
-
 def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | None) -> BuildResult:
     clean_stale_builds(root)
     write_afresh()
@@ -375,17 +371,8 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
     steps = writers()
     total = len(steps) + 3
 
-    committed = [0.0]
-
     def step(i: int, label: str) -> None:
-        """Show the step: committed when the last one shown is PROGRESS_EVERY old (a fast
-        step rides on the next commit: a commit costs more than most steps at 1,000)."""
-        now = time.monotonic()
-        if now - committed[0] >= PROGRESS_EVERY:
-            _commit_run(run, step=i, total_steps=total, step_label=label)
-            committed[0] = now
-        else:
-            run.step, run.total_steps, run.step_label = i, total, label
+        _commit_run(run, step=i, total_steps=total, step_label=label)
         if progress:
             progress(i, total, label)
 

@@ -554,11 +554,36 @@ class Planned:
     digest: str
 
 
+_VIEWS: dict[str, Any] = {"key": None, "views": {}}  # this process's last build's entries
+
+
+def entry_views(
+    ctx: BuildContext, county_names: dict[str, str], regions: dict[frozenset[str], str]
+) -> dict[str, dict]:
+    """Each printed listing's entry by id. An entry is made from its record and the county
+    and region names alone, so the process's previous build's entry is kept for a listing
+    whose record digest (`ctx.digests`) is unchanged; a build keeps only its own."""
+    names = sorted(county_names.items())
+    key = digest({"names": names, "regions": sorted((sorted(k), v) for k, v in regions.items())})
+    before = _VIEWS["views"] if _VIEWS["key"] == key else {}
+    views, kept = {}, {}
+    for r in printed(ctx.records):
+        record_digest = ctx.digests.get(r["id"])
+        view = before.get(record_digest) if record_digest else None
+        if view is None:
+            view = entry.entry(r, county_names, regions)
+        views[r["id"]] = view
+        if record_digest:
+            kept[record_digest] = view
+    _VIEWS.update(key=key, views=kept)
+    return views
+
+
 def plan_parts(ctx: BuildContext, demo_banner: bool) -> list[Planned]:
     ref = ctx.reference
     county_names = snapshot_county_names(ref)
     regions = entry.region_names(ref["regions"])
-    views = {r["id"]: entry.entry(r, county_names, regions) for r in printed(ctx.records)}
+    views = entry_views(ctx, county_names, regions)
     openers = pillar_openers(printed(ctx.records), ref)
     out = []
     for doc in plan(ctx):

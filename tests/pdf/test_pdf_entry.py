@@ -162,3 +162,42 @@ def test_index_names_who_answers_who_comes_and_the_nearest_places(demo_build, na
     assert "Mobile crisis: " in row and "Mobile crisis: call 988" not in row
     places = row[row.index("Nearest places for help: ") :].split(" mi)")
     assert 1 <= len(places) - 1 <= INDEX_PLACES
+
+
+def test_entries_are_kept_between_builds_for_unchanged_records(app, tmp_path):
+    """A build keeps the previous build's entry of a listing whose record digest did not
+    change; a changed digest, or other county names, makes the entry again."""
+    import copy
+
+    from pdf_helpers import demo_context
+
+    from models.reference import snapshot_county_names
+    from tasks.publishing import entry
+    from tasks.publishing.pdf import entry_views
+
+    ctx = demo_context(tmp_path)
+    ctx.digests = {r["id"]: f"digest-{r['id']}" for r in ctx.records}
+    names = snapshot_county_names(ctx.reference)
+    regions = entry.region_names(ctx.reference["regions"])
+    first = entry_views(ctx, names, regions)
+    assert first and all(
+        v == entry.entry(r, names, regions)
+        for r in ctx.records
+        if (v := first.get(r["id"])) is not None
+    )
+
+    changed = ctx.records[0]
+    changed["name"] = changed["name"] + " (renamed)"
+    ctx.digests[changed["id"]] = "digest-changed"
+    second = entry_views(ctx, names, regions)
+    for sid, view in second.items():
+        if sid == changed["id"]:
+            assert view is not first[sid] and "(renamed)" in str(view)
+        else:
+            assert view is first[sid]  # kept, not made again
+
+    renamed = copy.deepcopy(names)
+    fips = next(iter(renamed))
+    renamed[fips] = "Renamed County"
+    third = entry_views(ctx, renamed, regions)
+    assert all(third[sid] is not second[sid] for sid in third)

@@ -64,6 +64,10 @@ def main() -> None:
             f"{count} listings, after one change: feeds public after {feeds:6.2f} s, "
             f"whole release {total:6.2f} s -> feeds/whole {feeds / total:5.2f}"
         )
+        print(
+            f"{count} listings: the release after one change took "
+            f"{100 * total / first_total:.1f} % of a full release"
+        )
 
 
 if __name__ == "__main__":

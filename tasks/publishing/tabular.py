@@ -395,16 +395,6 @@ def document_rows(d: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         yield "service_at_location", sal
 
 
-def rows(
-    docs: list[dict[str, Any]], taxes: list[dict[str, Any]]
-) -> dict[str, list[dict[str, Any]]]:
-    """Flatten the nested service documents into one list of rows per table (deduplicated by id)."""
-    out: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in TABLES}
-    for table, row in chain(taxonomy_rows(taxes), *(document_rows(d) for d in docs)):
-        out[table].setdefault(row["id"], row)
-    return {name: list(table.values()) for name, table in out.items()}
-
-
 # one document's rows of one table, as written: [the table's index in the package, the rows'
 # ids joined by newlines, their CSV lines joined (UTF-8), the lines' byte lengths joined by commas]
 Group = list[Any]
@@ -496,13 +486,3 @@ class Tables:
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\r\n").writerow(self.columns[i])
         return buf.getvalue()
-
-
-def write_tabular(
-    ctx: BuildContext,
-    docs: list[dict[str, Any]],
-    taxes: list[dict[str, Any]],
-    extensions: dict[str, str],
-) -> None:
-    tables = Tables(extensions)
-    tables.write(ctx, taxes, (tables.groups(document_rows(d)) for d in docs))

@@ -159,7 +159,7 @@ def test_the_feeds_carry_a_declared_field(app, declared):
     service = next(r for r in package["resources"] if r["name"] == "service")
     columns = {f["name"]: f["type"] for f in service["schema"]["fields"]}
     assert columns["mo_dmh_peer_staff"] == "string" and columns["mo_dmh_parking"] == "string"
-    rows = tabular.rows([doc], [])["service"]
+    rows = [row for table, row in tabular.document_rows(doc) if table == "service"]
     assert rows[0]["mo_dmh_peer_staff"] == "always"
 
 

@@ -20,9 +20,7 @@ from xml.sax.saxutils import escape
 import orjson
 
 from models.listings import fields as fields_module
-from models.listings import (
-    format_phone,
-)
+from models.listings import format_phone
 from models.publishing import safe_cell
 from models.reference import snapshot_county_names
 from models.text import publishable

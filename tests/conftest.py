@@ -371,12 +371,29 @@ def drop_database(url: str) -> None:
         pg_exec(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
 
 
+def _log_arrivals(app):
+    """The app, logging each request as it arrives (werkzeug logs it when answered), so a
+    browser test that times out says whether its request reached the server."""
+    import logging
+
+    log = logging.getLogger("live_server")
+    log.setLevel(logging.INFO)
+    inner = app.wsgi_app
+
+    def wsgi_app(environ, start_response):
+        log.info("arrived: %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+        return inner(environ, start_response)
+
+    app.wsgi_app = wsgi_app
+    return app
+
+
 class LiveServer:
     def __init__(self, app, port: int):
         self.app = app
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self._server = make_server("127.0.0.1", port, app, threaded=True)
+        self._server = make_server("127.0.0.1", port, _log_arrivals(app), threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def start(self):

@@ -480,6 +480,34 @@ def browser_sign_in(
         page.click("button[type=submit], input[type=submit]")
 
 
+def save_draft(page):
+    """Press the listing editor's "Save draft" and return the save's response.
+
+    A "leave this page?" prompt would hold the save's navigation (and its POST) until answered:
+    it is recorded, accepted and named in the assertion. A form the browser would refuse to send
+    is named too. The button is pressed from the keyboard: focus brings it into view without a
+    pointer landing on coordinates a late layout change could move."""
+    dialogs: list[str] = []
+
+    def answer(dialog) -> None:
+        dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.accept()
+
+    page.on("dialog", answer)
+    invalid = page.evaluate(
+        "Array.from(document.querySelectorAll('form.listing-editor :invalid'), e => e.name)"
+    )
+    assert invalid == [], invalid
+    with page.expect_response(
+        lambda r: r.request.method == "POST" and r.url.endswith("/edit"), timeout=30_000
+    ) as saved:
+        page.get_by_role("button", name="Save draft").press("Enter")
+    page.remove_listener("dialog", answer)
+    assert dialogs == [], dialogs
+    assert saved.value.status in (302, 303), (saved.value.status, page.url)
+    return saved.value
+
+
 # ------------------------------------------------------------------ e-mail
 
 

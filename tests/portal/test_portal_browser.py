@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import browser_sign_in
+from tests.conftest import browser_sign_in, save_draft
 from tests.portal.conftest import make_pdf
 
 pytestmark = [pytest.mark.live, pytest.mark.browser]
@@ -25,27 +25,7 @@ def test_provider_journey(live_server, page):
     page.wait_for_load_state("load")  # the editor's script is attached before we type
     page.fill("#phones-0-number", "(573) 555-0142")
     page.fill("#hours_fri-0-closes", "16:00")
-    # a "leave this page?" prompt would hold the save's navigation (and its POST) until
-    # answered: record it and accept it, so the journey goes on and the check below names it
-    dialogs: list[str] = []
-
-    def answer(dialog) -> None:
-        dialogs.append(f"{dialog.type}: {dialog.message}")
-        dialog.accept()
-
-    page.on("dialog", answer)
-    invalid = page.evaluate(
-        "Array.from(document.querySelectorAll('form.listing-editor :invalid'), e => e.name)"
-    )
-    assert invalid == [], invalid  # the browser would refuse to send the form
-    with page.expect_response(
-        lambda r: r.request.method == "POST" and r.url.endswith("/edit"), timeout=30_000
-    ) as saved:
-        # pressed from the keyboard: focus brings the button into view without a pointer
-        # landing on coordinates a late layout change could move (a lost save under load)
-        page.get_by_role("button", name="Save draft").press("Enter")
-    assert dialogs == [], dialogs
-    assert saved.value.status in (302, 303), (saved.value.status, page.url)
+    save_draft(page)
     page.wait_for_url(re.compile(r".*/changes$"), timeout=30_000)
     assert page.get_by_role("heading", name="What will change").is_visible()
     diff = page.locator("table.diff-table")

@@ -13,7 +13,7 @@ import pytest
 from review_helpers import pending_bluestem
 
 from models import ListingRevision, ReviewComment, db
-from tests.conftest import browser_sign_in, totp_now
+from tests.conftest import browser_sign_in, save_draft, totp_now
 
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 FIXED_NUMBER = "+15735550199"
@@ -101,27 +101,7 @@ def test_reviewer_requests_changes_then_approves(live_server, page, browser):
         assert portal.get_by_label("Phone 2 number").input_value() == ""
         portal.get_by_label("Phone 1 number").fill("(573) 555-0199")
         portal.get_by_label("Phone 1 note").fill("24/7 line")
-        # as in the provider's journey: a "leave this page?" prompt is answered and named, a
-        # form the browser would refuse is named, and the save's POST is awaited itself
-        dialogs: list[str] = []
-
-        def answer(dialog) -> None:
-            dialogs.append(f"{dialog.type}: {dialog.message}")
-            dialog.accept()
-
-        portal.on("dialog", answer)
-        invalid = portal.evaluate(
-            "Array.from(document.querySelectorAll('form.listing-editor :invalid'), e => e.name)"
-        )
-        assert invalid == [], invalid
-        with portal.expect_response(
-            lambda r: r.request.method == "POST" and r.url.endswith("/edit"), timeout=30_000
-        ) as saved:
-            # pressed from the keyboard: focus brings the button into view without a pointer
-            # landing on coordinates a late layout change could move (a lost save under load)
-            portal.get_by_role("button", name="Save draft").press("Enter")
-        assert dialogs == [], dialogs
-        assert saved.value.status in (302, 303), (saved.value.status, portal.url)
+        save_draft(portal)
         portal.wait_for_url(re.compile(rf".*/portal/listings/{listing_id}/changes$"))
         assert "Draft saved." in portal.get_by_role("main").inner_text()
         assert "(573) 555-0199" in portal.get_by_role("table").first.inner_text()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from celery import shared_task
 
-from .publishing.pdf import parts_dir, render_document
+from .publishing.pdf import parts_dir, render_part
 
 PDF_QUEUE = "pdf"
 
@@ -25,5 +25,5 @@ def render_pdf_part(html: str, name: str) -> dict:
     target = (folder / name).resolve()
     if target.parent != folder.resolve() or not name.endswith(".pdf"):
         raise ValueError(f"not a part file name: {name!r}")
-    pages = render_document(html, Path(target))
+    pages = render_part(html, Path(target))
     return {"pages": pages, "worker": f"{socket.gethostname()}:{os.getpid()}"}

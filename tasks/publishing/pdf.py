@@ -302,10 +302,14 @@ class Part:
     spec: dict[str, Any]  # the template's input (plain data)
     digest: str = ""
     contents: list[dict[str, Any]] = field(default_factory=list)  # its lines in the contents
+    template: str = "part.html"
+    section: str = ""  # written at the top of its pages (`assemble.frame`)
 
     def __post_init__(self):
         if not self.digest:
-            self.digest = digest({"part": self.spec, "template": template_version()})
+            self.digest = digest(
+                {"part": self.spec, "file": self.template, "template": template_version()}
+            )
 
 
 def digest(payload: Any) -> str:
@@ -354,14 +358,22 @@ def section_parts(group: dict[str, Any]) -> list[Part]:
             "types": [{**t, "listings": run, "continued": i > 0}],
         }
         spec = {"title": t["title"], "sections": [section], "index": []}
-        parts.append(Part(spec, contents=contents if i == 0 else []))
+        parts.append(Part(spec, contents=contents if i == 0 else [], section=group["title"]))
     return parts
+
+
+@cache
+def help_part() -> Part:
+    """ "How to get help now": the same page in every directory, rendered once into the parts
+    cache (beside the other parts, before any page number is known)."""
+    return Part({}, template="help.html", section="How to get help now")
 
 
 def index_part(rows: list[dict[str, Any]]) -> Part:
     return Part(
         {"title": "County index", "sections": [], "index": rows},
         contents=[{"level": "pillar", "title": "County index"}],
+        section="County index",
     )
 
 
@@ -393,14 +405,12 @@ def templates() -> jinja2.Environment:
 
 
 def part_html(part: Part) -> str:
-    return templates().get_template("part.html").render(**part.spec)
+    return templates().get_template(part.template).render(**part.spec)
 
 
-def front_html(
-    doc: PdfDoc, ctx: BuildContext, demo_banner: bool, contents: list, part: str = "all"
-) -> str:
-    """The front matter: the cover (`part="cover"`: release, dates, counts), then how to
-    get help now and the contents (`part="rest"`), or both."""
+def front_html(doc: PdfDoc, ctx: BuildContext, demo_banner: bool, contents: list, part: str) -> str:
+    """A directory's front matter: its cover (`part="cover"`: release, dates, counts) or its
+    contents (`part="contents"`); "How to get help now" between them is `help_part()`."""
     return (
         templates()
         .get_template("front.html")
@@ -468,9 +478,17 @@ def warm_up() -> None:
     ).render(font_config=font_config()).write_pdf(pdf_variant=PDF_VARIANT)
 
 
+def render_part(html: str, target: Path) -> int:
+    """Render a part into the parts cache, its page count noted beside it (so assembling
+    needs not open the part twice). Returns the page count."""
+    count = render_document(html, target)
+    assemble_module.note_pages(target, count)
+    return count
+
+
 def _render_job(job: tuple[str, str]) -> int:
     html, target = job
-    return render_document(html, Path(target))
+    return render_part(html, Path(target))
 
 
 def render_parts(jobs: list[tuple[str, Path]], workers: int) -> None:
@@ -479,7 +497,7 @@ def render_parts(jobs: list[tuple[str, Path]], workers: int) -> None:
     jobs = sorted(jobs, key=lambda job: -len(job[0]))
     if workers <= 1 or len(jobs) <= 1:
         for html, target in jobs:
-            render_document(html, target)
+            render_part(html, target)
         return
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
@@ -607,6 +625,22 @@ def plan_parts(ctx: BuildContext, demo_banner: bool) -> list[Planned]:
 FRONT_PAGES = 3  # cover, how to get help now, contents (checked after rendering)
 
 
+def part_jobs(planned: list[Planned], cache: Path) -> dict[str, tuple[str, Path]]:
+    """What must be rendered to assemble `planned`: (html, target) by digest for each part
+    missing from the parts cache, "How to get help now" included, each once. The parts found
+    are touched (see `prune`)."""
+    jobs: dict[str, tuple[str, Path]] = {}
+    for part in [help_part()] * bool(planned) + [part for p in planned for part in p.parts]:
+        path = cache / f"{part.digest}.pdf"
+        if part.digest in jobs:
+            continue
+        if path.is_file():
+            os.utime(path)
+        else:
+            jobs[part.digest] = (part_html(part), path)
+    return jobs
+
+
 def cached_render(html: str, cache: Path) -> tuple[Path, int]:
     """Render `html` into the parts cache, named by its hash (and the templates'), unless a
     build already did; returns the PDF and its page count."""
@@ -618,42 +652,46 @@ def cached_render(html: str, cache: Path) -> tuple[Path, int]:
             count = int(pages.read_text())
             os.utime(path)
             return path, count
-    count = render_document(html, path)
-    pages.write_text(str(count))
-    return path, count
+    return path, render_part(html, path)
 
 
 def assemble(planned: Planned, ctx: BuildContext, demo_banner: bool, cache: Path) -> int:
     """Front matter with the contents' page numbers, the parts, the page frame: one PDF.
 
-    The cover (release number, dates) is rendered for each release; how to get help and the
-    contents come from the parts cache while no page number in them moves."""
+    The cover (release number, dates) is rendered for each release; "How to get help now" is
+    a part; the contents come from the parts cache while no page number in them moves."""
     doc, parts = planned.doc, planned.parts
+    help_file = cache / f"{help_part().digest}.pdf"
+    if not help_file.is_file():  # rendered with the parts (`part_jobs`) unless pruned since
+        render_part(part_html(help_part()), help_file)
     counts = [assemble_module.page_count(cache / f"{p.digest}.pdf") for p in parts]
     cover = ctx.path(doc.key + ".cover.pdf")
     cover_pages = render_document(front_html(doc, ctx, demo_banner, [], part="cover"), cover)
+    before_contents = cover_pages + assemble_module.page_count(help_file)
     front_pages = FRONT_PAGES
     for _ in range(3):
         contents, page = [], front_pages + 1
         for part, count in zip(parts, counts, strict=True):
             contents += [dict(line, page=page) for line in part.contents]
             page += count
-        rest, rendered = cached_render(
-            front_html(doc, ctx, demo_banner, contents, part="rest"), cache
+        contents_file, rendered = cached_render(
+            front_html(doc, ctx, demo_banner, contents, part="contents"), cache
         )
-        if cover_pages + rendered == front_pages:
+        if before_contents + rendered == front_pages:
             break
-        front_pages = cover_pages + rendered
+        front_pages = before_contents + rendered
     target = ctx.path(doc.key)
     total = assemble_files(
-        [cover, rest, *(cache / f"{p.digest}.pdf" for p in parts)],
+        [cover, help_file, contents_file, *(cache / f"{p.digest}.pdf" for p in parts)],
         target,
         nested=[  # help and contents under the cover's title, a type under its pillar
             False,
             True,
+            True,
             *(bool(p.contents) and p.contents[0]["level"] == "type" for p in parts),
         ],
         title=doc.title,
+        sections=[None, help_part().section, "Contents", *(p.section for p in parts)],
         demo_banner=demo_banner,
     )
     cover.unlink()
@@ -679,14 +717,7 @@ def write_pdfs(
         else:
             todo.append(p)
     # every part a document to assemble needs, each rendered once (in parallel) if missing
-    jobs: dict[str, tuple[str, Path]] = {}
-    for p in todo:
-        for part in p.parts:
-            path = cache / f"{part.digest}.pdf"
-            if path.is_file():
-                os.utime(path)
-            elif part.digest not in jobs:
-                jobs[part.digest] = (part_html(part), path)
+    jobs = part_jobs(todo, cache)
     if jobs or todo:
         warm_up()
     fan_out(list(jobs.values()))

@@ -78,6 +78,28 @@ def test_bookmarks_nest_types_under_their_pillar_and_point_at_their_page(demo_bu
     check(top)
 
 
+def test_every_page_after_the_cover_names_its_section_at_the_top(demo_build):
+    reader = pypdf.PdfReader(demo_build.statewide)
+    top = bookmarks(reader)
+    # the cover's bookmark holds the help and contents pages, then a bookmark per section
+    sections = [("How to get help now", 1), ("Contents", 2)] + [(t, p) for t, p, _ in top[1:]]
+    assert [t for t, _ in sections][2:] == [
+        "Someone to contact",
+        "Someone to respond",
+        "A safe place for help",
+        "Partners and liaisons",
+        "County index",
+    ]
+    ends = [p for _, p in sections[1:]] + [len(reader.pages)]
+    assert not any(t in reader.pages[0].extract_text() for t, _ in sections)  # the cover
+    for (title, start), end in zip(sections, ends, strict=True):
+        assert end > start, title
+        for number in range(start, end):
+            # written by the frame, as a pagination artifact, on continued pages too
+            artifact = reader.pages[number].get_contents().get_data().split(b"/Artifact")[-1]
+            assert b"(" + title.encode("cp1252") + b") Tj" in artifact, (title, number)
+
+
 def test_contents_give_the_page_each_section_starts_on(demo_build):
     reader = pypdf.PdfReader(demo_build.statewide)
     contents = reader.pages[2].extract_text()

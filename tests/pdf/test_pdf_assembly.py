@@ -20,6 +20,7 @@ def structure(reader: pypdf.PdfReader):
 def test_one_structure_tree_lines_up_with_the_pages(demo_build):
     reader = pypdf.PdfReader(demo_build.statewide)
     root, keys = structure(reader)
+    nums = root["/ParentTree"].get_object()["/Nums"]
     assert len(keys) == len(set(keys)) and int(root["/ParentTreeNextKey"]) == max(keys) + 1
     page_keys = [int(p["/StructParents"]) for p in reader.pages]
     assert len(set(page_keys)) == len(reader.pages) and set(page_keys) <= set(keys)
@@ -38,6 +39,18 @@ def test_one_structure_tree_lines_up_with_the_pages(demo_build):
         k = element.get("/K")
         stack.extend(k if isinstance(k, list) else [k] if k is not None else [])
     assert seen > 500
+    # every element the pages' marked content names is in the tree: a kid of its parent, up
+    # to the root (margin boxes used to leave one detached element per page)
+    values = [nums[i].get_object() for i in range(1, len(nums), 2)]
+    for value in values:
+        for element in value if isinstance(value, list) else [value]:
+            element = element.get_object()
+            while element.get("/Type") != "/StructTreeRoot":
+                parent = element["/P"].get_object()
+                k = parent["/K"]
+                kids = [x.get_object() for x in (k if isinstance(k, list) else [k])]
+                assert any(x is element or x == element for x in kids), element.get("/S")
+                element = parent
 
 
 def bookmarks(reader: pypdf.PdfReader, items=None, depth=0):

@@ -59,6 +59,7 @@ from .layout import (  # noqa: F401 - the builder's callers read the layout thro
     release_dir,
     releases_root,
 )
+from .pdf import start_early_render
 from .printing import manifest_entry, print_files, print_release, print_wanted
 from .storage import release_storage
 
@@ -305,6 +306,8 @@ def _print(root: Path, ctx: BuildContext, run: PublishRun, progress: Progress | 
     """The printed directories of a release whose feeds are already public (printing.py).
     A failure is logged and recorded on the run; the feeds stay published, the beat retries."""
     label = f"release {ctx.number} is current"
+    if ctx.early_render is not None:
+        ctx.early_render.finish()
 
     def step(i: int, total: int, key: str) -> None:
         _commit_run(run, step_label=f"{label}; printing {key} ({i}/{total})")
@@ -414,6 +417,28 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
         previous_dir=(release_dir(cur, root)) if cur is not None else None,
         base_url=current_app.config["PUBLIC_BASE_URL"].rstrip("/"),
     )
+    if print_wanted():
+        ctx.early_render = start_early_render(ctx)  # the print's parts, beside the feeds
+    try:
+        return _publish(root, run, ctx, chash, last_event, steps, step, progress)
+    except BaseException:
+        if ctx.early_render is not None:
+            ctx.early_render.finish()
+        raise
+
+
+def _publish(
+    root: Path,
+    run: PublishRun,
+    ctx: BuildContext,
+    chash: str,
+    last_event: int | None,
+    steps: list[Callable[[BuildContext], None]],
+    step: Callable[[int, str], None],
+    progress: Progress | None,
+) -> BuildResult:
+    """Write the feeds of release `ctx.number`, record it and make it current."""
+    number, out_dir, records, total = ctx.number, ctx.out_dir, ctx.records, len(steps) + 3
     for i, writer in enumerate(steps, start=1):
         step(i, writer.__name__.removeprefix("write_").replace("_", " "))
         writer(ctx)
@@ -434,7 +459,7 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
         counts=counts_of(ctx),
         files=ctx.files,
         changes=ctx.changes,
-        reference_snapshot=reference,
+        reference_snapshot=ctx.reference,
     )
     db.session.add(release)
     db.session.flush()

@@ -31,6 +31,8 @@ class BuildContext:
     changes: dict[str, Any] = field(
         default_factory=dict
     )  # added / changed / removed ids (write_changes)
+    # the print's parts being rendered while the feeds are written (pdf.start_early_render)
+    early_render: Any = field(default=None, repr=False, compare=False)
 
     def path(self, relative: str) -> Path:
         p = self.out_dir / relative

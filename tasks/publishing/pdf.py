@@ -44,6 +44,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import jinja2
+import orjson
 import pydyf
 import weasyprint
 from flask import current_app
@@ -174,9 +175,10 @@ def plan(ctx: BuildContext) -> list[PdfDoc]:
                     of_type,
                 )
             )
+    covered = [(r, coverage(r).keys()) for r in recs]  # once per listing, not per region
     for region in ref["regions"]:
         fips = set(region["counties"])
-        inside = [r for r in recs if fips & coverage(r).keys()]
+        inside = [r for r, where in covered if not fips.isdisjoint(where)]
         docs.append(
             PdfDoc(
                 f"pdf/region-{region['slug']}.pdf",
@@ -313,8 +315,8 @@ class Part:
 
 
 def digest(payload: Any) -> str:
-    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    blob = orjson.dumps(payload, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return hashlib.sha256(blob).hexdigest()
 
 
 # A service type's listings are printed in runs ("chunks"), each a part of its own, so a
@@ -706,16 +708,9 @@ def write_pdfs(
     demo_banner = bool(current_app.config.get("DEMO_BANNER"))
     with no_cyclic_gc():  # plain data, many objects, no cycles (as the feeds' build)
         planned = plan_parts(ctx, demo_banner)
-    before = previous_inputs(ctx)
     cache = parts_dir()
     cache.mkdir(parents=True, exist_ok=True)
-    reusable, todo = [], []
-    for p in planned:
-        old = Path(ctx.previous_dir) / p.doc.key if ctx.previous_dir else None
-        if old is not None and before.get(p.doc.key) == p.digest and old.is_file():
-            reusable.append((p, old))
-        else:
-            todo.append(p)
+    reusable, todo = split_reusable(planned, ctx)
     # every part a document to assemble needs, each rendered once (in parallel) if missing
     jobs = part_jobs(todo, cache)
     if jobs or todo:
@@ -745,6 +740,68 @@ def write_pdfs(
         "assembled": [p.doc.key for p in todo],
         "reused": [p.doc.key for p, _ in reusable],
     }
+
+
+def split_reusable(
+    planned: list[Planned], ctx: BuildContext
+) -> tuple[list[tuple[Planned, Path]], list[Planned]]:
+    """The documents whose inputs are the previous release's (with its file), and the others."""
+    before = previous_inputs(ctx)
+    reusable, todo = [], []
+    for p in planned:
+        old = Path(ctx.previous_dir) / p.doc.key if ctx.previous_dir else None
+        if old is not None and before.get(p.doc.key) == p.digest and old.is_file():
+            reusable.append((p, old))
+        else:
+            todo.append(p)
+    return reusable, todo
+
+
+class EarlyRender:
+    """A forked process that renders a release's missing parts into the parts cache while the
+    same release's feeds are written (one core for each), so that its print finds them done.
+
+    It plans as the print will (`write_pdfs`), against the current release's inputs, and
+    renders the missing parts one at a time, largest first. `finish()` asks it to stop after
+    the part in hand and waits; whatever it did not render the print renders. The parts cache
+    is named by content and every file is written atomically, so a process that dies or is
+    stopped leaves nothing wrong behind."""
+
+    def __init__(self, ctx: BuildContext):
+        context = multiprocessing.get_context("fork")
+        self.stop = context.Event()
+        demo_banner = bool(current_app.config.get("DEMO_BANNER"))
+        self.process = context.Process(
+            target=self._run, args=(ctx, demo_banner, parts_dir()), daemon=True
+        )
+        self.process.start()
+
+    def _run(self, ctx: BuildContext, demo_banner: bool, cache: Path) -> None:
+        with no_cyclic_gc():
+            planned = plan_parts(ctx, demo_banner)
+        cache.mkdir(parents=True, exist_ok=True)
+        jobs = part_jobs(split_reusable(planned, ctx)[1], cache)
+        if jobs:
+            warm_up()
+        for html, target in sorted(jobs.values(), key=lambda job: -len(job[0])):
+            if self.stop.is_set():
+                return
+            render_part(html, target)
+
+    def finish(self, timeout: float = 120) -> None:
+        self.stop.set()
+        self.process.join(timeout)
+        if self.process.is_alive():  # a part taking far too long: the print renders it
+            self.process.kill()
+            self.process.join()
+
+
+def start_early_render(ctx: BuildContext) -> EarlyRender | None:
+    """Start rendering `ctx`'s missing parts beside the feeds (see `EarlyRender`); not when the
+    parts go to Celery workers (PDF_FANOUT=celery), which render them when the print asks."""
+    if current_app.config.get("PDF_FANOUT") == "celery":
+        return None
+    return EarlyRender(ctx)
 
 
 _ASSEMBLY: tuple = ()  # what forked assembly processes read (set just before the fork)

@@ -163,3 +163,72 @@ def test_with_printing_off_the_manifest_says_so(build, releases_dir):
     manifest = json.loads((releases_dir / "current" / "manifest.json").read_bytes())
     assert manifest["print"] == {"status": "off"}
     assert not (releases_dir / "releases" / str(result.number) / "print.json").exists()
+
+
+@pytest.fixture
+def fan_outs(monkeypatch):
+    """The parts each print renders itself (after the feeds), by file name."""
+    from tasks.publishing import pdf
+
+    real = pdf.fan_out
+    calls: list[list[str]] = []
+
+    def watched(jobs):
+        calls.append(sorted(Path(target).name for _, target in jobs))
+        return real(jobs)
+
+    monkeypatch.setattr(pdf, "fan_out", watched)
+    return calls
+
+
+def test_a_release_renders_its_changed_parts_beside_its_feeds(
+    app, build, releases_dir, printing, fan_outs, monkeypatch
+):
+    from tasks.publishing import pdf
+
+    build()
+    lst = db.session.scalars(
+        db.select(Listing).where(Listing.live_revision_id.is_not(None)).order_by(Listing.id)
+    ).first()
+    data = dict(lst.live_revision.data)
+    data["phones"] = [{**data["phones"][0], "number": "+15735559876"}, *data["phones"][1:]]
+    lst.live_revision.data = data  # a printed line changes: its parts are laid out again
+    db.session.commit()
+    early = []
+
+    def finish_when_done(self, timeout=120):  # the feeds were quick: let the parts finish
+        self.process.join(timeout)
+        early.append(self.process.exitcode)
+
+    monkeypatch.setattr(pdf.EarlyRender, "finish", finish_when_done)
+    before = set(pdf.parts_dir().glob("*.pdf"))
+    second = build()
+    assert second.status == "published" and early == [0]
+    rendered = set(pdf.parts_dir().glob("*.pdf")) - before
+    assert rendered  # the changed listing's parts, rendered by the process beside the feeds
+    assert fan_outs[-1] == []  # so the print renders nothing itself
+    folder = releases_dir / "releases" / str(second.number)
+    assert len([k for k in load_json(folder / "print.json")["files"] if k.endswith(".pdf")]) == 3
+
+
+def test_parts_an_early_render_did_not_reach_are_rendered_by_the_print(
+    app, build, releases_dir, printing, fan_outs, monkeypatch, tmp_path
+):
+    from tasks.publishing import pdf
+
+    monkeypatch.setitem(app.config, "VAR_DIR", str(tmp_path / "var"))  # an empty parts cache
+    real_start = pdf.EarlyRender.__init__
+
+    def stopped_at_once(self, ctx):
+        real_start(self, ctx)
+        self.finish()  # asked to stop before its first part (or killed on the way)
+
+    monkeypatch.setattr(pdf.EarlyRender, "__init__", stopped_at_once)
+    first = build()
+    assert first.status == "published"
+    assert fan_outs[-1]  # the print rendered the parts itself
+    folder = releases_dir / "releases" / str(first.number)
+    pdfs = [k for k in load_json(folder / "print.json")["files"] if k.endswith(".pdf")]
+    assert len(pdfs) == 3
+    for rel in pdfs:
+        assert (folder / rel).read_bytes().startswith(b"%PDF")

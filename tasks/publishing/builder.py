@@ -306,8 +306,6 @@ def _print(root: Path, ctx: BuildContext, run: PublishRun, progress: Progress | 
     """The printed directories of a release whose feeds are already public (printing.py).
     A failure is logged and recorded on the run; the feeds stay published, the beat retries."""
     label = f"release {ctx.number} is current"
-    if ctx.early_render is not None:
-        ctx.early_render.finish()
 
     def step(i: int, total: int, key: str) -> None:
         _commit_run(run, step_label=f"{label}; printing {key} ({i}/{total})")
@@ -325,6 +323,9 @@ def _print(root: Path, ctx: BuildContext, run: PublishRun, progress: Progress | 
             error=f"printing: {type(exc).__name__}: {exc}"[:2000],
         )
         return
+    finally:
+        if ctx.early_render is not None:  # a print that returned before waiting for it
+            ctx.early_render.finish()
     if outcome == "printed":
         release = db.session.scalar(db.select(Release).filter_by(number=ctx.number))
         files = print_files(release_dir(ctx.number, root)) or {}

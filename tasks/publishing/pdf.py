@@ -710,6 +710,8 @@ def write_pdfs(
         planned = plan_parts(ctx, demo_banner)
     cache = parts_dir()
     cache.mkdir(parents=True, exist_ok=True)
+    if ctx.early_render is not None:  # planned meanwhile: now the parts it renders
+        ctx.early_render.finish()
     reusable, todo = split_reusable(planned, ctx)
     # every part a document to assemble needs, each rendered once (in parallel) if missing
     jobs = part_jobs(todo, cache)
@@ -759,39 +761,37 @@ def split_reusable(
 
 class EarlyRender:
     """A forked process that renders a release's missing parts into the parts cache while the
-    same release's feeds are written (one core for each), so that its print finds them done.
+    same release's feeds are written, so that its print finds them done.
 
     It plans as the print will (`write_pdfs`), against the current release's inputs, and
-    renders the missing parts one at a time, largest first. `finish()` asks it to stop after
-    the part in hand and waits; whatever it did not render the print renders. The parts cache
-    is named by content and every file is written atomically, so a process that dies or is
-    stopped leaves nothing wrong behind."""
+    renders the missing parts over PDF_WORKERS processes, at a lower CPU priority (nice 10)
+    than the feeds beside it. The print plans too, then `finish()` waits for it. The parts
+    cache is named by content and every file is written atomically, so a process that dies or
+    is killed (after `timeout`) leaves nothing wrong behind: the print renders what is missing."""
 
     def __init__(self, ctx: BuildContext):
         context = multiprocessing.get_context("fork")
-        self.stop = context.Event()
         demo_banner = bool(current_app.config.get("DEMO_BANNER"))
         self.process = context.Process(
-            target=self._run, args=(ctx, demo_banner, parts_dir()), daemon=True
+            target=self._run, args=(ctx, demo_banner, parts_dir(), pdf_workers()), daemon=False
         )
         self.process.start()
 
-    def _run(self, ctx: BuildContext, demo_banner: bool, cache: Path) -> None:
+    @staticmethod
+    def _run(ctx: BuildContext, demo_banner: bool, cache: Path, workers: int) -> None:
+        os.nice(10)  # the feeds come first
         with no_cyclic_gc():
             planned = plan_parts(ctx, demo_banner)
         cache.mkdir(parents=True, exist_ok=True)
         jobs = part_jobs(split_reusable(planned, ctx)[1], cache)
         if jobs:
             warm_up()
-        for html, target in sorted(jobs.values(), key=lambda job: -len(job[0])):
-            if self.stop.is_set():
-                return
-            render_part(html, target)
+            render_parts(list(jobs.values()), workers)
 
-    def finish(self, timeout: float = 120) -> None:
-        self.stop.set()
+    def finish(self, timeout: float = 3600) -> None:
+        """Wait for the parts (idempotent); past `timeout`, stop it and let the print render."""
         self.process.join(timeout)
-        if self.process.is_alive():  # a part taking far too long: the print renders it
+        if self.process.is_alive():
             self.process.kill()
             self.process.join()
 

@@ -195,15 +195,16 @@ def test_a_release_renders_its_changed_parts_beside_its_feeds(
     lst.live_revision.data = data  # a printed line changes: its parts are laid out again
     db.session.commit()
     early = []
+    real_finish = pdf.EarlyRender.finish
 
-    def finish_when_done(self, timeout=120):  # the feeds were quick: let the parts finish
-        self.process.join(timeout)
+    def finish(self, timeout=3600):
+        real_finish(self, timeout)
         early.append(self.process.exitcode)
 
-    monkeypatch.setattr(pdf.EarlyRender, "finish", finish_when_done)
+    monkeypatch.setattr(pdf.EarlyRender, "finish", finish)
     before = set(pdf.parts_dir().glob("*.pdf"))
     second = build()
-    assert second.status == "published" and early == [0]
+    assert second.status == "published" and early[0] == 0
     rendered = set(pdf.parts_dir().glob("*.pdf")) - before
     assert rendered  # the changed listing's parts, rendered by the process beside the feeds
     assert fan_outs[-1] == []  # so the print renders nothing itself
@@ -219,11 +220,11 @@ def test_parts_an_early_render_did_not_reach_are_rendered_by_the_print(
     monkeypatch.setitem(app.config, "VAR_DIR", str(tmp_path / "var"))  # an empty parts cache
     real_start = pdf.EarlyRender.__init__
 
-    def stopped_at_once(self, ctx):
+    def killed_at_once(self, ctx):
         real_start(self, ctx)
-        self.finish()  # asked to stop before its first part (or killed on the way)
+        self.process.kill()  # a process that died before its first part
 
-    monkeypatch.setattr(pdf.EarlyRender, "__init__", stopped_at_once)
+    monkeypatch.setattr(pdf.EarlyRender, "__init__", killed_at_once)
     first = build()
     assert first.status == "published"
     assert fan_outs[-1]  # the print rendered the parts itself

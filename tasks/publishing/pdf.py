@@ -495,6 +495,26 @@ def _render_job(job: tuple[str, str]) -> int:
     return render_part(html, Path(target))
 
 
+@contextlib.contextmanager
+def children_allowed() -> Iterator[None]:
+    """Let this process start child processes even as a Celery prefork worker.
+
+    Celery's pool (billiard) marks its worker processes daemonic, and multiprocessing refuses
+    to start a child from a daemonic process (its children could outlive it). The renderers
+    started here are waited for before the task returns (`EarlyRender` by the print of the same
+    build), so the mark is lifted while they start and put back after."""
+    config = multiprocessing.current_process()._config  # noqa: SLF001 - no public setter
+    daemonic = config.get("daemon")
+    config["daemon"] = False
+    try:
+        yield
+    finally:
+        if daemonic is None:
+            config.pop("daemon", None)
+        else:
+            config["daemon"] = daemonic
+
+
 def render_parts(jobs: list[tuple[str, Path]], workers: int) -> None:
     """Render (html, target) jobs, over `workers` processes when there are several (largest
     first, so the long ones start at once); in this process otherwise."""
@@ -504,7 +524,10 @@ def render_parts(jobs: list[tuple[str, Path]], workers: int) -> None:
             render_part(html, target)
         return
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
+    with (
+        children_allowed(),
+        ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool,
+    ):
         list(pool.map(_render_job, [(html, str(target)) for html, target in jobs]))
 
 
@@ -777,7 +800,8 @@ class EarlyRender:
         self.process = context.Process(
             target=self._run, args=(ctx, demo_banner, parts_dir(), pdf_workers()), daemon=False
         )
-        self.process.start()
+        with children_allowed():
+            self.process.start()
 
     @staticmethod
     def _run(ctx: BuildContext, demo_banner: bool, cache: Path, workers: int) -> None:
@@ -834,7 +858,10 @@ def assemble_all(
         assemble_module.frame_font(assemble_module.BOLD)
     try:
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with (
+            children_allowed(),
+            ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool,
+        ):
             # the statewide directory first: it is the longest
             order = sorted(range(len(todo)), key=lambda i: -len(todo[i].doc.records))
             yield from pool.map(_assemble_job, order)

@@ -827,7 +827,11 @@ def start_early_render(ctx: BuildContext) -> EarlyRender | None:
     parts go to Celery workers (PDF_FANOUT=celery), which render them when the print asks."""
     if current_app.config.get("PDF_FANOUT") == "celery":
         return None
-    return EarlyRender(ctx)
+    try:
+        return EarlyRender(ctx)
+    except Exception:  # noqa: BLE001 - an optimisation: the print renders its parts anyway
+        log.exception("could not start rendering the print's parts beside the feeds")
+        return None
 
 
 _ASSEMBLY: tuple = ()  # what forked assembly processes read (set just before the fork)

@@ -130,7 +130,9 @@ def start_worker(live_app, tmp_path):
         pytest.skip("Redis is not answering on 127.0.0.1:6379")
     started: list[Worker] = []
 
-    def _start(*, beat: bool = False, app_module: str = "admin.celery_app", **env_extra) -> Worker:
+    def _start(
+        *, beat: bool = False, app_module: str = "admin.celery_app", pool: str = "solo", **env_extra
+    ) -> Worker:
         import redis
 
         # Redis DB 3 belongs to the publishing tests: start from an empty queue
@@ -146,7 +148,7 @@ def start_worker(live_app, tmp_path):
             "-A",
             app_module,
             "worker",
-            "--pool=solo",
+            f"--pool={pool}",  # prefork: as the Procfile's and compose's workers run
             "--concurrency=1",
             "--loglevel=INFO",
             "--without-heartbeat",

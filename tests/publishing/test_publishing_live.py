@@ -160,3 +160,43 @@ def test_approve_then_beat_publishes_through_a_real_worker(live_app, start_worke
             == 0
         )
         db.session.remove()
+
+
+def test_a_real_prefork_worker_prints_the_directories_with_processes_of_its_own(
+    live_app, start_worker
+):
+    """Celery's prefork workers are daemonic processes: the print still starts its early
+    render and its pool of renderers there (multiprocessing used to refuse them)."""
+    from models import Listing, db, mark_changed
+
+    with live_app.app_context():
+        listing = db.session.scalars(
+            db.select(Listing).where(Listing.live_revision_id.is_not(None))
+        ).first()
+        mark_changed(listing.id, "test")  # an outbox row: the beat publishes
+        db.session.commit()
+        db.session.remove()
+    worker = start_worker(
+        beat=True,
+        pool="prefork",  # as the Procfile's worker runs
+        REGISTRY_PUBLISH_INTERVAL_MINUTES="0.05",
+        REGISTRY_PUBLISH_PDFS="true",
+        PDF_WORKERS="2",
+    )
+    manifest = wait_until(
+        lambda: current_manifest(live_app), 120, "the beat to publish a release", worker, every=0.5
+    )
+    folder = Path(live_app.config["RELEASES_DIR"]) / "releases" / str(manifest["release"])
+    printed = wait_until(
+        lambda: (
+            (folder / "print.json").is_file() and json.loads((folder / "print.json").read_text())
+        ),
+        240,
+        "the worker to print the release",
+        worker,
+        every=1,
+    )
+    assert "pdf/directory.pdf" in printed["files"]
+    assert (folder / "pdf" / "directory.pdf").read_bytes().startswith(b"%PDF")
+    assert "daemonic processes" not in worker.output()
+    assert "ForkPoolWorker" in worker.output()  # the print ran in a prefork pool's process

@@ -233,3 +233,18 @@ def test_parts_an_early_render_did_not_reach_are_rendered_by_the_print(
     assert len(pdfs) == 3
     for rel in pdfs:
         assert (folder / rel).read_bytes().startswith(b"%PDF")
+
+
+def test_a_build_whose_early_render_cannot_start_publishes_and_prints(
+    app, build, releases_dir, printing, fan_outs, monkeypatch
+):
+    from tasks.publishing import pdf
+
+    def refused(self, ctx):
+        raise OSError("no process for you")
+
+    monkeypatch.setattr(pdf.EarlyRender, "__init__", refused)
+    result = build()
+    assert result.status == "published"
+    folder = releases_dir / "releases" / str(result.number)
+    assert len([k for k in load_json(folder / "print.json")["files"] if k.endswith(".pdf")]) == 3

@@ -368,8 +368,8 @@ def section_parts(group: dict[str, Any]) -> list[Part]:
 
 @cache
 def help_part() -> Part:
-    """ "How to get help now": the same page in every directory, rendered once into the parts
-    cache (beside the other parts, before any page number is known)."""
+    """The page "How to get help now": the same in every directory, rendered once into the
+    parts cache (beside the other parts, before any page number is known)."""
     return Part({}, template="help.html", section="How to get help now")
 
 
@@ -668,18 +668,21 @@ def part_jobs(planned: list[Planned], cache: Path) -> dict[str, tuple[str, Path]
     return jobs
 
 
+def cached_part(html: str, path: Path) -> int:
+    """The page count of the part at `path` in the parts cache, rendered from `html` unless a
+    build already did (a part found is touched, see `prune`)."""
+    if path.is_file():
+        with contextlib.suppress(OSError):
+            os.utime(path)
+            return assemble_module.page_count(path)
+    return render_part(html, path)
+
+
 def cached_render(html: str, cache: Path) -> tuple[Path, int]:
     """Render `html` into the parts cache, named by its hash (and the templates'), unless a
     build already did; returns the PDF and its page count."""
-    key = digest({"html": html, "template": template_version()})
-    path = cache / f"front-{key}.pdf"
-    pages = path.with_suffix(".pages")
-    if path.is_file() and pages.is_file():
-        with contextlib.suppress(OSError, ValueError):
-            count = int(pages.read_text())
-            os.utime(path)
-            return path, count
-    return path, render_part(html, path)
+    path = cache / f"front-{digest({'html': html, 'template': template_version()})}.pdf"
+    return path, cached_part(html, path)
 
 
 def assemble(planned: Planned, ctx: BuildContext, demo_banner: bool, cache: Path) -> int:
@@ -688,13 +691,12 @@ def assemble(planned: Planned, ctx: BuildContext, demo_banner: bool, cache: Path
     The cover (release number, dates) is rendered for each release; "How to get help now" is
     a part; the contents come from the parts cache while no page number in them moves."""
     doc, parts = planned.doc, planned.parts
-    help_file = cache / f"{help_part().digest}.pdf"
-    if not help_file.is_file():  # rendered with the parts (`part_jobs`) unless pruned since
-        render_part(part_html(help_part()), help_file)
+    help_file = cache / f"{help_part().digest}.pdf"  # rendered with the parts (`part_jobs`)
+    help_pages = cached_part(part_html(help_part()), help_file)
     counts = [assemble_module.page_count(cache / f"{p.digest}.pdf") for p in parts]
     cover = ctx.path(doc.key + ".cover.pdf")
     cover_pages = render_document(front_html(doc, ctx, demo_banner, [], part="cover"), cover)
-    before_contents = cover_pages + assemble_module.page_count(help_file)
+    before_contents = cover_pages + help_pages
     front_pages = FRONT_PAGES
     for _ in range(3):
         contents, page = [], front_pages + 1

@@ -497,11 +497,13 @@ def arg_datetime(name: str) -> datetime | None:
     if raw is None or raw == "":
         return None
     try:
-        return parse_time(raw.strip())
-    except ValueError:
+        value = parse_time(raw.strip())
+        value.astimezone(UTC), value.astimezone(CENTRAL)  # the zones it is read in
+    except (ValueError, OverflowError):  # OverflowError: at the very ends of the calendar
         raise ApiError(
             400, f"{name} must be an RFC 3339 date-time such as 2025-01-31T00:00:00Z", name
         ) from None
+    return value
 
 
 def wants_ndjson() -> bool:

@@ -606,6 +606,14 @@ def test_open_at_follows_published_hours_in_central_time_and_age_the_ages_served
     assert always <= {d["id"] for d in now["contents"]}
     resp = client.get("/api/hsds/services?open_now=true&open_at=2026-12-07T09:00:00Z")
     assert resp.status_code == 400
+    # the very ends of the calendar have no Central time: a clear 400 naming the parameter
+    for name, value in (
+        ("open_at", "0001-01-01T00:11:10Z"),
+        ("modified_after", "9999-12-31T23:59:59-12:00"),
+    ):
+        resp = client.get(f"/api/hsds/services?{name}={value}")
+        assert resp.status_code == 400, (name, resp.status_code)
+        assert resp.get_json()["error"]["parameter"] == name
 
     youth = {d["id"] for d in docs if (d.get("maximum_age") or 200) < 18}
     adults_only = {d["id"] for d in docs if (d.get("minimum_age") or 0) >= 18}

@@ -21,7 +21,7 @@ from celery import shared_task
 from flask import current_app
 
 from models import db, utcnow
-from models.listings import UNKNOWN, CapacityStatus, capacity_listings, expiry_hours, latest, view
+from models.listings import UNKNOWN, CapacityStatus, capacity_sites, expiry_hours, latest, view
 
 from .publishing.context import timestamp
 from .publishing.layout import (
@@ -68,7 +68,7 @@ def capacity_document() -> dict[str, Any]:
     public = public_service_ids(root)
     now = utcnow()
     settings = expiry_settings()
-    listings = [lst for lst in capacity_listings() if lst.uuid in public]
+    listings = [lst for lst in capacity_sites() if lst.uuid in public]
     current = latest([lst.id for lst in listings])
     sites = []
     for lst in listings:
@@ -76,7 +76,7 @@ def capacity_document() -> dict[str, Any]:
         v = view(current.get(lst.id), hours, now)
         site = {
             "service_id": lst.uuid,
-            "name": lst.live_revision.name,
+            "name": lst.name,
             "service_type": lst.service_type_code,
             "mo_dmh_capacity_status": v.status,
             "mo_dmh_capacity_updated_at": timestamp(v.updated_at) if v.updated_at else None,

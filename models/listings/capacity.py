@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models import audit
 from models.base import StateEnum, UTCDateTime, WorkflowError, check_in, db, utcnow
-from models.listings.listing import Listing
+from models.listings.listing import Listing, ListingRevision
 from models.organizations.user import User
 
 
@@ -137,6 +137,22 @@ def capacity_listings(*, include_suspended: bool = True) -> list[Listing]:
     if not include_suspended:
         q = q.where(Listing.is_suspended.is_(False))
     return list(db.session.scalars(q))
+
+
+def capacity_sites() -> list[Any]:
+    """What the capacity file names of each listing that reports capacity and has a live
+    version (id, uuid, service_type_code, name), in one query and no ORM object: the file is
+    rewritten every minute and after every release."""
+    from models.reference.tables import ServiceType
+
+    lst, rev = Listing.__table__, ListingRevision.__table__
+    return db.session.execute(
+        db.select(lst.c.id, lst.c.uuid, lst.c.service_type_code, rev.c.name)
+        .join(rev, rev.c.id == lst.c.live_revision_id)
+        .join(ServiceType, ServiceType.code == lst.c.service_type_code)
+        .where(ServiceType.has_capacity.is_(True))
+        .order_by(lst.c.id)
+    ).all()
 
 
 def history(listing_ids: list[int], now: datetime) -> dict[int, list[CapacityUpdate]]:

@@ -11,6 +11,7 @@ the record copies at once). Eligibility is the same rule the portal shows
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from sqlalchemy import Text, cast
 
 from models.base import db
 from models.certifications.certification import Certification
+from models.listings import fields as fields_module
 from models.listings.eligibility import CertificationIndex, ListingFacts, eligibility
 from models.listings.fields import hours_lines, record_values
 from models.listings.listing import CountyRole, Listing, ListingRevision
@@ -160,6 +162,64 @@ class Snapshot:
 
     records: list[dict[str, Any]]
     digests: dict[str, str] = field(default_factory=dict)
+    # service id -> the JSON its record was read from (a kept record), for `kept_records`
+    sources: dict[str, bytes | memoryview] = field(default_factory=dict, repr=False)
+
+
+def record_version() -> str:
+    """What every record is made with besides its inputs: the code that shapes it."""
+    global _RECORD_VERSION
+    if _RECORD_VERSION is None:
+        h = hashlib.sha256()
+        for module in (__file__, fields_module.__file__):
+            with open(module, "rb") as fh:
+                h.update(fh.read())
+        _RECORD_VERSION = h.hexdigest()[:32]
+    return _RECORD_VERSION
+
+
+_RECORD_VERSION: str | None = None
+
+
+class KeptRecords:
+    """The records a release kept for the next build (`kept_records`): a service whose digest
+    is the kept one takes the kept record, parsed from its JSON, instead of being made again.
+    Anything that does not read back whole (another code version, a short or damaged file)
+    is simply made again."""
+
+    def __init__(self, index: bytes, blob: bytes) -> None:
+        self.blob = memoryview(blob)
+        self.entries: dict[str, list[Any]] = {}
+        with contextlib.suppress(orjson.JSONDecodeError, AttributeError, TypeError):
+            meta = orjson.loads(index)
+            if meta.get("version") == record_version() and meta.get("size") == len(blob):
+                self.entries = meta["services"]
+
+    def get(self, sid: str, digest: str) -> tuple[dict[str, Any], memoryview] | None:
+        entry = self.entries.get(sid)
+        if entry is None or entry[0] != digest:
+            return None
+        try:
+            source = self.blob[entry[1] : entry[1] + entry[2]]
+            record = orjson.loads(source)
+        except (orjson.JSONDecodeError, TypeError, IndexError):
+            return None
+        return (record, source) if isinstance(record, dict) and record.get("id") == sid else None
+
+
+def kept_records(snapshot: Snapshot) -> tuple[bytes, bytes]:
+    """The snapshot's records for the next build: (index, bytes), read by `KeptRecords`."""
+    parts, services, at = [], {}, 0
+    for r in snapshot.records:
+        sid = r["id"]
+        body = snapshot.sources.get(sid)
+        if body is None:
+            body = orjson.dumps(r, option=orjson.OPT_NON_STR_KEYS)
+        parts.append(body)
+        services[sid] = [snapshot.digests[sid], at, len(body)]
+        at += len(body)
+    index = {"version": record_version(), "size": at, "services": services}
+    return orjson.dumps(index), b"".join(parts)
 
 
 def _type_facts(st: ServiceType) -> list[Any]:
@@ -187,9 +247,9 @@ def _cert_facts(c: Certification) -> list[Any]:
     ]
 
 
-def read_snapshot(day: date) -> Snapshot:
+def read_snapshot(day: date, kept: KeptRecords | None = None) -> Snapshot:
     """Records of every listing eligible on `day`, ordered by service type and name, with
-    each service's input digest."""
+    each service's input digest. A service whose digest is that of a `kept` record takes it."""
     names = county_names()
     types = {st.code: st for st in db.session.scalars(db.select(ServiceType))}
     shared = hashlib.sha256(
@@ -199,7 +259,7 @@ def read_snapshot(day: date) -> Snapshot:
     )
     rows = published_rows()
     index = CertificationIndex({row.organization_id for row in rows})
-    records, digests = [], {}
+    records, digests, sources = [], {}, {}
     cert_bytes: dict[tuple[int, ...], bytes] = {}
     data_at = rows[0]._fields.index("data_text") if rows else 0
     for row in rows:
@@ -221,7 +281,6 @@ def read_snapshot(day: date) -> Snapshot:
             for c in index.by_org.get(row.organization_id, [])
             if c.is_active_on(day) and c.type_code in wanted
         ]
-        records.append(listing_record(row, st, names, relevant))
         h = shared.copy()
         # every column but the status; the revision's JSON hashed as read, not repr'd
         h.update(repr(tuple(row[:data_at]) + tuple(row[data_at + 1 : -1])).encode("utf-8"))
@@ -232,9 +291,15 @@ def read_snapshot(day: date) -> Snapshot:
             facts = json.dumps([_cert_facts(c) for c in relevant], default=str).encode("utf-8")
             cert_bytes[ids] = facts
         h.update(facts)
-        digests[row.uuid] = h.hexdigest()[:32]
+        digest = digests[row.uuid] = h.hexdigest()[:32]
+        found = kept.get(row.uuid, digest) if kept is not None else None
+        if found is None:
+            records.append(listing_record(row, st, names, relevant))
+        else:
+            records.append(found[0])
+            sources[row.uuid] = found[1]
     records.sort(key=lambda r: (r["sort_order"], r["name"].lower(), r["id"]))
-    return Snapshot(records, digests)
+    return Snapshot(records, digests, sources)
 
 
 def build_records(day: date) -> list[dict[str, Any]]:

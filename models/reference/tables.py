@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from models.base import StrEnum, TimestampMixin, check_in, db
 
@@ -420,7 +420,11 @@ def reference_snapshot() -> dict[str, Any]:
     ]
     regions = [
         {"slug": r.slug, "name": r.name, "layer": r.layer, "counties": sorted(r.fips_set)}
-        for r in db.session.scalars(db.select(Region).order_by(Region.layer, Region.name))
+        for r in db.session.scalars(
+            db.select(Region)
+            .options(selectinload(Region.counties))  # one query, not one per region
+            .order_by(Region.layer, Region.name)
+        )
     ]
     types = [
         {

@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -46,13 +47,15 @@ from models import (
     utcnow,
 )
 from models.audit import chain_head
-from models.listings import Snapshot, read_snapshot
+from models.listings import KeptRecords, Snapshot, kept_records, read_snapshot
 from models.locks import write_afresh
 
 from .context import BuildContext, no_cyclic_gc, reference_snapshot, release_clock, timestamp
 from .layout import (  # noqa: F401 - the builder's callers read the layout through it
     MANIFEST,
     PRIVATE,
+    RECORD_BYTES,
+    RECORD_INDEX,
     available_numbers,
     current_number,
     read_manifest,
@@ -66,6 +69,8 @@ from .storage import release_storage
 log = logging.getLogger(__name__)
 
 LOCK_KEY = 0x5245_4C45  # "RELE": the advisory lock every release build takes
+# seconds between two progress commits of a build (its first step is always committed)
+PROGRESS_EVERY = 0.25
 Progress = Callable[[int, int, str], None]
 
 
@@ -133,18 +138,21 @@ def finish_files(out_dir: Path, previous_dir: Path | None = None) -> dict[str, d
         sha = hashlib.sha256(data).hexdigest()
         gz_path = p.with_name(p.name + ".gz")
         old = before.get(rel)
-        gz_bytes = None
+        entry = {"bytes": len(data), "sha256": sha, "gzip_bytes": None}
         if old and old.get("sha256") == sha and old.get("gzip_bytes"):
+            # the previous release's files, already on disk for good: linked, not synced again
             with contextlib.suppress(OSError):
                 os.link(previous_dir / (rel + ".gz"), gz_path)
-                gz_bytes = old["gzip_bytes"]
-        if gz_bytes is None:
+                entry["gzip_bytes"] = old["gzip_bytes"]
+                link_over(previous_dir / rel, p)
+                return rel, entry
+        if entry["gzip_bytes"] is None:
             gz = igzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
             gz_path.write_bytes(gz)
-            gz_bytes = len(gz)
+            entry["gzip_bytes"] = len(gz)
         for q in (p, gz_path):
             fsync_path(q)
-        return rel, {"bytes": len(data), "sha256": sha, "gzip_bytes": gz_bytes}
+        return rel, entry
 
     paths = sorted(
         p
@@ -158,6 +166,13 @@ def finish_files(out_dir: Path, previous_dir: Path | None = None) -> dict[str, d
     ):
         fsync_path(d)
     return files
+
+
+def link_over(source: Path, target: Path) -> None:
+    """Replace `target` by a hard link to `source` (equal bytes), atomically."""
+    tmp = target.with_name(f".link-{uuid.uuid4().hex[:8]}-{target.name}")
+    os.link(source, tmp)
+    os.replace(tmp, target)
 
 
 def write_manifest(ctx: BuildContext, chash: str, files: dict[str, dict[str, Any]]) -> None:
@@ -335,6 +350,19 @@ def _print(root: Path, ctx: BuildContext, run: PublishRun, progress: Progress | 
     _commit_run(run, step_label=f"{label}; printed directories {outcome}")
 
 
+def read_kept_records(root: Path, number: int | None) -> KeptRecords | None:
+    """The records release `number` kept for this build (None: none to reuse)."""
+    if number is None:
+        return None
+    folder = release_dir(number, root)
+    try:
+        return KeptRecords(
+            (folder / RECORD_INDEX).read_bytes(), (folder / RECORD_BYTES).read_bytes()
+        )
+    except OSError:
+        return None
+
+
 def reap_dead_runs(except_id: int | None = None) -> int:
     """Only while holding the build lock: no other build can be running, so a run that started
     building and still says "running" died with its worker (kill -9, a lost machine). Mark it
@@ -375,8 +403,15 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
     steps = writers()
     total = len(steps) + 3
 
+    shown = [float("-inf")]  # when the progress page last heard of this build
+
     def step(i: int, label: str) -> None:
-        _commit_run(run, step=i, total_steps=total, step_label=label)
+        # a commit per step is two round trips and a writer lock: a step that follows the
+        # last shown one by less than PROGRESS_EVERY is told only to `progress`
+        now = time.monotonic()
+        if now - shown[0] >= PROGRESS_EVERY:
+            _commit_run(run, step=i, total_steps=total, step_label=label)
+            shown[0] = now
         if progress:
             progress(i, total, label)
 
@@ -384,11 +419,11 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
     last_event = db.session.scalar(
         db.select(db.func.max(OutboxEvent.id)).where(OutboxEvent.processed_at.is_(None))
     )
-    snapshot = read_snapshot(day)
+    cur = current_number(root)
+    snapshot = read_snapshot(day, kept=read_kept_records(root, cur))
     records = snapshot.records
     reference = reference_snapshot()
     chash = content_hash(snapshot, reference)
-    cur = current_number(root)
     if cur is not None and read_manifest(cur).get("content_hash") == chash:
         write_afresh()
         drain_outbox_events(last_event, release_id=None)
@@ -418,6 +453,9 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
         previous_dir=(release_dir(cur, root)) if cur is not None else None,
         base_url=current_app.config["PUBLIC_BASE_URL"].rstrip("/"),
     )
+    index, blob = kept_records(snapshot)
+    ctx.path(RECORD_INDEX).write_bytes(index)
+    ctx.path(RECORD_BYTES).write_bytes(blob)
     if print_wanted():
         ctx.early_render = start_early_render(ctx)  # the print's parts, beside the feeds
     try:

@@ -28,6 +28,8 @@ PRIVATE = ".state"  # inside a release folder: for the next build, never served
 SERVICE_STATE = f"{PRIVATE}/services.tsv"  # id, content digest, last_modified per line
 OUTPUT_INDEX = f"{PRIVATE}/outputs.json"  # where each service's outputs lie in OUTPUT_BYTES
 OUTPUT_BYTES = f"{PRIVATE}/outputs.bin"  # each service's tabular rows, CSV line, GeoJSON feature
+RECORD_INDEX = f"{PRIVATE}/records.json"  # where each service's record lies in RECORD_BYTES
+RECORD_BYTES = f"{PRIVATE}/records.bin"  # each service's record (models.listings.KeptRecords)
 
 
 def releases_root(*, create: bool = True) -> Path:

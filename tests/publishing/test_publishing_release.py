@@ -236,7 +236,13 @@ def test_manifest_lists_every_file_with_size_hash_and_gzip(build, releases_dir):
         if p.is_file() and not p.name.endswith(".gz")
     }
     private = {rel for rel in on_disk if rel.startswith(".state/")}
-    assert private == {".state/services.tsv", ".state/outputs.json", ".state/outputs.bin"}
+    assert private == {
+        ".state/services.tsv",
+        ".state/outputs.json",
+        ".state/outputs.bin",
+        ".state/records.json",
+        ".state/records.bin",
+    }
     assert set(manifest["files"]) == on_disk - {"manifest.json"} - private
     for rel, meta in manifest["files"].items():
         data = (folder / rel).read_bytes()
@@ -270,7 +276,7 @@ def test_each_service_is_serialised_once_and_its_state_carried_to_the_next_build
     """The private state file (id, content digest, last_modified, input key, place in
     services.json) matches services.json, is never served, and decides the next release's
     changes, last_modified and which documents it reuses; a file identical to the previous
-    release's shares its gzip twin."""
+    release's is a link to that release's file and its gzip twin."""
     from tasks.publishing.writers import content_digest, dump_json
 
     first = build()
@@ -306,8 +312,12 @@ def test_each_service_is_serialised_once_and_its_state_carried_to_the_next_build
     new_keys = {r[0]: r[3] for r in state_rows(later)}
     assert [sid for sid in keys if keys[sid] != new_keys[sid]] == [lst.uuid]
     # taxonomies.json did not change: its gzip twin is the previous release's file
-    old_gz, new_gz = (f / "hsds" / "taxonomies.json.gz" for f in (folder, later))
-    assert new_gz.stat().st_ino == old_gz.stat().st_ino
+    # and the file itself is a link to it: nothing to write down again
+    for name in ("hsds/taxonomies.json.gz", "hsds/taxonomies.json"):
+        assert (later / name).stat().st_ino == (folder / name).stat().st_ino, name
+    assert (later / "hsds" / "services.json").stat().st_ino != (
+        folder / "hsds" / "services.json"
+    ).stat().st_ino
     assert (later / "hsds" / "services.json.gz").stat().st_ino != (
         folder / "hsds" / "services.json.gz"
     ).stat().st_ino
@@ -415,6 +425,47 @@ def test_unreadable_kept_outputs_are_made_again(build, releases_dir, tmp_path):
     (folder / ".state" / "outputs.json").write_text("{not json")
     ctx, files = write_formats(folder, tmp_path / "worse")
     assert files == reference
+
+
+def test_kept_records_are_the_records_made_again(build, releases_dir):
+    """A release keeps each service's record; the next build takes an unchanged service's
+    record from there and makes only the changed one, and the records are those a build
+    making every record writes. Kept records that do not read back whole (another code
+    version, a short or garbled file) are made again, never half used."""
+    from models.listings import read_snapshot
+    from tasks.publishing.builder import read_kept_records
+
+    first = build()
+    folder = releases_dir / "releases" / str(first.number)
+    lst = db.session.scalar(
+        db.select(Listing).where(Listing.live_revision_id.is_not(None)).order_by(Listing.id)
+    )
+    edit_description(lst, " Kept records.")
+    made = read_snapshot(today())
+    kept = read_snapshot(today(), kept=read_kept_records(releases_dir, first.number))
+    assert kept.records == made.records and kept.digests == made.digests
+    assert len(made.records) >= 10 and not made.sources
+    assert set(kept.sources) == {r["id"] for r in made.records} - {lst.uuid}
+    assert next(r for r in kept.records if r["id"] == lst.uuid)["description"].endswith(
+        " Kept records."
+    )
+    second = build()  # it keeps its own records, read from the first's
+    assert read_kept_records(releases_dir, second.number).entries.keys() == kept.digests.keys()
+
+    index = json.loads((folder / ".state" / "records.json").read_bytes())
+    for damage in ("version", "short", "garbled"):
+        if damage == "version":
+            (folder / ".state" / "records.json").write_text(
+                json.dumps({**index, "version": "another"})
+            )
+        elif damage == "short":
+            (folder / ".state" / "records.json").write_text(json.dumps(index))
+            with (folder / ".state" / "records.bin").open("ab") as fh:
+                fh.write(b"tail")
+        else:
+            (folder / ".state" / "records.json").write_text("{not json")
+        again = read_snapshot(today(), kept=read_kept_records(releases_dir, first.number))
+        assert again.records == made.records and not again.sources, damage
 
 
 def test_a_renamed_county_rebuilds_the_documents_that_name_it(build, releases_dir):

@@ -261,6 +261,7 @@ def read_snapshot(day: date, kept: KeptRecords | None = None) -> Snapshot:
     index = CertificationIndex({row.organization_id for row in rows})
     records, digests, sources = [], {}, {}
     cert_bytes: dict[tuple[int, ...], bytes] = {}
+    relevant_of: dict[tuple[int, str], list[Certification]] = {}
     data_at = rows[0]._fields.index("data_text") if rows else 0
     for row in rows:
         st = types[row.service_type_code]
@@ -275,12 +276,14 @@ def read_snapshot(day: date, kept: KeptRecords | None = None) -> Snapshot:
         )
         if not eligibility(facts, day, index):
             continue
-        wanted = st.required_certification_codes()
-        relevant = [
-            c
-            for c in index.by_org.get(row.organization_id, [])
-            if c.is_active_on(day) and c.type_code in wanted
-        ]
+        relevant = relevant_of.get((row.organization_id, st.code))
+        if relevant is None:  # once per organization and service type
+            wanted = st.required_certification_codes()
+            relevant = relevant_of[row.organization_id, st.code] = [
+                c
+                for c in index.by_org.get(row.organization_id, [])
+                if c.is_active_on(day) and c.type_code in wanted
+            ]
         h = shared.copy()
         # every column but the status; the revision's JSON hashed as read, not repr'd
         h.update(repr(tuple(row[:data_at]) + tuple(row[data_at + 1 : -1])).encode("utf-8"))

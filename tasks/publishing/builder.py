@@ -321,9 +321,13 @@ def _print(root: Path, ctx: BuildContext, run: PublishRun, progress: Progress | 
     """The printed directories of a release whose feeds are already public (printing.py).
     A failure is logged and recorded on the run; the feeds stay published, the beat retries."""
     label = f"release {ctx.number} is current"
+    shown = [float("-inf")]
 
     def step(i: int, total: int, key: str) -> None:
-        _commit_run(run, step_label=f"{label}; printing {key} ({i}/{total})")
+        now = time.monotonic()  # as the feeds' steps: at most every PROGRESS_EVERY
+        if now - shown[0] >= PROGRESS_EVERY:
+            _commit_run(run, step_label=f"{label}; printing {key} ({i}/{total})")
+            shown[0] = now
         if progress:
             progress(i, total, f"printing {key}")
 

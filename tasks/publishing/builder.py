@@ -26,14 +26,14 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from isal import igzip
+from isal import isal_zlib
 
 from models import (
     OutboxEvent,
@@ -122,50 +122,80 @@ def content_hash(snapshot: Snapshot, reference: dict[str, Any]) -> str:
 GZIP_LEVEL = 2
 
 
-def finish_files(out_dir: Path, previous_dir: Path | None = None) -> dict[str, dict[str, Any]]:
-    """Gzip every file, fsync files and folders, and describe each file for the manifest.
-    A file byte-identical to the previous release's shares that release's gzip twin (a hard
-    link: releases never change once written) instead of being compressed again. Files are
-    compressed in threads (zlib and sha256 release the GIL)."""
-    before: dict[str, dict[str, Any]] = {}
-    if previous_dir is not None:
-        with contextlib.suppress(OSError, ValueError):
-            before = json.loads((previous_dir / MANIFEST).read_bytes()).get("files") or {}
+class Finisher:
+    """Gzips, hashes and fsyncs the files of a build folder, in threads (ISA-L, zlib and
+    sha256 release the GIL), and describes each for the manifest. `collect()` between two
+    writers hands over the files written since the last call, so compression overlaps the
+    writers that follow; `finish()` waits for all and fsyncs the folders.
 
-    def finish(p: Path) -> tuple[str, dict[str, Any]]:
+    A file byte-identical to the previous release's becomes a hard link to that release's
+    file, and its gzip twin too (releases never change once written): neither is compressed
+    nor fsynced again."""
+
+    def __init__(self, out_dir: Path, previous_dir: Path | None = None) -> None:
+        self.out_dir, self.previous_dir = out_dir, previous_dir
+        self.before: dict[str, dict[str, Any]] = {}
+        if previous_dir is not None:
+            with contextlib.suppress(OSError, ValueError):
+                manifest = json.loads((previous_dir / MANIFEST).read_bytes())
+                self.before = manifest.get("files") or {}
+        self.pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
+        self.futures: dict[str, Future] = {}
+
+    def collect(self) -> None:
+        base = str(self.out_dir)
+        for folder, dirs, names in os.walk(base):
+            if folder == base and PRIVATE in dirs:
+                dirs.remove(PRIVATE)
+            prefix = os.path.relpath(folder, base).replace(os.sep, "/") + "/"
+            for name in names:
+                rel = name if prefix == "./" else prefix + name
+                if rel in self.futures or name.endswith(".gz") or name.startswith(".link-"):
+                    continue
+                self.futures[rel] = self.pool.submit(self._finish, self.out_dir / rel, rel)
+
+    def finish(self) -> dict[str, dict[str, Any]]:
+        self.collect()
+        try:
+            files = {rel: self.futures[rel].result() for rel in sorted(self.futures)}
+        finally:
+            self.close()
+        folders = [Path(folder) for folder, _, _ in os.walk(self.out_dir)]
+        for d in sorted(folders, key=lambda x: len(x.parts), reverse=True):
+            fsync_path(d)
+        return files
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _finish(self, p: Path, rel: str) -> dict[str, Any]:
         data = p.read_bytes()
-        rel = p.relative_to(out_dir).as_posix()
         sha = hashlib.sha256(data).hexdigest()
         gz_path = p.with_name(p.name + ".gz")
-        old = before.get(rel)
+        old = self.before.get(rel)
         entry = {"bytes": len(data), "sha256": sha, "gzip_bytes": None}
         if old and old.get("sha256") == sha and old.get("gzip_bytes"):
             # the previous release's files, already on disk for good: linked, not synced again
             with contextlib.suppress(OSError):
-                os.link(previous_dir / (rel + ".gz"), gz_path)
+                os.link(self.previous_dir / (rel + ".gz"), gz_path)
                 entry["gzip_bytes"] = old["gzip_bytes"]
-                link_over(previous_dir / rel, p)
-                return rel, entry
+                link_over(self.previous_dir / rel, p)
+                return entry
         if entry["gzip_bytes"] is None:
-            gz = igzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
+            # a gzip member (wbits 31) with a zero mtime; unlike igzip.compress, this releases
+            # the GIL, so files compress side by side and beside the writers
+            gz = isal_zlib.compress(data, GZIP_LEVEL, wbits=31)
             gz_path.write_bytes(gz)
             entry["gzip_bytes"] = len(gz)
         for q in (p, gz_path):
             fsync_path(q)
-        return rel, entry
+        return entry
 
-    paths = sorted(
-        p
-        for p in out_dir.rglob("*")
-        if p.is_file() and not p.name.endswith(".gz") and p.relative_to(out_dir).parts[0] != PRIVATE
-    )
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        files = dict(pool.map(finish, paths))
-    for d in sorted(
-        {p.parent for p in out_dir.rglob("*")} | {out_dir}, key=lambda x: len(x.parts), reverse=True
-    ):
-        fsync_path(d)
-    return files
+
+def finish_files(out_dir: Path, previous_dir: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Gzip every file of `out_dir`, fsync files and folders, and describe each file for the
+    manifest (`Finisher`, all at once)."""
+    return Finisher(out_dir, previous_dir).finish()
 
 
 def link_over(source: Path, target: Path) -> None:
@@ -198,15 +228,20 @@ def write_manifest(ctx: BuildContext, chash: str, files: dict[str, dict[str, Any
 
 
 def counts_of(ctx: BuildContext) -> dict[str, Any]:
+    """What the release holds, by kind (the manifest's and the release row's counts)."""
+    cached = getattr(ctx, "_counts", None)
+    if cached is not None:
+        return cached
     by_type: dict[str, int] = {}
     for r in ctx.records:
         by_type[r["service_type"]] = by_type.get(r["service_type"], 0) + 1
-    return {
+    ctx._counts = {
         "services": len(ctx.records),
         "organizations": len({r["organization"]["id"] for r in ctx.records}),
         "locations": sum(1 for r in ctx.records if r.get("address")),
         "by_service_type": dict(sorted(by_type.items())),
     }
+    return ctx._counts
 
 
 # ------------------------------------------------------------------ the lock
@@ -482,11 +517,16 @@ def _publish(
 ) -> BuildResult:
     """Write the feeds of release `ctx.number`, record it and make it current."""
     number, out_dir, records, total = ctx.number, ctx.out_dir, ctx.records, len(steps) + 3
-    for i, writer in enumerate(steps, start=1):
-        step(i, writer.__name__.removeprefix("write_").replace("_", " "))
-        writer(ctx)
-    step(len(steps) + 1, "compressing and checking files")
-    ctx.files = finish_files(out_dir, ctx.previous_dir)
+    finisher = Finisher(out_dir, ctx.previous_dir)
+    try:
+        for i, writer in enumerate(steps, start=1):
+            step(i, writer.__name__.removeprefix("write_").replace("_", " "))
+            writer(ctx)
+            finisher.collect()  # compressed while the next writers run
+        step(len(steps) + 1, "compressing and checking files")
+        ctx.files = finisher.finish()
+    finally:
+        finisher.close()
     write_manifest(ctx, chash, ctx.files)
     final = release_dir(number, root)
     os.rename(out_dir, final)

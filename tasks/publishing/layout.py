@@ -30,6 +30,7 @@ OUTPUT_INDEX = f"{PRIVATE}/outputs.json"  # where each service's outputs lie in 
 OUTPUT_BYTES = f"{PRIVATE}/outputs.bin"  # each service's tabular rows, CSV line, GeoJSON feature
 RECORD_INDEX = f"{PRIVATE}/records.json"  # where each service's record lies in RECORD_BYTES
 RECORD_BYTES = f"{PRIVATE}/records.bin"  # each service's record (models.listings.KeptRecords)
+ATOM_STATE = f"{PRIVATE}/atom.json"  # the entries of changes.atom, for the next build to carry
 
 
 def releases_root(*, create: bool = True) -> Path:

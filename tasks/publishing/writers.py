@@ -5,6 +5,7 @@ directories are not among them: they follow the feeds (printing.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -30,7 +31,7 @@ from .counties import write_counties
 from .coverage import write_coverage
 from .history import write_history
 from .hsds import service_document, taxonomies, term_index
-from .layout import SERVICE_STATE
+from .layout import ATOM_STATE, SERVICE_STATE
 from .outputs import Maker, Outputs, listing_columns, previous_outputs, write_outputs_state
 from .profile import extension_csv_types
 from .tabular import Tables
@@ -302,6 +303,7 @@ def compute_changes(ctx: BuildContext) -> dict[str, Any]:
 ATOM = "{http://www.w3.org/2005/Atom}"
 ATOM_KEEP_DAYS = 30  # an Atom reader polling less often than every release loses nothing
 ATOM_KEEP_AT_LEAST = 50
+ATOM_FIELDS = {"id", "title", "updated", "link", "summary"}
 ATOM_ENTRY_NAMESPACE = uuid.UUID("0b7e0f3c-52a4-5d43-9b0e-4f1d7a2c6e90")
 
 
@@ -311,9 +313,19 @@ def atom_entry_id(service_id: str, release: int, kind: str) -> str:
 
 
 def previous_atom_entries(ctx: BuildContext) -> list[dict[str, str]]:
-    """The entries of the previous release's feed (our own file), to carry forward."""
+    """The entries of the previous release's feed (our own file), to carry forward: as it
+    kept them (its private state), or parsed from its changes.atom."""
     if not ctx.previous_dir:
         return []
+    with contextlib.suppress(OSError, orjson.JSONDecodeError):
+        kept = orjson.loads((Path(ctx.previous_dir) / ATOM_STATE).read_bytes())
+        if isinstance(kept, list) and all(
+            isinstance(e, dict)
+            and set(e) == ATOM_FIELDS
+            and all(map(isinstance, e.values(), [str] * 5))
+            for e in kept
+        ):
+            return kept
     path = Path(ctx.previous_dir) / "changes.atom"
     try:
         root = ET.fromstring(path.read_bytes())  # noqa: S314 - a file this writer made
@@ -396,6 +408,8 @@ def write_changes(ctx: BuildContext) -> None:
         + "</feed>\n"
     )
     ctx.path("changes.atom").write_text(feed, encoding="utf-8")
+    if ctx.digests:  # a release (not a preview): its entries, for the next build
+        ctx.path(ATOM_STATE).write_bytes(dump_json(entries))
 
 
 WRITERS: list[Writer] = [

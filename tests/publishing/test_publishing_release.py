@@ -242,6 +242,7 @@ def test_manifest_lists_every_file_with_size_hash_and_gzip(build, releases_dir):
         ".state/outputs.bin",
         ".state/records.json",
         ".state/records.bin",
+        ".state/atom.json",
     }
     assert set(manifest["files"]) == on_disk - {"manifest.json"} - private
     for rel, meta in manifest["files"].items():
@@ -711,6 +712,30 @@ def test_the_atom_feed_keeps_earlier_releases_changes_with_stable_valid_ids(buil
         seen = entries
     changed = [title for title in seen.values() if title.startswith("Changed: ")]
     assert len(changed) == 2  # both releases' changes are in the latest feed
+
+
+@pytest.mark.parametrize("damage", [None, "garbled", "another shape"])
+def test_a_release_keeps_its_atom_entries_for_the_next_as_its_feed_says(
+    build, releases_dir, damage
+):
+    """The entries the next build carries forward are read from the release's private state,
+    and are those its changes.atom says; a state that does not read back is never used: the
+    feed is read instead."""
+    from tasks.publishing.context import BuildContext
+    from tasks.publishing.writers import previous_atom_entries
+
+    first = build()
+    folder = releases_dir / "releases" / str(first.number)
+    kept = json.loads((folder / ".state" / "atom.json").read_bytes())
+    assert len(kept) >= 10 and all(e["id"].startswith("urn:uuid:") for e in kept)
+    if damage == "garbled":
+        (folder / ".state" / "atom.json").write_text("[{not json")
+    elif damage == "another shape":
+        (folder / ".state" / "atom.json").write_text(json.dumps([{"id": 1}]))
+    ctx = BuildContext([], {}, 2, first.context.created_at, folder, previous_dir=folder)
+    read = previous_atom_entries(ctx)
+    (folder / ".state" / "atom.json").unlink()
+    assert read == previous_atom_entries(ctx) == kept  # the feed's own entries
 
 
 def test_tabular_csvs_stay_faithful_and_listings_csv_is_the_spreadsheet_file(

@@ -374,6 +374,74 @@ def frame(
         page.contents_add(pdf.make_stream(b"Q\n" + ARTIFACT_OPEN + b"q\n" + ops + b"Q\nEMC\n"))
 
 
+PLAIN_SPAN = {"/Type", "/S", "/K", "/Pg", "/P"}  # a Span with anything else is kept
+
+
+def fold_spans(pdf: pikepdf.Pdf) -> int:
+    """Fold each plain `Span` into its parent: WeasyPrint tags every run of text (every
+    line's piece of a paragraph) as a `Span` of its own, with nothing but its marked-content
+    ids; the parent (a `P`, a heading) takes those ids directly, and the parent tree names
+    the parent for them. The text, its order and its roles read the same; the document has
+    half the objects, which is most of what joining and saving a directory costs. A `Span`
+    with attributes, alternate text or content on another page is left as it is. Returns how
+    many were folded."""
+    root = pdf.Root.get("/StructTreeRoot")
+    if root is None:
+        return 0
+    into: dict[tuple[int, int], pikepdf.Object] = {}  # folded span -> its parent
+    stack = [root]
+    while stack:
+        element = stack.pop()
+        kids = element.get("/K")
+        if kids is None:
+            continue
+        many = isinstance(kids, pikepdf.Array)
+        page = element.get("/Pg")
+        out, changed = [], False
+        for kid in kids if many else [kids]:
+            if not isinstance(kid, pikepdf.Dictionary) or not kid.is_indirect:
+                out.append(kid)  # a marked-content id or reference, an object reference
+                continue
+            ids = _plain_span_ids(kid, page)
+            if ids is None:
+                out.append(kid)
+                stack.append(kid)
+                continue
+            out += ids
+            into[kid.objgen] = element
+            changed = True
+        if changed:
+            element.K = Array(out)
+    if into:
+        for _, value in _keys(root.ParentTree):
+            if isinstance(value, pikepdf.Array):
+                for i, target in enumerate(value):
+                    if isinstance(target, pikepdf.Dictionary) and target.objgen in into:
+                        value[i] = into[target.objgen]
+    return len(into)
+
+
+def fold_file(path: Path) -> None:
+    """`fold_spans` on a PDF file, rewritten atomically (a part, once, when rendered)."""
+    with pikepdf.open(path) as pdf:
+        if fold_spans(pdf):
+            _save(pdf, path)
+
+
+def _plain_span_ids(kid: pikepdf.Object, page: pikepdf.Object | None) -> list[int] | None:
+    """A plain span's marked-content ids, if it can be folded into a parent on `page`."""
+    if kid.get("/S") != "/Span" or not set(kid.keys()) <= PLAIN_SPAN:
+        return None
+    own = kid.get("/Pg")
+    if page is None or own is None or own.objgen != page.objgen:
+        return None
+    ids = kid.get("/K")
+    ids = list(ids) if isinstance(ids, pikepdf.Array) else [ids]
+    if not ids or not all(isinstance(i, int) for i in ids):
+        return None
+    return [int(i) for i in ids]
+
+
 def page_count(path: Path) -> int:
     """The page count of a part, kept beside it (`<name>.pages`): parts never change, and
     opening a PDF to count its pages costs more than reading one number."""

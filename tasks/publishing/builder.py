@@ -62,7 +62,7 @@ from .layout import (  # noqa: F401 - the builder's callers read the layout thro
     release_dir,
     releases_root,
 )
-from .pdf import start_early_render
+from .pdf import EARLY_PREFIX, start_early_render
 from .printing import manifest_entry, print_files, print_release, print_wanted
 from .storage import release_storage
 
@@ -279,6 +279,12 @@ def clean_stale_builds(root: Path) -> None:
     """Folders of builds that crashed (only called while holding the lock)."""
     for p in root.glob(".build-*"):
         shutil.rmtree(p, ignore_errors=True)
+    # an early render's folder is the print's until it ends, and a print runs outside the
+    # build lock: only a day-old one is left over from a process that died
+    for p in root.glob(f"{EARLY_PREFIX}*"):
+        with contextlib.suppress(OSError):
+            if p.stat().st_mtime < time.time() - 24 * 3600:
+                shutil.rmtree(p, ignore_errors=True)
     for p in root.glob(".current-*"):
         with contextlib.suppress(OSError):
             p.unlink()
@@ -380,6 +386,7 @@ def _print(root: Path, ctx: BuildContext, run: PublishRun, progress: Progress | 
     finally:
         if ctx.early_render is not None:  # a print that returned before waiting for it
             ctx.early_render.finish()
+            ctx.early_render.discard()
     if outcome == "printed":
         release = db.session.scalar(db.select(Release).filter_by(number=ctx.number))
         files = print_files(release_dir(ctx.number, root)) or {}
@@ -496,12 +503,13 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
     ctx.path(RECORD_INDEX).write_bytes(index)
     ctx.path(RECORD_BYTES).write_bytes(blob)
     if print_wanted():
-        ctx.early_render = start_early_render(ctx)  # the print's parts, beside the feeds
+        ctx.early_render = start_early_render(ctx)  # the print, beside the feeds
     try:
         return _publish(root, run, ctx, chash, last_event, steps, step, progress)
     except BaseException:
         if ctx.early_render is not None:
             ctx.early_render.finish()
+            ctx.early_render.discard()
         raise
 
 

@@ -27,6 +27,7 @@ files from `templates/pdf/assets/` and nothing else."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import hashlib
 import json
@@ -36,6 +37,7 @@ import multiprocessing
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -484,9 +486,16 @@ def warm_up() -> None:
 
 
 def render_part(html: str, target: Path) -> int:
-    """Render a part into the parts cache, its page count noted beside it (so assembling
-    needs not open the part twice). Returns the page count."""
-    count = render_document(html, target)
+    """Render a part into the parts cache, its runs of text folded into their paragraphs
+    (`assemble.fold_spans`: half the objects every join of it copies) and its page count
+    noted beside it (so assembling needs not open the part twice). Returns the page count."""
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.part")
+    try:
+        count = render_document(html, tmp)
+        assemble_module.fold_file(tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
     assemble_module.note_pages(target, count)
     return count
 
@@ -753,10 +762,14 @@ def write_pdfs(
         planned = plan_parts(ctx, demo_banner)
     cache = parts_dir()
     cache.mkdir(parents=True, exist_ok=True)
-    if ctx.early_render is not None:  # planned meanwhile: now the parts it renders
-        ctx.early_render.finish()
     reusable, todo = split_reusable(planned, ctx)
-    # every part a document to assemble needs, each rendered once (in parallel) if missing
+    early: list[Planned] = []
+    if ctx.early_render is not None:  # planned meanwhile: now what it printed
+        ctx.early_render.finish()
+        assembled = ctx.early_render.assembled()
+        early = [p for p in todo if assembled.get(p.doc.key) == p.digest]
+        todo = [p for p in todo if assembled.get(p.doc.key) != p.digest]
+    # every part a document still to assemble needs, each rendered once (in parallel) if missing
     jobs = part_jobs(todo, cache)
     if jobs or todo:
         warm_up()
@@ -764,6 +777,11 @@ def write_pdfs(
     done = 0
     for p, old in reusable:
         _reuse(old, ctx.path(p.doc.key))
+        done += 1
+        if progress:
+            progress(done, len(planned), p.doc.key)
+    for p in early:
+        os.replace(ctx.early_render.folder / p.doc.key, ctx.path(p.doc.key))
         done += 1
         if progress:
             progress(done, len(planned), p.doc.key)
@@ -775,14 +793,17 @@ def write_pdfs(
     ctx.path(INPUTS_FILE).write_text(json.dumps(hashes, indent=2, sort_keys=True) + "\n")
     prune(cache)
     log.info(
-        "pdf: %d parts rendered, %d documents assembled, %d reused from the previous release",
+        "pdf: %d parts rendered, %d documents assembled (%d beside the feeds), "
+        "%d reused from the previous release",
         len(jobs),
-        len(todo),
+        len(todo) + len(early),
+        len(early),
         len(reusable),
     )
     return {
         "rendered": sorted(jobs),
-        "assembled": [p.doc.key for p in todo],
+        "assembled": [p.doc.key for p in early + todo],
+        "assembled_early": [p.doc.key for p in early],
         "reused": [p.doc.key for p, _ in reusable],
     }
 
@@ -803,41 +824,81 @@ def split_reusable(
 
 
 class EarlyRender:
-    """A forked process that renders a release's missing parts into the parts cache while the
-    same release's feeds are written, so that its print finds them done.
+    """A forked process that prints a release while the same release's feeds are written, so
+    that its print finds the work done.
 
-    It plans as the print will (`write_pdfs`), against the current release's inputs, and
-    renders the missing parts over PDF_WORKERS processes, at a lower CPU priority (nice 10)
-    than the feeds beside it. The print plans too, then `finish()` waits for it. The parts
-    cache is named by content and every file is written atomically, so a process that dies or
-    is killed (after `timeout`) leaves nothing wrong behind: the print renders what is missing."""
+    It plans as the print will (`write_pdfs`), against the current release's inputs, renders
+    the missing parts over PDF_WORKERS processes, then assembles the documents to assemble
+    into a private folder of its own (`folder`), at a lower CPU priority (nice 10) than the
+    feeds beside it. The print plans too, then `finish()` waits for it, and moves in each
+    document the process assembled from the inputs the print planned (`assembled()`); it
+    assembles any other itself. The parts cache is named by content and every file is written
+    atomically, so a process that dies or is killed (after `timeout`) leaves nothing wrong
+    behind: the print renders and assembles what is missing."""
+
+    DONE = "assembled.json"  # in `folder`, written last: document key -> its inputs' digest
 
     def __init__(self, ctx: BuildContext):
         context = multiprocessing.get_context("fork")
         demo_banner = bool(current_app.config.get("DEMO_BANNER"))
-        self.process = context.Process(
-            target=self._run, args=(ctx, demo_banner, parts_dir(), pdf_workers()), daemon=False
+        self.folder = (
+            Path(ctx.out_dir).parent / f"{EARLY_PREFIX}{ctx.number}-{uuid.uuid4().hex[:8]}"
         )
-        with forking():
-            self.process.start()
+        self.folder.mkdir()
+        self.process = context.Process(
+            target=self._run,
+            args=(ctx, demo_banner, parts_dir(), pdf_workers(), self.folder),
+            daemon=False,
+        )
+        try:
+            with forking():
+                self.process.start()
+        except BaseException:
+            self.discard()
+            raise
 
     @staticmethod
-    def _run(ctx: BuildContext, demo_banner: bool, cache: Path, workers: int) -> None:
+    def _run(ctx: BuildContext, demo_banner: bool, cache: Path, workers: int, folder: Path) -> None:
         os.nice(10)  # the feeds come first
         with no_cyclic_gc():
             planned = plan_parts(ctx, demo_banner)
         cache.mkdir(parents=True, exist_ok=True)
-        jobs = part_jobs(split_reusable(planned, ctx)[1], cache)
-        if jobs:
+        todo = split_reusable(planned, ctx)[1]
+        jobs = part_jobs(todo, cache)
+        if jobs or todo:
             warm_up()
+        if jobs:
             render_parts(list(jobs.values()), workers)
+        here = dataclasses.replace(ctx, out_dir=folder, early_render=None)
+        digests = {p.doc.key: p.digest for p in todo}
+        done = {key: digests[key] for key in assemble_all(todo, here, demo_banner, cache, workers)}
+        tmp = folder / f".{EarlyRender.DONE}.tmp"
+        tmp.write_text(json.dumps(done))
+        os.replace(tmp, folder / EarlyRender.DONE)
 
     def finish(self, timeout: float = 3600) -> None:
-        """Wait for the parts (idempotent); past `timeout`, stop it and let the print render."""
+        """Wait for it (idempotent); past `timeout`, stop it and let the print do the rest."""
         self.process.join(timeout)
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
+
+    def assembled(self) -> dict[str, str]:
+        """After `finish`: the documents it assembled (key -> inputs' digest), in `folder`."""
+        if self.process.exitcode != 0:
+            return {}
+        try:
+            done = json.loads((self.folder / self.DONE).read_bytes())
+        except (OSError, ValueError):
+            return {}
+        return done if isinstance(done, dict) else {}
+
+    def discard(self) -> None:
+        """Remove its folder (what the print did not take)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+EARLY_PREFIX = ".early-"  # the folders of early renders, beside the builds' (.build-*)
 
 
 def start_early_render(ctx: BuildContext) -> EarlyRender | None:
@@ -862,12 +923,17 @@ def _assemble_job(index: int) -> str:
 
 
 def assemble_all(
-    todo: list[Planned], ctx: BuildContext, demo_banner: bool, cache: Path
+    todo: list[Planned],
+    ctx: BuildContext,
+    demo_banner: bool,
+    cache: Path,
+    workers: int | None = None,
 ) -> Iterator[str]:
-    """Assemble each document (front matter, join, frame), side by side in PDF_WORKERS forked
-    processes when there are several; yields each document's key as it is done."""
+    """Assemble each document (front matter, join, frame), side by side in `workers` (by
+    default PDF_WORKERS) forked processes when there are several; yields each document's key
+    as it is done."""
     global _ASSEMBLY
-    workers = min(pdf_workers(), len(todo))
+    workers = min(pdf_workers() if workers is None else workers, len(todo))
     if workers <= 1:
         for p in todo:
             assemble(p, ctx, demo_banner, cache)

@@ -190,3 +190,63 @@ def test_a_long_section_prints_in_runs_and_one_change_touches_one_run():
     added = section_parts(long_section(sorted([*ids, "00601"])))
     before, now = {p.digest for p in parts}, {p.digest for p in added}
     assert len(now - before) <= 2 and len(before - now) <= 2
+
+
+def marked_content_owners(reader: pypdf.PdfReader) -> list[tuple[int, int, dict]]:
+    """(page, marked-content id, element the parent tree names for it) for every id the
+    pages' content streams mark."""
+    root = reader.trailer["/Root"]["/StructTreeRoot"]
+    nums = root["/ParentTree"].get_object()["/Nums"]
+    tree = {int(nums[i]): nums[i + 1].get_object() for i in range(0, len(nums), 2)}
+    out = []
+    for number, page in enumerate(reader.pages):
+        data = page.get_contents().get_data()
+        owners = tree[int(page["/StructParents"])]
+        for mcid in map(int, re.findall(rb"/MCID (\d+)", data)):
+            out.append((number, mcid, owners[mcid].get_object()))
+    return out
+
+
+def test_runs_of_text_are_folded_into_their_paragraphs_and_read_the_same(tmp_path):
+    """WeasyPrint tags every run of text as a Span of its own; a part keeps the ids in the
+    paragraph instead. The text reads the same, every marked-content id is still owned by
+    the element the parent tree names (which lists it), and the file has fewer objects."""
+    import shutil
+
+    from tasks.publishing.assemble import fold_file
+    from tasks.publishing.pdf import render_document
+
+    html = (
+        '<html lang="en"><title>t</title><body><h1>Help now</h1>'
+        "<p>Call <b>988</b> or text <span>988</span>, any hour.</p>"
+        "<p>" + "A long paragraph that runs over several lines. " * 12 + "</p></body></html>"
+    )
+    plain, folded = tmp_path / "plain.pdf", tmp_path / "folded.pdf"
+    render_document(html, plain)
+    shutil.copy(plain, folded)
+    fold_file(folded)
+    before, after = pypdf.PdfReader(plain), pypdf.PdfReader(folded)
+    assert pdf_text(folded) == pdf_text(plain)
+    owned_before, owners = marked_content_owners(before), marked_content_owners(after)
+    assert len(owners) == len(owned_before) >= 5
+    for (page, mcid, owner), (_, _, was) in zip(owners, owned_before, strict=True):
+        assert mcid in list(owner["/K"]), (page, mcid)
+        # a run of a paragraph is the paragraph's now; the <span> of the HTML stays a Span
+        assert was["/S"] == "/Span" and was["/P"].get_object()["/S"] == owner["/S"]
+    assert sum(o["/S"] == "/P" for _, _, o in owners) >= 3
+    count = lambda path: len(pypdf.PdfReader(path).trailer["/Root"]["/StructTreeRoot"]["/K"])  # noqa: E731
+    assert count(folded) == count(plain)
+
+
+def test_the_directory_owns_every_marked_content_id(demo_build):
+    """In the joined directory too: each id the pages mark is listed by its element."""
+    owners = marked_content_owners(pypdf.PdfReader(demo_build.statewide))
+    assert len(owners) > 1000
+    for page, mcid, owner in owners:
+        kids = owner["/K"]
+        kids = kids if isinstance(kids, list) else [kids]
+        listed = [k if isinstance(k, int) else k.get_object().get("/K") for k in kids]
+        assert mcid in listed or any(isinstance(x, list) and mcid in x for x in listed), (
+            page,
+            mcid,
+        )

@@ -33,8 +33,10 @@ def printing(app, monkeypatch):
 def renders(monkeypatch):
     """Wraps the assembly of each directory (its parts are rendered just before): runs
     `before_each` (if set, with the directory's file name) then assembles."""
-    from tasks.publishing import pdf
+    from tasks.publishing import builder, pdf
 
+    # assembled by the print itself, after the feeds, not beside them (tested below)
+    monkeypatch.setattr(builder, "start_early_render", lambda ctx: None)
     real = pdf.assemble
     state = {"calls": [], "before_each": None}
 
@@ -194,14 +196,20 @@ def test_a_release_renders_its_changed_parts_beside_its_feeds(
     data["phones"] = [{**data["phones"][0], "number": "+15735559876"}, *data["phones"][1:]]
     lst.live_revision.data = data  # a printed line changes: its parts are laid out again
     db.session.commit()
-    early = []
-    real_finish = pdf.EarlyRender.finish
+    early, assembled = [], []
+    real_finish, real_assembled = pdf.EarlyRender.finish, pdf.EarlyRender.assembled
 
     def finish(self, timeout=3600):
         real_finish(self, timeout)
         early.append(self.process.exitcode)
 
+    def watched(self):
+        done = real_assembled(self)
+        assembled.append({key: (self.folder / key).is_file() for key in done})
+        return done
+
     monkeypatch.setattr(pdf.EarlyRender, "finish", finish)
+    monkeypatch.setattr(pdf.EarlyRender, "assembled", watched)
     before = set(pdf.parts_dir().glob("*.pdf"))
     second = build()
     assert second.status == "published" and early[0] == 0
@@ -209,7 +217,36 @@ def test_a_release_renders_its_changed_parts_beside_its_feeds(
     assert rendered  # the changed listing's parts, rendered by the process beside the feeds
     assert fan_outs[-1] == []  # so the print renders nothing itself
     folder = releases_dir / "releases" / str(second.number)
-    assert len([k for k in load_json(folder / "print.json")["files"] if k.endswith(".pdf")]) == 3
+    pdfs = [k for k in load_json(folder / "print.json")["files"] if k.endswith(".pdf")]
+    assert len(pdfs) == 3
+    # the directories that print the listing were assembled beside the feeds too, and moved in
+    assert assembled[0] and all(assembled[0].values()) and set(assembled[0]) <= set(pdfs)
+    for rel in pdfs:
+        assert (folder / rel).read_bytes().startswith(b"%PDF")
+    assert not list(releases_dir.glob(".early-*"))  # its folder is gone with the print
+
+
+def test_documents_an_early_render_assembled_from_other_inputs_are_assembled_again(
+    app, build, releases_dir, printing, renders, monkeypatch
+):
+    """A document the early render assembled is used only if its inputs are those the print
+    planned: any other is assembled by the print."""
+    from tasks.publishing import builder, pdf
+
+    monkeypatch.setattr(builder, "start_early_render", pdf.start_early_render)  # back on
+    real_assembled = pdf.EarlyRender.assembled
+
+    def stale(self):
+        return {key: "another digest" for key in real_assembled(self)}
+
+    monkeypatch.setattr(pdf.EarlyRender, "assembled", stale)
+    result = build()
+    assert result.status == "published"
+    assert len(renders["calls"]) == 3  # the print assembled every directory itself
+    folder = releases_dir / "releases" / str(result.number)
+    pdfs = [k for k in load_json(folder / "print.json")["files"] if k.endswith(".pdf")]
+    assert len(pdfs) == 3
+    assert not list(releases_dir.glob(".early-*"))
 
 
 def test_parts_an_early_render_did_not_reach_are_rendered_by_the_print(

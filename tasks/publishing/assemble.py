@@ -20,7 +20,11 @@ DejaVu Sans (a few hundred bytes per document instead of laying out blank pages)
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
 import io
+import json
 import logging
 import os
 from collections.abc import Sequence
@@ -257,13 +261,31 @@ class FrameFont:
         self.widths = {
             _code(c): round(metrics[cmap[ord(c)]][0] * scale) for c in self.chars if ord(c) in cmap
         }
-        self.head = font["head"]
-        self.hhea = font["hhea"]
+        head, hhea = font["head"], font["hhea"]
+        self.bbox = [head.xMin, head.yMin, head.xMax, head.yMax]
+        self.ascent, self.descent = hhea.ascent, hhea.descent
         self.scale = scale
         buffer = io.BytesIO()
         font.save(buffer)
         self.data = buffer.getvalue()
         self.base = "FRAMEA+" + font_file(name).stem.replace("-", "")
+
+    KEPT = ("chars", "widths", "bbox", "ascent", "descent", "scale", "base")
+
+    def dump(self) -> bytes:
+        kept = {k: getattr(self, k) for k in self.KEPT}
+        kept["widths"] = sorted(self.widths.items())
+        return json.dumps({**kept, "data": base64.b64encode(self.data).decode()}).encode()
+
+    @classmethod
+    def load(cls, blob: bytes) -> FrameFont:
+        kept = json.loads(blob)
+        font = cls.__new__(cls)
+        for k in cls.KEPT:
+            setattr(font, k, kept[k])
+        font.widths = {code: width for code, width in kept["widths"]}
+        font.data = base64.b64decode(kept["data"])
+        return font
 
     def width(self, text: str, size: float) -> float:
         return sum(self.widths.get(_code(c), 0) for c in text) * size / 1000
@@ -271,18 +293,15 @@ class FrameFont:
     def dictionary(self, pdf: pikepdf.Pdf) -> pikepdf.Object:
         first, last = 32, 255
         widths = Array([self.widths.get(code, 0) for code in range(first, last + 1)])
-        head, hhea = self.head, self.hhea
         descriptor = Dictionary(
             Type=Name.FontDescriptor,
             FontName=Name("/" + self.base),
             Flags=32,  # nonsymbolic
-            FontBBox=Array(
-                [round(v * self.scale) for v in (head.xMin, head.yMin, head.xMax, head.yMax)]
-            ),
+            FontBBox=Array([round(v * self.scale) for v in self.bbox]),
             ItalicAngle=0,
-            Ascent=round(hhea.ascent * self.scale),
-            Descent=round(hhea.descent * self.scale),
-            CapHeight=round(hhea.ascent * self.scale * 0.7),
+            Ascent=round(self.ascent * self.scale),
+            Descent=round(self.descent * self.scale),
+            CapHeight=round(self.ascent * self.scale * 0.7),
             StemV=80,
             FontFile2=pdf.make_stream(self.data),
         )
@@ -304,11 +323,33 @@ class FrameFont:
 WINANSI = "".join(bytes([b]).decode("cp1252", errors="ignore") for b in range(32, 256))
 
 
-@cache
-def frame_font(name: str) -> FrameFont:
-    """The frame's font, subset once per process to every WinAnsi character (subsetting is
-    most of a frame's cost; the subset is some tens of kilobytes per document)."""
-    return FrameFont(name, WINANSI)
+_FONTS: dict[str, FrameFont] = {}
+
+
+def frame_font(name: str, store: Path | None = None) -> FrameFont:
+    """The frame's font, subset to every WinAnsi character once per process (subsetting is
+    most of a frame's cost; the subset is some tens of kilobytes per document). With a
+    `store` (the parts cache), once per machine: the subset is kept there, named by the
+    font file's and this module's content, for the processes that come after."""
+    font = _FONTS.get(name)
+    if font is not None:
+        return font
+    kept = None
+    if store is not None:
+        h = hashlib.sha256(font_file(name).read_bytes())
+        h.update(Path(__file__).read_bytes())
+        kept = store / f"frame-font-{h.hexdigest()[:32]}.json"
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            font = FrameFont.load(kept.read_bytes())
+    if font is None:
+        font = FrameFont(name, WINANSI)
+        if kept is not None:
+            with contextlib.suppress(OSError):
+                tmp = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
+                tmp.write_bytes(font.dump())
+                os.replace(tmp, kept)
+    _FONTS[name] = font
+    return font
 
 
 def _code(char: str) -> int | None:

@@ -39,7 +39,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -329,7 +329,7 @@ def digest(payload: Any) -> str:
 # listings themselves (content-defined, like rsync's rolling checksum): after a listing whose
 # id hashes to 0 mod CHUNK_SPREAD, once the run has CHUNK_MIN listings, or at CHUNK_MAX. So a
 # listing added or removed moves no boundary outside its own run (and rarely the next one).
-CHUNK_MIN, CHUNK_SPREAD, CHUNK_MAX = 16, 48, 128
+CHUNK_MIN, CHUNK_SPREAD, CHUNK_MAX = 16, 32, 64
 
 
 def _ends_run(listing: dict[str, Any]) -> bool:
@@ -531,13 +531,22 @@ def forking() -> Iterator[None]:
     heap they inherit is out of their collector's sight (`gc.freeze`). A child's cyclic
     collections would otherwise walk every object of the build it was forked from (the
     release's records, documents and outputs: millions) again and again, copying each page
-    they touch: it was half a second of a directory's assembly at 5,000 listings."""
-    gc.freeze()
+    they touch: it was half a second of a directory's assembly at 5,000 listings. Nested
+    uses freeze once and unfreeze at the outermost exit."""
+    global _FORKING
+    if _FORKING == 0:
+        gc.freeze()
+    _FORKING += 1
     try:
         with children_allowed():
             yield
     finally:
-        gc.unfreeze()
+        _FORKING -= 1
+        if _FORKING == 0:
+            gc.unfreeze()
+
+
+_FORKING = 0  # how many `forking()` blocks this process is in
 
 
 def render_parts(jobs: list[tuple[str, Path]], workers: int) -> None:
@@ -716,6 +725,9 @@ def assemble(planned: Planned, ctx: BuildContext, demo_banner: bool, cache: Path
     The cover (release number, dates) is rendered for each release; "How to get help now" is
     a part; the contents come from the parts cache while no page number in them moves."""
     doc, parts = planned.doc, planned.parts
+    assemble_module.frame_font(assemble_module.REGULAR, cache)  # read once per machine
+    if demo_banner:
+        assemble_module.frame_font(assemble_module.BOLD, cache)
     help_file = cache / f"{help_part().digest}.pdf"  # rendered with the parts (`part_jobs`)
     help_pages = cached_part(part_html(help_part()), help_file)
     counts = [assemble_module.page_count(cache / f"{p.digest}.pdf") for p in parts]
@@ -829,8 +841,8 @@ class EarlyRender:
 
     It plans as the print will (`write_pdfs`), against the current release's inputs, renders
     the missing parts over PDF_WORKERS processes, then assembles the documents to assemble
-    into a private folder of its own (`folder`), at a lower CPU priority (nice 10) than the
-    feeds beside it. The print plans too, then `finish()` waits for it, and moves in each
+    into a private folder of its own (`folder`), rendering and assembling at a lower CPU
+    priority (nice 10) than the feeds beside it. The print plans too, then `finish()` waits for it, and moves in each
     document the process assembled from the inputs the print planned (`assembled()`); it
     assembles any other itself. The parts cache is named by content and every file is written
     atomically, so a process that dies or is killed (after `timeout`) leaves nothing wrong
@@ -859,19 +871,20 @@ class EarlyRender:
 
     @staticmethod
     def _run(ctx: BuildContext, demo_banner: bool, cache: Path, workers: int, folder: Path) -> None:
-        os.nice(10)  # the feeds come first
-        with no_cyclic_gc():
+        with no_cyclic_gc():  # at the feeds' priority: the print waits for the plan
             planned = plan_parts(ctx, demo_banner)
+        os.nice(10)  # the rendering, a release's longest work, yields to the feeds
         cache.mkdir(parents=True, exist_ok=True)
         todo = split_reusable(planned, ctx)[1]
         jobs = part_jobs(todo, cache)
         if jobs or todo:
             warm_up()
-        if jobs:
-            render_parts(list(jobs.values()), workers)
         here = dataclasses.replace(ctx, out_dir=folder, early_render=None)
         digests = {p.doc.key: p.digest for p in todo}
-        done = {key: digests[key] for key in assemble_all(todo, here, demo_banner, cache, workers)}
+        with Assembly(todo, here, demo_banner, cache, workers) as assembly:
+            if jobs:
+                render_parts(list(jobs.values()), workers)
+            done = {key: digests[key] for key in assembly.run()}
         tmp = folder / f".{EarlyRender.DONE}.tmp"
         tmp.write_text(json.dumps(done))
         os.replace(tmp, folder / EarlyRender.DONE)
@@ -922,6 +935,73 @@ def _assemble_job(index: int) -> str:
     return todo[index].doc.key
 
 
+class Assembly:
+    """Assembles documents (front matter, join, frame): with `workers` (by default
+    PDF_WORKERS) of two or more, the longest (the statewide directory) in this process and the
+    others side by side in `workers - 1` forked ones. The helpers are forked when the assembly
+    is opened, so a caller with other work first (rendering the parts the documents need)
+    opens it before that work: a fork of a large process is not free, and then none is on
+    the way to the longest document."""
+
+    def __init__(
+        self,
+        todo: list[Planned],
+        ctx: BuildContext,
+        demo_banner: bool,
+        cache: Path,
+        workers: int | None = None,
+    ) -> None:
+        self.todo, self.ctx, self.demo_banner, self.cache = todo, ctx, demo_banner, cache
+        self.workers = min(pdf_workers() if workers is None else workers, len(todo))
+        self.pool: ProcessPoolExecutor | None = None
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> Assembly:
+        global _ASSEMBLY
+        if self.workers <= 1:
+            return self
+        _ASSEMBLY = (self.todo, self.ctx, self.demo_banner, self.cache)
+        # the frame's fonts, subset once (or read from the cache) here: the forked inherit them
+        assemble_module.frame_font(assemble_module.REGULAR, self.cache)
+        if self.demo_banner:
+            assemble_module.frame_font(assemble_module.BOLD, self.cache)
+        context = multiprocessing.get_context("fork")
+        stack = self._stack
+        try:
+            stack.callback(_clear_assembly)
+            stack.enter_context(forking())
+            self.pool = stack.enter_context(
+                ProcessPoolExecutor(max_workers=self.workers - 1, mp_context=context)
+            )
+            self.pool.submit(int).result()  # the helpers are forked now, not when work comes
+        except BaseException:
+            stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def run(self) -> Iterator[str]:
+        """Assemble every document; yields each one's key as it is done."""
+        if self.pool is None:
+            for p in self.todo:
+                assemble(p, self.ctx, self.demo_banner, self.cache)
+                yield p.doc.key
+            return
+        order = sorted(range(len(self.todo)), key=lambda i: -len(self.todo[i].doc.records))
+        longest, others = order[0], order[1:]
+        futures = [self.pool.submit(_assemble_job, i) for i in others]
+        yield _assemble_job(longest)
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def _clear_assembly() -> None:
+    global _ASSEMBLY
+    _ASSEMBLY = ()
+
+
 def assemble_all(
     todo: list[Planned],
     ctx: BuildContext,
@@ -929,32 +1009,9 @@ def assemble_all(
     cache: Path,
     workers: int | None = None,
 ) -> Iterator[str]:
-    """Assemble each document (front matter, join, frame), side by side in `workers` (by
-    default PDF_WORKERS) forked processes when there are several; yields each document's key
-    as it is done."""
-    global _ASSEMBLY
-    workers = min(pdf_workers() if workers is None else workers, len(todo))
-    if workers <= 1:
-        for p in todo:
-            assemble(p, ctx, demo_banner, cache)
-            yield p.doc.key
-        return
-    _ASSEMBLY = (todo, ctx, demo_banner, cache)
-    # the frame's fonts, subset once here: the forked processes inherit them
-    assemble_module.frame_font(assemble_module.REGULAR)
-    if demo_banner:
-        assemble_module.frame_font(assemble_module.BOLD)
-    try:
-        context = multiprocessing.get_context("fork")
-        with (
-            forking(),
-            ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool,
-        ):
-            # the statewide directory first: it is the longest
-            order = sorted(range(len(todo)), key=lambda i: -len(todo[i].doc.records))
-            yield from pool.map(_assemble_job, order)
-    finally:
-        _ASSEMBLY = ()
+    """Assemble each document (`Assembly`); yields each document's key as it is done."""
+    with Assembly(todo, ctx, demo_banner, cache, workers) as assembly:
+        yield from assembly.run()
 
 
 PART_MAX_AGE = 7 * 24 * 3600  # seconds a part may go unused before it is deleted
@@ -968,3 +1025,7 @@ def prune(cache: Path) -> None:
             if path.stat().st_mtime < cutoff:
                 path.unlink()
                 path.with_suffix(".pages").unlink(missing_ok=True)
+    for path in cache.glob("frame-font-*.json"):  # made again when wanted (a fraction of a s)
+        with contextlib.suppress(OSError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()

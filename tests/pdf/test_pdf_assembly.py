@@ -250,3 +250,29 @@ def test_the_directory_owns_every_marked_content_id(demo_build):
             page,
             mcid,
         )
+
+
+def test_the_frame_font_kept_in_the_cache_is_the_font_subset_again(tmp_path, monkeypatch):
+    """The frame's subset font is kept in the parts cache for the processes that come after:
+    read back, it writes the same font into a PDF; a damaged copy is subset again."""
+    import pikepdf
+
+    from tasks.publishing import assemble
+
+    def written(font) -> bytes:
+        with pikepdf.new() as pdf:
+            d = font.dictionary(pdf)
+            return repr(d.Widths).encode() + bytes(d.FontDescriptor.FontFile2.read_bytes())
+
+    monkeypatch.setattr(assemble, "_FONTS", {})
+    made = assemble.frame_font(assemble.REGULAR, tmp_path)
+    kept = list(tmp_path.glob("frame-font-*.json"))
+    assert len(kept) == 1
+    monkeypatch.setattr(assemble, "_FONTS", {})  # another process
+    read = assemble.frame_font(assemble.REGULAR, tmp_path)
+    assert read is not made and written(read) == written(made)
+    assert read.width("Page 1 of 9", 8) == made.width("Page 1 of 9", 8) > 0
+    kept[0].write_text('{"chars": ')  # damaged
+    monkeypatch.setattr(assemble, "_FONTS", {})
+    again = assemble.frame_font(assemble.REGULAR, tmp_path)
+    assert written(again) == written(made)

@@ -251,7 +251,7 @@ class FrameFont:
             "FFTM",  # FontForge's timestamps
             *("GSUB", "GPOS", "GDEF", "kern", "MATH"),
         ]
-        font = TTFont(font_file(name))
+        font = TTFont(font_file(name), recalcTimestamp=False)  # the same bytes every time
         subsetter = subset.Subsetter(options)
         subsetter.populate(unicodes=[ord(c) for c in self.chars])
         subsetter.subset(font)

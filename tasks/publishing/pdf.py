@@ -770,14 +770,20 @@ def write_pdfs(
     """Write every PDF of the release (see the module docstring). Returns what it did: the
     parts it rendered (their hashes), the documents it assembled and those it reused."""
     demo_banner = bool(current_app.config.get("DEMO_BANNER"))
-    with no_cyclic_gc():  # plain data, many objects, no cycles (as the feeds' build)
-        planned = plan_parts(ctx, demo_banner)
     cache = parts_dir()
     cache.mkdir(parents=True, exist_ok=True)
+    if ctx.early_render is not None:
+        # waited for first: it is the print's critical path, and a plan here would take a
+        # core from it; the plan it wrote is this print's (the same release, the same code)
+        ctx.early_render.finish()
+        done = _take_early(ctx, cache, progress)
+        if done is not None:
+            return done
+    with no_cyclic_gc():  # plain data, many objects, no cycles (as the feeds' build)
+        planned = plan_parts(ctx, demo_banner)
     reusable, todo = split_reusable(planned, ctx)
     early: list[Planned] = []
-    if ctx.early_render is not None:  # planned meanwhile: now what it printed
-        ctx.early_render.finish()
+    if ctx.early_render is not None:  # what it printed from the inputs planned here
         assembled = ctx.early_render.assembled()
         early = [p for p in todo if assembled.get(p.doc.key) == p.digest]
         todo = [p for p in todo if assembled.get(p.doc.key) != p.digest]
@@ -820,6 +826,48 @@ def write_pdfs(
     }
 
 
+def _take_early(
+    ctx: BuildContext, cache: Path, progress: Callable[[int, int, str], None] | None
+) -> dict[str, list[str]] | None:
+    """The print from the early render's plan, when every document it planned is either the
+    previous release's (same inputs) or one it assembled; None (nothing done) otherwise."""
+    early = ctx.early_render
+    planned, assembled = early.planned(), early.assembled()
+    if not planned:
+        return None
+    before = previous_inputs(ctx)
+    steps = []
+    for key, digest in planned.items():
+        old = Path(ctx.previous_dir) / key if ctx.previous_dir else None
+        if old is not None and before.get(key) == digest and old.is_file():
+            steps.append((key, old, True))
+        elif assembled.get(key) == digest and (early.folder / key).is_file():
+            steps.append((key, early.folder / key, False))
+        else:
+            return None
+    for done, (key, source, reused) in enumerate(steps, start=1):
+        if reused:
+            _reuse(source, ctx.path(key))
+        else:
+            os.replace(source, ctx.path(key))
+        if progress:
+            progress(done, len(steps), key)
+    ctx.path(INPUTS_FILE).write_text(json.dumps(planned, indent=2, sort_keys=True) + "\n")
+    prune(cache)
+    moved = [key for key, _, reused in steps if not reused]
+    log.info(
+        "pdf: %d documents assembled beside the feeds, %d reused from the previous release",
+        len(moved),
+        len(steps) - len(moved),
+    )
+    return {
+        "rendered": [],
+        "assembled": moved,
+        "assembled_early": moved,
+        "reused": [key for key, _, reused in steps if reused],
+    }
+
+
 def split_reusable(
     planned: list[Planned], ctx: BuildContext
 ) -> tuple[list[tuple[Planned, Path]], list[Planned]]:
@@ -842,13 +890,16 @@ class EarlyRender:
     It plans as the print will (`write_pdfs`), against the current release's inputs, renders
     the missing parts over PDF_WORKERS processes, then assembles the documents to assemble
     into a private folder of its own (`folder`), rendering and assembling at a lower CPU
-    priority (nice 10) than the feeds beside it. The print plans too, then `finish()` waits for it, and moves in each
-    document the process assembled from the inputs the print planned (`assembled()`); it
-    assembles any other itself. The parts cache is named by content and every file is written
+    priority (nice 10) than the feeds beside it. The print waits for it (`finish()`) and, when
+    every document it planned is either the previous release's or one it assembled, takes its
+    plan (`planned()`) and moves its documents in; otherwise the print plans, moves in each
+    document the process assembled from the inputs the print planned (`assembled()`) and
+    assembles the others. The parts cache is named by content and every file is written
     atomically, so a process that dies or is killed (after `timeout`) leaves nothing wrong
     behind: the print renders and assembles what is missing."""
 
-    DONE = "assembled.json"  # in `folder`, written last: document key -> its inputs' digest
+    # in `folder`, written last: {"planned": {key: digest}, "assembled": {key: digest}}
+    DONE = "assembled.json"
 
     def __init__(self, ctx: BuildContext):
         context = multiprocessing.get_context("fork")
@@ -880,13 +931,13 @@ class EarlyRender:
         if jobs or todo:
             warm_up()
         here = dataclasses.replace(ctx, out_dir=folder, early_render=None)
-        digests = {p.doc.key: p.digest for p in todo}
+        digests = {p.doc.key: p.digest for p in planned}
         with Assembly(todo, here, demo_banner, cache, workers) as assembly:
             if jobs:
                 render_parts(list(jobs.values()), workers)
             done = {key: digests[key] for key in assembly.run()}
         tmp = folder / f".{EarlyRender.DONE}.tmp"
-        tmp.write_text(json.dumps(done))
+        tmp.write_text(json.dumps({"planned": digests, "assembled": done}))
         os.replace(tmp, folder / EarlyRender.DONE)
 
     def finish(self, timeout: float = 3600) -> None:
@@ -898,11 +949,18 @@ class EarlyRender:
 
     def assembled(self) -> dict[str, str]:
         """After `finish`: the documents it assembled (key -> inputs' digest), in `folder`."""
+        return self._done("assembled")
+
+    def planned(self) -> dict[str, str]:
+        """After `finish`: every document it planned (key -> inputs' digest)."""
+        return self._done("planned")
+
+    def _done(self, what: str) -> dict[str, str]:
         if self.process.exitcode != 0:
             return {}
         try:
-            done = json.loads((self.folder / self.DONE).read_bytes())
-        except (OSError, ValueError):
+            done = json.loads((self.folder / self.DONE).read_bytes())[what]
+        except (OSError, ValueError, KeyError, TypeError):
             return {}
         return done if isinstance(done, dict) else {}
 

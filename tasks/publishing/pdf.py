@@ -774,7 +774,10 @@ def write_pdfs(
     cache.mkdir(parents=True, exist_ok=True)
     if ctx.early_render is not None:
         # waited for first: it is the print's critical path, and a plan here would take a
-        # core from it; the plan it wrote is this print's (the same release, the same code)
+        # core from it; the plan it wrote is this print's (the same release, the same code).
+        # Meanwhile WeasyPrint is warmed here, once per process: the next build's early
+        # render, forked from this process, starts warm
+        warm_up()
         ctx.early_render.finish()
         done = _take_early(ctx, cache, progress)
         if done is not None:
@@ -889,8 +892,8 @@ class EarlyRender:
 
     It plans as the print will (`write_pdfs`), against the current release's inputs, renders
     the missing parts over PDF_WORKERS processes, then assembles the documents to assemble
-    into a private folder of its own (`folder`), rendering and assembling at a lower CPU
-    priority (nice 10) than the feeds beside it. The print waits for it (`finish()`) and, when
+    into a private folder of its own (`folder`); a print of more parts than workers renders
+    and assembles at a lower CPU priority (nice 10) than the feeds beside it. The print waits for it (`finish()`) and, when
     every document it planned is either the previous release's or one it assembled, takes its
     plan (`planned()`) and moves its documents in; otherwise the print plans, moves in each
     document the process assembled from the inputs the print planned (`assembled()`) and
@@ -924,10 +927,11 @@ class EarlyRender:
     def _run(ctx: BuildContext, demo_banner: bool, cache: Path, workers: int, folder: Path) -> None:
         with no_cyclic_gc():  # at the feeds' priority: the print waits for the plan
             planned = plan_parts(ctx, demo_banner)
-        os.nice(10)  # the rendering, a release's longest work, yields to the feeds
         cache.mkdir(parents=True, exist_ok=True)
         todo = split_reusable(planned, ctx)[1]
         jobs = part_jobs(todo, cache)
+        if len(jobs) > workers:  # a print of many parts, a release's longest work, yields to
+            os.nice(10)  # the feeds; the few parts of an approval are what the print waits on
         if jobs or todo:
             warm_up()
         here = dataclasses.replace(ctx, out_dir=folder, early_render=None)

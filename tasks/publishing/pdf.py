@@ -1000,7 +1000,8 @@ def _assemble_job(index: int) -> str:
 class Assembly:
     """Assembles documents (front matter, join, frame): with `workers` (by default
     PDF_WORKERS) of two or more, the longest (the statewide directory) in this process and the
-    others side by side in `workers - 1` forked ones. The helpers are forked when the assembly
+    others side by side in `workers - 1` forked ones, this process taking its share of them
+    once the longest is done. The helpers are forked when the assembly
     is opened, so a caller with other work first (rendering the parts the documents need)
     opens it before that work: a fork of a large process is not free, and then none is on
     the way to the longest document."""
@@ -1055,7 +1056,14 @@ class Assembly:
         longest, others = order[0], order[1:]
         futures = [self.pool.submit(_assemble_job, i) for i in others]
         yield _assemble_job(longest)
-        for future in as_completed(futures):
+        # then this process takes, largest first, what no helper has started
+        running = []
+        for i, future in zip(others, futures, strict=True):
+            if future.cancel():
+                yield _assemble_job(i)
+            else:
+                running.append(future)
+        for future in as_completed(running):
             yield future.result()
 
 

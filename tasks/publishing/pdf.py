@@ -14,11 +14,11 @@ parts serve the statewide and the per-type directory, so each listing is laid ou
 county index, a region's runs, and "How to get help now". A part is a tagged PDF in the parts
 cache named by the hash of what it prints (its listings' printed lines, the template
 version): a part whose inputs did not change since any earlier build is not rendered again,
-and the parts that are missing are rendered side by side in `PDF_WORKERS` processes, from the
-start of a release's build, beside its feeds (`EarlyRender`). Then each directory gets its
-cover and contents (with the page numbers, now known), its parts joined (`assemble.join`: one
-structure tree, bookmarks, title and language) and its frame — title, section name and
-"Page n of m" — laid over every page.
+and the parts that are missing are rendered side by side in `PDF_WORKERS` processes. Then
+each directory gets its cover and contents (with the page numbers, now known), its parts
+joined (`assemble.join`: one structure tree, bookmarks, title and language) and its frame —
+title, section name and "Page n of m" — laid over every page. In a release all of this starts
+beside the feeds, in a process of its own (`EarlyRender`), and the print takes what it made.
 
 Everything printed comes from `ctx.records` and `ctx.reference` (never from live tables).
 Provider text reaches the HTML only through Jinja autoescaping, and the `url_fetcher` serves

@@ -52,7 +52,7 @@ import jinja2
 import orjson
 import pydyf
 import weasyprint
-from flask import current_app
+from flask import current_app, has_app_context
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -285,7 +285,39 @@ def county_index(doc: PdfDoc, ref: dict[str, Any], views: dict[str, dict]) -> li
     if not doc.index_fips:
         return []
     kinds = {r["id"]: k for r in doc.records if (k := index_kind(r))}
-    return entry.county_rows(doc.index_fips, ref["counties"], doc.records, views, kinds)
+    # the rows are kept in the parts cache under the hash of what they are made of: after an
+    # approval that changed no indexed name, phone, county or place, they are read, not
+    # worked out again (the nearest places are most of a plan)
+    made_of = [
+        template_version(),
+        sorted(doc.index_fips),
+        ref["counties"],
+        [
+            [
+                r["id"],
+                kind,
+                views[r["id"]]["name"],
+                views[r["id"]]["phone"],
+                entry.site_point(r)
+                if kind == "place"
+                else [[c["fips"], c.get("role")] for c in r.get("counties") or []],
+            ]
+            for r in doc.records
+            if (kind := kinds.get(r["id"]))
+        ],
+    ]
+    kept = parts_dir() / f"index-{digest(made_of)}.json" if has_app_context() else None
+    if kept is not None:
+        with contextlib.suppress(OSError, ValueError):
+            return orjson.loads(kept.read_bytes())
+    rows = entry.county_rows(doc.index_fips, ref["counties"], doc.records, views, kinds)
+    if kept is not None:
+        with contextlib.suppress(OSError):
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            tmp = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(orjson.dumps(rows))
+            os.replace(tmp, kept)
+    return rows
 
 
 def approved_as_of(records: list[dict[str, Any]]) -> str:
@@ -1095,7 +1127,7 @@ def prune(cache: Path) -> None:
             if path.stat().st_mtime < cutoff:
                 path.unlink()
                 path.with_suffix(".pages").unlink(missing_ok=True)
-    for path in cache.glob("frame-font-*.json"):  # made again when wanted (a fraction of a s)
-        with contextlib.suppress(OSError):
+    for path in [*cache.glob("frame-font-*.json"), *cache.glob("index-*.json")]:
+        with contextlib.suppress(OSError):  # made again when wanted (a fraction of a second)
             if path.stat().st_mtime < cutoff:
                 path.unlink()

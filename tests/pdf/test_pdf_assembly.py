@@ -276,3 +276,34 @@ def test_the_frame_font_kept_in_the_cache_is_the_font_subset_again(tmp_path, mon
     monkeypatch.setattr(assemble, "_FONTS", {})
     again = assemble.frame_font(assemble.REGULAR, tmp_path)
     assert written(again) == written(made)
+
+
+def test_county_index_rows_are_kept_and_made_again_when_an_indexed_line_changes(
+    app, tmp_path, monkeypatch
+):
+    """A county index is kept in the parts cache under the hash of what it is made of: a
+    plan with the same indexed lines reads it (the parts are the same); a changed phone of a
+    listing the index names makes it again, and the kept rows are the rows made again."""
+    import copy
+
+    from tasks.publishing import entry, pdf
+
+    monkeypatch.setitem(app.config, "VAR_DIR", str(tmp_path / "var"))  # an empty parts cache
+    made = []
+    real_rows = entry.county_rows
+    monkeypatch.setattr(entry, "county_rows", lambda *a: made.append(1) or real_rows(*a))
+    ctx = demo_context(tmp_path / "out")
+    first = pdf.plan_parts(ctx, False)
+    indexed = len(made)
+    assert indexed >= 2 and len(list(pdf.parts_dir().glob("index-*.json"))) == indexed
+    again = pdf.plan_parts(ctx, False)
+    assert len(made) == indexed  # read, not made
+    assert [p.digest for p in again] == [p.digest for p in first]
+
+    ctx.records = copy.deepcopy(ctx.records)
+    answering = next(r for r in ctx.records if pdf.index_kind(r) == "988")
+    answering["phones"] = [{**answering["phones"][0], "number": "+15735550199"}]
+    changed = pdf.plan_parts(ctx, False)
+    assert len(made) > indexed  # the indexes naming it are made again
+    monkeypatch.setattr(pdf, "has_app_context", lambda: False)  # nothing kept: all made
+    assert [p.digest for p in pdf.plan_parts(ctx, False)] == [p.digest for p in changed]

@@ -265,7 +265,7 @@ def child(kind: str, n: int, result_file: str) -> None:
             workers = int(kind.rsplit("-", 1)[1])
             statewide = next(p for p in plan_parts(ctx, False) if p.doc.key == STATEWIDE)
             cache = Path(var) / "pdf-parts"
-            cache.mkdir()
+            cache.mkdir(exist_ok=True)  # (the plan may have kept county index rows there)
             jobs = part_jobs([statewide], cache)
             warm_up()
             render_parts(list(jobs.values()), workers)

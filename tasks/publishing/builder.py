@@ -309,6 +309,21 @@ def writers() -> list:
     return list(WRITERS)
 
 
+def every(seconds: float) -> Callable[[], bool]:
+    """A clock that says yes at its first call, then once `seconds` have passed since the
+    last yes."""
+    last = [float("-inf")]
+
+    def due() -> bool:
+        now = time.monotonic()
+        if now - last[0] < seconds:
+            return False
+        last[0] = now
+        return True
+
+    return due
+
+
 def _commit_run(run: PublishRun, **changes) -> None:
     write_afresh()
     for k, v in changes.items():
@@ -362,13 +377,11 @@ def _print(root: Path, ctx: BuildContext, run: PublishRun, progress: Progress | 
     """The printed directories of a release whose feeds are already public (printing.py).
     A failure is logged and recorded on the run; the feeds stay published, the beat retries."""
     label = f"release {ctx.number} is current"
-    shown = [float("-inf")]
+    due = every(PROGRESS_EVERY)  # as the feeds' steps
 
     def step(i: int, total: int, key: str) -> None:
-        now = time.monotonic()  # as the feeds' steps: at most every PROGRESS_EVERY
-        if now - shown[0] >= PROGRESS_EVERY:
+        if due():
             _commit_run(run, step_label=f"{label}; printing {key} ({i}/{total})")
-            shown[0] = now
         if progress:
             progress(i, total, f"printing {key}")
 
@@ -449,15 +462,13 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
     steps = writers()
     total = len(steps) + 3
 
-    shown = [float("-inf")]  # when the progress page last heard of this build
+    # a commit per step is two round trips and a writer lock: a step that follows the last
+    # committed one by less than PROGRESS_EVERY is told only to `progress`
+    due = every(PROGRESS_EVERY)
 
     def step(i: int, label: str) -> None:
-        # a commit per step is two round trips and a writer lock: a step that follows the
-        # last shown one by less than PROGRESS_EVERY is told only to `progress`
-        now = time.monotonic()
-        if now - shown[0] >= PROGRESS_EVERY:
+        if due():
             _commit_run(run, step=i, total_steps=total, step_label=label)
-            shown[0] = now
         if progress:
             progress(i, total, label)
 

@@ -768,3 +768,35 @@ def test_tabular_csvs_stay_faithful_and_listings_csv_is_the_spreadsheet_file(
     sheet = list(csv.DictReader(io.StringIO((current / "listings.csv").read_text("utf-8-sig"))))
     cell = next(r for r in sheet if r["id"] == lst.uuid)["description"]
     assert cell.startswith("'=") and cell[1:] == data["description"]
+
+
+def test_progress_is_committed_at_its_first_step_then_at_most_every_quarter_second(
+    build, monkeypatch
+):
+    """A build tells `progress` every step but commits the run's progress only when a
+    quarter second has passed since the last commit (always at the first step)."""
+    import types
+
+    from tasks.publishing import builder
+
+    clock = [100.0]
+    monkeypatch.setattr(builder, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    due = builder.every(0.25)
+    assert due() and not due()
+    clock[0] += 0.2
+    assert not due()
+    clock[0] += 0.06
+    assert due() and not due()
+
+    commits, steps = [], []
+    real_commit = builder._commit_run
+    monkeypatch.setattr(
+        builder, "_commit_run", lambda run, **kw: commits.append(kw) or real_commit(run, **kw)
+    )
+    result = builder.build_release("manual", progress=lambda i, n, label: steps.append(i))
+    assert result.status == "published"
+    # the clock stood still: the first step alone was committed, every step was told
+    assert [c.get("step") for c in commits if "step" in c] == [0]
+    assert steps[: len(builder.writers()) + 3] == list(range(len(builder.writers()) + 3))
+    run = db.session.get(builder.PublishRun, result.run_id)
+    assert run.status == "published" and run.step == run.total_steps > 0

@@ -345,9 +345,7 @@ def frame_font(name: str, store: Path | None = None) -> FrameFont:
         font = FrameFont(name, WINANSI)
         if kept is not None:
             with contextlib.suppress(OSError):
-                tmp = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
-                tmp.write_bytes(font.dump())
-                os.replace(tmp, kept)
+                write_atomically(kept, font.dump())
     _FONTS[name] = font
     return font
 
@@ -499,10 +497,16 @@ def page_count(path: Path) -> int:
 
 def note_pages(path: Path, count: int) -> None:
     """Keep a part's page count beside it (read by `page_count`), written atomically."""
-    note = path.with_suffix(".pages")
-    tmp = note.with_name(f"{note.name}.{os.getpid()}.tmp")
-    tmp.write_text(str(count))
-    os.replace(tmp, note)
+    write_atomically(path.with_suffix(".pages"), str(count).encode())
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write `data` beside `path`, then rename it over: a reader sees the old file or the
+    whole new one, whichever process writes. Not fsynced: for what the parts cache and a
+    print's work folder keep, which are made again when lost."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def _save(pdf: pikepdf.Pdf, target: Path) -> None:

@@ -314,9 +314,7 @@ def county_index(doc: PdfDoc, ref: dict[str, Any], views: dict[str, dict]) -> li
     if kept is not None:
         with contextlib.suppress(OSError):
             kept.parent.mkdir(parents=True, exist_ok=True)
-            tmp = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(orjson.dumps(rows))
-            os.replace(tmp, kept)
+            assemble_module.write_atomically(kept, orjson.dumps(rows))
     return rows
 
 
@@ -842,9 +840,7 @@ def write_pdfs(
         done += 1
         if progress:
             progress(done, len(planned), key)
-    hashes = {p.doc.key: p.digest for p in planned}
-    ctx.path(INPUTS_FILE).write_text(json.dumps(hashes, indent=2, sort_keys=True) + "\n")
-    prune(cache)
+    _finish_print(ctx, cache, {p.doc.key: p.digest for p in planned})
     log.info(
         "pdf: %d parts rendered, %d documents assembled (%d beside the feeds), "
         "%d reused from the previous release",
@@ -870,11 +866,11 @@ def _take_early(
     planned, assembled = early.planned(), early.assembled()
     if not planned:
         return None
-    before = previous_inputs(ctx)
+    same = previous_files(ctx)
     steps = []
     for key, digest in planned.items():
-        old = Path(ctx.previous_dir) / key if ctx.previous_dir else None
-        if old is not None and before.get(key) == digest and old.is_file():
+        old = same(key, digest)
+        if old is not None:
             steps.append((key, old, True))
         elif assembled.get(key) == digest and (early.folder / key).is_file():
             steps.append((key, early.folder / key, False))
@@ -887,8 +883,7 @@ def _take_early(
             os.replace(source, ctx.path(key))
         if progress:
             progress(done, len(steps), key)
-    ctx.path(INPUTS_FILE).write_text(json.dumps(planned, indent=2, sort_keys=True) + "\n")
-    prune(cache)
+    _finish_print(ctx, cache, planned)
     moved = [key for key, _, reused in steps if not reused]
     log.info(
         "pdf: %d documents assembled beside the feeds, %d reused from the previous release",
@@ -907,15 +902,35 @@ def split_reusable(
     planned: list[Planned], ctx: BuildContext
 ) -> tuple[list[tuple[Planned, Path]], list[Planned]]:
     """The documents whose inputs are the previous release's (with its file), and the others."""
-    before = previous_inputs(ctx)
+    same = previous_files(ctx)
     reusable, todo = [], []
     for p in planned:
-        old = Path(ctx.previous_dir) / p.doc.key if ctx.previous_dir else None
-        if old is not None and before.get(p.doc.key) == p.digest and old.is_file():
+        old = same(p.doc.key, p.digest)
+        if old is not None:
             reusable.append((p, old))
         else:
             todo.append(p)
     return reusable, todo
+
+
+def previous_files(ctx: BuildContext) -> Callable[[str, str], Path | None]:
+    """(document key, inputs' digest) -> the previous release's file of that document, if it
+    was made from the same inputs; None otherwise."""
+    before = previous_inputs(ctx)
+
+    def same(key: str, digest: str) -> Path | None:
+        if not ctx.previous_dir or before.get(key) != digest:
+            return None
+        old = Path(ctx.previous_dir) / key
+        return old if old.is_file() else None
+
+    return same
+
+
+def _finish_print(ctx: BuildContext, cache: Path, hashes: dict[str, str]) -> None:
+    """The last of every print: each document's inputs for the next one, the cache pruned."""
+    ctx.path(INPUTS_FILE).write_text(json.dumps(hashes, indent=2, sort_keys=True) + "\n")
+    prune(cache)
 
 
 class EarlyRender:
@@ -972,9 +987,8 @@ class EarlyRender:
             if jobs:
                 render_parts(list(jobs.values()), workers)
             done = {key: digests[key] for key in assembly.run()}
-        tmp = folder / f".{EarlyRender.DONE}.tmp"
-        tmp.write_text(json.dumps({"planned": digests, "assembled": done}))
-        os.replace(tmp, folder / EarlyRender.DONE)
+        outcome = {"planned": digests, "assembled": done}
+        assemble_module.write_atomically(folder / EarlyRender.DONE, json.dumps(outcome).encode())
 
     def finish(self, timeout: float = 3600) -> None:
         """Wait for it (idempotent); past `timeout`, stop it and let the print do the rest."""

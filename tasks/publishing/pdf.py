@@ -588,9 +588,13 @@ def render_parts(jobs: list[tuple[str, Path]], workers: int) -> None:
             render_part(html, target)
         return
     context = multiprocessing.get_context("fork")
+    # the collector on in each renderer (a build runs without it, `no_cyclic_gc`): WeasyPrint's
+    # layouts are cyclic garbage, a few megabytes a part never freed otherwise
     with (
         forking(),
-        ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool,
+        ProcessPoolExecutor(
+            max_workers=min(workers, len(jobs)), mp_context=context, initializer=gc.enable
+        ) as pool,
     ):
         list(pool.map(_render_job, [(html, str(target)) for html, target in jobs]))
 
@@ -972,6 +976,7 @@ class EarlyRender:
 
     @staticmethod
     def _run(ctx: BuildContext, demo_banner: bool, cache: Path, workers: int, folder: Path) -> None:
+        gc.enable()  # forked from a build without the cyclic collector (`no_cyclic_gc`)
         with no_cyclic_gc():  # at the feeds' priority: the print waits for the plan
             planned = plan_parts(ctx, demo_banner)
         cache.mkdir(parents=True, exist_ok=True)
@@ -1080,7 +1085,9 @@ class Assembly:
             stack.callback(_clear_assembly)
             stack.enter_context(forking())
             self.pool = stack.enter_context(
-                ProcessPoolExecutor(max_workers=self.workers - 1, mp_context=context)
+                ProcessPoolExecutor(
+                    max_workers=self.workers - 1, mp_context=context, initializer=gc.enable
+                )
             )
             self.pool.submit(int).result()  # the helpers are forked now, not when work comes
         except BaseException:

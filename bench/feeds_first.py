@@ -1,5 +1,7 @@
 """Feeds before print: how long until a release's feeds are public, against the whole release
-with its printed directories, measured in the same build ("publish now" at 1,000 listings).
+with its printed directories, measured in the same build ("publish now" at 1,000 listings),
+and the peak RSS of the build's process and of the largest process it started (the renderers
+and assemblers of the print).
 
     PYTHONPATH=$PWD .venv/bin/python bench/feeds_first.py [--size 1000]
 
@@ -11,12 +13,30 @@ waited when the release went public only after its PDFs."""
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from publish import change_one_listing, demo_app, grow_to  # noqa: E402 - the generator of bench/publish.py
+
+
+def peak_mb() -> int:
+    """This process's peak RSS since `reset_peak()` (VmHWM), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    return 0
+
+
+def reset_peak() -> None:
+    Path("/proc/self/clear_refs").write_text("5")  # Linux: VmHWM starts again from VmRSS
+
+
+def children_peak_mb() -> int:
+    """The peak RSS of the largest process this one started (and waited for) so far."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024  # kilobytes
 
 
 def one_release(app, root: Path) -> tuple[float, float, int]:
@@ -32,6 +52,7 @@ def one_release(app, root: Path) -> tuple[float, float, int]:
 
     with app.app_context():
         change_one_listing()
+        reset_peak()
         t = time.perf_counter()
         result = build_release("manual", progress=progress)
         total = time.perf_counter() - t
@@ -55,7 +76,9 @@ def main() -> None:
             db.session.remove()
         root = Path(app.config["RELEASES_DIR"])
         first_feeds, first_total, _ = one_release(app, root)  # every PDF rendered
+        first_peak, first_children = peak_mb(), children_peak_mb()
         feeds, total, _ = one_release(app, root)  # after one change: unchanged PDFs reused
+        peak, children = peak_mb(), children_peak_mb()
         print(
             f"{count} listings, first release: feeds public after {first_feeds:6.2f} s, "
             f"whole release {first_total:6.2f} s -> feeds/whole {first_feeds / first_total:5.2f}"
@@ -63,6 +86,11 @@ def main() -> None:
         print(
             f"{count} listings, after one change: feeds public after {feeds:6.2f} s, "
             f"whole release {total:6.2f} s -> feeds/whole {feeds / total:5.2f}"
+        )
+        print(
+            f"{count} listings, peak RSS: first release: the build {first_peak} MB, its "
+            f"largest child {first_children} MB; after one change: the build {peak} MB, the "
+            f"largest child of both releases {children} MB"
         )
         print(
             f"{count} listings: the release after one change took "

@@ -130,14 +130,18 @@ class Finisher:
 
     A file byte-identical to the previous release's becomes a hard link to that release's
     file, and its gzip twin too (releases never change once written): neither is compressed
-    nor fsynced again."""
+    nor fsynced again; a file that already is that hard link (a printed directory reused
+    whole) is not even read. `manifest` names the previous release's file that describes
+    its files (the feeds' manifest; for the printed directories, print.json)."""
 
-    def __init__(self, out_dir: Path, previous_dir: Path | None = None) -> None:
+    def __init__(
+        self, out_dir: Path, previous_dir: Path | None = None, manifest: str = MANIFEST
+    ) -> None:
         self.out_dir, self.previous_dir = out_dir, previous_dir
         self.before: dict[str, dict[str, Any]] = {}
         if previous_dir is not None:
             with contextlib.suppress(OSError, ValueError):
-                manifest = json.loads((previous_dir / MANIFEST).read_bytes())
+                manifest = json.loads((previous_dir / manifest).read_bytes())
                 self.before = manifest.get("files") or {}
         self.pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
         self.futures: dict[str, Future] = {}
@@ -169,10 +173,15 @@ class Finisher:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
     def _finish(self, p: Path, rel: str) -> dict[str, Any]:
+        old = self.before.get(rel)
+        described = old and all(old.get(k) for k in ("bytes", "sha256", "gzip_bytes"))
+        if described and self._linked(p, rel):
+            with contextlib.suppress(OSError):
+                os.link(self.previous_dir / (rel + ".gz"), p.with_name(p.name + ".gz"))
+                return {k: old[k] for k in ("bytes", "sha256", "gzip_bytes")}
         data = p.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
         gz_path = p.with_name(p.name + ".gz")
-        old = self.before.get(rel)
         entry = {"bytes": len(data), "sha256": sha, "gzip_bytes": None}
         if old and old.get("sha256") == sha and old.get("gzip_bytes"):
             # the previous release's files, already on disk for good: linked, not synced again
@@ -191,11 +200,20 @@ class Finisher:
             fsync_path(q)
         return entry
 
+    def _linked(self, p: Path, rel: str) -> bool:
+        """Whether `p` is the previous release's file itself (a hard link to it)."""
+        try:
+            return os.path.samefile(p, self.previous_dir / rel)
+        except (OSError, TypeError):
+            return False
 
-def finish_files(out_dir: Path, previous_dir: Path | None = None) -> dict[str, dict[str, Any]]:
+
+def finish_files(
+    out_dir: Path, previous_dir: Path | None = None, manifest: str = MANIFEST
+) -> dict[str, dict[str, Any]]:
     """Gzip every file of `out_dir`, fsync files and folders, and describe each file for the
     manifest (`Finisher`, all at once)."""
-    return Finisher(out_dir, previous_dir).finish()
+    return Finisher(out_dir, previous_dir, manifest).finish()
 
 
 def link_over(source: Path, target: Path) -> None:

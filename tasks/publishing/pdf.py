@@ -39,7 +39,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -168,8 +168,11 @@ def plan(ctx: BuildContext) -> list[PdfDoc]:
             all_fips,
         )
     ]
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for r in recs:
+        by_type.setdefault(r["service_type"], []).append(r)
     for st in sorted(ref["service_types"], key=lambda t: t["sort_order"]):
-        of_type = [r for r in recs if r["service_type"] == st["code"]]
+        of_type = by_type.get(st["code"])
         if of_type:
             docs.append(
                 PdfDoc(
@@ -241,12 +244,15 @@ def type_sections(
     with the service types in `headed` (so a type's section is the same part wherever it is
     printed), or else with the pillar's first type that has listings here."""
     out: list[dict[str, Any]] = []
+    by_type: dict[str, list[dict]] = {}
+    for r in records:
+        by_type.setdefault(r["service_type"], []).append(views[r["id"]])
     for pillar in PILLAR_ORDER:
         headed_here = False
         for st in sorted(ref["service_types"], key=lambda t: t["sort_order"]):
             if st["pillar"] != pillar:
                 continue
-            items = [views[r["id"]] for r in records if r["service_type"] == st["code"]]
+            items = by_type.get(st["code"])
             if not items:
                 continue
             out.append(
@@ -279,37 +285,47 @@ def pillar_openers(records: list[dict[str, Any]], ref: dict[str, Any]) -> set[st
     return set(out.values())
 
 
-def county_index(doc: PdfDoc, ref: dict[str, Any], views: dict[str, dict]) -> list[dict[str, Any]]:
-    """For each county of the document: who answers 988, who comes, where to go (see
-    `entry.county_rows`). Plain text: no per-mention page reference."""
-    if not doc.index_fips:
-        return []
-    kinds = {r["id"]: k for r in doc.records if (k := index_kind(r))}
-    # the rows are kept in the parts cache under the hash of what they are made of: after an
-    # approval that changed no indexed name, phone, county or place, they are read, not
-    # worked out again (the nearest places are most of a plan)
-    made_of = [
-        template_version(),
-        sorted(doc.index_fips),
-        ref["counties"],
-        [
-            [
+def index_items(records: list[dict[str, Any]], views: dict[str, dict]) -> dict[str, list]:
+    """What the county index takes from each listing in it, by id: [id, kind (`index_kind`),
+    name, phone, and its place (a "place") or its counties and roles]. Worked out once per
+    plan, for the statewide directory's index and the regions'."""
+    out = {}
+    for r in records:
+        kind = index_kind(r)
+        if kind:
+            view = views[r["id"]]
+            out[r["id"]] = [
                 r["id"],
                 kind,
-                views[r["id"]]["name"],
-                views[r["id"]]["phone"],
+                view["name"],
+                view["phone"],
                 entry.site_point(r)
                 if kind == "place"
                 else [[c["fips"], c.get("role")] for c in r.get("counties") or []],
             ]
-            for r in doc.records
-            if (kind := kinds.get(r["id"]))
-        ],
-    ]
+    return out
+
+
+def county_index(
+    doc: PdfDoc, ref: dict[str, Any], views: dict[str, dict], items: dict[str, list] | None = None
+) -> list[dict[str, Any]]:
+    """For each county of the document: who answers 988, who comes, where to go (see
+    `entry.county_rows`). Plain text: no per-mention page reference. `items` are the
+    listings' `index_items` (worked out here if not given)."""
+    if not doc.index_fips:
+        return []
+    if items is None:
+        items = index_items(doc.records, views)
+    mine = [item for r in doc.records if (item := items.get(r["id"]))]
+    # the rows are kept in the parts cache under the hash of what they are made of: after an
+    # approval that changed no indexed name, phone, county or place, they are read, not
+    # worked out again (the nearest places are most of a plan)
+    made_of = [template_version(), sorted(doc.index_fips), ref["counties"], mine]
     kept = parts_dir() / f"index-{digest(made_of)}.json" if has_app_context() else None
     if kept is not None:
         with contextlib.suppress(OSError, ValueError):
             return orjson.loads(kept.read_bytes())
+    kinds = {item[0]: item[1] for item in mine}
     rows = entry.county_rows(doc.index_fips, ref["counties"], doc.records, views, kinds)
     if kept is not None:
         with contextlib.suppress(OSError):
@@ -415,13 +431,17 @@ def index_part(rows: list[dict[str, Any]]) -> Part:
 
 
 def doc_parts(
-    doc: PdfDoc, ref: dict[str, Any], views: dict[str, dict], openers: set[str]
+    doc: PdfDoc,
+    ref: dict[str, Any],
+    views: dict[str, dict],
+    openers: set[str],
+    items: dict[str, list] | None = None,
 ) -> list[Part]:
     """The parts of one directory, in order: one per service type and the county index. The
     statewide and per-type directories share their service types' parts (each listing is laid
     out once for both); a region's parts hold that region's listings of one type, so a change
     lays out again only the type's part in each region it touches."""
-    rows = county_index(doc, ref, views)
+    rows = county_index(doc, ref, views, items)
     if doc.kind == "region":
         openers = pillar_openers(doc.records, ref)
     groups = type_sections(doc.records, ref, views, openers)
@@ -679,17 +699,41 @@ def entry_views(
     names = sorted(county_names.items())
     key = digest({"names": names, "regions": sorted((sorted(k), v) for k, v in regions.items())})
     before = _VIEWS["views"] if _VIEWS["key"] == key else {}
-    views, kept = {}, {}
+    views, kept, made = {}, {}, {}
     for r in printed(ctx.records):
         record_digest = ctx.digests.get(r["id"])
         view = before.get(record_digest) if record_digest else None
         if view is None:
             view = entry.entry(r, county_names, regions)
+            if record_digest:
+                made[record_digest] = view
         views[r["id"]] = view
         if record_digest:
             kept[record_digest] = view
-    _VIEWS.update(key=key, views=kept)
+    _VIEWS.update(key=key, views=kept, made=made)
     return views
+
+
+def made_entries() -> bytes:
+    """The entries this process's last plan made (not kept from the build before), for the
+    process it was forked from to keep (`keep_entries`): the early render plans in a child."""
+    return orjson.dumps({"key": _VIEWS["key"], "made": _VIEWS.get("made") or {}})
+
+
+def keep_entries(blob: bytes, ctx: BuildContext) -> None:
+    """Keep the entries a child's plan of `ctx` made (`made_entries`) with this process's, for
+    the next build's plan (its early render is forked from here): a build after an approval
+    then makes only the changed listings' entries. Only `ctx`'s listings' are kept."""
+    try:
+        data = orjson.loads(blob)
+        key, made = data["key"], data["made"]
+    except (ValueError, KeyError, TypeError):
+        return
+    if not isinstance(made, dict):
+        return
+    kept = {**(_VIEWS["views"] if _VIEWS["key"] == key else {}), **made}
+    wanted = {d for r in printed(ctx.records) if (d := ctx.digests.get(r["id"]))}
+    _VIEWS.update(key=key, views={d: v for d, v in kept.items() if d in wanted}, made={})
 
 
 def plan_parts(ctx: BuildContext, demo_banner: bool) -> list[Planned]:
@@ -697,10 +741,12 @@ def plan_parts(ctx: BuildContext, demo_banner: bool) -> list[Planned]:
     county_names = snapshot_county_names(ref)
     regions = entry.region_names(ref["regions"])
     views = entry_views(ctx, county_names, regions)
-    openers = pillar_openers(printed(ctx.records), ref)
+    listings = printed(ctx.records)
+    openers = pillar_openers(listings, ref)
+    items = index_items(listings, views)
     out = []
     for doc in plan(ctx):
-        parts = doc_parts(doc, ref, views, openers)
+        parts = doc_parts(doc, ref, views, openers, items)
         key = {
             "key": doc.key,
             "kind": doc.kind,
@@ -753,11 +799,29 @@ def cached_render(html: str, cache: Path) -> tuple[Path, int]:
     return path, cached_part(html, path)
 
 
-def assemble(planned: Planned, ctx: BuildContext, demo_banner: bool, cache: Path) -> int:
+def cover_file(doc: PdfDoc, ctx: BuildContext) -> Path:
+    return ctx.path(doc.key + ".cover.pdf")
+
+
+def render_cover(doc: PdfDoc, ctx: BuildContext, demo_banner: bool) -> int:
+    """Render a directory's cover (`cover_file`) for this release; returns its page count."""
+    return render_document(
+        front_html(doc, ctx, demo_banner, [], part="cover"), cover_file(doc, ctx)
+    )
+
+
+def assemble(
+    planned: Planned,
+    ctx: BuildContext,
+    demo_banner: bool,
+    cache: Path,
+    cover_pages: int | None = None,
+) -> int:
     """Front matter with the contents' page numbers, the parts, the page frame: one PDF.
 
-    The cover (release number, dates) is rendered for each release; "How to get help now" is
-    a part; the contents come from the parts cache while no page number in them moves."""
+    The cover (release number, dates) is rendered for each release (unless `cover_pages`
+    says it already was, at `cover_file`); "How to get help now" is a part; the contents come
+    from the parts cache while no page number in them moves."""
     doc, parts = planned.doc, planned.parts
     assemble_module.frame_font(assemble_module.REGULAR, cache)  # read once per machine
     if demo_banner:
@@ -765,8 +829,9 @@ def assemble(planned: Planned, ctx: BuildContext, demo_banner: bool, cache: Path
     help_file = cache / f"{help_part().digest}.pdf"  # rendered with the parts (`part_jobs`)
     help_pages = cached_part(part_html(help_part()), help_file)
     counts = [assemble_module.page_count(cache / f"{p.digest}.pdf") for p in parts]
-    cover = ctx.path(doc.key + ".cover.pdf")
-    cover_pages = render_document(front_html(doc, ctx, demo_banner, [], part="cover"), cover)
+    cover = cover_file(doc, ctx)
+    if cover_pages is None:
+        cover_pages = render_cover(doc, ctx, demo_banner)
     before_contents = cover_pages + help_pages
     front_pages = FRONT_PAGES
     for _ in range(3):
@@ -813,6 +878,7 @@ def write_pdfs(
         # render, forked from this process, starts warm
         warm_up()
         ctx.early_render.finish()
+        ctx.early_render.keep_entries(ctx)
         done = _take_early(ctx, cache, progress)
         if done is not None:
             return done
@@ -954,6 +1020,7 @@ class EarlyRender:
 
     # in `folder`, written last: {"planned": {key: digest}, "assembled": {key: digest}}
     DONE = "assembled.json"
+    ENTRIES = "entries.json"  # the printed entries its plan made (`made_entries`)
 
     def __init__(self, ctx: BuildContext):
         context = multiprocessing.get_context("fork")
@@ -979,6 +1046,8 @@ class EarlyRender:
         gc.enable()  # forked from a build without the cyclic collector (`no_cyclic_gc`)
         with no_cyclic_gc():  # at the feeds' priority: the print waits for the plan
             planned = plan_parts(ctx, demo_banner)
+        # the entries it made, for the build's process to keep (the next one is forked there)
+        assemble_module.write_atomically(folder / EarlyRender.ENTRIES, made_entries())
         cache.mkdir(parents=True, exist_ok=True)
         todo = split_reusable(planned, ctx)[1]
         jobs = part_jobs(todo, cache)
@@ -1019,6 +1088,11 @@ class EarlyRender:
             return {}
         return done if isinstance(done, dict) else {}
 
+    def keep_entries(self, ctx: BuildContext) -> None:
+        """After `finish`: keep the entries its plan made in this process (`keep_entries`)."""
+        with contextlib.suppress(OSError):
+            keep_entries((self.folder / self.ENTRIES).read_bytes(), ctx)
+
     def discard(self) -> None:
         """Remove its folder (what the print did not take)."""
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -1042,10 +1116,15 @@ def start_early_render(ctx: BuildContext) -> EarlyRender | None:
 _ASSEMBLY: tuple = ()  # what forked assembly processes read (set just before the fork)
 
 
-def _assemble_job(index: int) -> str:
+def _assemble_job(index: int, cover_pages: int | None = None) -> str:
     todo, ctx, demo_banner, cache = _ASSEMBLY
-    assemble(todo[index], ctx, demo_banner, cache)
+    assemble(todo[index], ctx, demo_banner, cache, cover_pages)
     return todo[index].doc.key
+
+
+def _cover_job(index: int) -> int:
+    todo, ctx, demo_banner, _ = _ASSEMBLY
+    return render_cover(todo[index].doc, ctx, demo_banner)
 
 
 class Assembly:
@@ -1055,7 +1134,8 @@ class Assembly:
     once the longest is done. The helpers are forked when the assembly
     is opened, so a caller with other work first (rendering the parts the documents need)
     opens it before that work: a fork of a large process is not free, and then none is on
-    the way to the longest document."""
+    the way to the longest document. Meanwhile a helper renders the longest document's cover
+    (the release's number and dates: it needs no part)."""
 
     def __init__(
         self,
@@ -1068,6 +1148,7 @@ class Assembly:
         self.todo, self.ctx, self.demo_banner, self.cache = todo, ctx, demo_banner, cache
         self.workers = min(pdf_workers() if workers is None else workers, len(todo))
         self.pool: ProcessPoolExecutor | None = None
+        self.cover: Future | None = None  # the longest document's cover, rendered by a helper
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> Assembly:
@@ -1090,6 +1171,7 @@ class Assembly:
                 )
             )
             self.pool.submit(int).result()  # the helpers are forked now, not when work comes
+            self.cover = self.pool.submit(_cover_job, self._order()[0])
         except BaseException:
             stack.close()
             raise
@@ -1105,10 +1187,10 @@ class Assembly:
                 assemble(p, self.ctx, self.demo_banner, self.cache)
                 yield p.doc.key
             return
-        order = sorted(range(len(self.todo)), key=lambda i: -len(self.todo[i].doc.records))
-        longest, others = order[0], order[1:]
+        longest, *others = self._order()
         futures = [self.pool.submit(_assemble_job, i) for i in others]
-        yield _assemble_job(longest)
+        cover = self.cover
+        yield _assemble_job(longest, None if cover is None or cover.cancel() else cover.result())
         # then this process takes, largest first, what no helper has started
         running = []
         for i, future in zip(others, futures, strict=True):
@@ -1118,6 +1200,10 @@ class Assembly:
                 running.append(future)
         for future in as_completed(running):
             yield future.result()
+
+    def _order(self) -> list[int]:
+        """The documents' indexes, longest first."""
+        return sorted(range(len(self.todo)), key=lambda i: -len(self.todo[i].doc.records))
 
 
 def _clear_assembly() -> None:

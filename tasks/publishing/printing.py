@@ -118,7 +118,8 @@ def print_release(
                 None,
             )
             write_pdfs(dataclasses.replace(ctx, out_dir=work, previous_dir=previous), progress)
-            files = finish_files(work)
+            # the directories reused whole are the previous print's files: described as it did
+            files = finish_files(work, previous, PRINT_FILE)
             for rel in sorted(files):
                 for name in (rel, rel + ".gz"):
                     dest = final / name

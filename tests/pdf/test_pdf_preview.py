@@ -23,7 +23,7 @@ def fake_render(app, monkeypatch):
 
     rendered: list[str] = []
 
-    def fake(planned, ctx, demo_banner, cache):
+    def fake(planned, ctx, *_):
         rendered.append(Path(planned.doc.key).name)
         ctx.path(planned.doc.key).write_bytes(b"%PDF-1.7\n% preview stand-in\n%%EOF\n")
         return 1

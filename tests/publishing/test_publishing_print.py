@@ -40,12 +40,12 @@ def renders(monkeypatch):
     real = pdf.assemble
     state = {"calls": [], "before_each": None}
 
-    def watched(planned, ctx, demo_banner, cache):
+    def watched(planned, *rest):
         target = Path(planned.doc.key)
         state["calls"].append(target.name)
         if state["before_each"]:
             state["before_each"](target)
-        return real(planned, ctx, demo_banner, cache)
+        return real(planned, *rest)
 
     monkeypatch.setattr(pdf, "assemble", watched)
     return state
@@ -316,9 +316,9 @@ def test_the_processes_that_print_collect_their_garbage_cycles(
         note("render")
         return real_render(html, target)
 
-    def assemble(planned, ctx, demo_banner, cache):
+    def assemble(*args):
         note("assemble")
-        return real_assemble(planned, ctx, demo_banner, cache)
+        return real_assemble(*args)
 
     monkeypatch.setattr(pdf, "render_part", render_part)
     monkeypatch.setattr(pdf, "assemble", assemble)
@@ -327,3 +327,96 @@ def test_the_processes_that_print_collect_their_garbage_cycles(
     assert {what for what, _, _ in lines} == {"render", "assemble"}
     assert len({pid for _, pid, _ in lines} - {str(os.getpid())}) >= 2  # in other processes
     assert all(enabled == "True" for _, _, enabled in lines), lines
+
+
+def test_after_an_approval_the_plan_makes_only_the_changed_listings_entry(
+    app, build, printing, monkeypatch, tmp_path
+):
+    """The early render plans in a child process; the entries it makes are kept by the build's
+    process, from which the next early render is forked: it makes only what changed."""
+    from tasks.publishing import pdf
+
+    monkeypatch.setattr(pdf, "_VIEWS", {"key": None, "views": {}})  # nothing from other tests
+    made = tmp_path / "made"
+    real = pdf.made_entries
+
+    def counted():
+        with made.open("a") as f:  # written in the child
+            f.write(f"{len(pdf._VIEWS['made'])}\n")
+        return real()
+
+    monkeypatch.setattr(pdf, "made_entries", counted)
+    first = build()
+    printed = len(pdf.printed(first.context.records))
+    assert printed > 1 and len(pdf._VIEWS["views"]) == printed  # kept here, made there
+    change_a_listing()
+    assert build().status == "published"
+    assert made.read_text().split() == [str(printed), "1"]
+
+
+def test_a_directory_reused_whole_is_described_as_before_and_not_read_again(tmp_path):
+    """A printed directory reused from the previous release is a hard link to its file: its
+    description (size, hash, gzip) is the previous print's, its gzip twin a link too."""
+    from tasks.publishing.builder import finish_files
+
+    before, work = tmp_path / "7", tmp_path / "work"
+    (before / "pdf").mkdir(parents=True)
+    (work / "pdf").mkdir(parents=True)
+    for name, body in [("statewide.pdf", b"%PDF old"), ("pdf/type-a.pdf", b"%PDF same")]:
+        (before / name).write_bytes(body)
+        (before / (name + ".gz")).write_bytes(b"gz of " + body)
+    described = {"bytes": 9, "sha256": "as the previous print said", "gzip_bytes": 15}
+    (before / "print.json").write_text(
+        json.dumps({"files": {"pdf/type-a.pdf": described, "statewide.pdf": described}})
+    )
+    os.link(before / "pdf/type-a.pdf", work / "pdf/type-a.pdf")  # reused whole
+    (work / "statewide.pdf").write_bytes(b"%PDF new")  # assembled again
+
+    files = finish_files(work, before, "print.json")
+    assert files["pdf/type-a.pdf"] == described  # taken from the link, not hashed again
+    assert os.path.samefile(work / "pdf/type-a.pdf.gz", before / "pdf/type-a.pdf.gz")
+    new = files["statewide.pdf"]
+    assert new["sha256"] == hashlib.sha256(b"%PDF new").hexdigest() and new["bytes"] == 8
+    assert not os.path.samefile(work / "statewide.pdf", before / "statewide.pdf")
+
+
+def test_the_longest_directorys_cover_is_rendered_by_a_helper_beside_its_parts(
+    app, build, printing, monkeypatch, tmp_path
+):
+    """The cover needs no part: a helper renders the longest directory's while the parts
+    render, and the process that assembles that directory uses it; the others' covers are
+    rendered where they are assembled."""
+    from tasks.publishing import pdf
+
+    monkeypatch.setitem(app.config, "VAR_DIR", str(tmp_path / "var"))  # parts to render
+    monkeypatch.setitem(app.config, "PDF_WORKERS", 2)
+    seen = tmp_path / "seen"
+
+    def note(what: str, key: str) -> None:
+        with seen.open("a") as f:
+            f.write(f"{what} {Path(key).name} {os.getpid()}\n")
+
+    real_cover, real_assemble = pdf.render_cover, pdf.assemble
+
+    def render_cover(doc, *rest):
+        note("cover", doc.key)
+        return real_cover(doc, *rest)
+
+    def assemble(planned, *rest):
+        note("assemble", planned.doc.key)
+        return real_assemble(planned, *rest)
+
+    monkeypatch.setattr(pdf, "render_cover", render_cover)
+    monkeypatch.setattr(pdf, "assemble", assemble)
+    result = build()
+    assert result.status == "published"
+    where = {
+        (what, key): pid for what, key, pid in (ln.split() for ln in seen.read_text().splitlines())
+    }
+    docs = sorted(pdf.plan(result.context), key=lambda d: -len(d.records))
+    longest, others = Path(docs[0].key).name, [Path(d.key).name for d in docs[1:]]
+    assert where[("cover", longest)] != where[("assemble", longest)]  # by a helper
+    assert str(os.getpid()) not in {where[("cover", longest)], where[("assemble", longest)]}
+    assert all(where[("cover", key)] == where[("assemble", key)] for key in others)
+    folder = result.context.out_dir
+    assert not list(Path(folder).rglob("*.cover.pdf"))  # no cover left behind

@@ -145,6 +145,16 @@ class Finisher:
                 self.before = manifest.get("files") or {}
         self.pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
         self.futures: dict[str, Future] = {}
+        self.kept: list[Future] = []  # private files being written (`keep`)
+
+    def keep(self, relative: str, data: bytes) -> None:
+        """Write a private file (under PRIVATE, which `collect` skips) in a thread: the file
+        write releases the GIL, so the writers go on meanwhile. `finish` waits for it."""
+        if not relative.startswith(PRIVATE + "/"):
+            raise ValueError(f"not a private file: {relative}")
+        path = self.out_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.kept.append(self.pool.submit(path.write_bytes, data))
 
     def collect(self) -> None:
         base = str(self.out_dir)
@@ -162,6 +172,8 @@ class Finisher:
         self.collect()
         try:
             files = {rel: self.futures[rel].result() for rel in sorted(self.futures)}
+            for future in self.kept:
+                future.result()
         finally:
             self.close()
         folders = [Path(folder) for folder, _, _ in os.walk(self.out_dir)]
@@ -528,13 +540,10 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
         previous_dir=(release_dir(cur, root)) if cur is not None else None,
         base_url=current_app.config["PUBLIC_BASE_URL"].rstrip("/"),
     )
-    index, blob = kept_records(snapshot)
-    ctx.path(RECORD_INDEX).write_bytes(index)
-    ctx.path(RECORD_BYTES).write_bytes(blob)
     if print_wanted():
         ctx.early_render = start_early_render(ctx)  # the print, beside the feeds
     try:
-        return _publish(root, run, ctx, chash, last_event, steps, step, progress)
+        return _publish(root, run, ctx, chash, last_event, steps, step, progress, snapshot)
     except BaseException:
         if ctx.early_render is not None:
             ctx.early_render.finish()
@@ -551,11 +560,16 @@ def _publish(
     steps: list[Callable[[BuildContext], None]],
     step: Callable[[int, str], None],
     progress: Progress | None,
+    snapshot: Snapshot,
 ) -> BuildResult:
     """Write the feeds of release `ctx.number`, record it and make it current."""
     number, out_dir, records, total = ctx.number, ctx.out_dir, ctx.records, len(steps) + 3
     finisher = Finisher(out_dir, ctx.previous_dir)
+    ctx.keeper = finisher.keep
     try:
+        index, blob = kept_records(snapshot)
+        ctx.keep(RECORD_INDEX, index)
+        ctx.keep(RECORD_BYTES, blob)
         for i, writer in enumerate(steps, start=1):
             step(i, writer.__name__.removeprefix("write_").replace("_", " "))
             writer(ctx)
@@ -564,6 +578,7 @@ def _publish(
         ctx.files = finisher.finish()
     finally:
         finisher.close()
+        ctx.keeper = None
     write_manifest(ctx, chash, ctx.files)
     final = release_dir(number, root)
     os.rename(out_dir, final)

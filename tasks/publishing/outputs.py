@@ -264,5 +264,5 @@ def write_outputs_state(ctx: BuildContext, ids: list[str], outputs: list[Outputs
     for sid, out in zip(ids, outputs, strict=True):
         services[sid] = [at, *out.entry]
         at += out.entry[0]
-    ctx.path(OUTPUT_BYTES).write_bytes(b"".join(out.data for out in outputs))
-    ctx.path(OUTPUT_INDEX).write_bytes(orjson.dumps({"size": at, "services": services}))
+    ctx.keep(OUTPUT_BYTES, b"".join(out.data for out in outputs))
+    ctx.keep(OUTPUT_INDEX, orjson.dumps({"size": at, "services": services}))

@@ -164,7 +164,7 @@ def _previous_services_bytes(ctx: BuildContext, before: dict[str, ServiceState])
 def write_service_state(ctx: BuildContext) -> None:
     """Each service's state for the next build (private: not in the manifest, never served)."""
     lines = "".join("\t".join([sid, *map(str, st)]) + "\n" for sid, st in ctx._hsds_state.items())
-    ctx.path(SERVICE_STATE).write_text(lines, encoding="utf-8")
+    ctx.keep(SERVICE_STATE, lines.encode("utf-8"))
 
 
 def previous_state(ctx: BuildContext) -> dict[str, ServiceState]:
@@ -409,7 +409,7 @@ def write_changes(ctx: BuildContext) -> None:
     )
     ctx.path("changes.atom").write_text(feed, encoding="utf-8")
     if ctx.digests:  # a release (not a preview): its entries, for the next build
-        ctx.path(ATOM_STATE).write_bytes(dump_json(entries))
+        ctx.keep(ATOM_STATE, dump_json(entries))
 
 
 WRITERS: list[Writer] = [

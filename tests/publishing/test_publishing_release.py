@@ -800,3 +800,25 @@ def test_progress_is_committed_at_its_first_step_then_at_most_every_quarter_seco
     assert steps[: len(builder.writers()) + 3] == list(range(len(builder.writers()) + 3))
     run = db.session.get(builder.PublishRun, result.run_id)
     assert run.status == "published" and run.step == run.total_steps > 0
+
+
+def test_private_files_are_written_beside_the_writers_and_waited_for(tmp_path):
+    """The build's private files (its state for the next build) are written in the
+    Finisher's threads; `finish` returns only once they are on disk, and they are neither
+    described nor compressed. A file outside the private folder is refused."""
+    from tasks.publishing.builder import Finisher
+    from tasks.publishing.layout import PRIVATE
+
+    (tmp_path / "feed.json").write_bytes(b"[]")
+    finisher = Finisher(tmp_path)
+    try:
+        finisher.keep(f"{PRIVATE}/state.bin", b"x" * 3_000_000)
+        with pytest.raises(ValueError, match="not a private file"):
+            finisher.keep("served.json", b"{}")
+        files = finisher.finish()
+    finally:
+        finisher.close()
+    assert set(files) == {"feed.json"}
+    assert (tmp_path / PRIVATE / "state.bin").read_bytes() == b"x" * 3_000_000
+    assert not (tmp_path / PRIVATE / "state.bin.gz").exists()
+    assert not (tmp_path / "served.json").exists()

@@ -126,7 +126,9 @@ class Finisher:
     """Gzips, hashes and fsyncs the files of a build folder, in threads (ISA-L, zlib and
     sha256 release the GIL), and describes each for the manifest. `collect()` between two
     writers hands over the files written since the last call, so compression overlaps the
-    writers that follow; `finish()` waits for all and fsyncs the folders.
+    writers that follow; a writer that hands over its bytes instead (`write`, through
+    `BuildContext.write`) has them written there too. `finish()` waits for all and fsyncs
+    the folders.
 
     A file byte-identical to the previous release's becomes a hard link to that release's
     file, and its gzip twin too (releases never change once written): neither is compressed
@@ -146,6 +148,15 @@ class Finisher:
         self.pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
         self.futures: dict[str, Future] = {}
         self.kept: list[Future] = []  # private files being written (`keep`)
+
+    def write(self, relative: str, data: bytes) -> None:
+        """Write a file of the release and finish it (`_finish`: compared, gzipped, hashed,
+        fsynced) in a thread, while the writers go on; `collect` leaves it to that thread."""
+        if relative in self.futures:
+            raise ValueError(f"written twice: {relative}")
+        path = self.out_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.futures[relative] = self.pool.submit(self._finish, path, relative, data)
 
     def keep(self, relative: str, data: bytes) -> None:
         """Write a private file (under PRIVATE, which `collect` skips) in a thread: the file
@@ -184,30 +195,36 @@ class Finisher:
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def _finish(self, p: Path, rel: str) -> dict[str, Any]:
+    def _finish(self, p: Path, rel: str, data: bytes | None = None) -> dict[str, Any]:
+        """Describe file `rel` at `p`; given its `data` (`write`), write it there first,
+        unless it is the previous release's file, which is linked instead."""
         old = self.before.get(rel)
-        described = old and all(old.get(k) for k in ("bytes", "sha256", "gzip_bytes"))
-        if described and self._linked(p, rel):
-            with contextlib.suppress(OSError):
-                os.link(self.previous_dir / (rel + ".gz"), p.with_name(p.name + ".gz"))
-                return {k: old[k] for k in ("bytes", "sha256", "gzip_bytes")}
-        data = p.read_bytes()
+        on_disk = data is None
+        if on_disk:
+            described = old and all(old.get(k) for k in ("bytes", "sha256", "gzip_bytes"))
+            if described and self._linked(p, rel):
+                with contextlib.suppress(OSError):
+                    os.link(self.previous_dir / (rel + ".gz"), p.with_name(p.name + ".gz"))
+                    return {k: old[k] for k in ("bytes", "sha256", "gzip_bytes")}
+            data = p.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
         gz_path = p.with_name(p.name + ".gz")
         entry = {"bytes": len(data), "sha256": sha, "gzip_bytes": None}
         if old and old.get("sha256") == sha and old.get("gzip_bytes"):
             # the previous release's files, already on disk for good: linked, not synced again
             with contextlib.suppress(OSError):
+                link_over(self.previous_dir / rel, p)
+                on_disk = True
                 os.link(self.previous_dir / (rel + ".gz"), gz_path)
                 entry["gzip_bytes"] = old["gzip_bytes"]
-                link_over(self.previous_dir / rel, p)
                 return entry
-        if entry["gzip_bytes"] is None:
-            # a gzip member (wbits 31) with a zero mtime; unlike igzip.compress, this releases
-            # the GIL, so files compress side by side and beside the writers
-            gz = isal_zlib.compress(data, GZIP_LEVEL, wbits=31)
-            gz_path.write_bytes(gz)
-            entry["gzip_bytes"] = len(gz)
+        if not on_disk:
+            p.write_bytes(data)
+        # a gzip member (wbits 31) with a zero mtime; unlike igzip.compress, this releases the
+        # GIL, so files compress side by side and beside the writers
+        gz = isal_zlib.compress(data, GZIP_LEVEL, wbits=31)
+        gz_path.write_bytes(gz)
+        entry["gzip_bytes"] = len(gz)
         for q in (p, gz_path):
             fsync_path(q)
         return entry
@@ -565,7 +582,7 @@ def _publish(
     """Write the feeds of release `ctx.number`, record it and make it current."""
     number, out_dir, records, total = ctx.number, ctx.out_dir, ctx.records, len(steps) + 3
     finisher = Finisher(out_dir, ctx.previous_dir)
-    ctx.keeper = finisher.keep
+    ctx.finisher = finisher
     try:
         index, blob = kept_records(snapshot)
         ctx.keep(RECORD_INDEX, index)
@@ -578,7 +595,7 @@ def _publish(
         ctx.files = finisher.finish()
     finally:
         finisher.close()
-        ctx.keeper = None
+        ctx.finisher = None
     write_manifest(ctx, chash, ctx.files)
     final = release_dir(number, root)
     os.rename(out_dir, final)

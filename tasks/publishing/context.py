@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,20 +33,28 @@ class BuildContext:
     )  # added / changed / removed ids (write_changes)
     # the print's parts being rendered while the feeds are written (pdf.start_early_render)
     early_render: Any = field(default=None, repr=False, compare=False)
-    # writes a private file (`keep`) beside the writers; the build waits for it (Finisher)
-    keeper: Callable[[str, bytes], None] | None = field(default=None, repr=False, compare=False)
+    # the build's builder.Finisher while the writers run (`write`, `keep`); None otherwise
+    finisher: Any = field(default=None, repr=False, compare=False)
 
     def path(self, relative: str) -> Path:
         p = self.out_dir / relative
         p.parent.mkdir(parents=True, exist_ok=True)
         return p
 
+    def write(self, relative: str, data: bytes) -> None:
+        """Write a file of the release: in a build, one byte-identical to the previous
+        release's is a hard link to it (`Finisher.write`), neither written nor read again."""
+        if self.finisher is not None:
+            self.finisher.write(relative, data)
+        else:
+            self.path(relative).write_bytes(data)
+
     def keep(self, relative: str, data: bytes) -> None:
         """Write a private file for the next build (under `.state`: never served, never
-        compressed): in a thread beside the writers that follow when the build has one
-        (`keeper`), here otherwise."""
-        if self.keeper is not None:
-            self.keeper(relative, data)
+        compressed): in a build, in a thread beside the writers that follow
+        (`Finisher.keep`)."""
+        if self.finisher is not None:
+            self.finisher.keep(relative, data)
         else:
             self.path(relative).write_bytes(data)
 

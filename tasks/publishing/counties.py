@@ -49,4 +49,4 @@ def counties_document(reference: dict[str, Any]) -> list[dict[str, Any]]:
 def write_counties(ctx: BuildContext) -> None:
     from .writers import dump_json
 
-    ctx.path(FILENAME).write_bytes(dump_json(counties_document(ctx.reference)))
+    ctx.write(FILENAME, dump_json(counties_document(ctx.reference)))

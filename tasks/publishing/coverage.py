@@ -35,4 +35,4 @@ def write_coverage(ctx: BuildContext) -> None:
     }
     from .writers import dump_json
 
-    ctx.path(FILENAME).write_bytes(dump_json(document) + b"\n")
+    ctx.write(FILENAME, dump_json(document) + b"\n")

@@ -76,7 +76,7 @@ def write_history(ctx: BuildContext) -> None:
 
     history = previous_history(ctx) or bootstrap(ctx, previous_state(ctx))
     advance(history, ctx.number, timestamp(ctx.created_at), ctx.changes)
-    ctx.path("history.json").write_bytes(dump_json(history))
+    ctx.write("history.json", dump_json(history))
 
 
 # ------------------------------------------------------------------ reading

@@ -477,10 +477,8 @@ class Tables:
                             out[i].append(text[at : at + size])
                         at += size
         for res, lines in zip(self.resources, out, strict=True):
-            ctx.path(f"hsds/{res['path']}").write_bytes(b"".join(lines))
-        ctx.path("hsds/datapackage.json").write_text(
-            json.dumps(self.package, indent=1), encoding="utf-8"
-        )
+            ctx.write(f"hsds/{res['path']}", b"".join(lines))
+        ctx.write("hsds/datapackage.json", json.dumps(self.package, indent=1).encode("utf-8"))
 
     def _header(self, i: int) -> str:
         buf = io.StringIO()

@@ -212,12 +212,9 @@ def parse_service_state(text: str) -> dict[str, ServiceState] | None:
 
 def write_hsds_json(ctx: BuildContext) -> None:
     serialise(ctx)
-    with ctx.path("hsds/services.json").open("wb") as fh:
-        fh.write(b"[")
-        fh.write(b",".join(ctx._hsds_bytes))
-        fh.write(b"]")
+    ctx.write("hsds/services.json", b"[" + b",".join(ctx._hsds_bytes) + b"]")
     taxes = [{k: v for k, v in t.items() if k != "key"} for t in ctx._hsds_taxonomies]
-    ctx.path("hsds/taxonomies.json").write_bytes(dump_json(taxes))
+    ctx.write("hsds/taxonomies.json", dump_json(taxes))
     write_service_state(ctx)
 
 
@@ -253,16 +250,14 @@ def outputs(ctx: BuildContext) -> list[Outputs]:
 
 def write_geojson(ctx: BuildContext) -> None:
     features = [f for f in (out.feature() for out in outputs(ctx)) if f is not None]
-    with ctx.path("listings.geojson").open("wb") as fh:
-        fh.write(b'{"type":"FeatureCollection","features":[')
-        fh.write(b",".join(features))
-        fh.write(b"]}")
+    body = b",".join(features)
+    ctx.write("listings.geojson", b'{"type":"FeatureCollection","features":[' + body + b"]}")
 
 
 def write_listings_csv(ctx: BuildContext) -> None:
     header = Maker(ctx, Tables({})).csv_line([safe_cell(c) for c in listing_columns()])
     lines = [out.listing() for out in outputs(ctx)]
-    ctx.path("listings.csv").write_bytes(b"".join(["\ufeff".encode(), header, *lines]))
+    ctx.write("listings.csv", b"".join(["\ufeff".encode(), header, *lines]))
 
 
 def previous_docs(ctx: BuildContext) -> dict[str, dict[str, Any]] | None:
@@ -352,7 +347,7 @@ def previous_atom_entries(ctx: BuildContext) -> list[dict[str, str]]:
 def write_changes(ctx: BuildContext) -> None:
     changes = compute_changes(ctx)
     ctx.changes = changes
-    ctx.path("changes.json").write_bytes(dump_json(changes))
+    ctx.write("changes.json", dump_json(changes))
     names = {r["id"]: r["name"] for r in ctx.records}
     updated = changes["created_at"]
     base = ctx.base_url
@@ -407,7 +402,7 @@ def write_changes(ctx: BuildContext) -> None:
         + body
         + "</feed>\n"
     )
-    ctx.path("changes.atom").write_text(feed, encoding="utf-8")
+    ctx.write("changes.atom", feed.encode("utf-8"))
     if ctx.digests:  # a release (not a preview): its entries, for the next build
         ctx.keep(ATOM_STATE, dump_json(entries))
 

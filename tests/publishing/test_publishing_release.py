@@ -822,3 +822,36 @@ def test_private_files_are_written_beside_the_writers_and_waited_for(tmp_path):
     assert (tmp_path / PRIVATE / "state.bin").read_bytes() == b"x" * 3_000_000
     assert not (tmp_path / PRIVATE / "state.bin.gz").exists()
     assert not (tmp_path / "served.json").exists()
+
+
+def test_a_file_handed_over_whole_is_written_and_finished_in_a_thread(tmp_path):
+    """A writer hands its file's bytes to the Finisher (`BuildContext.write`): a file
+    byte-identical to the previous release's becomes a hard link to it (its gzip twin too),
+    any other is written, gzipped and described; a file handed over twice is refused."""
+    import gzip
+
+    from tasks.publishing.builder import Finisher, finish_files
+
+    before, now = tmp_path / "1", tmp_path / "2"
+    (before / "hsds").mkdir(parents=True)
+    (before / "hsds/same.csv").write_bytes(b"id\r\na\r\n")
+    (before / "hsds/other.csv").write_bytes(b"id\r\nb\r\n")
+    files = finish_files(before)
+    (before / "manifest.json").write_text(json.dumps({"files": files}))
+
+    finisher = Finisher(now, before)
+    try:
+        finisher.write("hsds/same.csv", b"id\r\na\r\n")
+        finisher.write("hsds/other.csv", b"id\r\nc\r\n")  # the same size, other bytes
+        with pytest.raises(ValueError, match="written twice"):
+            finisher.write("hsds/same.csv", b"id\r\na\r\n")
+        described = finisher.finish()
+    finally:
+        finisher.close()
+    assert described["hsds/same.csv"] == files["hsds/same.csv"]
+    for name in ("hsds/same.csv", "hsds/same.csv.gz"):
+        assert (now / name).stat().st_ino == (before / name).stat().st_ino
+    assert (now / "hsds/other.csv").read_bytes() == b"id\r\nc\r\n"
+    assert (now / "hsds/other.csv").stat().st_ino != (before / "hsds/other.csv").stat().st_ino
+    assert gzip.decompress((now / "hsds/other.csv.gz").read_bytes()) == b"id\r\nc\r\n"
+    assert (before / "hsds/other.csv").read_bytes() == b"id\r\nb\r\n"  # never written through

@@ -195,6 +195,14 @@ class KeptRecords:
             if meta.get("version") == record_version() and meta.get("size") == len(blob):
                 self.entries = meta["services"]
 
+    def source(self, sid: str, digest: str) -> memoryview | None:
+        """The kept record's JSON, if it was made from the same inputs (not parsed)."""
+        entry = self.entries.get(sid)
+        if entry is None or entry[0] != digest:
+            return None
+        source = self.blob[entry[1] : entry[1] + entry[2]]
+        return source if len(source) == entry[2] else None
+
     def get(self, sid: str, digest: str) -> tuple[dict[str, Any], memoryview] | None:
         entry = self.entries.get(sid)
         if entry is None or entry[0] != digest:
@@ -249,7 +257,9 @@ def _cert_facts(c: Certification) -> list[Any]:
 
 def read_snapshot(day: date, kept: KeptRecords | None = None) -> Snapshot:
     """Records of every listing eligible on `day`, ordered by service type and name, with
-    each service's input digest. A service whose digest is that of a `kept` record takes it."""
+    each service's input digest. For a release build (`kept` given), a service whose digest
+    is that of the record this process's last build had takes that record, or else that of
+    a `kept` record, parsed."""
     names = county_names()
     types = {st.code: st for st in db.session.scalars(db.select(ServiceType))}
     shared = hashlib.sha256(
@@ -295,14 +305,29 @@ def read_snapshot(day: date, kept: KeptRecords | None = None) -> Snapshot:
             cert_bytes[ids] = facts
         h.update(facts)
         digest = digests[row.uuid] = h.hexdigest()[:32]
-        found = kept.get(row.uuid, digest) if kept is not None else None
-        if found is None:
+        if kept is None:
             records.append(listing_record(row, st, names, relevant))
-        else:
+            continue
+        last = _LAST.get(row.uuid)
+        if last is not None and last[0] == digest:  # this process made or read it last build
+            records.append(last[1])
+            if (source := kept.source(row.uuid, digest)) is not None:
+                sources[row.uuid] = source
+        elif (found := kept.get(row.uuid, digest)) is not None:
             records.append(found[0])
             sources[row.uuid] = found[1]
+        else:
+            records.append(listing_record(row, st, names, relevant))
     records.sort(key=lambda r: (r["sort_order"], r["name"].lower(), r["id"]))
+    if kept is not None:  # a release build: the next one in this process starts from these
+        _LAST.clear()
+        _LAST.update((r["id"], (digests[r["id"]], r)) for r in records)
     return Snapshot(records, digests, sources)
+
+
+# this process's last release build's records, id -> (digest, record): equal digests, equal
+# records, so the next build takes them as they are (records are never changed once made)
+_LAST: dict[str, tuple[str, dict[str, Any]]] = {}
 
 
 def build_records(day: date) -> list[dict[str, Any]]:

@@ -524,7 +524,9 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
         db.select(db.func.max(OutboxEvent.id)).where(OutboxEvent.processed_at.is_(None))
     )
     cur = current_number(root)
-    snapshot = read_snapshot(day, kept=read_kept_records(root, cur))
+    # (none kept: an empty set, so that this build's records are still the next one's start)
+    kept = read_kept_records(root, cur) or KeptRecords(b"", b"")
+    snapshot = read_snapshot(day, kept=kept)
     records = snapshot.records
     reference = reference_snapshot()
     chash = content_hash(snapshot, reference)

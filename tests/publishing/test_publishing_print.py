@@ -420,3 +420,28 @@ def test_the_longest_directorys_cover_is_rendered_by_a_helper_beside_its_parts(
     assert all(where[("cover", key)] == where[("assemble", key)] for key in others)
     folder = result.context.out_dir
     assert not list(Path(folder).rglob("*.cover.pdf"))  # no cover left behind
+
+
+def test_records_are_taken_from_the_last_build_as_they_were_made(
+    app, build, releases_dir, printing
+):
+    """A build takes an unchanged service's record from the process's last build (`_LAST`),
+    not parsing the kept one: which holds only if nothing changes a record once made. After
+    a build with its print, each record is still the JSON the release kept for it; the next
+    build's records are those very objects, the changed listing's made again."""
+    import orjson
+
+    from models.listings import snapshot
+    from tasks.publishing.builder import read_kept_records
+
+    first = build()
+    assert first.status == "published"
+    kept = read_kept_records(releases_dir, first.number)
+    assert len(snapshot._LAST) == len(first.context.records) >= 10
+    for sid, (digest, record) in snapshot._LAST.items():
+        assert record == orjson.loads(kept.source(sid, digest)), sid
+    before = {sid: record for sid, (_, record) in snapshot._LAST.items()}
+    change_a_listing()
+    second = build()
+    changed = {r["id"] for r in second.context.records if r is not before.get(r["id"])}
+    assert len(changed) == 1

@@ -137,9 +137,10 @@ class _Joined:
         self.next_key = max((k for k, _ in self.entries), default=-1) + 1
         self.bookmarks = _outline(out)
 
-    def add(self, part: pikepdf.Pdf, nest: bool) -> None:
+    def add(self, part: pikepdf.Pdf, nest: bool, outline: list | None = None) -> None:
+        """Append `part` (its bookmarks `outline`, if kept: read from it otherwise)."""
         offset = len(self.out.pages)
-        items = _offset(_outline(part), offset)
+        items = _offset(_outline(part) if outline is None else outline, offset)
         if nest and self.bookmarks:
             self.bookmarks[-1][2].extend(items)
         else:
@@ -205,7 +206,7 @@ def join(
         running = [sections[0]] * len(out.pages)
         for path, nest, section in zip(parts[1:], nested[1:], sections[1:], strict=True):
             with pikepdf.open(path) as part:
-                joined.add(part, nest)
+                joined.add(part, nest, kept_outline(path))
             running += [section] * (len(out.pages) - len(running))
         joined.finish()
         count = len(out.pages)
@@ -460,11 +461,13 @@ def fold_spans(pdf: pikepdf.Pdf) -> int:
     return len(into)
 
 
-def fold_file(path: Path) -> None:
-    """`fold_spans` on a PDF file, rewritten atomically (a part, once, when rendered)."""
+def fold_file(path: Path) -> list:
+    """`fold_spans` on a PDF file, rewritten atomically (a part, once, when rendered).
+    Returns its bookmarks (`note_outline`)."""
     with pikepdf.open(path) as pdf:
         if fold_spans(pdf):
             _save(pdf, path)
+        return _outline(pdf)
 
 
 def _plain_span_ids(kid: pikepdf.Object, page: pikepdf.Object | None) -> list[int] | None:
@@ -493,6 +496,21 @@ def page_count(path: Path) -> int:
         count = len(pdf.pages)
     note_pages(path, count)
     return count
+
+
+def note_outline(path: Path, items: list) -> None:
+    """Keep a part's bookmarks beside it (`<name>.outline`, read by `kept_outline`): a
+    directory's thousands of bookmarks are then read as JSON, not walked in each part."""
+    write_atomically(path.with_suffix(".outline"), json.dumps(items).encode())
+
+
+def kept_outline(path: Path) -> list | None:
+    """The bookmarks kept beside a part (`note_outline`), or None."""
+    try:
+        items = json.loads(path.with_suffix(".outline").read_bytes())
+    except (OSError, ValueError):
+        return None
+    return items if isinstance(items, list) else None
 
 
 def note_pages(path: Path, count: int) -> None:

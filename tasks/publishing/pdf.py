@@ -537,15 +537,17 @@ def warm_up() -> None:
 
 def render_part(html: str, target: Path) -> int:
     """Render a part into the parts cache, its runs of text folded into their paragraphs
-    (`assemble.fold_spans`: half the objects every join of it copies) and its page count
-    noted beside it (so assembling needs not open the part twice). Returns the page count."""
+    (`assemble.fold_spans`: half the objects every join of it copies), its page count and
+    bookmarks noted beside it (so assembling needs not open the part twice, nor walk its
+    bookmarks). Returns the page count."""
     tmp = target.with_name(f"{target.name}.{os.getpid()}.part")
     try:
         count = render_document(html, tmp)
-        assemble_module.fold_file(tmp)
+        outline = assemble_module.fold_file(tmp)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+    assemble_module.note_outline(target, outline)
     assemble_module.note_pages(target, count)
     return count
 
@@ -1234,6 +1236,7 @@ def prune(cache: Path) -> None:
             if path.stat().st_mtime < cutoff:
                 path.unlink()
                 path.with_suffix(".pages").unlink(missing_ok=True)
+                path.with_suffix(".outline").unlink(missing_ok=True)
     for path in [*cache.glob("frame-font-*.json"), *cache.glob("index-*.json")]:
         with contextlib.suppress(OSError):  # made again when wanted (a fraction of a second)
             if path.stat().st_mtime < cutoff:

@@ -307,3 +307,36 @@ def test_county_index_rows_are_kept_and_made_again_when_an_indexed_line_changes(
     assert len(made) > indexed  # the indexes naming it are made again
     monkeypatch.setattr(pdf, "has_app_context", lambda: False)  # nothing kept: all made
     assert [p.digest for p in pdf.plan_parts(ctx, False)] == [p.digest for p in changed]
+
+
+def test_a_parts_bookmarks_are_kept_beside_it_and_join_as_if_walked(tmp_path):
+    """A rendered part's bookmarks are noted beside it (`<name>.outline`), and a join reads
+    them there instead of walking the part: the joined document's bookmarks are the same
+    either way. A note that cannot be read is ignored (the part is walked)."""
+    from tasks.publishing.assemble import join, kept_outline
+    from tasks.publishing.pdf import render_document, render_part
+
+    def part(title: str, names: list[str]) -> str:
+        items = "".join(f"<h4>{n}</h4><p>{n} answers day and night.</p>" for n in names)
+        return f'<html lang="en"><title>{title}</title><body><h2>{title}</h2>{items}</body></html>'
+
+    front = tmp_path / "front.pdf"
+    render_document(part("Front", []), front)
+    parts = [tmp_path / "a.pdf", tmp_path / "b.pdf"]
+    render_part(part("Mobile crisis teams", ["North team", "South team"]), parts[0])
+    render_part(part("Crisis centers", [f"Center {i}" for i in range(40)]), parts[1])
+    noted = kept_outline(parts[1])
+    assert noted and noted[0][0] == "Crisis centers" and len(noted[0][2]) == 40
+    assert noted[0][2][-1][1] > 0  # the last center is on a later page of the part
+
+    join([front, *parts], tmp_path / "kept.pdf")
+    for p in parts:
+        p.with_suffix(".outline").write_text("{not json")  # unreadable: walked instead
+    join([front, *parts], tmp_path / "walked.pdf")
+    kept, walked = (pypdf.PdfReader(tmp_path / n) for n in ("kept.pdf", "walked.pdf"))
+    assert bookmarks(kept) == bookmarks(walked)
+    assert [title for title, _, _ in bookmarks(kept)] == [
+        "Front",
+        "Mobile crisis teams",
+        "Crisis centers",
+    ]

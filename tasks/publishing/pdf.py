@@ -34,6 +34,7 @@ import json
 import logging
 import mimetypes
 import multiprocessing
+import multiprocessing.connection
 import os
 import shutil
 import time
@@ -1012,7 +1013,8 @@ class EarlyRender:
     It plans as the print will (`write_pdfs`), against the current release's inputs, renders
     the missing parts over PDF_WORKERS processes, then assembles the documents to assemble
     into a private folder of its own (`folder`); a print of more parts than workers renders
-    and assembles at a lower CPU priority (nice 10) than the feeds beside it. The print waits for it (`finish()`) and, when
+    and assembles at a lower CPU priority (nice 10) than the feeds beside it. The print waits
+    for its outcome (`finish()`: not for it to exit, which `discard()` reaps) and, when
     every document it planned is either the previous release's or one it assembled, takes its
     plan (`planned()`) and moves its documents in; otherwise the print plans, moves in each
     document the process assembled from the inputs the print planned (`assembled()`) and
@@ -1031,9 +1033,12 @@ class EarlyRender:
             Path(ctx.out_dir).parent / f"{EARLY_PREFIX}{ctx.number}-{uuid.uuid4().hex[:8]}"
         )
         self.folder.mkdir()
+        # a byte on `ready` once its outcome is written: the print goes on while it and its
+        # helpers exit (tearing down a process of several hundred megabytes takes a while)
+        self.ready, ready = context.Pipe(duplex=False)
         self.process = context.Process(
             target=self._run,
-            args=(ctx, demo_banner, parts_dir(), pdf_workers(), self.folder),
+            args=(ctx, demo_banner, parts_dir(), pdf_workers(), self.folder, ready),
             daemon=False,
         )
         try:
@@ -1042,9 +1047,13 @@ class EarlyRender:
         except BaseException:
             self.discard()
             raise
+        finally:
+            ready.close()
 
     @staticmethod
-    def _run(ctx: BuildContext, demo_banner: bool, cache: Path, workers: int, folder: Path) -> None:
+    def _run(
+        ctx: BuildContext, demo_banner: bool, cache: Path, workers: int, folder: Path, ready: Any
+    ) -> None:
         gc.enable()  # forked from a build without the cyclic collector (`no_cyclic_gc`)
         with no_cyclic_gc():  # at the feeds' priority: the print waits for the plan
             planned = plan_parts(ctx, demo_banner)
@@ -1063,15 +1072,27 @@ class EarlyRender:
             if jobs:
                 render_parts(list(jobs.values()), workers)
             done = {key: digests[key] for key in assembly.run()}
-        outcome = {"planned": digests, "assembled": done}
-        assemble_module.write_atomically(folder / EarlyRender.DONE, json.dumps(outcome).encode())
+            outcome = {"planned": digests, "assembled": done}
+            assemble_module.write_atomically(
+                folder / EarlyRender.DONE, json.dumps(outcome).encode()
+            )
+            ready.send_bytes(b"done")  # before its helpers stop
 
     def finish(self, timeout: float = 3600) -> None:
-        """Wait for it (idempotent); past `timeout`, stop it and let the print do the rest."""
-        self.process.join(timeout)
-        if self.process.is_alive():
+        """Wait until it has written its outcome or ended (idempotent); past `timeout`, stop
+        it and let the print do the rest."""
+        if self._outcome_written():
+            return
+        multiprocessing.connection.wait([self.ready, self.process.sentinel], timeout)
+        if not self._outcome_written() and self.process.is_alive():
             self.process.kill()
             self.process.join()
+
+    def _outcome_written(self) -> bool:
+        with contextlib.suppress(OSError, EOFError):
+            if self.ready.poll():
+                return self.ready.recv_bytes() == b"done" or (self.folder / self.DONE).is_file()
+        return (self.folder / self.DONE).is_file()
 
     def assembled(self) -> dict[str, str]:
         """After `finish`: the documents it assembled (key -> inputs' digest), in `folder`."""
@@ -1082,8 +1103,6 @@ class EarlyRender:
         return self._done("planned")
 
     def _done(self, what: str) -> dict[str, str]:
-        if self.process.exitcode != 0:
-            return {}
         try:
             done = json.loads((self.folder / self.DONE).read_bytes())[what]
         except (OSError, ValueError, KeyError, TypeError):
@@ -1095,8 +1114,15 @@ class EarlyRender:
         with contextlib.suppress(OSError):
             keep_entries((self.folder / self.ENTRIES).read_bytes(), ctx)
 
-    def discard(self) -> None:
-        """Remove its folder (what the print did not take)."""
+    def discard(self, timeout: float = 60) -> None:
+        """Wait for it to exit (it is past its outcome), then remove its folder (what the
+        print did not take)."""
+        if self.process.pid is not None:  # started
+            self.process.join(timeout)
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join()
+        self.ready.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

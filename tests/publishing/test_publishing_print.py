@@ -197,18 +197,18 @@ def test_a_release_renders_its_changed_parts_beside_its_feeds(
     lst.live_revision.data = data  # a printed line changes: its parts are laid out again
     db.session.commit()
     early, assembled = [], []
-    real_finish, real_assembled = pdf.EarlyRender.finish, pdf.EarlyRender.assembled
+    real_discard, real_assembled = pdf.EarlyRender.discard, pdf.EarlyRender.assembled
 
-    def finish(self, timeout=3600):
-        real_finish(self, timeout)
-        early.append(self.process.exitcode)
+    def discard(self, timeout=60):
+        real_discard(self, timeout)
+        early.append(self.process.exitcode)  # it exited of itself, after the print took its work
 
     def watched(self):
         done = real_assembled(self)
         assembled.append({key: (self.folder / key).is_file() for key in done})
         return done
 
-    monkeypatch.setattr(pdf.EarlyRender, "finish", finish)
+    monkeypatch.setattr(pdf.EarlyRender, "discard", discard)
     monkeypatch.setattr(pdf.EarlyRender, "assembled", watched)
     before = set(pdf.parts_dir().glob("*.pdf"))
     fan_outs.clear()
@@ -445,3 +445,37 @@ def test_records_are_taken_from_the_last_build_as_they_were_made(
     second = build()
     changed = {r["id"] for r in second.context.records if r is not before.get(r["id"])}
     assert len(changed) == 1
+
+
+def test_the_print_takes_the_early_renders_work_without_waiting_for_it_to_exit(
+    app, build, releases_dir, printing, monkeypatch
+):
+    """The early render says when its outcome is written; the print takes the documents then,
+    while the process and its helpers exit (which takes a while for processes of several
+    hundred megabytes), and reaps it afterwards."""
+    import time
+
+    from tasks.publishing import pdf
+
+    test_pid = os.getpid()
+    real_exit, real_take = pdf.Assembly.__exit__, pdf._take_early
+
+    def slow_exit(self, *exc):
+        real_exit(self, *exc)
+        if os.getpid() != test_pid:  # the early render's helpers stop slowly
+            time.sleep(1.5)
+
+    alive = []
+
+    def take(ctx, cache, progress):
+        alive.append(ctx.early_render.process.is_alive())
+        return real_take(ctx, cache, progress)
+
+    monkeypatch.setattr(pdf.Assembly, "__exit__", slow_exit)
+    monkeypatch.setattr(pdf, "_take_early", take)
+    result = build()
+    assert result.status == "published"
+    assert alive == [True]  # taken while it was still on its way out
+    folder = releases_dir / "releases" / str(result.number)
+    assert len([k for k in load_json(folder / "print.json")["files"] if k.endswith(".pdf")]) == 3
+    assert not pdf.multiprocessing.active_children()  # reaped

@@ -57,7 +57,7 @@ from flask import current_app, has_app_context
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from models.listings import ANSWERING_ROLES, CountyRole
+from models.listings import ANSWERING_ROLES
 from models.listings import fields as F
 from models.reference import snapshot_county_names
 
@@ -144,14 +144,12 @@ def printed(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in records if not r.get("exclude_from_print")]
 
 
-def coverage(record: dict[str, Any]) -> dict[str, str]:
-    """County FIPS -> role for one listing: its site county ("site") plus its counties."""
-    out: dict[str, str] = {}
+def counties_of(record: dict[str, Any]) -> set[str]:
+    """The county FIPS codes a listing is printed under: its site's county and its counties."""
+    out = {c["fips"] for c in record.get("counties") or []}
     site = (record.get("address") or {}).get("county_fips")
     if site:
-        out[site] = "site"
-    for c in record.get("counties") or []:
-        out.setdefault(c["fips"], c.get("role") or CountyRole.SERVED)
+        out.add(site)
     return out
 
 
@@ -184,7 +182,7 @@ def plan(ctx: BuildContext) -> list[PdfDoc]:
                     of_type,
                 )
             )
-    covered = [(r, coverage(r).keys()) for r in recs]  # once per listing, not per region
+    covered = [(r, counties_of(r)) for r in recs]  # once per listing, not per region
     for region in ref["regions"]:
         fips = set(region["counties"])
         inside = [r for r, where in covered if not fips.isdisjoint(where)]
@@ -416,6 +414,20 @@ def section_parts(group: dict[str, Any]) -> list[Part]:
     return parts
 
 
+def _section_parts(group: dict[str, Any], made: dict[tuple, list[Part]] | None) -> list[Part]:
+    """`section_parts`, once per plan for a section printed by several directories (a
+    service type's, in the statewide directory and in its own): the same listings' entries,
+    the same headings, the same parts."""
+    if made is None:
+        return section_parts(group)
+    t = group["types"][0]
+    key = (t["code"], group["heading"], tuple(map(id, t["listings"])))
+    parts = made.get(key)
+    if parts is None:
+        parts = made[key] = section_parts(group)
+    return parts
+
+
 @cache
 def help_part() -> Part:
     """The page "How to get help now": the same in every directory, rendered once into the
@@ -437,16 +449,19 @@ def doc_parts(
     views: dict[str, dict],
     openers: set[str],
     items: dict[str, list] | None = None,
+    made: dict[tuple, list[Part]] | None = None,
 ) -> list[Part]:
     """The parts of one directory, in order: one per service type and the county index. The
     statewide and per-type directories share their service types' parts (each listing is laid
     out once for both); a region's parts hold that region's listings of one type, so a change
-    lays out again only the type's part in each region it touches."""
+    lays out again only the type's part in each region it touches. `made` holds the sections
+    a plan already cut into parts (`_section_parts`), for the next directory that prints the
+    same section."""
     rows = county_index(doc, ref, views, items)
     if doc.kind == "region":
         openers = pillar_openers(doc.records, ref)
     groups = type_sections(doc.records, ref, views, openers)
-    parts = [part for g in groups for part in section_parts(g)]
+    parts = [part for g in groups for part in _section_parts(g, made)]
     if rows:
         parts.append(index_part(rows))
     return parts
@@ -747,9 +762,10 @@ def plan_parts(ctx: BuildContext, demo_banner: bool) -> list[Planned]:
     listings = printed(ctx.records)
     openers = pillar_openers(listings, ref)
     items = index_items(listings, views)
+    made: dict[tuple, list[Part]] = {}
     out = []
     for doc in plan(ctx):
-        parts = doc_parts(doc, ref, views, openers, items)
+        parts = doc_parts(doc, ref, views, openers, items, made)
         key = {
             "key": doc.key,
             "kind": doc.kind,

@@ -340,3 +340,33 @@ def test_a_parts_bookmarks_are_kept_beside_it_and_join_as_if_walked(tmp_path):
         "Mobile crisis teams",
         "Crisis centers",
     ]
+
+
+def test_a_plan_cuts_a_section_printed_by_two_directories_into_parts_once(app, tmp_path):
+    """The statewide directory and a service type's own print the type's section: one plan
+    cuts it into parts once and both directories hold those parts, which are the parts each
+    directory would have on its own."""
+    from tasks.publishing import pdf
+
+    ctx = demo_context(tmp_path / "out")
+    planned = {p.doc.key: p for p in pdf.plan_parts(ctx, False)}
+    statewide = planned[pdf.STATEWIDE]
+    shared = 0
+    for p in planned.values():
+        if p.doc.kind != "type":
+            continue
+        own = {id(part) for part in p.parts}
+        shared += sum(id(part) in own for part in statewide.parts)
+    assert shared >= 3  # the same objects, not equal copies
+    ref, views = (
+        ctx.reference,
+        pdf.entry_views(
+            ctx,
+            pdf.snapshot_county_names(ctx.reference),
+            pdf.entry.region_names(ctx.reference["regions"]),
+        ),
+    )
+    openers = pdf.pillar_openers(pdf.printed(ctx.records), ref)
+    for p in planned.values():
+        alone = pdf.doc_parts(p.doc, ref, views, openers)  # nothing shared with another
+        assert [part.digest for part in alone] == [part.digest for part in p.parts], p.doc.key

@@ -198,19 +198,22 @@ class KeptRecords:
     def source(self, sid: str, digest: str) -> memoryview | None:
         """The kept record's JSON, if it was made from the same inputs (not parsed)."""
         entry = self.entries.get(sid)
-        if entry is None or entry[0] != digest:
+        try:
+            if entry is None or entry[0] != digest:
+                return None
+            source = self.blob[entry[1] : entry[1] + entry[2]]
+            return source if len(source) == entry[2] else None
+        except (TypeError, IndexError, KeyError):  # an index this code did not write
             return None
-        source = self.blob[entry[1] : entry[1] + entry[2]]
-        return source if len(source) == entry[2] else None
 
     def get(self, sid: str, digest: str) -> tuple[dict[str, Any], memoryview] | None:
-        entry = self.entries.get(sid)
-        if entry is None or entry[0] != digest:
+        """The kept record and its JSON, if it was made from the same inputs and reads back."""
+        source = self.source(sid, digest)
+        if source is None:
             return None
         try:
-            source = self.blob[entry[1] : entry[1] + entry[2]]
             record = orjson.loads(source)
-        except (orjson.JSONDecodeError, TypeError, IndexError):
+        except orjson.JSONDecodeError:
             return None
         return (record, source) if isinstance(record, dict) and record.get("id") == sid else None
 

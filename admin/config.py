@@ -35,6 +35,7 @@ DIRECT_ENV: dict[str, type] = {
     "PUBLIC_BASE_URL": str,
     "VAR_DIR": str,
     "PDF_WORKERS": int,
+    "FEED_WORKERS": int,
     "PDF_FANOUT": str,
     # where releases are served from (tasks/publishing/storage.py), and the bucket's key; without
     # one, boto3's other sources (a profile, an instance role)
@@ -107,6 +108,9 @@ def defaults(var_dir: Path) -> dict[str, Any]:
         "PDF_FANOUT": "processes",
         "LIST_PAGE_SIZE": 50,  # rows per page of the back office's long lists (keyset pages)
         "PDF_WORKERS": 0,
+        # processes that build the services of a release at once when it builds many (a first
+        # build, a change of the code that shapes them); 0: one per CPU
+        "FEED_WORKERS": 0,
         "PDF_PART_TIMEOUT": 600,  # seconds a print waits for its parts from the `pdf` queue
         "CAPACITY_EXPIRES_HOURS": 12,  # a live capacity status older than this reads "unknown"
         "CAPACITY_EXPIRES_BY_TYPE": {},  # per service type, e.g. {"sobering_center": 6}

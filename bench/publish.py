@@ -1,8 +1,10 @@
 """Release build benchmark (feeds only: PUBLISH_PDFS off, checked) for 1,000 and 10,000 generated listings on
 PostgreSQL, against a baseline measured in the same run: one query fetching the same rows and
-`json.dumps` of equivalent dicts (the best of three). Per size: a first build (no earlier
-release, so nothing to reuse), then `--repeat` builds each after one listing changed (the
-everyday case: every other service's document is reused), of which the median is reported.
+`json.dumps` of equivalent dicts (the best of three). Per size, after one build that warms the
+process up: first builds (no earlier release and nothing kept in the process, so nothing to
+reuse), with one process (FEED_WORKERS=1) and with one per CPU, then builds each after one
+listing changed (the everyday case: every other service's document is reused); `--repeat` of
+each, of which the median is reported.
 
     PYTHONPATH=$PWD .venv/bin/python bench/publish.py [--sizes 1000,10000] [--repeat 5]
 
@@ -183,15 +185,21 @@ def baseline(app) -> float:
     return elapsed
 
 
-def build(app, *, first: bool) -> tuple[float, int, float, list[tuple[str, float]]]:
+def build(
+    app, *, first: bool, workers: int = 0
+) -> tuple[float, int, float, list[tuple[str, float]]]:
     """One feeds-only release (PUBLISH_PDFS off: no printed directories, checked) after one
-    listing changed; `first`: with no earlier release on disk. Returns (seconds, release
-    number, peak RSS in MB, seconds per step)."""
+    listing changed; `first`: with no earlier release on disk and nothing kept in the
+    process (every record, document and output made again); `workers`: FEED_WORKERS (0:
+    one per CPU). Returns (seconds, release number, peak RSS in MB, seconds per step)."""
+    from models.listings import snapshot
     from tasks.publishing.builder import build_release, writers
 
     app.config["PUBLISH_PDFS"] = False
+    app.config["FEED_WORKERS"] = workers
     if first:
         shutil.rmtree(app.config["RELEASES_DIR"], ignore_errors=True)
+        snapshot._LAST.clear()  # noqa: SLF001 - the records this process's last build made
     marks: list[tuple[str, float]] = []
     with app.app_context():
         from models import db
@@ -226,7 +234,7 @@ def main() -> None:
         "--repeat",
         type=int,
         default=5,
-        help="builds after one change per size (the median is reported; the machine is noisy)",
+        help="builds of each kind per size (the median is reported; the machine is noisy)",
     )
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -239,19 +247,26 @@ def main() -> None:
                 count = grow_to(n)
                 db.session.remove()
             base = min(baseline(app) for _ in range(3))
-            for label, first in (("first build", True), ("after one change", False)):
-                runs = [build(app, first=first) for _ in range(1 if first else args.repeat)]
+            build(app, first=True)  # the process warmed up, as the baseline's best of three is
+            kinds = (
+                ("first build, one process", True, 1),
+                ("first build", True, 0),
+                ("after one change", False, 0),
+            )
+            firsts = {}
+            for label, first, workers in kinds:
+                runs = [build(app, first=first, workers=workers) for _ in range(args.repeat)]
                 times = sorted(r[0] for r in runs)
                 elapsed, number, peak, steps = next(
                     r for r in runs if r[0] == times[len(times) // 2]
                 )
-                if len(runs) > 1:
-                    label = f"after one change, median of {len(runs)}"
-                    print(f"        builds: {', '.join(f'{t:.3f}' for t in times)} s", flush=True)
-                if not first:
+                print(f"        builds: {', '.join(f'{t:.3f}' for t in times)} s", flush=True)
+                if first:
+                    firsts[workers] = elapsed
+                else:
                     results[n] = (count, elapsed, base, peak)
                 print(
-                    f"{count:>6} listings, {label:<16}: build {elapsed:6.3f} s "
+                    f"{count:>6} listings, {label} (median of {len(runs)}): build {elapsed:6.3f} s "
                     f"({count / elapsed:7.0f} listings/s, peak RSS of the process {peak:6.0f} MB) | "
                     f"baseline {base:6.3f} s | build/baseline {elapsed / base:5.1f}x",
                     flush=True,
@@ -266,6 +281,11 @@ def main() -> None:
                     ),
                     flush=True,
                 )
+            print(
+                f"{count:>6} listings, first build: one process / one per CPU "
+                f"{firsts[1] / firsts[0]:.2f}x",
+                flush=True,
+            )
         if len(sizes) >= 2:
             a, b = sizes[0], sizes[-1]
             growth = results[b][1] / results[a][1]

@@ -65,6 +65,7 @@ from . import assemble as assemble_module
 from . import entry
 from .assemble import join as assemble_files
 from .context import BuildContext, no_cyclic_gc
+from .processes import forking
 
 log = logging.getLogger(__name__)
 
@@ -571,50 +572,6 @@ def render_part(html: str, target: Path) -> int:
 def _render_job(job: tuple[str, str]) -> int:
     html, target = job
     return render_part(html, Path(target))
-
-
-@contextlib.contextmanager
-def children_allowed() -> Iterator[None]:
-    """Let this process start child processes even as a Celery prefork worker.
-
-    Celery's pool (billiard) marks its worker processes daemonic, and multiprocessing refuses
-    to start a child from a daemonic process (its children could outlive it). The renderers
-    started here are waited for before the task returns (`EarlyRender` by the print of the same
-    build), so the mark is lifted while they start and put back after."""
-    config = multiprocessing.current_process()._config  # noqa: SLF001 - no public setter
-    daemonic = config.get("daemon")
-    config["daemon"] = False
-    try:
-        yield
-    finally:
-        if daemonic is None:
-            config.pop("daemon", None)
-        else:
-            config["daemon"] = daemonic
-
-
-@contextlib.contextmanager
-def forking() -> Iterator[None]:
-    """Around the start of forked children: they may start (`children_allowed`), and the
-    heap they inherit is out of their collector's sight (`gc.freeze`). A child's cyclic
-    collections would otherwise walk every object of the build it was forked from (the
-    release's records, documents and outputs: millions) again and again, copying each page
-    they touch: it was half a second of a directory's assembly at 5,000 listings. Nested
-    uses freeze once and unfreeze at the outermost exit."""
-    global _FORKING
-    if _FORKING == 0:
-        gc.freeze()
-    _FORKING += 1
-    try:
-        with children_allowed():
-            yield
-    finally:
-        _FORKING -= 1
-        if _FORKING == 0:
-            gc.unfreeze()
-
-
-_FORKING = 0  # how many `forking()` blocks this process is in
 
 
 def render_parts(jobs: list[tuple[str, Path]], workers: int) -> None:

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from xml.sax.saxutils import escape
 
 import orjson
+from flask import current_app, has_app_context
 
 from models.listings import fields as fields_module
 from models.listings import format_phone
@@ -33,6 +34,7 @@ from .history import write_history
 from .hsds import service_document, taxonomies, term_index
 from .layout import ATOM_STATE, SERVICE_STATE
 from .outputs import Maker, Outputs, listing_columns, previous_outputs, write_outputs_state
+from .processes import available_cpus, fork_map
 from .profile import extension_csv_types
 from .tabular import Tables
 
@@ -56,13 +58,16 @@ class ServiceState(NamedTuple):
 
 
 def serialise(ctx: BuildContext) -> None:
-    """Serialise the release's HSDS documents, once per context, for every writer.
+    """Serialise the release's HSDS documents and make their other outputs, once per
+    context, for every writer.
 
     Each document is serialised once, here: its bytes make services.json and its digest
-    decides last_modified and the changelog. A service whose inputs and the code that shapes
-    it are those of the previous release (`document_key`) is not built again: its bytes are
-    copied from that release's services.json (and its other outputs from the release's kept
-    outputs, `outputs`), without parsing.
+    decides last_modified and the changelog; its rows of the other formats are made from it
+    at once (`make_service`). A service whose inputs and the code that shapes it are those
+    of the previous release (`document_key`) is not built again: its bytes are copied from
+    that release's services.json (and its other outputs from the release's kept outputs,
+    `outputs`), without parsing. The services to build (all of them in a first build) are
+    made by this process and forked ones, one per further CPU (`FEED_WORKERS`).
 
     A service's last_modified is the time of the release in which its published content
     (nested organization, locations, phones, schedules, certification status included) last
@@ -78,45 +83,99 @@ def serialise(ctx: BuildContext) -> None:
     before = previous_state(ctx)
     version = document_version(ctx)
     previous_bytes = _previous_services_bytes(ctx, before)
-    built: dict[str, dict[str, Any]] = {}
+    ctx._tables = Tables(extension_csv_types())
+    ctx._maker = maker = Maker(ctx, ctx._tables)
+    keys: list[str] = []
+    wanted: list[tuple[dict[str, Any], ServiceState | None]] = []
+    for r in ctx.records:
+        key = document_key(version, ctx.digests.get(r["id"]))
+        prev = before.get(r["id"])
+        keys.append(key)
+        if not (key and prev is not None and prev.key == key and previous_bytes is not None):
+            wanted.append((r, prev))
+
+    def make(job: tuple[dict[str, Any], ServiceState | None]) -> Made:
+        return make_service(job[0], job[1], now, terms, county_names, maker)
+
+    made = dict(
+        zip(
+            (r["id"] for r, _ in wanted),
+            fork_map(
+                make, wanted, workers=feed_workers(), min_each=FAN_OUT_MIN, chunk=FAN_OUT_CHUNK
+            ),
+            strict=True,
+        )
+    )
     reused: set[str] = set()
     bodies: list[bytes | memoryview] = []
     state: dict[str, ServiceState] = {}
     offset = 1  # after "["
-    for r in ctx.records:
+    for r, key in zip(ctx.records, keys, strict=True):
         sid = r["id"]
-        key = document_key(version, ctx.digests.get(sid))
-        prev = before.get(sid)
-        if key and prev is not None and prev.key == key and previous_bytes is not None:
+        m = made.get(sid)
+        if m is None:
+            prev = before[sid]
             body = previous_bytes[prev.offset : prev.offset + prev.length]
             digest, modified = prev.digest, prev.modified
             reused.add(sid)
         else:
-            doc = service_document(r, terms, county_names)
-            doc.pop("last_modified", None)
-            content = dump_json(doc)
-            digest = content_digest(content)
-            same = prev is not None and prev.digest == digest and prev.modified
-            modified = prev.modified if same else now
-            doc["last_modified"] = modified  # the last member, in the dict and in the bytes
-            body = content[:-1] + b',"last_modified":' + dump_json(modified) + b"}"
-            built[sid] = doc
+            body, digest, modified = m.body, m.digest, m.modified
         bodies.append(body)
         state[sid] = ServiceState(digest, modified, key, offset, len(body))
         offset += len(body) + 1  # and its "," or "]"
     ctx._hsds_taxonomies = taxes
     ctx._hsds_bytes, ctx._hsds_state = bodies, state
-    ctx._hsds_docs, ctx._hsds_reused = built, reused
+    ctx._made_outputs = {sid: m.outputs for sid, m in made.items()}
+    ctx._hsds_reused = reused
+
+
+class Made(NamedTuple):
+    """A service built in this release: its document's bytes (services.json), the digest
+    of its content, its last_modified, and its outputs in every other format. (Made in a
+    forked process, its bytes are memoryviews of what that process sent.)"""
+
+    body: bytes | memoryview
+    digest: str
+    modified: str
+    outputs: Outputs
+
+
+# fewer services to build than this per process are built in this process alone (forking
+# a build of several hundred megabytes costs more than it saves)
+FAN_OUT_MIN = 250
+FAN_OUT_CHUNK = 32  # services a process takes at a time
+
+
+def feed_workers() -> int:
+    """Processes that build services at once (FEED_WORKERS; 0 means one per CPU)."""
+    configured = int(current_app.config.get("FEED_WORKERS") or 0) if has_app_context() else 0
+    return configured if configured > 0 else available_cpus()
+
+
+def make_service(
+    r: dict[str, Any],
+    prev: ServiceState | None,
+    now: str,
+    terms: dict,
+    county_names: dict[str, str],
+    maker: Maker,
+) -> Made:
+    """Build one service: its HSDS document, serialised once, and its other outputs."""
+    doc = service_document(r, terms, county_names)
+    doc.pop("last_modified", None)
+    content = dump_json(doc)
+    digest = content_digest(content)
+    same = prev is not None and prev.digest == digest and prev.modified
+    modified = prev.modified if same else now
+    doc["last_modified"] = modified  # the last member, in the dict and in the bytes
+    body = content[:-1] + b',"last_modified":' + dump_json(modified) + b"}"
+    return Made(body, digest, modified, maker(doc, r))
 
 
 def services(ctx: BuildContext) -> list[dict[str, Any]]:
-    """The HSDS documents of the release, in order (a reused one parsed from its bytes)."""
+    """The HSDS documents of the release, in order (parsed from their bytes)."""
     serialise(ctx)
-    built = ctx._hsds_docs
-    return [
-        built.get(r["id"]) or orjson.loads(body)
-        for r, body in zip(ctx.records, ctx._hsds_bytes, strict=True)
-    ]
+    return [orjson.loads(body) for body in ctx._hsds_bytes]
 
 
 def content_digest(body: bytes) -> str:
@@ -225,21 +284,20 @@ def write_hsds_tabular(ctx: BuildContext) -> None:
 
 def outputs(ctx: BuildContext) -> list[Outputs]:
     """Each service's outputs in every other format (tabular rows, listings.csv line, GeoJSON
-    feature), in release order: kept from the previous release for a service whose document
-    was reused, made from its document otherwise. Made once per context; kept for the next."""
+    feature), in release order: made with its document (`serialise`), or kept from the
+    previous release for a service whose document was reused (made from its bytes when that
+    release kept none). Gathered once per context; kept for the next build."""
     cached = getattr(ctx, "_outputs", None)
     if cached is not None:
         return cached
     serialise(ctx)
-    ctx._tables = Tables(extension_csv_types())
-    make = Maker(ctx, ctx._tables)
+    fresh = ctx._made_outputs
     kept = previous_outputs(ctx, ctx._hsds_reused)
     made = []
     for r, body in zip(ctx.records, ctx._hsds_bytes, strict=True):
-        out = kept.get(r["id"])
+        out = fresh.get(r["id"]) or kept.get(r["id"])
         if out is None:
-            doc = ctx._hsds_docs.get(r["id"]) or orjson.loads(body)
-            out = make(doc, r)
+            out = ctx._maker(orjson.loads(body), r)
         made.append(out)
     ids = [r["id"] for r in ctx.records]
     if ctx.digests:  # a release (not a preview): keep them for the next build

@@ -403,7 +403,7 @@ def test_kept_outputs_are_the_outputs_made_again(build, releases_dir, tmp_path, 
     n = len(kept_ctx.records)
     copied = [out for out in kept_ctx._outputs if isinstance(out.data, memoryview)]
     assert len(copied) == n - (1 if change == "edit" else 0)
-    assert len(kept_ctx._hsds_docs) == (1 if change == "edit" else 0)  # built; none parsed
+    assert len(kept_ctx._made_outputs) == (1 if change == "edit" else 0)  # built; none parsed
     assert not any(isinstance(out.data, memoryview) for out in made_ctx._outputs)
     assert sorted(kept) == sorted(made) and len(kept) >= 18
     for name in kept:
@@ -855,3 +855,38 @@ def test_a_file_handed_over_whole_is_written_and_finished_in_a_thread(tmp_path):
     assert (now / "hsds/other.csv").stat().st_ino != (before / "hsds/other.csv").stat().st_ino
     assert gzip.decompress((now / "hsds/other.csv.gz").read_bytes()) == b"id\r\nc\r\n"
     assert (before / "hsds/other.csv").read_bytes() == b"id\r\nb\r\n"  # never written through
+
+
+def test_services_built_side_by_side_write_the_same_files(app, tmp_path, monkeypatch):
+    """A build that makes its services in forked processes (a first build of many listings)
+    writes byte for byte what one process writes; the forked ones really made some."""
+    import os
+
+    from tasks.publishing import writers
+
+    make_service = writers.make_service
+
+    def recording(*args):
+        made = make_service(*args)
+        return made._replace(modified=f"{made.modified}|{os.getpid()}")
+
+    app.config["FEED_WORKERS"] = 1
+    _, alone = write_formats(None, tmp_path / "alone")
+    monkeypatch.setattr(writers, "FAN_OUT_MIN", 1)
+    monkeypatch.setattr(writers, "FAN_OUT_CHUNK", 1)
+    app.config["FEED_WORKERS"] = 2
+    try:
+        ctx, together = write_formats(None, tmp_path / "together")
+        monkeypatch.setattr(writers, "make_service", recording)
+        recorded, _ = write_formats(None, tmp_path / "recorded")
+    finally:
+        app.config["FEED_WORKERS"] = 0
+    assert sorted(alone) == sorted(together) and len(alone) >= 18
+    for name in alone:
+        assert alone[name] == together[name], name
+    services = "hsds/services.json"
+    assert (tmp_path / "alone" / services).read_bytes() == (
+        tmp_path / "together" / services
+    ).read_bytes()
+    made_by = {st.modified.rsplit("|", 1)[1] for st in recorded._hsds_state.values()}
+    assert str(os.getpid()) in made_by and len(made_by) == 2  # this process and a child

@@ -92,6 +92,7 @@ EXPORTS = {
     "simple_fields": "fields",
     "something_changed": "verification",
     "stable_id": "identifiers",
+    "stable_ids": "identifiers",
     "template_csv": "importer",
     "token_hash": "verification",
     "unanswered_for_follow_up": "verification",
@@ -183,6 +184,7 @@ __all__ = [
     "simple_fields",
     "something_changed",
     "stable_id",
+    "stable_ids",
     "template_csv",
     "token_hash",
     "unanswered_for_follow_up",
@@ -246,6 +248,7 @@ if TYPE_CHECKING:
         normalise_phone,
         phone_id,
         stable_id,
+        stable_ids,
     )
     from .importer import KINDS, check_csv, import_rows, template_csv
     from .listing import (

@@ -32,6 +32,23 @@ def stable_id(*parts: Any) -> str:
     return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
+def stable_ids(prefix: tuple[Any, ...], last: list[Any]) -> list[str]:
+    """[stable_id(*prefix, x) for x in last], hashing the shared prefix once (a 988 center's
+    service areas: one id per county it covers)."""
+    head = _NAMESPACE_SHA1.copy()
+    head.update((":".join(map(str, prefix)) + ":").encode("utf-8"))
+    out = []
+    for x in last:
+        h = head.copy()
+        h.update(str(x).encode("utf-8"))
+        d = bytearray(h.digest()[:16])
+        d[6] = (d[6] & 0x0F) | 0x50
+        d[8] = (d[8] & 0x3F) | 0x80
+        v = d.hex()
+        out.append(f"{v[:8]}-{v[8:12]}-{v[12:16]}-{v[16:20]}-{v[20:]}")
+    return out
+
+
 def phone_id(service_id: str, position: int, number: str) -> str:
     """The published id of a phone stored without one (listings saved before phones kept ids)."""
     return stable_id("phone", service_id, position, number)

@@ -19,6 +19,7 @@ from models.listings import (
     extension_values,
     phone_id,
     stable_id,
+    stable_ids,
 )
 from models.reference import zip_info
 
@@ -401,18 +402,19 @@ def _service_at_locations(
 
 
 def _service_areas(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """One per county the service covers (about 17 a service): no member is ever empty."""
     sid = record["id"]
+    counties = record.get("counties") or []
+    ids = stable_ids(("area", sid), [c["fips"] for c in counties])
     return [
-        _clean(
-            {
-                "id": stable_id("area", sid, c["fips"]),
-                "service_id": sid,
-                "name": f"{c['name']}, MO",
-                "description": f"{c.get('role', 'served').capitalize()} county",
-                "uri": f"urn:us-fips:{c['fips']}",
-            }
-        )
-        for c in record.get("counties") or []
+        {
+            "id": area_id,
+            "service_id": sid,
+            "name": f"{c['name']}, MO",
+            "description": f"{c.get('role', 'served').capitalize()} county",
+            "uri": f"urn:us-fips:{c['fips']}",
+        }
+        for area_id, c in zip(ids, counties, strict=True)
     ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from itertools import chain
 from typing import Any
@@ -395,6 +396,12 @@ def document_rows(d: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         yield "service_at_location", sal
 
 
+# what a service area row holds (hsds._service_areas): ids, then text shared by every service
+# covering the county, so that text is made a CSV line's tail once per release
+AREA_KEYS = frozenset({"id", "service_id", "name", "description", "uri"})
+PLAIN_ID = re.compile(r"[0-9A-Za-z-]+")  # written as it is: nothing to quote
+
+
 # one document's rows of one table, as written: [the table's index in the package, the rows'
 # ids joined by newlines, their CSV lines joined (UTF-8), the lines' byte lengths joined by commas]
 Group = list[Any]
@@ -413,10 +420,13 @@ class Tables:
         self.columns = [[f["name"] for f in res["schema"]["fields"]] for res in self.resources]
         self._buf = io.StringIO()
         self._writer = csv.writer(self._buf, lineterminator="\r\n")
+        self._area = self.index.get("service_area")
+        self._area_tails: dict[tuple[Any, ...], str] = {}
 
     def groups(self, table_rows: Iterable[tuple[str, dict[str, Any]]]) -> list[Group]:
         """One document's rows as CSV lines, grouped by table (in the document's order)."""
         buf, writerow, index, columns = self._buf, self._writer.writerow, self.index, self.columns
+        area, tails, plain = self._area, self._area_tails, PLAIN_ID.fullmatch
         buf.seek(0)
         buf.truncate()
         by_table: dict[int, dict[str, tuple[int, int]]] = {}
@@ -426,6 +436,16 @@ class Tables:
             spans = by_table.setdefault(i, {})
             rid = str(row["id"])
             if rid in spans:  # a document naming a row twice writes it once
+                continue
+            if i == area and row.keys() == AREA_KEYS and plain(rid) and plain(row["service_id"]):
+                # the same line writerow writes: plain ids, then the county's tail
+                tail = tails.get((row["name"], row["description"], row["uri"]))
+                if tail is None:
+                    tail = self._area_tail(row)
+                buf.write(f"{rid},{row['service_id']},{tail}")
+                end = buf.tell()
+                spans[rid] = (at, end)
+                at = end
                 continue
             values = list(map(row.get, columns[i]))  # csv writes None as an empty cell
             if True in values or False in values:  # (or a 1 or 0): the exact conversion
@@ -455,6 +475,14 @@ class Tables:
                 [i, "\n".join(spans), b"".join(lines), ",".join([str(len(x)) for x in lines])]
             )
         return groups
+
+    def _area_tail(self, row: dict[str, Any]) -> str:
+        """A service area line after its two ids, as writerow writes it (kept per release)."""
+        out = io.StringIO()
+        values = [row.get(c) for c in self.columns[self._area][2:]]
+        csv.writer(out, lineterminator="\r\n").writerow(values)
+        tail = self._area_tails[row["name"], row["description"], row["uri"]] = out.getvalue()
+        return tail
 
     def write(
         self, ctx: BuildContext, taxes: list[dict[str, Any]], documents: Iterable[list[Group]]

@@ -554,11 +554,15 @@ def test_feed_json_is_what_the_standard_library_writes(build, releases_dir):
 def test_stable_ids_are_uuid5_of_the_joined_parts():
     import uuid
 
-    from models.listings.identifiers import HSDS_NAMESPACE, stable_id
+    from models.listings.identifiers import HSDS_NAMESPACE, stable_id, stable_ids
 
     for parts in [("service",), ("phone", "x", 1, "+15735550123"), ("area", "Ünïcode", 29001)]:
         name = ":".join(map(str, parts))
         assert stable_id(*parts) == str(uuid.uuid5(HSDS_NAMESPACE, name))
+    # many ids under one prefix: the same ids, the prefix hashed once
+    last = ["29001", "29510", "Ünï", 7]
+    expected = [str(uuid.uuid5(HSDS_NAMESPACE, f"area:sid-1:{x}")) for x in last]
+    assert stable_ids(("area", "sid-1"), last) == expected
 
 
 def test_publishing_twice_without_change_makes_one_release(build, releases_dir):

@@ -894,3 +894,28 @@ def test_services_built_side_by_side_write_the_same_files(app, tmp_path, monkeyp
     ).read_bytes()
     made_by = {st.modified.rsplit("|", 1)[1] for st in recorded._hsds_state.values()}
     assert str(os.getpid()) in made_by and len(made_by) == 2  # this process and a child
+
+
+def test_service_area_lines_are_what_csv_writer_writes():
+    """The service area lines written from a county's tail are those csv.writer writes for
+    the whole row, quoting included; a row of another shape, or with an id to quote, goes
+    the general way."""
+    from tasks.publishing.tabular import Tables
+
+    tables = Tables({})
+    rows = [
+        {"id": "a-1", "service_id": "s-1", "name": "Adair County, MO", "description": "Primary county", "uri": "urn:us-fips:29001"},
+        {"id": "a-2", "service_id": "s-1", "name": 'Say "Hi", MO', "description": "Backup county", "uri": "urn:us-fips:29003"},
+        {"id": "a-3", "service_id": "s-1", "name": "Adair County, MO", "description": "Primary county", "uri": "urn:us-fips:29001"},
+        {"id": "a,4", "service_id": "s-1", "name": "Boone County, MO", "description": "Served county", "uri": "urn:us-fips:29019"},
+        {"id": "a-5", "service_id": "s-1", "name": "Cole County, MO", "description": "Served county", "uri": "urn:us-fips:29051", "extent": "x"},
+    ]  # fmt: skip
+    [(_, ids, data, sizes)] = tables.groups(("service_area", row) for row in rows)
+    columns = tables.columns[tables.index["service_area"]]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([row.get(c) for c in columns])
+    assert bytes(data) == out.getvalue().encode("utf-8")
+    assert ids.split("\n") == [row["id"] for row in rows]
+    assert sum(map(int, sizes.split(","))) == len(data)

@@ -158,6 +158,31 @@ class Finisher:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.futures[relative] = self.pool.submit(self._finish, path, relative, data)
 
+    def reuse(self, relative: str) -> bool:
+        """Make file `relative` the previous release's (a hard link to it and its gzip
+        twin), as the manifest described it, without its bytes: for a writer that knows its
+        file did not change. False, and nothing done, when that file cannot be taken."""
+        old = self.before.get(relative)
+        if self.previous_dir is None or not (
+            old and all(old.get(k) for k in ("bytes", "sha256", "gzip_bytes"))
+        ):
+            return False
+        if relative in self.futures:
+            raise ValueError(f"written twice: {relative}")
+        path = self.out_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        gz_path = path.with_name(path.name + ".gz")
+        try:
+            os.link(self.previous_dir / relative, path)
+            os.link(self.previous_dir / (relative + ".gz"), gz_path)
+        except OSError:
+            path.unlink(missing_ok=True)
+            gz_path.unlink(missing_ok=True)
+            return False
+        entry = {k: old[k] for k in ("bytes", "sha256", "gzip_bytes")}
+        self.futures[relative] = self.pool.submit(dict, entry)
+        return True
+
     def keep(self, relative: str, data: bytes) -> None:
         """Write a private file (under PRIVATE, which `collect` skips) in a thread: the file
         write releases the GIL, so the writers go on meanwhile. `finish` waits for it."""

@@ -49,6 +49,12 @@ class BuildContext:
         else:
             self.path(relative).write_bytes(data)
 
+    def reuse(self, relative: str) -> bool:
+        """Take the previous release's file `relative` as this release's (`Finisher.reuse`),
+        for a writer that knows it did not change; False when it cannot (not a build, no
+        such file): then the writer writes it."""
+        return self.finisher is not None and self.finisher.reuse(relative)
+
     def keep(self, relative: str, data: bytes) -> None:
         """Write a private file for the next build (under `.state`: never served, never
         compressed): in a build, in a thread beside the writers that follow

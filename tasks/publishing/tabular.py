@@ -485,13 +485,24 @@ class Tables:
         return tail
 
     def write(
-        self, ctx: BuildContext, taxes: list[dict[str, Any]], documents: Iterable[list[Group]]
+        self,
+        ctx: BuildContext,
+        taxes: list[dict[str, Any]],
+        documents: Iterable[list[Group]],
+        same: Iterable[int] = (),
     ) -> None:
-        """Write every table from the taxonomies' rows and then each document's groups."""
+        """Write every table from the taxonomies' rows and then each document's groups. A
+        table in `same` (known to be the previous release's: `writers.unchanged_tables`) is
+        that release's file, taken without being made, unless the taxonomies write to it."""
+        taxonomy = self.groups(taxonomy_rows(taxes))
+        candidates = set(same) - {group[0] for group in taxonomy}
+        taken = {i for i in candidates if ctx.reuse(f"hsds/{self.resources[i]['path']}")}
         out = [[publishable(self._header(i)).encode("utf-8")] for i in range(len(self.resources))]
         seen: list[set[str]] = [set() for _ in self.resources]
-        for groups in chain([self.groups(taxonomy_rows(taxes))], documents):
+        for groups in chain([taxonomy], documents):
             for i, joined_ids, text, lengths in groups:
+                if i in taken:
+                    continue
                 ids = joined_ids.split("\n")
                 known = seen[i]
                 if known.isdisjoint(ids):  # the usual case: rows of this service alone
@@ -504,8 +515,9 @@ class Tables:
                             known.add(rid)
                             out[i].append(text[at : at + size])
                         at += size
-        for res, lines in zip(self.resources, out, strict=True):
-            ctx.write(f"hsds/{res['path']}", b"".join(lines))
+        for i, (res, lines) in enumerate(zip(self.resources, out, strict=True)):
+            if i not in taken:
+                ctx.write(f"hsds/{res['path']}", b"".join(lines))
         ctx.write("hsds/datapackage.json", json.dumps(self.package, indent=1).encode("utf-8"))
 
     def _header(self, i: int) -> str:

@@ -279,7 +279,24 @@ def write_hsds_json(ctx: BuildContext) -> None:
 
 def write_hsds_tabular(ctx: BuildContext) -> None:
     made = outputs(ctx)
-    ctx._tables.write(ctx, ctx._hsds_taxonomies, (out.groups() for out in made))
+    groups = (out.groups() for out in made)
+    ctx._tables.write(ctx, ctx._hsds_taxonomies, groups, same=unchanged_tables(ctx))
+
+
+def unchanged_tables(ctx: BuildContext) -> set[int]:
+    """The tables (indexes in the package) whose file is the previous release's, known
+    without making it: the release has the previous one's services in the same order, made
+    by the same code (some document was reused: the same version, so the same columns), and
+    each service built again wrote the same rows of that table as in the previous release."""
+    before = ctx._previous_made
+    if not ctx._hsds_reused or before is None:
+        return set()
+    changed: set[int] = set()
+    for sid, out in ctx._made_outputs.items():
+        new = {g[0]: (g[1], g[2]) for g in out.groups()}
+        old = {g[0]: (g[1], g[2]) for g in before[sid].groups()}
+        changed.update(i for i in new.keys() | old.keys() if new.get(i) != old.get(i))
+    return set(range(len(ctx._tables.resources))) - changed
 
 
 def outputs(ctx: BuildContext) -> list[Outputs]:
@@ -292,14 +309,22 @@ def outputs(ctx: BuildContext) -> list[Outputs]:
         return cached
     serialise(ctx)
     fresh = ctx._made_outputs
-    kept = previous_outputs(ctx, ctx._hsds_reused)
+    ids = [r["id"] for r in ctx.records]
+    # those built again too, to tell which files stay the previous release's: only when that
+    # release had the same services in the same order and some were reused (the same code)
+    same_services = bool(ctx._hsds_reused) and list(previous_state(ctx)) == ids
+    kept = previous_outputs(ctx, [*ctx._hsds_reused, *fresh] if same_services else ctx._hsds_reused)
+    ctx._previous_made = (
+        {sid: kept[sid] for sid in fresh}
+        if same_services and all(sid in kept for sid in fresh)
+        else None
+    )
     made = []
     for r, body in zip(ctx.records, ctx._hsds_bytes, strict=True):
         out = fresh.get(r["id"]) or kept.get(r["id"])
         if out is None:
             out = ctx._maker(orjson.loads(body), r)
         made.append(out)
-    ids = [r["id"] for r in ctx.records]
     if ctx.digests:  # a release (not a preview): keep them for the next build
         write_outputs_state(ctx, ids, made)
     ctx._outputs = made

@@ -919,3 +919,57 @@ def test_service_area_lines_are_what_csv_writer_writes():
     assert bytes(data) == out.getvalue().encode("utf-8")
     assert ids.split("\n") == [row["id"] for row in rows]
     assert sum(map(int, sizes.split(","))) == len(data)
+
+
+@pytest.mark.parametrize("change", ["description", "counties", "name first"])
+def test_tables_known_unchanged_are_the_previous_files(
+    build, releases_dir, tmp_path, monkeypatch, change
+):
+    """After a change, a table whose rows the changed service wrote as before is the
+    previous release's file, taken without being made; every table, taken or made, is what
+    making the whole package again writes. A change of order (a name sorting first) takes
+    none."""
+    from tasks.publishing.context import BuildContext
+
+    first = build()
+    folder = releases_dir / "releases" / str(first.number)
+    lst = db.session.scalar(
+        db.select(Listing)
+        .where(Listing.live_revision_id.is_not(None), Listing.is_suspended.is_(False))
+        .order_by(Listing.id.desc())
+    )
+    data = dict(lst.live_revision.data)
+    if change == "description":
+        data["description"] = data.get("description", "") + " Tables."
+    elif change == "counties":
+        data["counties"] = [*data["counties"][:-1]] or [{"fips": "29019", "role": "served"}]
+    else:
+        data["name"] = "AAA first of all " + data["name"]
+    lst.live_revision.data = data
+    db.session.commit()
+    taken = set()
+    reuse = BuildContext.reuse
+
+    def spied(ctx, relative):
+        done = reuse(ctx, relative)
+        if done:
+            taken.add(relative.removeprefix("hsds/"))
+        return done
+
+    monkeypatch.setattr(BuildContext, "reuse", spied)
+    second = build()
+    later = releases_dir / "releases" / str(second.number)
+    _, again = write_formats(None, tmp_path / "again")
+    for p in later.glob("hsds/*.csv"):
+        if p.name != "services.csv":  # (its last_modified is the time of each making)
+            assert p.read_bytes() == again[f"hsds/{p.name}"], p.name
+    for name in taken:  # the previous release's files themselves, and their gzip twins
+        for twin in (name, name + ".gz"):
+            assert (later / "hsds" / twin).stat().st_ino == (folder / "hsds" / twin).stat().st_ino
+    if change == "description":
+        assert {"service_areas.csv", "phones.csv", "locations.csv"} <= taken
+        assert "services.csv" not in taken
+    elif change == "counties":
+        assert "phones.csv" in taken and not {"service_areas.csv", "services.csv"} & taken
+    else:
+        assert not taken

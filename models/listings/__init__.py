@@ -51,6 +51,7 @@ EXPORTS = {
     "read_snapshot": "snapshot",
     "KeptRecords": "snapshot",
     "kept_records": "snapshot",
+    "record_json": "snapshot",
     "Snapshot": "snapshot",
     "campaign": "verification",
     "canonical": "fields",
@@ -143,6 +144,7 @@ __all__ = [
     "read_snapshot",
     "KeptRecords",
     "kept_records",
+    "record_json",
     "Snapshot",
     "campaign",
     "canonical",
@@ -273,7 +275,14 @@ if TYPE_CHECKING:
         check_listing,
         check_revision,
     )
-    from .snapshot import KeptRecords, Snapshot, build_records, kept_records, read_snapshot
+    from .snapshot import (
+        KeptRecords,
+        Snapshot,
+        build_records,
+        kept_records,
+        read_snapshot,
+        record_json,
+    )
     from .verification import (
         LinkOutcome,
         LinkRefused,

@@ -218,6 +218,11 @@ class KeptRecords:
         return (record, source) if isinstance(record, dict) and record.get("id") == sid else None
 
 
+def record_json(record: dict[str, Any]) -> bytes:
+    """A record as a release keeps it (`kept_records`)."""
+    return orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS)
+
+
 def kept_records(snapshot: Snapshot) -> tuple[bytes, bytes]:
     """The snapshot's records for the next build: (index, bytes), read by `KeptRecords`."""
     parts, services, at = [], {}, 0
@@ -225,7 +230,7 @@ def kept_records(snapshot: Snapshot) -> tuple[bytes, bytes]:
         sid = r["id"]
         body = snapshot.sources.get(sid)
         if body is None:
-            body = orjson.dumps(r, option=orjson.OPT_NON_STR_KEYS)
+            body = record_json(r)
         parts.append(body)
         services[sid] = [snapshot.digests[sid], at, len(body)]
         at += len(body)

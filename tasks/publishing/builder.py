@@ -583,6 +583,7 @@ def _build_locked(root: Path, run: PublishRun, day: date, progress: Progress | N
         out_dir=out_dir,
         previous_dir=(release_dir(cur, root)) if cur is not None else None,
         base_url=current_app.config["PUBLIC_BASE_URL"].rstrip("/"),
+        record_sources=snapshot.sources,
     )
     if print_wanted():
         ctx.early_render = start_early_render(ctx)  # the print, beside the feeds
@@ -611,13 +612,14 @@ def _publish(
     finisher = Finisher(out_dir, ctx.previous_dir)
     ctx.finisher = finisher
     try:
-        index, blob = kept_records(snapshot)
-        ctx.keep(RECORD_INDEX, index)
-        ctx.keep(RECORD_BYTES, blob)
         for i, writer in enumerate(steps, start=1):
             step(i, writer.__name__.removeprefix("write_").replace("_", " "))
             writer(ctx)
             finisher.collect()  # compressed while the next writers run
+        # after the writers: the services they made brought their records' JSON along
+        index, blob = kept_records(snapshot)
+        ctx.keep(RECORD_INDEX, index)
+        ctx.keep(RECORD_BYTES, blob)
         step(len(steps) + 1, "compressing and checking files")
         ctx.files = finisher.finish()
     finally:

@@ -35,6 +35,9 @@ class BuildContext:
     early_render: Any = field(default=None, repr=False, compare=False)
     # the build's builder.Finisher while the writers run (`write`, `keep`); None otherwise
     finisher: Any = field(default=None, repr=False, compare=False)
+    # in a build, service id -> the JSON its record was read from (Snapshot.sources), kept for
+    # the next build (`kept_records`); the services the build makes add theirs (`serialise`)
+    record_sources: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def path(self, relative: str) -> Path:
         p = self.out_dir / relative

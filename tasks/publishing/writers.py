@@ -22,7 +22,7 @@ import orjson
 from flask import current_app, has_app_context
 
 from models.listings import fields as fields_module
-from models.listings import format_phone
+from models.listings import format_phone, record_json
 from models.publishing import safe_cell
 from models.reference import snapshot_county_names
 from models.text import publishable
@@ -94,8 +94,14 @@ def serialise(ctx: BuildContext) -> None:
         if not (key and prev is not None and prev.key == key and previous_bytes is not None):
             wanted.append((r, prev))
 
+    sources = ctx.record_sources
+
     def make(job: tuple[dict[str, Any], ServiceState | None]) -> Made:
-        return make_service(job[0], job[1], now, terms, county_names, maker)
+        r = job[0]
+        made = make_service(r, job[1], now, terms, county_names, maker)
+        if sources is not None and r["id"] not in sources:  # its record's JSON, made here too
+            made = made._replace(source=record_json(r))
+        return made
 
     made = dict(
         zip(
@@ -126,18 +132,23 @@ def serialise(ctx: BuildContext) -> None:
     ctx._hsds_taxonomies = taxes
     ctx._hsds_bytes, ctx._hsds_state = bodies, state
     ctx._made_outputs = {sid: m.outputs for sid, m in made.items()}
+    if sources is not None:
+        sources.update((sid, m.source) for sid, m in made.items() if m.source is not None)
     ctx._hsds_reused = reused
 
 
 class Made(NamedTuple):
     """A service built in this release: its document's bytes (services.json), the digest
-    of its content, its last_modified, and its outputs in every other format. (Made in a
-    forked process, its bytes are memoryviews of what that process sent.)"""
+    of its content, its last_modified, its outputs in every other format, and its record's
+    JSON for the next build when the build has none (made beside it, so a first build's
+    records are serialised side by side too). Made in a forked process, its bytes are
+    memoryviews of what that process sent."""
 
     body: bytes | memoryview
     digest: str
     modified: str
     outputs: Outputs
+    source: bytes | memoryview | None = None  # its record's JSON, when the build has none
 
 
 # fewer services to build than this per process are built in this process alone (forking

@@ -973,3 +973,26 @@ def test_tables_known_unchanged_are_the_previous_files(
         assert "phones.csv" in taken and not {"service_areas.csv", "services.csv"} & taken
     else:
         assert not taken
+
+
+def test_a_first_build_side_by_side_keeps_every_record(app, build, releases_dir, monkeypatch):
+    """A first build whose services are made in forked processes keeps each record's JSON,
+    made beside its service, for the next build: every kept record reads back as the
+    record a build makes."""
+    from models.listings import read_snapshot, record_json, snapshot
+    from tasks.publishing import writers
+    from tasks.publishing.builder import read_kept_records
+
+    monkeypatch.setattr(snapshot, "_LAST", {})  # every record made, none taken
+    monkeypatch.setattr(writers, "FAN_OUT_MIN", 1)
+    monkeypatch.setattr(writers, "FAN_OUT_CHUNK", 1)
+    app.config["FEED_WORKERS"] = 2
+    try:
+        first = build()
+    finally:
+        app.config["FEED_WORKERS"] = 0
+    kept = read_kept_records(releases_dir, first.number)
+    made = read_snapshot(today())
+    assert len(kept.entries) == len(made.records) >= 10
+    for r in made.records:
+        assert bytes(kept.source(r["id"], made.digests[r["id"]])) == record_json(r), r["id"]

@@ -25,7 +25,12 @@ def stable_id(*parts: Any) -> str:
     (a release derives about 26 ids per service)."""
     h = _NAMESPACE_SHA1.copy()
     h.update(":".join(map(str, parts)).encode("utf-8"))
-    d = bytearray(h.digest()[:16])
+    return _uuid5_text(h.digest())
+
+
+def _uuid5_text(sha1: bytes) -> str:
+    """The uuid5 text of a name's SHA-1 (namespace first): version and variant bits set."""
+    d = bytearray(sha1[:16])
     d[6] = (d[6] & 0x0F) | 0x50  # version 5
     d[8] = (d[8] & 0x3F) | 0x80  # RFC 4122 variant
     x = d.hex()
@@ -41,11 +46,7 @@ def stable_ids(prefix: tuple[Any, ...], last: list[Any]) -> list[str]:
     for x in last:
         h = head.copy()
         h.update(str(x).encode("utf-8"))
-        d = bytearray(h.digest()[:16])
-        d[6] = (d[6] & 0x0F) | 0x50
-        d[8] = (d[8] & 0x3F) | 0x80
-        v = d.hex()
-        out.append(f"{v[:8]}-{v[8:12]}-{v[12:16]}-{v[16:20]}-{v[20:]}")
+        out.append(_uuid5_text(h.digest()))
     return out
 
 

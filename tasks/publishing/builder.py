@@ -163,9 +163,7 @@ class Finisher:
         twin), as the manifest described it, without its bytes: for a writer that knows its
         file did not change. False, and nothing done, when that file cannot be taken."""
         old = self.before.get(relative)
-        if self.previous_dir is None or not (
-            old and all(old.get(k) for k in ("bytes", "sha256", "gzip_bytes"))
-        ):
+        if self.previous_dir is None or not _described(old):
             return False
         if relative in self.futures:
             raise ValueError(f"written twice: {relative}")
@@ -179,7 +177,7 @@ class Finisher:
             path.unlink(missing_ok=True)
             gz_path.unlink(missing_ok=True)
             return False
-        entry = {k: old[k] for k in ("bytes", "sha256", "gzip_bytes")}
+        entry = {k: old[k] for k in DESCRIBED}
         self.futures[relative] = self.pool.submit(dict, entry)
         return True
 
@@ -226,11 +224,10 @@ class Finisher:
         old = self.before.get(rel)
         on_disk = data is None
         if on_disk:
-            described = old and all(old.get(k) for k in ("bytes", "sha256", "gzip_bytes"))
-            if described and self._linked(p, rel):
+            if _described(old) and self._linked(p, rel):
                 with contextlib.suppress(OSError):
                     os.link(self.previous_dir / (rel + ".gz"), p.with_name(p.name + ".gz"))
-                    return {k: old[k] for k in ("bytes", "sha256", "gzip_bytes")}
+                    return {k: old[k] for k in DESCRIBED}
             data = p.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
         gz_path = p.with_name(p.name + ".gz")
@@ -260,6 +257,14 @@ class Finisher:
             return os.path.samefile(p, self.previous_dir / rel)
         except (OSError, TypeError):
             return False
+
+
+DESCRIBED = ("bytes", "sha256", "gzip_bytes")  # what a manifest says of each file
+
+
+def _described(entry: dict[str, Any] | None) -> bool:
+    """Whether a previous manifest's entry says all a file's description needs."""
+    return bool(entry) and all(entry.get(k) for k in DESCRIBED)
 
 
 def finish_files(

@@ -29,9 +29,9 @@ def children_allowed() -> Iterator[None]:
     """Let this process start child processes even as a Celery prefork worker.
 
     Celery's pool (billiard) marks its worker processes daemonic, and multiprocessing refuses
-    to start a child from a daemonic process (its children could outlive it). The renderers
-    started here are waited for before the task returns (`EarlyRender` by the print of the same
-    build), so the mark is lifted while they start and put back after."""
+    to start a child from a daemonic process (its children could outlive it). The children a
+    build starts (renderers, `EarlyRender`, `fork_map`'s) are waited for before its task
+    returns, so the mark is lifted while they start and put back after."""
     config = multiprocessing.current_process()._config  # noqa: SLF001 - no public setter
     daemonic = config.get("daemon")
     config["daemon"] = False
